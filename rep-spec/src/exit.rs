@@ -1,0 +1,26 @@
+//! Exit codes of `tm runtime run` / `tm verify online` (REP v0.1 §5).
+
+/// A process exit code of the host CLI, as REP v0.1 §5 defines them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// 0: the run completed.
+    Completed = 0,
+    /// 1: the run failed (step failure, StepFailure class).
+    RunFailed = 1,
+    /// 2: the IR failed schema/semantic validation before any executor was started.
+    InvalidIr = 2,
+    /// 3: Validation class, including CapabilitiesMismatch and a language-family mismatch.
+    Validation = 3,
+    /// 4: RuntimeInternal class, including engine timeout and a missing or crashing executor.
+    RuntimeInternal = 4,
+    /// 130: the user interrupted the run (SIGINT), by shell convention (128 + 2).
+    Interrupted = 130,
+}
+
+impl ExitCode {
+    /// The numeric code handed to the operating system.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}

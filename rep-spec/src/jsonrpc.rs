@@ -1,0 +1,331 @@
+//! JSON-RPC 2.0 framing objects as REP v0.1 §1 uses them: one object per line, no batches,
+//! numeric request ids starting at 1, no notifications from the executor.
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::ErrorObject;
+
+/// The only accepted value of the `jsonrpc` member.
+pub const JSONRPC_VERSION: &str = "2.0";
+
+/// A request or response id: a number, a string, or `null` (JSON-RPC 2.0 §4). REP hosts send
+/// numbers 1, 2, 3, …
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Id {
+    /// A numeric id (what REP hosts send).
+    Number(serde_json::Number),
+    /// A string id.
+    String(String),
+    /// `null`: used in error responses when the request's id could not be read.
+    Null,
+}
+
+impl From<u64> for Id {
+    fn from(n: u64) -> Id {
+        Id::Number(n.into())
+    }
+}
+
+impl Id {
+    /// Reads an id from a request's `id` member; `None` when the value is not a valid id type
+    /// (object, array, boolean).
+    pub fn from_value(value: &Value) -> Option<Id> {
+        match value {
+            Value::Number(n) => Some(Id::Number(n.clone())),
+            Value::String(s) => Some(Id::String(s.clone())),
+            Value::Null => Some(Id::Null),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Id::Number(n) => write!(f, "{n}"),
+            Id::String(s) => write!(f, "{s:?}"),
+            Id::Null => f.write_str("null"),
+        }
+    }
+}
+
+/// A JSON-RPC 2.0 request: `{ "jsonrpc": "2.0", "id", "method", "params" }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Request<'a, P: Serialize> {
+    /// Always `"2.0"`.
+    pub jsonrpc: &'static str,
+    /// The request id (REP hosts: 1, 2, 3, …).
+    pub id: u64,
+    /// The method name, e.g. [`METHOD_POLL`](crate::METHOD_POLL).
+    pub method: &'a str,
+    /// The params object.
+    pub params: P,
+}
+
+impl<'a, P: Serialize> Request<'a, P> {
+    /// A request with `"jsonrpc": "2.0"`.
+    pub fn new(id: u64, method: &'a str, params: P) -> Self {
+        Request {
+            jsonrpc: JSONRPC_VERSION,
+            id,
+            method,
+            params,
+        }
+    }
+}
+
+/// A JSON-RPC 2.0 response: `{ "jsonrpc": "2.0", "id", "result" }` or `{ …, "error" }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The id of the request answered (`null` when it could not be read).
+    pub id: Id,
+    /// `Ok(result)` or `Err(error object)`.
+    pub payload: Result<Value, ErrorObject>,
+}
+
+impl Response {
+    /// A success response.
+    pub fn ok(id: Id, result: Value) -> Response {
+        Response {
+            id,
+            payload: Ok(result),
+        }
+    }
+
+    /// An error response.
+    pub fn error(id: Id, error: ErrorObject) -> Response {
+        Response {
+            id,
+            payload: Err(error),
+        }
+    }
+}
+
+impl Serialize for Response {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("jsonrpc", JSONRPC_VERSION)?;
+        map.serialize_entry("id", &self.id)?;
+        match &self.payload {
+            Ok(result) => map.serialize_entry("result", result)?,
+            Err(error) => map.serialize_entry("error", error)?,
+        }
+        map.end()
+    }
+}
+
+/// Why a frame received from an executor is not a usable JSON-RPC 2.0 response
+/// (a transport error 3001 for a host, REP v0.1 §1).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The frame is JSON but not an object (e.g. an array: batches are not used).
+    #[error("frame is not a JSON object (found {found})")]
+    NotAnObject {
+        /// The JSON type found: `array`, `string`, …
+        found: &'static str,
+    },
+    /// `jsonrpc` is missing or not `"2.0"`.
+    #[error("frame has jsonrpc {found}, expected \"2.0\"")]
+    BadVersion {
+        /// What was found, as JSON (`missing` when absent).
+        found: String,
+    },
+    /// The frame has a `method`: it is a notification (no `id`) sent by the executor.
+    #[error("unexpected notification {method:?} from the executor")]
+    Notification {
+        /// The notification's method.
+        method: String,
+    },
+    /// The frame has both `method` and `id`: the executor sent a request, which REP never does.
+    #[error("unexpected request {method:?} from the executor")]
+    UnexpectedRequest {
+        /// The request's method.
+        method: String,
+    },
+    /// The response has no `id`, or an id of an invalid type.
+    #[error("response has no valid id")]
+    MissingId,
+    /// The response has neither `result` nor `error`.
+    #[error("response has neither result nor error")]
+    NeitherResultNorError,
+    /// The response has both `result` and `error`.
+    #[error("response has both result and error")]
+    BothResultAndError,
+    /// The `error` member is not `{ code: integer, message: string, data? }`.
+    #[error("malformed error object: {reason}")]
+    BadErrorObject {
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Reads a parsed frame from an executor as a response (REP v0.1 §1). Notifications and
+/// requests from the executor, and every shape JSON-RPC 2.0 §5 forbids, are [`FrameError`]s.
+pub fn parse_response(frame: Value) -> Result<Response, FrameError> {
+    let Value::Object(mut object) = frame else {
+        return Err(FrameError::NotAnObject {
+            found: json_type(&frame),
+        });
+    };
+    match object.get("jsonrpc") {
+        Some(Value::String(v)) if v == JSONRPC_VERSION => {}
+        Some(other) => {
+            return Err(FrameError::BadVersion {
+                found: other.to_string(),
+            });
+        }
+        None => {
+            return Err(FrameError::BadVersion {
+                found: "missing".into(),
+            });
+        }
+    }
+    if let Some(method) = object.get("method") {
+        let method = method.as_str().unwrap_or("<not a string>").to_owned();
+        return Err(if object.contains_key("id") {
+            FrameError::UnexpectedRequest { method }
+        } else {
+            FrameError::Notification { method }
+        });
+    }
+    let id = object
+        .get("id")
+        .and_then(Id::from_value)
+        .ok_or(FrameError::MissingId)?;
+    let payload = match (object.remove("result"), object.remove("error")) {
+        (Some(_), Some(_)) => return Err(FrameError::BothResultAndError),
+        (None, None) => return Err(FrameError::NeitherResultNorError),
+        (Some(result), None) => Ok(result),
+        (None, Some(error)) => Err(parse_error_object(error)?),
+    };
+    Ok(Response { id, payload })
+}
+
+fn parse_error_object(error: Value) -> Result<ErrorObject, FrameError> {
+    let bad = |reason: &str| FrameError::BadErrorObject {
+        reason: reason.to_owned(),
+    };
+    let object: &Map<String, Value> = error.as_object().ok_or_else(|| bad("not an object"))?;
+    if !object.get("code").is_some_and(|c| c.is_i64()) {
+        return Err(bad("code is missing or not an integer"));
+    }
+    if !object.get("message").is_some_and(Value::is_string) {
+        return Err(bad("message is missing or not a string"));
+    }
+    serde_json::from_value(error).map_err(|e| FrameError::BadErrorObject {
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes;
+    use serde_json::json;
+
+    #[test]
+    fn request_serializes_with_version_and_numeric_id() {
+        let text =
+            serde_json::to_string(&Request::new(1, "Runtime.Capabilities", json!({}))).unwrap();
+        assert_eq!(
+            text,
+            r#"{"jsonrpc":"2.0","id":1,"method":"Runtime.Capabilities","params":{}}"#
+        );
+    }
+
+    #[test]
+    fn responses_serialize_with_result_or_error() {
+        let ok = serde_json::to_value(Response::ok(Id::from(3), json!({"ok": true}))).unwrap();
+        assert_eq!(
+            ok,
+            json!({"jsonrpc": "2.0", "id": 3, "result": {"ok": true}})
+        );
+        let err = serde_json::to_value(Response::error(
+            Id::Null,
+            ErrorObject::new(codes::PARSE_ERROR, "Parse error"),
+        ))
+        .unwrap();
+        assert_eq!(
+            err,
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Parse error"}})
+        );
+    }
+
+    #[test]
+    fn parse_response_accepts_result_and_error() {
+        let r = parse_response(json!({"jsonrpc": "2.0", "id": 1, "result": {"a": 1}})).unwrap();
+        assert_eq!(r.id, Id::from(1));
+        assert_eq!(r.payload, Ok(json!({"a": 1})));
+        let r = parse_response(json!({"jsonrpc": "2.0", "id": 2, "error": {"code": 1001, "message": "m", "data": {"retriable": false}}})).unwrap();
+        let error = r.payload.unwrap_err();
+        assert_eq!(error.code, 1001);
+        assert_eq!(error.data.unwrap().retriable, Some(false));
+    }
+
+    #[test]
+    fn parse_response_rejects_every_forbidden_shape() {
+        let cases = [
+            (json!([1]), FrameError::NotAnObject { found: "array" }),
+            (
+                json!({"id": 1, "result": {}}),
+                FrameError::BadVersion {
+                    found: "missing".into(),
+                },
+            ),
+            (
+                json!({"jsonrpc": "1.0", "id": 1, "result": {}}),
+                FrameError::BadVersion {
+                    found: "\"1.0\"".into(),
+                },
+            ),
+            (
+                json!({"jsonrpc": "2.0", "method": "x"}),
+                FrameError::Notification { method: "x".into() },
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "method": "x"}),
+                FrameError::UnexpectedRequest { method: "x".into() },
+            ),
+            (
+                json!({"jsonrpc": "2.0", "result": {}}),
+                FrameError::MissingId,
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": [1], "result": {}}),
+                FrameError::MissingId,
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1}),
+                FrameError::NeitherResultNorError,
+            ),
+            (
+                json!({"jsonrpc": "2.0", "id": 1, "result": 1, "error": {}}),
+                FrameError::BothResultAndError,
+            ),
+        ];
+        for (frame, expected) in cases {
+            assert_eq!(parse_response(frame.clone()), Err(expected), "{frame}");
+        }
+        assert!(matches!(
+            parse_response(
+                json!({"jsonrpc": "2.0", "id": 1, "error": {"code": "x", "message": "m"}})
+            ),
+            Err(FrameError::BadErrorObject { .. })
+        ));
+    }
+}

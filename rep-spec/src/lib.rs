@@ -1,0 +1,27 @@
+//! REP v0.1 wire types — the Runtime Execution Protocol spoken between a TraceMind host and an
+//! out-of-process executor over JSON-RPC 2.0 on stdio.
+//!
+//! Pure data: method names (§3), params and results (§3), run status, events (§4), the error
+//! object and the code → class → exit-code mapping (§5), and the `TRACE_MIND_*` environment
+//! names (§6). No async runtime, no I/O.
+
+#![deny(missing_docs)]
+
+mod env;
+mod error;
+mod event;
+mod exit;
+mod jsonrpc;
+mod methods;
+mod types;
+
+pub use env::*;
+pub use error::{ErrorClass, ErrorData, ErrorObject, codes};
+pub use event::{Event, StepState, event_type};
+pub use exit::ExitCode;
+pub use jsonrpc::{FrameError, Id, JSONRPC_VERSION, Request, Response, parse_response};
+pub use methods::*;
+pub use types::{
+    CancelResult, Capabilities, HealthResult, Limits, PollResult, RunIdParams, RunOptions,
+    RunStatus, StartRunParams, StartRunResult,
+};

@@ -1,0 +1,190 @@
+//! Params and results of the `Runtime.*` methods (REP v0.1 §3).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Event;
+
+/// Result of `Runtime.Capabilities`: `{ version, step_kinds, limits: { concurrency } }` — all
+/// three required (REP v0.1 §3). Unknown fields are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The executor's version, semver (e.g. `0.1.0`).
+    pub version: String,
+    /// The step kinds (Flow IR `graph.nodes[].type`) the executor can run.
+    pub step_kinds: Vec<String>,
+    /// The executor's limits.
+    pub limits: Limits,
+    /// Fields not named by the spec.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `Capabilities.limits` (REP v0.1 §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// How many steps the executor runs at once.
+    pub concurrency: u32,
+    /// Fields not named by the spec.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Params of `Runtime.StartRun`: `{ ir, inputs, options }` (REP v0.1 §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartRunParams {
+    /// The Flow IR document, sent unchanged as the compiler wrote it.
+    pub ir: Value,
+    /// The run inputs (a JSON object).
+    #[serde(default)]
+    pub inputs: Map<String, Value>,
+    /// Run options.
+    #[serde(default)]
+    pub options: RunOptions,
+}
+
+/// `StartRun.options`: `{ run_id, trace_id, allow_shell }` (REP v0.1 §3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// The run id chosen by the host; the executor uses it when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The trace id chosen by the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// Whether shell steps may run.
+    #[serde(default)]
+    pub allow_shell: bool,
+    /// Fields not named by the spec.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Result of `Runtime.StartRun`: `{ run_id }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartRunResult {
+    /// The id of the started run, used by Poll and Cancel.
+    pub run_id: String,
+}
+
+/// Params of `Runtime.Poll` and `Runtime.Cancel`: `{ run_id }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunIdParams {
+    /// The run to poll or cancel.
+    pub run_id: String,
+}
+
+/// The status of a run (REP v0.1 §3). `completed` and `failed` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Accepted, not started yet.
+    Pending,
+    /// Executing.
+    Running,
+    /// Finished successfully (final).
+    Completed,
+    /// Finished unsuccessfully, or cancelled (final).
+    Failed,
+}
+
+impl RunStatus {
+    /// Whether the status is final (`completed` or `failed`).
+    pub fn is_final(self) -> bool {
+        matches!(self, RunStatus::Completed | RunStatus::Failed)
+    }
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Pending => "pending",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Result of `Runtime.Poll`: `{ status, events?, summary? }` (REP v0.1 §3).
+///
+/// Each Poll returns the events produced since the previous Poll: every event is delivered
+/// exactly once. `E` is the event representation: [`Event`] for typed producers, or
+/// `serde_json::Value` for consumers that must keep events they cannot type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollResult<E = Event> {
+    /// The run's status.
+    pub status: RunStatus,
+    /// The events since the previous Poll, oldest first.
+    #[serde(default = "Vec::new")]
+    pub events: Vec<E>,
+    /// The run summary: `completed_steps`, `failed_steps`, and any other fields (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Map<String, Value>>,
+}
+
+/// Result of `Runtime.Cancel`: `{ ok }` — `true` also for an already finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelResult {
+    /// Whether the run is (now) stopped.
+    pub ok: bool,
+}
+
+/// Result of `Runtime.Health`: `{ ok, details }` (optional method).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthResult {
+    /// Whether the executor is healthy.
+    pub ok: bool,
+    /// Free-form details.
+    #[serde(default)]
+    pub details: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn capabilities_require_all_three_fields() {
+        let ok = json!({"version": "0.1.0", "step_kinds": ["a"], "limits": {"concurrency": 4}});
+        assert!(serde_json::from_value::<Capabilities>(ok).is_ok());
+        for missing in ["version", "step_kinds", "limits"] {
+            let mut doc =
+                json!({"version": "0.1.0", "step_kinds": ["a"], "limits": {"concurrency": 4}});
+            doc.as_object_mut().unwrap().remove(missing);
+            assert!(
+                serde_json::from_value::<Capabilities>(doc).is_err(),
+                "{missing} is required"
+            );
+        }
+    }
+
+    #[test]
+    fn poll_result_defaults_events_and_keeps_unknown_summary_fields() {
+        let poll: PollResult = serde_json::from_value(json!({"status": "running"})).unwrap();
+        assert!(poll.events.is_empty());
+        let poll: PollResult<Value> =
+            serde_json::from_value(json!({"status": "completed", "events": [{"odd": true}], "summary": {"completed_steps": 2, "extra": "x"}})).unwrap();
+        assert_eq!(poll.events, vec![json!({"odd": true})]);
+        assert_eq!(poll.summary.unwrap()["extra"], "x");
+        assert!(serde_json::from_value::<PollResult>(json!({"status": "done"})).is_err());
+    }
+
+    #[test]
+    fn start_run_options_serialize_as_the_spec_names_them() {
+        let params = StartRunParams {
+            ir: json!({}),
+            inputs: Map::new(),
+            options: RunOptions {
+                run_id: Some("r".into()),
+                trace_id: Some("t".into()),
+                allow_shell: false,
+                extra: Map::new(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&params).unwrap(),
+            json!({"ir": {}, "inputs": {}, "options": {"run_id": "r", "trace_id": "t", "allow_shell": false}})
+        );
+    }
+}
