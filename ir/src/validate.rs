@@ -1,0 +1,435 @@
+//! Whole-document validation: version, embedded JSON Schema, semantic rules, then the typed
+//! model (Flow IR v1.0.0, "Rules beyond the schema"; REP v0.1 §3).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::model::FlowIr;
+use crate::pointer::document_position;
+use crate::problem::{Problem, ProblemKind, ValidationError};
+use crate::rules::semantic_problems;
+use crate::schema::schema_problems;
+use crate::version::check_version;
+
+/// Validates a parsed JSON document: the version check ([`check_version`], REP v0.1 §3 → 1001),
+/// then the embedded JSON Schema (Draft 2020-12) and the semantic rules of Flow IR v1.0.0
+/// ("Rules beyond the schema" 1–7, switch cases, cycles) → 1003.
+///
+/// Returns the typed document, or every problem found. When the version is not supported, only
+/// that problem is returned: the rules of 1.0.0 do not apply to another version's document.
+pub fn validate(doc: &Value) -> Result<FlowIr, ValidationError> {
+    check_version(doc).map_err(|problem| ValidationError {
+        problems: vec![problem],
+    })?;
+    validate_document(doc)
+}
+
+/// Validates against the schema and the semantic rules only (no separate version check; the
+/// schema still requires `"version": "1.0.0"`), for callers that ran [`check_version`] already.
+///
+/// Problems come in document order (schema before semantic at the same place). The document is
+/// deserialized into [`FlowIr`] only when there are no problems.
+pub fn validate_document(doc: &Value) -> Result<FlowIr, ValidationError> {
+    let mut problems = schema_problems(doc);
+    let covered: HashSet<String> = problems.iter().map(|p| p.pointer.clone()).collect();
+    problems.extend(semantic_problems(doc, &covered));
+    if !problems.is_empty() {
+        // Stable sort: at the same place, schema problems stay ahead of semantic ones.
+        problems.sort_by_cached_key(|p| document_position(doc, &p.pointer));
+        return Err(ValidationError { problems });
+    }
+    FlowIr::deserialize_checked(doc)
+}
+
+impl FlowIr {
+    /// Deserializes an already-checked document; a failure here means the schema and the rules
+    /// missed something the model needs, reported as one schema problem at the root.
+    fn deserialize_checked(doc: &Value) -> Result<FlowIr, ValidationError> {
+        serde::Deserialize::deserialize(doc).map_err(|e: serde_json::Error| ValidationError {
+            problems: vec![Problem::new(
+                ProblemKind::Schema,
+                "",
+                format!("the document does not fit the Flow IR model: {e}"),
+            )],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn valid() -> Value {
+        json!({
+            "version": "1.0.0",
+            "flow": {"name": "f", "timeout_ms": 0},
+            "constants": {"policyRef": "p", "policy": {}},
+            "inputs_schema": {},
+            "graph": {
+                "nodes": [
+                    {"id": "a", "type": "policy.apply", "with": {}, "timeout_ms": 0,
+                     "retry": {"max": 0, "backoff_ms": 0}},
+                    {"id": "s", "type": "switch",
+                     "with": {"key_from": "$.vars.a.action", "cases": {"X": "b", "_D": "c"}, "default": "_D"},
+                     "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}},
+                    {"id": "b", "type": "opcua.write", "with": {}, "timeout_ms": 0,
+                     "retry": {"max": 0, "backoff_ms": 0}},
+                    {"id": "c", "type": "finish", "with": {}, "timeout_ms": 0,
+                     "retry": {"max": 0, "backoff_ms": 0}}
+                ],
+                "edges": [
+                    {"from": "a", "to": "s", "on": "success"},
+                    {"from": "s", "to": "b", "on": "success", "case": "X"},
+                    {"from": "s", "to": "c", "on": "success", "case": "_D"},
+                    {"from": "b", "to": "c", "on": "success"}
+                ]
+            },
+            "metadata": {"generated_at": "2026-11-20T22:58:45Z", "source_file": "f.wdl"}
+        })
+    }
+
+    /// Applies `edit` to a valid document and returns the problems.
+    fn problems_after(edit: impl FnOnce(&mut Value)) -> Vec<Problem> {
+        let mut doc = valid();
+        edit(&mut doc);
+        validate(&doc).unwrap_err().problems
+    }
+
+    fn has(problems: &[Problem], pointer: &str, kind: ProblemKind) -> bool {
+        problems
+            .iter()
+            .any(|p| p.pointer == pointer && p.kind == kind)
+    }
+
+    /// The only problem, asserted to be at `pointer` with `kind`.
+    fn only(problems: Vec<Problem>, pointer: &str, kind: ProblemKind) -> Problem {
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        let p = problems.into_iter().next().unwrap();
+        assert_eq!((p.pointer.as_str(), p.kind), (pointer, kind), "{p}");
+        p
+    }
+
+    #[test]
+    fn valid_document_validates() {
+        let ir = validate(&valid()).unwrap();
+        assert_eq!(ir.graph.nodes.len(), 4);
+        assert!(validate_document(&valid()).is_ok());
+    }
+
+    #[test]
+    fn rule1_empty_strings() {
+        // Stated by the schema too (minLength): reported once, by the schema.
+        let p = only(
+            problems_after(|d| d["graph"]["nodes"][0]["type"] = json!("")),
+            "/graph/nodes/0/type",
+            ProblemKind::Schema,
+        );
+        assert!(p.message.contains("shorter than 1"), "{p}");
+        // Not in the schema: reported by rule 1.
+        let p = only(
+            problems_after(|d| d["graph"]["edges"][1]["case"] = json!("")),
+            "/graph/edges/1/case",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("must not be empty"), "{p}");
+        let p = only(
+            problems_after(|d| d["metadata"]["generated_at"] = json!("")),
+            "/metadata/generated_at",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("must not be empty"), "{p}");
+    }
+
+    #[test]
+    fn rule1_on_its_own_covers_every_model_string() {
+        let mut doc = valid();
+        for pointer in [
+            "/flow/name",
+            "/constants/policyRef",
+            "/graph/nodes/0/id",
+            "/graph/nodes/0/type",
+            "/graph/edges/3/from",
+            "/graph/edges/3/to",
+            "/metadata/source_file",
+        ] {
+            *doc.pointer_mut(pointer).unwrap() = json!("");
+        }
+        let problems = semantic_problems(&doc, &HashSet::new());
+        for pointer in [
+            "/flow/name",
+            "/constants/policyRef",
+            "/graph/nodes/0/id",
+            "/graph/nodes/0/type",
+            "/graph/edges/3/from",
+            "/graph/edges/3/to",
+            "/metadata/source_file",
+        ] {
+            assert!(
+                has(&problems, pointer, ProblemKind::Semantic),
+                "{pointer}: {problems:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rule2_duplicate_ids() {
+        let problems = problems_after(|d| d["graph"]["nodes"][2]["id"] = json!("a"));
+        let p = problems
+            .iter()
+            .find(|p| p.pointer == "/graph/nodes/2/id")
+            .unwrap();
+        assert_eq!(p.kind, ProblemKind::Semantic);
+        assert!(p.message.contains("/graph/nodes/0"), "{p}");
+        // With "b" gone, the edges and the switch case naming it are reported too.
+        assert!(has(&problems, "/graph/edges/1/to", ProblemKind::Semantic));
+        assert!(has(
+            &problems,
+            "/graph/nodes/1/with/cases/X",
+            ProblemKind::Semantic
+        ));
+    }
+
+    #[test]
+    fn rule2_alone() {
+        let problems = problems_after(|d| {
+            let mut copy = d["graph"]["nodes"][3].clone();
+            copy["type"] = json!("dsl.emit");
+            d["graph"]["nodes"].as_array_mut().unwrap().push(copy);
+        });
+        let p = only(problems, "/graph/nodes/4/id", ProblemKind::Semantic);
+        assert!(p.message.contains("duplicate node id \"c\""), "{p}");
+        assert!(p.message.contains("/graph/nodes/3"), "{p}");
+    }
+
+    #[test]
+    fn rule3_edges_name_existing_nodes() {
+        let p = only(
+            problems_after(|d| d["graph"]["edges"][3]["to"] = json!("ghost")),
+            "/graph/edges/3/to",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("\"ghost\""), "{p}");
+        let p = only(
+            problems_after(|d| d["graph"]["edges"][0]["from"] = json!("nobody")),
+            "/graph/edges/0/from",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("\"nobody\""), "{p}");
+    }
+
+    #[test]
+    fn rule4_on() {
+        only(
+            problems_after(|d| d["graph"]["edges"][0]["on"] = json!("always")),
+            "/graph/edges/0/on",
+            ProblemKind::Schema,
+        );
+        let mut doc = valid();
+        doc["graph"]["edges"][0]["on"] = json!("always");
+        let p = only(
+            semantic_problems(&doc, &HashSet::new()),
+            "/graph/edges/0/on",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("\"always\""), "{p}");
+    }
+
+    #[test]
+    fn rule5_integer_ranges() {
+        only(
+            problems_after(|d| d["graph"]["nodes"][1]["timeout_ms"] = json!(2_147_483_648_u64)),
+            "/graph/nodes/1/timeout_ms",
+            ProblemKind::Schema,
+        );
+        only(
+            problems_after(|d| d["graph"]["nodes"][1]["retry"]["max"] = json!(-1)),
+            "/graph/nodes/1/retry/max",
+            ProblemKind::Schema,
+        );
+        // 1.0 passes the schema's "integer" but not the model: the rule says so.
+        let p = only(
+            problems_after(|d| d["flow"]["timeout_ms"] = json!(5.0)),
+            "/flow/timeout_ms",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("written as an integer"), "{p}");
+        let mut doc = valid();
+        doc["graph"]["nodes"][0]["retry"]["backoff_ms"] = json!(2_147_483_648_u64);
+        doc["flow"]["timeout_ms"] = json!(-5);
+        let problems = semantic_problems(&doc, &HashSet::new());
+        assert!(has(
+            &problems,
+            "/graph/nodes/0/retry/backoff_ms",
+            ProblemKind::Semantic
+        ));
+        assert!(has(&problems, "/flow/timeout_ms", ProblemKind::Semantic));
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+    }
+
+    #[test]
+    fn rule6_generated_at() {
+        let p = only(
+            problems_after(|d| d["metadata"]["generated_at"] = json!("yesterday")),
+            "/metadata/generated_at",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("RFC 3339"), "{p}");
+        for ok in ["2026-11-20T22:58:45Z", "2026-11-20T22:58:45.123+02:00"] {
+            let mut doc = valid();
+            doc["metadata"]["generated_at"] = json!(ok);
+            assert!(validate(&doc).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rule7_newer_major_version() {
+        let mut doc = valid();
+        doc["version"] = json!("2.0.0");
+        let e = validate(&doc).unwrap_err();
+        assert!(e.is_unsupported_version());
+        let p = only(e.problems, "/version", ProblemKind::UnsupportedVersion);
+        assert!(p.message.contains("newer major"), "{p}");
+        // Without the version check, the schema's const still catches it.
+        let e = validate_document(&doc).unwrap_err();
+        assert!(!e.is_unsupported_version());
+        assert!(has(&e.problems, "/version", ProblemKind::Schema));
+    }
+
+    #[test]
+    fn switch_cases_name_existing_nodes() {
+        let p = only(
+            problems_after(|d| d["graph"]["nodes"][1]["with"]["cases"]["X"] = json!("nowhere")),
+            "/graph/nodes/1/with/cases/X",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("\"nowhere\""), "{p}");
+        only(
+            problems_after(|d| {
+                d["graph"]["nodes"][1]["with"]["cases"] = json!({"a/b": 3, "_D": "c"});
+            }),
+            "/graph/nodes/1/with/cases/a~1b",
+            ProblemKind::Semantic,
+        );
+        only(
+            problems_after(|d| d["graph"]["nodes"][1]["with"]["default"] = json!("_NOPE")),
+            "/graph/nodes/1/with/default",
+            ProblemKind::Semantic,
+        );
+    }
+
+    #[test]
+    fn cycles_are_reported() {
+        let p = only(
+            problems_after(|d| {
+                d["graph"]["edges"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"from": "c", "to": "a", "on": "failure"}));
+            }),
+            "/graph/edges",
+            ProblemKind::Semantic,
+        );
+        assert!(p.message.contains("a → s → b → c → a"), "{p}");
+    }
+
+    #[test]
+    fn edge_case_must_be_a_string() {
+        only(
+            problems_after(|d| d["graph"]["edges"][1]["case"] = json!(7)),
+            "/graph/edges/1/case",
+            ProblemKind::Semantic,
+        );
+    }
+
+    #[test]
+    fn several_rules_at_once_in_document_order() {
+        let problems = problems_after(|d| {
+            d["metadata"]["generated_at"] = json!("not a date");
+            d["graph"]["edges"][0]["to"] = json!("ghost");
+            d["graph"]["nodes"][3]["id"] = json!("b");
+            d["graph"]["nodes"][0]["retry"]["extra"] = json!(1);
+        });
+        let got: Vec<(&str, ProblemKind)> = problems
+            .iter()
+            .map(|p| (p.pointer.as_str(), p.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/graph/nodes/0/retry", ProblemKind::Schema),
+                ("/graph/nodes/1/with/cases/_D", ProblemKind::Semantic),
+                ("/graph/nodes/3/id", ProblemKind::Semantic),
+                ("/graph/edges/0/to", ProblemKind::Semantic),
+                ("/graph/edges/2/to", ProblemKind::Semantic),
+                ("/graph/edges/3/to", ProblemKind::Semantic),
+                ("/metadata/generated_at", ProblemKind::Semantic),
+            ],
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn schema_invalid_documents_report_pointers() {
+        let problems = problems_after(|d| {
+            d.as_object_mut().unwrap().remove("graph");
+        });
+        let p = only(problems, "", ProblemKind::Schema);
+        assert!(p.message.contains("\"graph\""), "{p}");
+
+        only(
+            problems_after(|d| {
+                d["graph"]["nodes"] = json!([]);
+                d["graph"]["edges"] = json!([]);
+            }),
+            "/graph/nodes",
+            ProblemKind::Schema,
+        );
+        let p = only(
+            problems_after(|d| d["graph"]["nodes"][0]["retry"]["jitter"] = json!(true)),
+            "/graph/nodes/0/retry",
+            ProblemKind::Schema,
+        );
+        assert!(p.message.contains("jitter"), "{p}");
+        let problems = problems_after(|d| d["flow"]["name"] = json!("bad name!"));
+        let p = only(problems, "/flow/name", ProblemKind::Schema);
+        assert!(p.message.contains("bad name!"), "{p}");
+    }
+
+    #[test]
+    fn schema_failure_still_runs_semantic_rules() {
+        let problems = problems_after(|d| {
+            d.as_object_mut().unwrap().remove("constants");
+            d["graph"]["edges"][0]["to"] = json!("ghost");
+        });
+        assert!(has(&problems, "", ProblemKind::Schema), "{problems:#?}");
+        assert!(
+            has(&problems, "/graph/edges/0/to", ProblemKind::Semantic),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn messages_read_well() {
+        let problems = problems_after(|d| {
+            d.as_object_mut().unwrap().remove("graph");
+            d["flow"]["name"] = json!("bad name!");
+            d["flow"]["timeout_ms"] = json!(-1);
+            d["flow"]["x"] = json!({"big": [1, 2, 3]});
+            d["constants"]["policy"] = json!([]);
+        });
+        for p in &problems {
+            println!("{p}");
+        }
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+    }
+
+    #[test]
+    fn non_object_documents() {
+        let e = validate(&json!([1, 2])).unwrap_err();
+        assert!(e.is_unsupported_version());
+        let e = validate_document(&json!("x")).unwrap_err();
+        assert!(has(&e.problems, "", ProblemKind::Schema));
+    }
+}

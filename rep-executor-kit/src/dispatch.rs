@@ -1,0 +1,155 @@
+//! JSON-RPC 2.0 dispatch of the `Runtime.*` methods (REP v0.1 §3, JSON-RPC 2.0 §4–§5).
+
+use std::sync::Arc;
+
+use rep_spec::{
+    CancelResult, ErrorData, ErrorObject, Frame, HealthResult, Id, JSONRPC_VERSION, METHOD_CANCEL,
+    METHOD_CAPABILITIES, METHOD_HEALTH, METHOD_POLL, METHOD_START_RUN, Response, RunIdParams,
+    StartRunParams, StartRunResult, codes,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::executor::{Executor, UNKNOWN_RUN};
+use crate::scheduler::{RunJob, execute};
+
+type MethodResult = Result<Value, ErrorObject>;
+
+impl Executor {
+    /// Answers one frame read from the host: `Some(response)` for a request or a malformed
+    /// frame, `None` for a notification or an empty line. Must run inside a tokio runtime
+    /// (`Runtime.StartRun` spawns the run).
+    ///
+    /// Malformed frames get the JSON-RPC 2.0 codes: -32700 (not JSON), -32600 (not a request
+    /// object, or longer than the request bound), -32601 (unknown method), -32602 (bad params).
+    pub fn handle_frame(&self, frame: &Frame) -> Option<Response> {
+        let line = match frame {
+            Frame::Line(line) => line,
+            Frame::TooLong { len } => {
+                let message = format!("request of {len} bytes exceeds the limit of {} bytes", self.max_request_bytes);
+                return Some(Response::error(Id::Null, ErrorObject::new(codes::INVALID_REQUEST, message)));
+            }
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        let value: Value = match serde_json::from_slice(line) {
+            Ok(value) => value,
+            Err(e) => return Some(Response::error(Id::Null, ErrorObject::new(codes::PARSE_ERROR, format!("Parse error: {e}")))),
+        };
+        let Value::Object(mut request) = value else {
+            return Some(invalid_request(Id::Null, "a request must be a JSON object (batches are not used)"));
+        };
+        let id = match request.get("id") {
+            None => None,
+            Some(raw) => match Id::from_value(raw) {
+                Some(id) => Some(id),
+                None => return Some(invalid_request(Id::Null, "id must be a string, a number or null")),
+            },
+        };
+        let reply_id = id.clone().unwrap_or(Id::Null);
+        if request.get("jsonrpc").and_then(Value::as_str) != Some(JSONRPC_VERSION) {
+            return Some(invalid_request(reply_id, "jsonrpc must be \"2.0\""));
+        }
+        let Some(Value::String(method)) = request.remove("method") else {
+            return Some(invalid_request(reply_id, "method must be a string"));
+        };
+        let params = match request.remove("params") {
+            None => Value::Object(Map::new()),
+            Some(p @ (Value::Object(_) | Value::Array(_))) => p,
+            Some(_) => return Some(invalid_request(reply_id, "params must be an object or an array")),
+        };
+        let Some(id) = id else {
+            tracing::warn!(%method, "ignoring notification: REP v0.1 uses none");
+            return None;
+        };
+        let result = match method.as_str() {
+            METHOD_CAPABILITIES => serde_json::to_value(self.capabilities()).map_err(internal),
+            METHOD_START_RUN => parse_params(params).and_then(|p| self.start_run(p)),
+            METHOD_POLL => parse_params(params).and_then(|p| self.poll(p)),
+            METHOD_CANCEL => parse_params(params).and_then(|p| self.cancel(p)),
+            METHOD_HEALTH => {
+                let mut details = Map::new();
+                details.insert("runs".into(), self.registry.len().into());
+                serde_json::to_value(HealthResult { ok: true, details }).map_err(internal)
+            }
+            other => Err(ErrorObject::new(codes::METHOD_NOT_FOUND, format!("Method not found: {other}"))),
+        };
+        Some(Response { id, payload: result })
+    }
+
+    fn start_run(&self, params: StartRunParams) -> MethodResult {
+        if let Err(problem) = flow_ir::check_version(&params.ir) {
+            return Err(validation(codes::UNSUPPORTED_IR_VERSION, problem.message.clone(), json!([problem_json(&problem)])));
+        }
+        let flow = match flow_ir::validate_document(&params.ir) {
+            Ok(flow) => flow,
+            Err(error) => {
+                let details: Vec<Value> = error.problems.iter().map(problem_json).collect();
+                let message = match error.problems.first() {
+                    Some(first) if error.problems.len() == 1 => format!("invalid Flow IR: {first}"),
+                    Some(first) => format!("invalid Flow IR: {first} (and {} more)", error.problems.len() - 1),
+                    None => "invalid Flow IR".to_owned(),
+                };
+                return Err(validation(codes::INVALID_IR, message, Value::Array(details)));
+            }
+        };
+        let missing: Vec<String> = flow.required_step_kinds().into_iter().filter(|k| !self.supports(k)).collect();
+        if !missing.is_empty() {
+            let message = format!("unsupported step kind(s): {}", missing.join(", "));
+            return Err(validation(codes::UNSUPPORTED_STEP_KIND, message, json!({"missing": missing})));
+        }
+        let run_id = params.options.run_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let Some(run) = self.registry.insert(run_id.clone()) else {
+            return Err(validation(UNKNOWN_RUN, format!("run id {run_id:?} is already in use"), Value::Null));
+        };
+        tokio::spawn(execute(RunJob {
+            run,
+            flow: Arc::new(flow),
+            inputs: Arc::new(params.inputs),
+            handlers: self.handlers.clone(),
+            concurrency: self.concurrency as usize,
+        }));
+        serde_json::to_value(StartRunResult { run_id }).map_err(internal)
+    }
+
+    fn poll(&self, params: RunIdParams) -> MethodResult {
+        let run = self.registry.get(&params.run_id).ok_or_else(|| unknown_run(&params.run_id))?;
+        serde_json::to_value(run.poll()).map_err(internal)
+    }
+
+    fn cancel(&self, params: RunIdParams) -> MethodResult {
+        let run = self.registry.get(&params.run_id).ok_or_else(|| unknown_run(&params.run_id))?;
+        run.cancel();
+        serde_json::to_value(CancelResult { ok: true }).map_err(internal)
+    }
+}
+
+fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
+    serde_json::from_value(params).map_err(|e| ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {e}")))
+}
+
+fn invalid_request(id: Id, why: &str) -> Response {
+    Response::error(id, ErrorObject::new(codes::INVALID_REQUEST, format!("Invalid Request: {why}")))
+}
+
+fn internal(e: serde_json::Error) -> ErrorObject {
+    ErrorObject::new(codes::INTERNAL, format!("internal error: {e}"))
+}
+
+fn validation(code: i64, message: String, details: Value) -> ErrorObject {
+    let data = ErrorData {
+        retriable: Some(false),
+        details: (!details.is_null()).then_some(details),
+        ..ErrorData::default()
+    };
+    ErrorObject::new(code, message).with_data(data)
+}
+
+fn unknown_run(run_id: &str) -> ErrorObject {
+    validation(UNKNOWN_RUN, format!("unknown run id {run_id:?}"), Value::Null)
+}
+
+fn problem_json(problem: &flow_ir::Problem) -> Value {
+    json!({"pointer": problem.pointer, "message": problem.message})
+}
