@@ -30,7 +30,12 @@ pub async fn opcua_read(ctx: StepContext, with: Map<String, Value>) -> StepResul
             }
         }
         Some(Value::Null) | None => {}
-        Some(other) => return Err(StepError::new(format!("opcua.read: node_ids must be an array, got {other}")).not_retriable()),
+        Some(other) => {
+            return Err(StepError::new(format!(
+                "opcua.read: node_ids must be an array, got {other}"
+            ))
+            .not_retriable());
+        }
     }
     Ok(json!({"endpoint": with.get("endpoint").cloned().unwrap_or(Value::Null), "values": values}))
 }
@@ -38,16 +43,27 @@ pub async fn opcua_read(ctx: StepContext, with: Map<String, Value>) -> StepResul
 /// `opcua.write`: echoes `{ endpoint, node_id, value, status: "ok" }`.
 pub async fn opcua_write(_ctx: StepContext, with: Map<String, Value>) -> StepResult {
     let field = |k: &str| with.get(k).cloned().unwrap_or(Value::Null);
-    Ok(json!({"endpoint": field("endpoint"), "node_id": field("node_id"), "value": field("value"), "status": "ok"}))
+    Ok(
+        json!({"endpoint": field("endpoint"), "node_id": field("node_id"), "value": field("value"), "status": "ok"}),
+    )
 }
 
 /// `policy.apply`: evaluates the policy baked in the IR's `constants.policy.policy` on
 /// `with.values` (see [`evaluate_threshold_policy`]).
 pub async fn policy_apply(ctx: StepContext, with: Map<String, Value>) -> StepResult {
-    let policy = ctx.flow().constants.policy.get("policy").unwrap_or(&Value::Null);
+    let policy = ctx
+        .flow()
+        .constants
+        .policy
+        .get("policy")
+        .unwrap_or(&Value::Null);
     let empty = Map::new();
-    let values = with.get("values").and_then(Value::as_object).unwrap_or(&empty);
-    let decision = evaluate_threshold_policy(policy, values).map_err(|e| StepError::new(format!("policy.apply: {e}")).not_retriable())?;
+    let values = with
+        .get("values")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let decision = evaluate_threshold_policy(policy, values)
+        .map_err(|e| StepError::new(format!("policy.apply: {e}")).not_retriable())?;
     Ok(decision.output)
 }
 

@@ -26,13 +26,25 @@ pub struct PolicyDecision {
 ///
 /// # Errors
 /// A message when the policy is not a `pdl/v0` object or its `params` are missing.
-pub fn evaluate_threshold_policy(policy: &Value, values: &Map<String, Value>) -> Result<PolicyDecision, String> {
-    let policy = policy.as_object().ok_or("constants.policy.policy is missing or not an object")?;
+pub fn evaluate_threshold_policy(
+    policy: &Value,
+    values: &Map<String, Value>,
+) -> Result<PolicyDecision, String> {
+    let policy = policy
+        .as_object()
+        .ok_or("constants.policy.policy is missing or not an object")?;
     match policy.get("strategy").and_then(Value::as_str) {
         Some("pdl/v0") => {}
-        other => return Err(format!("unsupported policy strategy {other:?}, expected \"pdl/v0\"")),
+        other => {
+            return Err(format!(
+                "unsupported policy strategy {other:?}, expected \"pdl/v0\""
+            ));
+        }
     }
-    let params = policy.get("params").and_then(Value::as_object).ok_or("policy params are missing")?;
+    let params = policy
+        .get("params")
+        .and_then(Value::as_object)
+        .ok_or("policy params are missing")?;
     let empty = Map::new();
     let arm = params
         .get("arms")
@@ -40,7 +52,10 @@ pub fn evaluate_threshold_policy(policy: &Value, values: &Map<String, Value>) ->
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let temp = values.values().find_map(number);
-    let violation = arm.get("action_on_violation").and_then(Value::as_str).unwrap_or("NONE");
+    let violation = arm
+        .get("action_on_violation")
+        .and_then(Value::as_str)
+        .unwrap_or("NONE");
     let action = match arm.get("threshold").and_then(number) {
         Some(threshold) => match temp {
             Some(t) if t >= threshold => violation,
@@ -49,12 +64,24 @@ pub fn evaluate_threshold_policy(policy: &Value, values: &Map<String, Value>) ->
         None => violation,
     }
     .to_owned();
-    let scope = EmitScope { action: &action, temp, arm };
+    let scope = EmitScope {
+        action: &action,
+        temp,
+        arm,
+    };
     let output = match params.get("emit").and_then(Value::as_object) {
-        Some(emit) => Value::Object(emit.iter().map(|(k, v)| (k.clone(), scope.eval_value(v))).collect()),
+        Some(emit) => Value::Object(
+            emit.iter()
+                .map(|(k, v)| (k.clone(), scope.eval_value(v)))
+                .collect(),
+        ),
         None => json!({"action": action}),
     };
-    Ok(PolicyDecision { action, temp, output })
+    Ok(PolicyDecision {
+        action,
+        temp,
+        output,
+    })
 }
 
 /// A number, or a string that parses as one.
@@ -105,9 +132,14 @@ impl EmitScope<'_> {
             "temp" => return self.temp.map_or(Value::Null, |t| json!(t)),
             _ => {}
         }
-        let key = expr.strip_prefix("arms.active.").or_else(|| expr.strip_prefix("arms.default."));
+        let key = expr
+            .strip_prefix("arms.active.")
+            .or_else(|| expr.strip_prefix("arms.default."));
         match key.and_then(|k| self.arm.get(k)) {
-            Some(Value::String(s)) => s.trim().parse::<f64>().map_or_else(|_| Value::from(s.as_str()), |n| json!(n)),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<f64>()
+                .map_or_else(|_| Value::from(s.as_str()), |n| json!(n)),
             Some(other) => other.clone(),
             None if key.is_some() => Value::Null,
             None => Value::from(expr),
@@ -154,7 +186,11 @@ mod tests {
 
     #[test]
     fn reading_at_or_above_threshold_triggers_the_violation_action() {
-        let d = evaluate_threshold_policy(&plant_policy(), &values(json!({"ns=2;i=2": 80.0, "ns=2;i=5001": 80.0}))).unwrap();
+        let d = evaluate_threshold_policy(
+            &plant_policy(),
+            &values(json!({"ns=2;i=2": 80.0, "ns=2;i=5001": 80.0})),
+        )
+        .unwrap();
         assert_eq!(d.action, "WRITE_BACK");
         assert_eq!(
             d.output,
@@ -166,7 +202,8 @@ mod tests {
 
     #[test]
     fn reading_below_threshold_or_missing_means_none() {
-        let d = evaluate_threshold_policy(&plant_policy(), &values(json!({"ns=2;i=2": 70.5}))).unwrap();
+        let d =
+            evaluate_threshold_policy(&plant_policy(), &values(json!({"ns=2;i=2": 70.5}))).unwrap();
         assert_eq!(d.action, "NONE");
         let d = evaluate_threshold_policy(&plant_policy(), &Map::new()).unwrap();
         assert_eq!(d.action, "NONE");
@@ -182,7 +219,11 @@ mod tests {
 
     #[test]
     fn a_policy_that_is_not_pdl_v0_is_an_error() {
-        assert!(evaluate_threshold_policy(&json!({"strategy": "other"}), &Map::new()).unwrap_err().contains("other"));
+        assert!(
+            evaluate_threshold_policy(&json!({"strategy": "other"}), &Map::new())
+                .unwrap_err()
+                .contains("other")
+        );
         assert!(evaluate_threshold_policy(&json!(null), &Map::new()).is_err());
     }
 }

@@ -26,8 +26,14 @@ impl Executor {
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong { len } => {
-                let message = format!("request of {len} bytes exceeds the limit of {} bytes", self.max_request_bytes);
-                return Some(Response::error(Id::Null, ErrorObject::new(codes::INVALID_REQUEST, message)));
+                let message = format!(
+                    "request of {len} bytes exceeds the limit of {} bytes",
+                    self.max_request_bytes
+                );
+                return Some(Response::error(
+                    Id::Null,
+                    ErrorObject::new(codes::INVALID_REQUEST, message),
+                ));
             }
         };
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -35,16 +41,29 @@ impl Executor {
         }
         let value: Value = match serde_json::from_slice(line) {
             Ok(value) => value,
-            Err(e) => return Some(Response::error(Id::Null, ErrorObject::new(codes::PARSE_ERROR, format!("Parse error: {e}")))),
+            Err(e) => {
+                return Some(Response::error(
+                    Id::Null,
+                    ErrorObject::new(codes::PARSE_ERROR, format!("Parse error: {e}")),
+                ));
+            }
         };
         let Value::Object(mut request) = value else {
-            return Some(invalid_request(Id::Null, "a request must be a JSON object (batches are not used)"));
+            return Some(invalid_request(
+                Id::Null,
+                "a request must be a JSON object (batches are not used)",
+            ));
         };
         let id = match request.get("id") {
             None => None,
             Some(raw) => match Id::from_value(raw) {
                 Some(id) => Some(id),
-                None => return Some(invalid_request(Id::Null, "id must be a string, a number or null")),
+                None => {
+                    return Some(invalid_request(
+                        Id::Null,
+                        "id must be a string, a number or null",
+                    ));
+                }
             },
         };
         let reply_id = id.clone().unwrap_or(Id::Null);
@@ -57,7 +76,12 @@ impl Executor {
         let params = match request.remove("params") {
             None => Value::Object(Map::new()),
             Some(p @ (Value::Object(_) | Value::Array(_))) => p,
-            Some(_) => return Some(invalid_request(reply_id, "params must be an object or an array")),
+            Some(_) => {
+                return Some(invalid_request(
+                    reply_id,
+                    "params must be an object or an array",
+                ));
+            }
         };
         let Some(id) = id else {
             tracing::warn!(%method, "ignoring notification: REP v0.1 uses none");
@@ -73,14 +97,24 @@ impl Executor {
                 details.insert("runs".into(), self.registry.len().into());
                 serde_json::to_value(HealthResult { ok: true, details }).map_err(internal)
             }
-            other => Err(ErrorObject::new(codes::METHOD_NOT_FOUND, format!("Method not found: {other}"))),
+            other => Err(ErrorObject::new(
+                codes::METHOD_NOT_FOUND,
+                format!("Method not found: {other}"),
+            )),
         };
-        Some(Response { id, payload: result })
+        Some(Response {
+            id,
+            payload: result,
+        })
     }
 
     fn start_run(&self, params: StartRunParams) -> MethodResult {
         if let Err(problem) = flow_ir::check_version(&params.ir) {
-            return Err(validation(codes::UNSUPPORTED_IR_VERSION, problem.message.clone(), json!([problem_json(&problem)])));
+            return Err(validation(
+                codes::UNSUPPORTED_IR_VERSION,
+                problem.message.clone(),
+                json!([problem_json(&problem)]),
+            ));
         }
         let flow = match flow_ir::validate_document(&params.ir) {
             Ok(flow) => flow,
@@ -88,20 +122,43 @@ impl Executor {
                 let details: Vec<Value> = error.problems.iter().map(problem_json).collect();
                 let message = match error.problems.first() {
                     Some(first) if error.problems.len() == 1 => format!("invalid Flow IR: {first}"),
-                    Some(first) => format!("invalid Flow IR: {first} (and {} more)", error.problems.len() - 1),
+                    Some(first) => format!(
+                        "invalid Flow IR: {first} (and {} more)",
+                        error.problems.len() - 1
+                    ),
                     None => "invalid Flow IR".to_owned(),
                 };
-                return Err(validation(codes::INVALID_IR, message, Value::Array(details)));
+                return Err(validation(
+                    codes::INVALID_IR,
+                    message,
+                    Value::Array(details),
+                ));
             }
         };
-        let missing: Vec<String> = flow.required_step_kinds().into_iter().filter(|k| !self.supports(k)).collect();
+        let missing: Vec<String> = flow
+            .required_step_kinds()
+            .into_iter()
+            .filter(|k| !self.supports(k))
+            .collect();
         if !missing.is_empty() {
             let message = format!("unsupported step kind(s): {}", missing.join(", "));
-            return Err(validation(codes::UNSUPPORTED_STEP_KIND, message, json!({"missing": missing})));
+            return Err(validation(
+                codes::UNSUPPORTED_STEP_KIND,
+                message,
+                json!({"missing": missing}),
+            ));
         }
-        let run_id = params.options.run_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let run_id = params
+            .options
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let Some(run) = self.registry.insert(run_id.clone()) else {
-            return Err(validation(UNKNOWN_RUN, format!("run id {run_id:?} is already in use"), Value::Null));
+            return Err(validation(
+                UNKNOWN_RUN,
+                format!("run id {run_id:?} is already in use"),
+                Value::Null,
+            ));
         };
         tokio::spawn(execute(RunJob {
             run,
@@ -114,23 +171,33 @@ impl Executor {
     }
 
     fn poll(&self, params: RunIdParams) -> MethodResult {
-        let run = self.registry.get(&params.run_id).ok_or_else(|| unknown_run(&params.run_id))?;
+        let run = self
+            .registry
+            .get(&params.run_id)
+            .ok_or_else(|| unknown_run(&params.run_id))?;
         serde_json::to_value(run.poll()).map_err(internal)
     }
 
     fn cancel(&self, params: RunIdParams) -> MethodResult {
-        let run = self.registry.get(&params.run_id).ok_or_else(|| unknown_run(&params.run_id))?;
+        let run = self
+            .registry
+            .get(&params.run_id)
+            .ok_or_else(|| unknown_run(&params.run_id))?;
         run.cancel();
         serde_json::to_value(CancelResult { ok: true }).map_err(internal)
     }
 }
 
 fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
-    serde_json::from_value(params).map_err(|e| ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {e}")))
+    serde_json::from_value(params)
+        .map_err(|e| ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {e}")))
 }
 
 fn invalid_request(id: Id, why: &str) -> Response {
-    Response::error(id, ErrorObject::new(codes::INVALID_REQUEST, format!("Invalid Request: {why}")))
+    Response::error(
+        id,
+        ErrorObject::new(codes::INVALID_REQUEST, format!("Invalid Request: {why}")),
+    )
 }
 
 fn internal(e: serde_json::Error) -> ErrorObject {
@@ -147,7 +214,11 @@ fn validation(code: i64, message: String, details: Value) -> ErrorObject {
 }
 
 fn unknown_run(run_id: &str) -> ErrorObject {
-    validation(UNKNOWN_RUN, format!("unknown run id {run_id:?}"), Value::Null)
+    validation(
+        UNKNOWN_RUN,
+        format!("unknown run id {run_id:?}"),
+        Value::Null,
+    )
 }
 
 fn problem_json(problem: &flow_ir::Problem) -> Value {

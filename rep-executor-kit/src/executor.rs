@@ -113,7 +113,10 @@ impl Executor {
         Capabilities {
             version: self.version.clone(),
             step_kinds,
-            limits: Limits { concurrency: self.concurrency, extra: Map::new() },
+            limits: Limits {
+                concurrency: self.concurrency,
+                extra: Map::new(),
+            },
             extra: Map::new(),
         }
     }

@@ -104,7 +104,12 @@ pub struct StepError {
 impl StepError {
     /// A step failure (code 2001) with `message`.
     pub fn new(message: impl Into<String>) -> Self {
-        StepError { code: codes::STEP_FAILED, message: message.into(), retriable: None, details: None }
+        StepError {
+            code: codes::STEP_FAILED,
+            message: message.into(),
+            retriable: None,
+            details: None,
+        }
     }
 
     /// The same error marked not retriable.

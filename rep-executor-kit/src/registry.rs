@@ -25,7 +25,11 @@ impl RunRegistry {
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<RunHandle>> {
-        self.runs.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -20,7 +20,9 @@ pub struct Scope<'a> {
 
 /// Resolves every reference in `with`, returning a new map.
 pub fn resolve_map(with: &Map<String, Value>, scope: &Scope<'_>) -> Map<String, Value> {
-    with.iter().map(|(k, v)| (k.clone(), resolve(v, scope))).collect()
+    with.iter()
+        .map(|(k, v)| (k.clone(), resolve(v, scope)))
+        .collect()
 }
 
 /// Resolves every reference in `value` (strings, nested in objects and arrays).
@@ -42,7 +44,9 @@ fn resolve_str(s: &str, scope: &Scope<'_>) -> Option<Value> {
     if let Some(path) = s.strip_prefix("$input.") {
         return Some(walk_map(scope.inputs, path));
     }
-    let step_path = s.strip_prefix("$step.").or_else(|| s.strip_prefix("$.vars."))?;
+    let step_path = s
+        .strip_prefix("$step.")
+        .or_else(|| s.strip_prefix("$.vars."))?;
     Some(resolve_step(step_path, scope.steps))
 }
 
@@ -52,7 +56,11 @@ fn resolve_step(path: &str, steps: &HashMap<String, Value>) -> Value {
     loop {
         let (id, rest) = (&path[..end], path.get(end + 1..).unwrap_or(""));
         if let Some(output) = steps.get(id) {
-            return if rest.is_empty() { output.clone() } else { walk(output, rest) };
+            return if rest.is_empty() {
+                output.clone()
+            } else {
+                walk(output, rest)
+            };
         }
         match path[..end].rfind('.') {
             Some(dot) => end = dot,
@@ -92,12 +100,19 @@ mod tests {
     use serde_json::json;
 
     fn check(with: Value, expected: Value) {
-        let inputs = json!({"endpoint": "opc.tcp://x", "nodes": ["a", "b"], "deep": {"k": {"v": 1}}});
+        let inputs =
+            json!({"endpoint": "opc.tcp://x", "nodes": ["a", "b"], "deep": {"k": {"v": 1}}});
         let mut steps = HashMap::new();
-        steps.insert("read".to_owned(), json!({"values": {"a": 80.0}, "list": [10, 20]}));
+        steps.insert(
+            "read".to_owned(),
+            json!({"values": {"a": 80.0}, "list": [10, 20]}),
+        );
         steps.insert("ns.step".to_owned(), json!({"x": "dotted"}));
         steps.insert("ns".to_owned(), json!({"step": {"x": "shadowed"}}));
-        let scope = Scope { inputs: inputs.as_object().unwrap(), steps: &steps };
+        let scope = Scope {
+            inputs: inputs.as_object().unwrap(),
+            steps: &steps,
+        };
         assert_eq!(resolve(&with, &scope), expected, "resolving {with}");
     }
 
@@ -109,7 +124,10 @@ mod tests {
             (json!("$input.deep.k.v"), json!(1)),
             (json!("$input.missing"), Value::Null),
             (json!("$input.deep.k.missing.more"), Value::Null),
-            (json!("$step.read"), json!({"values": {"a": 80.0}, "list": [10, 20]})),
+            (
+                json!("$step.read"),
+                json!({"values": {"a": 80.0}, "list": [10, 20]}),
+            ),
             (json!("$step.read.values.a"), json!(80.0)),
             (json!("$.vars.read.values.a"), json!(80.0)),
             (json!("$step.read.list.1"), json!(20)),
@@ -121,8 +139,14 @@ mod tests {
             (json!("75.0"), json!("75.0")),
             (json!(42), json!(42)),
             (json!(null), json!(null)),
-            (json!(["$input.endpoint", {"n": "$step.read.values.a"}, 3]), json!(["opc.tcp://x", {"n": 80.0}, 3])),
-            (json!({"outer": {"inner": ["$input.missing"]}}), json!({"outer": {"inner": [null]}})),
+            (
+                json!(["$input.endpoint", {"n": "$step.read.values.a"}, 3]),
+                json!(["opc.tcp://x", {"n": 80.0}, 3]),
+            ),
+            (
+                json!({"outer": {"inner": ["$input.missing"]}}),
+                json!({"outer": {"inner": [null]}}),
+            ),
         ];
         for (with, expected) in table {
             check(with, expected);

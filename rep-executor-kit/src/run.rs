@@ -52,7 +52,9 @@ impl RunHandle {
     fn lock(&self) -> MutexGuard<'_, RunState> {
         // A panic while holding the lock cannot leave RunState inconsistent (every update is
         // a single push or assignment), so a poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn cancellation(&self) -> &CancellationToken {
@@ -64,15 +66,20 @@ impl RunHandle {
         if state.status == RunStatus::Pending {
             state.status = RunStatus::Running;
         }
-        state.events.push(Event::log(now_rfc3339(), "info", "run started", None));
+        state
+            .events
+            .push(Event::log(now_rfc3339(), "info", "run started", None));
     }
 
     pub(crate) fn log(&self, level: &str, message: impl Into<String>, step_id: Option<&str>) {
-        self.lock().events.push(Event::log(now_rfc3339(), level, message, step_id));
+        self.lock()
+            .events
+            .push(Event::log(now_rfc3339(), level, message, step_id));
     }
 
     pub(crate) fn step_started(&self, step_id: &str, attempt: u32) {
-        let event = Event::step(now_rfc3339(), step_id, StepState::Started).with("attempt", attempt);
+        let event =
+            Event::step(now_rfc3339(), step_id, StepState::Started).with("attempt", attempt);
         self.lock().events.push(event);
     }
 
@@ -85,11 +92,21 @@ impl RunHandle {
         state.events.push(event);
     }
 
-    pub(crate) fn attempt_failed(&self, step_id: &str, attempt: u32, duration_ms: u64, error: &ErrorObject, last: bool) {
+    pub(crate) fn attempt_failed(
+        &self,
+        step_id: &str,
+        attempt: u32,
+        duration_ms: u64,
+        error: &ErrorObject,
+        last: bool,
+    ) {
         let event = Event::step(now_rfc3339(), step_id, StepState::Failed)
             .with("attempt", attempt)
             .with("duration_ms", duration_ms)
-            .with("error", json!({"code": error.code, "message": error.message}));
+            .with(
+                "error",
+                json!({"code": error.code, "message": error.message}),
+            );
         let mut state = self.lock();
         if last {
             state.failed_steps += 1;
@@ -115,10 +132,19 @@ impl RunHandle {
         }
         let event = match &error {
             None => Event::log(now_rfc3339(), "info", "run completed", None),
-            Some(e) => Event::log(now_rfc3339(), "error", format!("run failed: {}", e.message), None),
+            Some(e) => Event::log(
+                now_rfc3339(),
+                "error",
+                format!("run failed: {}", e.message),
+                None,
+            ),
         };
         state.events.push(event);
-        state.status = if error.is_some() { RunStatus::Failed } else { RunStatus::Completed };
+        state.status = if error.is_some() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Completed
+        };
         state.error = error;
     }
 
@@ -132,9 +158,16 @@ impl RunHandle {
         summary.insert("failed_steps".into(), state.failed_steps.into());
         summary.insert("outputs".into(), Value::Object(state.outputs.clone()));
         if let Some(error) = &state.error {
-            summary.insert("error".into(), serde_json::to_value(error).unwrap_or(Value::Null));
+            summary.insert(
+                "error".into(),
+                serde_json::to_value(error).unwrap_or(Value::Null),
+            );
         }
-        PollResult { status: state.status, events, summary: Some(summary) }
+        PollResult {
+            status: state.status,
+            events,
+            summary: Some(summary),
+        }
     }
 
     /// Whether the run reached `completed` or `failed`.

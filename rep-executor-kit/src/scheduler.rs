@@ -39,8 +39,13 @@ struct Graph {
 
 impl Graph {
     fn new(flow: &FlowIr) -> Graph {
-        let index: HashMap<&str, usize> =
-            flow.graph.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = flow
+            .graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
         let n = flow.graph.nodes.len();
         let mut out_edges = vec![Vec::new(); n];
         let mut in_count = vec![0; n];
@@ -52,19 +57,31 @@ impl Graph {
             in_count[to] += 1;
             target.push(to);
         }
-        Graph { out_edges, in_count, target }
+        Graph {
+            out_edges,
+            in_count,
+            target,
+        }
     }
 }
 
 /// Runs the flow to its end, recording events and the final status in `job.run`.
 pub(crate) async fn execute(job: RunJob) {
-    let RunJob { run, flow, inputs, handlers, concurrency } = job;
+    let RunJob {
+        run,
+        flow,
+        inputs,
+        handlers,
+        concurrency,
+    } = job;
     run.set_running();
     let graph = Graph::new(&flow);
     let nodes = &flow.graph.nodes;
     let mut remaining = graph.in_count.clone();
     let mut activated = vec![false; nodes.len()];
-    let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|&i| graph.in_count[i] == 0).collect();
+    let mut ready: VecDeque<usize> = (0..nodes.len())
+        .filter(|&i| graph.in_count[i] == 0)
+        .collect();
     let mut outputs: HashMap<String, Value> = HashMap::new();
     let mut tasks: JoinSet<(usize, Result<Value, ErrorObject>)> = JoinSet::new();
     let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
@@ -75,7 +92,13 @@ pub(crate) async fn execute(job: RunJob) {
         while failure.is_none() && !finished && tasks.len() < concurrency.max(1) {
             let Some(i) = ready.pop_front() else { break };
             let node = &nodes[i];
-            let with = resolve_map(&node.with, &Scope { inputs: &inputs, steps: &outputs });
+            let with = resolve_map(
+                &node.with,
+                &Scope {
+                    inputs: &inputs,
+                    steps: &outputs,
+                },
+            );
             let ctx = StepContext {
                 run: run.clone(),
                 flow: flow.clone(),
@@ -84,7 +107,10 @@ pub(crate) async fn execute(job: RunJob) {
                 attempt: 1,
                 cancel: run.cancellation().child_token(),
             };
-            let step = Step { node: node.clone(), handlers: handlers.clone() };
+            let step = Step {
+                node: node.clone(),
+                handlers: handlers.clone(),
+            };
             let handle = tasks.spawn(async move { (i, step.run(ctx, with).await) });
             running.insert(handle.id(), i);
         }
@@ -105,11 +131,16 @@ pub(crate) async fn execute(job: RunJob) {
                 (i, result)
             }
             Some(Err(join_error)) => {
-                let Some(i) = running.remove(&join_error.id()) else { continue };
+                let Some(i) = running.remove(&join_error.id()) else {
+                    continue;
+                };
                 if join_error.is_cancelled() {
                     continue;
                 }
-                let error = ErrorObject::new(codes::INTERNAL, format!("step handler panicked: {}", panic_message(join_error)));
+                let error = ErrorObject::new(
+                    codes::INTERNAL,
+                    format!("step handler panicked: {}", panic_message(join_error)),
+                );
                 run.attempt_failed(&nodes[i].id, 1, 0, &error, true);
                 (i, Err(error))
             }
@@ -121,8 +152,18 @@ pub(crate) async fn execute(job: RunJob) {
                 if node.kind == OUTPUT_STEP_KIND {
                     run.add_outputs(&output);
                 }
-                let chosen_case = (node.kind == BUILTIN_SWITCH).then(|| output.get("case").and_then(Value::as_str).map(str::to_owned)).flatten();
-                let chosen_target = output.get("target").and_then(Value::as_str).map(str::to_owned);
+                let chosen_case = (node.kind == BUILTIN_SWITCH)
+                    .then(|| {
+                        output
+                            .get("case")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
+                    .flatten();
+                let chosen_target = output
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 if node.kind == BUILTIN_FINISH {
                     finished = true;
                 }
@@ -139,7 +180,9 @@ pub(crate) async fn execute(job: RunJob) {
                 outputs.insert(node.id.clone(), output);
             }
             Err(error) => {
-                let has_failure_edge = graph.out_edges[i].iter().any(|&e| flow.graph.edges[e].on == EdgeOn::Failure);
+                let has_failure_edge = graph.out_edges[i]
+                    .iter()
+                    .any(|&e| flow.graph.edges[e].on == EdgeOn::Failure);
                 if !has_failure_edge {
                     failure.get_or_insert(error);
                     continue;
@@ -156,7 +199,14 @@ pub(crate) async fn execute(job: RunJob) {
 
 /// Records that edge `e` is taken or not, and makes its target ready or dead once all its
 /// incoming edges are decided. Dead nodes propagate "not taken" to their own edges.
-fn decide(e: usize, taken: bool, graph: &Graph, remaining: &mut [usize], activated: &mut [bool], ready: &mut VecDeque<usize>) {
+fn decide(
+    e: usize,
+    taken: bool,
+    graph: &Graph,
+    remaining: &mut [usize],
+    activated: &mut [bool],
+    ready: &mut VecDeque<usize>,
+) {
     let mut pending = vec![(e, taken)];
     while let Some((e, taken)) = pending.pop() {
         let to = graph.target[e];
@@ -200,7 +250,10 @@ impl Step {
         let attempts = self.node.retry.max.saturating_add(1);
         let mut attempt = 1;
         loop {
-            let ctx = StepContext { attempt, ..ctx.clone() };
+            let ctx = StepContext {
+                attempt,
+                ..ctx.clone()
+            };
             ctx.run.step_started(&self.node.id, attempt);
             let started = Instant::now();
             let result = self.attempt(ctx.clone(), with.clone()).await;
@@ -211,9 +264,12 @@ impl Step {
                     return Ok(output);
                 }
                 Err(error) => {
-                    let last = attempt >= attempts || error.retriable == Some(false) || ctx.cancel.is_cancelled();
+                    let last = attempt >= attempts
+                        || error.retriable == Some(false)
+                        || ctx.cancel.is_cancelled();
                     let object = error.to_error_object(&self.node.id, attempt);
-                    ctx.run.attempt_failed(&self.node.id, attempt, duration_ms, &object, last);
+                    ctx.run
+                        .attempt_failed(&self.node.id, attempt, duration_ms, &object, last);
                     if last {
                         return Err(object);
                     }
@@ -228,14 +284,20 @@ impl Step {
         }
     }
 
-    async fn attempt(&self, ctx: StepContext, with: Map<String, Value>) -> Result<Value, StepError> {
+    async fn attempt(
+        &self,
+        ctx: StepContext,
+        with: Map<String, Value>,
+    ) -> Result<Value, StepError> {
         let work = async {
             match self.node.kind.as_str() {
                 BUILTIN_SWITCH => switch(&with),
                 BUILTIN_FINISH => Ok(json!({})),
                 kind => match self.handlers.get(kind) {
                     Some(handler) => handler.call(ctx.clone(), with).await,
-                    None => Err(StepError::new(format!("no handler for step kind {kind:?}")).with_code(codes::UNSUPPORTED_STEP_KIND).not_retriable()),
+                    None => Err(StepError::new(format!("no handler for step kind {kind:?}"))
+                        .with_code(codes::UNSUPPORTED_STEP_KIND)
+                        .not_retriable()),
                 },
             }
         };
@@ -246,8 +308,10 @@ impl Step {
             Ok(result) => result,
             Err(_) => {
                 ctx.cancel.cancel();
-                Err(StepError::new(format!("step timed out after {} ms", self.node.timeout_ms))
-                    .with_details(json!({"cause": "timeout"})))
+                Err(
+                    StepError::new(format!("step timed out after {} ms", self.node.timeout_ms))
+                        .with_details(json!({"cause": "timeout"})),
+                )
             }
         }
     }
@@ -260,7 +324,9 @@ fn switch(with: &Map<String, Value>) -> Result<Value, StepError> {
     let cases = with
         .get("cases")
         .and_then(Value::as_object)
-        .ok_or_else(|| StepError::new("switch: with.cases is missing or not an object").not_retriable())?;
+        .ok_or_else(|| {
+            StepError::new("switch: with.cases is missing or not an object").not_retriable()
+        })?;
     let key = match &value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -272,7 +338,10 @@ fn switch(with: &Map<String, Value>) -> Result<Value, StepError> {
         _ => match with.get("default").and_then(Value::as_str) {
             Some(default) if cases.contains_key(default) => default.to_owned(),
             _ => {
-                return Err(StepError::new(format!("switch: no case matches {value} and there is no usable default")).not_retriable());
+                return Err(StepError::new(format!(
+                    "switch: no case matches {value} and there is no usable default"
+                ))
+                .not_retriable());
             }
         },
     };

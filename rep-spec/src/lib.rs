@@ -3,7 +3,7 @@
 //!
 //! Pure data: method names (§3), params and results (§3), run status, events (§4), the error
 //! object and the code → class → exit-code mapping (§5), and the `TRACE_MIND_*` environment
-//! names (§6). No async runtime, no I/O.
+//! names (§6), and bounded newline framing (§1). No async runtime, no I/O.
 
 #![deny(missing_docs)]
 
@@ -11,6 +11,7 @@ mod env;
 mod error;
 mod event;
 mod exit;
+mod framing;
 mod jsonrpc;
 mod methods;
 mod types;
@@ -19,6 +20,7 @@ pub use env::*;
 pub use error::{ErrorClass, ErrorData, ErrorObject, codes};
 pub use event::{Event, StepState, event_type};
 pub use exit::ExitCode;
+pub use framing::{DEFAULT_MAX_FRAME_BYTES, Frame, LineFramer};
 pub use jsonrpc::{FrameError, Id, JSONRPC_VERSION, Request, Response, parse_response};
 pub use methods::*;
 pub use types::{

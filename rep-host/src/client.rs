@@ -1,0 +1,226 @@
+//! The JSON-RPC client: one request at a time, ids 1, 2, 3, …, bounded frames, and every
+//! malformed reply mapped to a transport error 3001 with its cause (REP v0.1 §1).
+//!
+//! jsonrpsee's client is not used: it numbers requests from 0, multiplexes concurrent calls
+//! on background tasks, and drops replies it cannot match, where REP needs ids from 1,
+//! strictly sequential calls, and every bad frame surfaced as an error naming it.
+
+use std::time::Duration;
+
+use rep_spec::{Frame, FrameError, Id, LineFramer, Request, parse_response};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::process::ChildStdout;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::error::{Cause, RunError};
+use crate::launcher::ExecutorProcess;
+
+/// How many bytes of a bad frame an error message shows.
+const SHOWN_BYTES: usize = 200;
+
+/// Talks JSON-RPC 2.0 to one executor process.
+pub struct Client {
+    process: ExecutorProcess,
+    frames: mpsc::Receiver<Frame>,
+    next_id: u64,
+    max_frame_bytes: usize,
+}
+
+impl Client {
+    /// Takes over `process`: its stdout is read continuously on a task, split into frames of
+    /// at most `max_frame_bytes` (REP hosts default to
+    /// [`rep_spec::DEFAULT_MAX_FRAME_BYTES`], 16 MiB).
+    pub fn new(mut process: ExecutorProcess, max_frame_bytes: usize) -> Client {
+        let (tx, frames) = mpsc::channel(8);
+        if let Some(stdout) = process.take_stdout() {
+            tokio::spawn(read_frames(stdout, max_frame_bytes, tx));
+        }
+        Client {
+            process,
+            frames,
+            next_id: 1,
+            max_frame_bytes,
+        }
+    }
+
+    /// The executor process.
+    pub fn process(&mut self) -> &mut ExecutorProcess {
+        &mut self.process
+    }
+
+    /// The id the next request will carry (1 for the first).
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Sends `method` with `params` and waits until `deadline` for its response.
+    ///
+    /// Replies to earlier requests that timed out (lower ids) are skipped; notifications are
+    /// logged and ignored. Returns the `result`, which must be a JSON object.
+    ///
+    /// # Errors
+    /// - the executor's error object → [`RunError::from_executor`] (its own class);
+    /// - deadline passed → 3001 [`Cause::Timeout`];
+    /// - EOF or exit → 3001 [`Cause::Eof`] with the exit status and the last stderr lines;
+    /// - bad frames → 3001 with [`Cause::InvalidJson`], [`Cause::InvalidUtf8`],
+    ///   [`Cause::FrameTooLong`], [`Cause::InvalidResponse`] or [`Cause::WrongId`].
+    pub async fn call<P: Serialize>(
+        &mut self,
+        method: &str,
+        params: P,
+        deadline: Instant,
+    ) -> Result<Value, RunError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut line = serde_json::to_vec(&Request::new(id, method, params)).map_err(|e| {
+            RunError::transport(
+                Cause::InvalidResponse,
+                format!("cannot encode {method} request: {e}"),
+            )
+        })?;
+        line.push(b'\n');
+        if self.process.write_line(&line).await.is_err() {
+            return Err(self.eof_error(method).await);
+        }
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, self.frames.recv()).await {
+                Err(_) => {
+                    return Err(RunError::transport(
+                        Cause::Timeout,
+                        format!("timed out waiting for the {method} response"),
+                    ));
+                }
+                Ok(None) => return Err(self.eof_error(method).await),
+                Ok(Some(frame)) => frame,
+            };
+            let bytes = match frame {
+                Frame::Line(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+                Frame::Line(bytes) => bytes,
+                Frame::TooLong { len } => {
+                    let message = format!(
+                        "{method} response frame of {len} bytes exceeds the limit of {} bytes",
+                        self.max_frame_bytes
+                    );
+                    return Err(RunError::transport(Cause::FrameTooLong, message));
+                }
+            };
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    let message = format!(
+                        "{method} response is not valid UTF-8 ({e}): {}",
+                        show_bytes(&bytes)
+                    );
+                    return Err(RunError::transport(Cause::InvalidUtf8, message));
+                }
+            };
+            let value: Value = match serde_json::from_str(text) {
+                Ok(value) => value,
+                Err(e) => {
+                    let message = format!(
+                        "{method} response is not valid JSON ({e}): {}",
+                        show_bytes(&bytes)
+                    );
+                    return Err(RunError::transport(Cause::InvalidJson, message));
+                }
+            };
+            let response = match parse_response(value) {
+                Ok(response) => response,
+                Err(FrameError::Notification { method: note }) => {
+                    tracing::warn!(notification = %note, "ignoring a notification from the executor");
+                    continue;
+                }
+                Err(e) => {
+                    let message =
+                        format!("invalid {method} response ({e}): {}", show_bytes(&bytes));
+                    return Err(RunError::transport(Cause::InvalidResponse, message));
+                }
+            };
+            match &response.id {
+                Id::Number(n) if n.as_u64() == Some(id) => {}
+                Id::Number(n) if n.as_u64().is_some_and(|n| n >= 1 && n < id) => {
+                    tracing::debug!(stale = %n, "skipping the reply to a request that timed out");
+                    continue;
+                }
+                other => {
+                    let message = format!(
+                        "{method} response has id {other}, expected {id}: {}",
+                        show_bytes(&bytes)
+                    );
+                    return Err(RunError::transport(Cause::WrongId, message));
+                }
+            }
+            return match response.payload {
+                Ok(Value::Object(map)) => Ok(Value::Object(map)),
+                Ok(other) => Err(RunError::transport(
+                    Cause::InvalidResponse,
+                    format!(
+                        "{method} result is not a JSON object: {}",
+                        show_bytes(other.to_string().as_bytes())
+                    ),
+                )),
+                Err(error) => Err(RunError::from_executor(method, error)),
+            };
+        }
+    }
+
+    /// The error for an executor that closed stdout or exited: exit status and stderr tail.
+    async fn eof_error(&mut self, method: &str) -> RunError {
+        // Give a dying process a moment to be reaped so the status can be reported.
+        let mut status = self.process.try_status();
+        for _ in 0..20 {
+            if status.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            status = self.process.try_status();
+        }
+        let exited = match status {
+            Some(status) => format!("executor exited ({status})"),
+            None => "executor closed its stdout".to_owned(),
+        };
+        let mut message = format!("{exited} before answering {method}");
+        let tail = self.process.stderr_tail();
+        if !tail.is_empty() {
+            message.push_str("; last stderr lines:\n  ");
+            message.push_str(&tail.join("\n  "));
+        }
+        RunError::transport(Cause::Eof, message)
+    }
+}
+
+/// At most [`SHOWN_BYTES`] of a frame, lossily decoded, for messages.
+fn show_bytes(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(SHOWN_BYTES)];
+    let mut text = String::from_utf8_lossy(shown).into_owned();
+    if bytes.len() > SHOWN_BYTES {
+        text.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    text
+}
+
+/// Reads the executor's stdout into frames until EOF or the client goes away.
+async fn read_frames(mut stdout: ChildStdout, max_frame_bytes: usize, tx: mpsc::Sender<Frame>) {
+    let mut framer = LineFramer::new(max_frame_bytes);
+    let mut frames = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = stdout.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            frames.extend(framer.finish());
+        } else {
+            framer.feed(&chunk[..n], &mut frames);
+        }
+        for frame in frames.drain(..) {
+            if tx.send(frame).await.is_err() {
+                return;
+            }
+        }
+        if n == 0 {
+            return;
+        }
+    }
+}

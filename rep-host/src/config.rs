@@ -1,0 +1,305 @@
+//! Runtime configuration (REP v0.1 §7): `runtime.yaml` plus CLI overrides, resolved to the
+//! executor to start. Pure except [`RuntimeConfig::load`], which reads the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file name of the mock executor looked for beside the `tm` binary.
+pub const DEFAULT_EXECUTOR_NAME: &str = "mock-executor";
+
+/// Which engine runs the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// An out-of-process executor speaking REP (what this host runs).
+    Proc,
+    /// TraceMind's in-process Python engine (not available here).
+    Python,
+}
+
+/// `runtime.yaml` as written: `runtime: { engine, language, plugins_language, executor_path }`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSection {
+    /// `proc` or `python`.
+    pub engine: Option<Engine>,
+    /// The executor's language family (e.g. `rust`).
+    pub language: Option<String>,
+    /// The plugins' language family; must equal `language`.
+    pub plugins_language: Option<String>,
+    /// The executor path; relative paths are relative to the working directory, as in the
+    /// reference host; `~/` is the home directory.
+    pub executor_path: Option<PathBuf>,
+    /// Extra arguments for the executor.
+    #[serde(default)]
+    pub executor_args: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuntimeFile {
+    runtime: RuntimeSection,
+}
+
+/// A loaded runtime configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuntimeConfig {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    /// Its `runtime` section.
+    pub runtime: RuntimeSection,
+}
+
+/// Configuration errors; each names the file (and line, for YAML errors).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read runtime config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML or has an unknown or mistyped key.
+    #[error("invalid runtime config {path}{location}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// ` line L, column C` when known.
+        location: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// `plugins_language` differs from `language`.
+    #[error(
+        "runtime config {path}: plugins_language {plugins:?} does not match language {language:?}; \
+         plugins must be written for the executor's language family: re-run `tm init` with the desired runtime, \
+         or set both to the same value"
+    )]
+    LanguageMismatch {
+        /// The file.
+        path: PathBuf,
+        /// `language`.
+        language: String,
+        /// `plugins_language`.
+        plugins: String,
+    },
+    /// `engine: python` was asked for.
+    #[error(
+        "the in-process Python engine belongs to TraceMind's Python package (`pip install trace-mind`); \
+         this host runs flows on out-of-process executors: use --engine proc"
+    )]
+    PythonEngine,
+    /// No executor was configured and none is installed beside `tm`.
+    #[error(
+        "no executor: pass --executor-path, set runtime.executor_path in a --runtime-config file, \
+         or install {DEFAULT_EXECUTOR_NAME} beside tm (looked for {looked_for})"
+    )]
+    NoExecutor {
+        /// Where the default executor was looked for.
+        looked_for: String,
+    },
+}
+
+impl RuntimeConfig {
+    /// Reads and checks `path`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`], [`ConfigError::Parse`] (with line and column), or
+    /// [`ConfigError::LanguageMismatch`].
+    pub fn load(path: &Path) -> Result<RuntimeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        RuntimeConfig::parse(&text, path)
+    }
+
+    /// Parses YAML `text` read from `path` (named in errors).
+    ///
+    /// # Errors
+    /// As [`RuntimeConfig::load`], without the read.
+    pub fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, ConfigError> {
+        let file: RuntimeFile = serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            location: e
+                .location()
+                .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                .unwrap_or_default(),
+            message: first_line(&e.to_string()),
+        })?;
+        let runtime = file.runtime;
+        if let (Some(language), Some(plugins)) = (&runtime.language, &runtime.plugins_language) {
+            if language != plugins {
+                return Err(ConfigError::LanguageMismatch {
+                    path: path.to_owned(),
+                    language: language.clone(),
+                    plugins: plugins.clone(),
+                });
+            }
+        }
+        Ok(RuntimeConfig {
+            source: Some(path.to_owned()),
+            runtime,
+        })
+    }
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).to_owned()
+}
+
+/// Command-line overrides; flags win over the file (REP v0.1 §7).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--engine`.
+    pub engine: Option<Engine>,
+    /// `--executor-path`.
+    pub executor_path: Option<PathBuf>,
+}
+
+/// The executor to start and its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedExecutor {
+    /// The executor path.
+    pub path: PathBuf,
+    /// Extra arguments from the configuration.
+    pub args: Vec<String>,
+}
+
+/// Picks the executor: `--executor-path` > `runtime.executor_path` > `mock-executor` in
+/// `default_dir` (the folder of the `tm` binary).
+///
+/// # Errors
+/// [`ConfigError::PythonEngine`] for `engine: python`; [`ConfigError::NoExecutor`] when
+/// nothing is configured and no default executor exists.
+pub fn resolve_executor(
+    config: &RuntimeConfig,
+    overrides: &Overrides,
+    default_dir: Option<&Path>,
+) -> Result<ResolvedExecutor, ConfigError> {
+    if overrides.engine.or(config.runtime.engine) == Some(Engine::Python) {
+        return Err(ConfigError::PythonEngine);
+    }
+    let args = config.runtime.executor_args.clone();
+    if let Some(path) = overrides
+        .executor_path
+        .clone()
+        .or_else(|| config.runtime.executor_path.clone())
+    {
+        return Ok(ResolvedExecutor {
+            path: expand_home(path),
+            args,
+        });
+    }
+    let candidate = default_dir.map(|dir| dir.join(DEFAULT_EXECUTOR_NAME));
+    match candidate {
+        Some(path) if path.is_file() => Ok(ResolvedExecutor { path, args }),
+        Some(path) => Err(ConfigError::NoExecutor {
+            looked_for: path.display().to_string(),
+        }),
+        None => Err(ConfigError::NoExecutor {
+            looked_for: "the folder of tm (unknown)".into(),
+        }),
+    }
+}
+
+fn expand_home(path: PathBuf) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RuntimeConfig, ConfigError> {
+        RuntimeConfig::parse(text, Path::new("runtime.yaml"))
+    }
+
+    #[test]
+    fn reads_the_reference_layout() {
+        let config = parse("runtime:\n  engine: proc\n  language: rust\n  plugins_language: rust\n  executor_path: target/release/mock-executor\n").unwrap();
+        assert_eq!(config.runtime.engine, Some(Engine::Proc));
+        assert_eq!(
+            config.runtime.executor_path,
+            Some(PathBuf::from("target/release/mock-executor"))
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_file_and_line() {
+        let error = parse("runtime:\n  engine: proc\n  executor: x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("runtime.yaml"), "{error}");
+        assert!(error.contains("line 3"), "{error}");
+        assert!(error.contains("executor"), "{error}");
+    }
+
+    #[test]
+    fn malformed_yaml_is_an_error_naming_the_file() {
+        let error = parse("runtime: [unclosed\n").unwrap_err();
+        assert!(matches!(error, ConfigError::Parse { .. }), "{error}");
+    }
+
+    #[test]
+    fn language_mismatch_gives_guidance() {
+        let error = parse("runtime:\n  language: rust\n  plugins_language: python\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("tm init"), "{error}");
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_python_is_refused() {
+        let config = parse("runtime:\n  engine: proc\n  executor_path: from-file\n").unwrap();
+        let overrides = Overrides {
+            engine: None,
+            executor_path: Some("from-flag".into()),
+        };
+        assert_eq!(
+            resolve_executor(&config, &overrides, None).unwrap().path,
+            PathBuf::from("from-flag")
+        );
+        assert_eq!(
+            resolve_executor(&config, &Overrides::default(), None)
+                .unwrap()
+                .path,
+            PathBuf::from("from-file")
+        );
+        let python = Overrides {
+            engine: Some(Engine::Python),
+            executor_path: None,
+        };
+        assert!(matches!(
+            resolve_executor(&config, &python, None),
+            Err(ConfigError::PythonEngine)
+        ));
+    }
+
+    #[test]
+    fn default_executor_is_looked_for_beside_tm() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = resolve_executor(
+            &RuntimeConfig::default(),
+            &Overrides::default(),
+            Some(dir.path()),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("mock-executor"), "{error}");
+        std::fs::write(dir.path().join(DEFAULT_EXECUTOR_NAME), "").unwrap();
+        let found = resolve_executor(
+            &RuntimeConfig::default(),
+            &Overrides::default(),
+            Some(dir.path()),
+        )
+        .unwrap();
+        assert_eq!(found.path, dir.path().join(DEFAULT_EXECUTOR_NAME));
+    }
+}

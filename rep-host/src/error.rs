@@ -1,0 +1,98 @@
+//! Host-side errors: every way a run can fail, with its REP code, class and cause
+//! (REP v0.1 §5; architecture invariant 5).
+
+use rep_spec::{ErrorClass, ErrorObject, ExitCode, codes};
+use serde::Serialize;
+
+/// Why a run did not complete, as reported in the `error` member of `tm`'s output.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct RunError {
+    /// The REP error code (e.g. 1002, 2001, 3001).
+    pub code: i64,
+    /// The class of the code.
+    pub class: ErrorClass,
+    /// What happened, for a person: names the executor, frame or step involved.
+    pub message: String,
+    /// A machine-readable cause, e.g. `Timeout`, `Eof`, `InvalidJson`,
+    /// `CapabilitiesMismatch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// The executor's error object, when the executor reported the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor_error: Option<ErrorObject>,
+}
+
+/// Machine-readable causes of host-side errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum Cause {
+    /// The executor lacks step kinds the flow needs (exit 3).
+    CapabilitiesMismatch,
+    /// The Capabilities result is missing a required field or has a wrong type (exit 3).
+    InvalidCapabilities,
+    /// The runtime configuration is inconsistent (e.g. `plugins_language` ≠ `language`).
+    LanguageMismatch,
+    /// The engine timeout expired (exit 4).
+    Timeout,
+    /// The executor could not be started: not found, not executable (exit 4).
+    Spawn,
+    /// The executor closed its stdout or exited before answering (exit 4).
+    Eof,
+    /// A frame was not valid JSON (exit 4).
+    InvalidJson,
+    /// A frame was not valid UTF-8 (exit 4).
+    InvalidUtf8,
+    /// A frame exceeded the frame bound (exit 4).
+    FrameTooLong,
+    /// A frame was JSON but not a usable JSON-RPC response (exit 4).
+    InvalidResponse,
+    /// A response answered another request id (exit 4).
+    WrongId,
+    /// The executor answered a request with an error object.
+    ExecutorError,
+    /// The executor reported the run as failed.
+    RunFailed,
+    /// The user interrupted the run.
+    Interrupted,
+}
+
+impl RunError {
+    /// A host-side error with `code` (its class derived) and a cause.
+    pub fn new(code: i64, cause: Cause, message: impl Into<String>) -> RunError {
+        RunError {
+            code,
+            class: ErrorClass::of(code),
+            message: message.into(),
+            cause: Some(cause),
+            executor_error: None,
+        }
+    }
+
+    /// A transport error (3001) with `cause`.
+    pub fn transport(cause: Cause, message: impl Into<String>) -> RunError {
+        RunError::new(codes::TRANSPORT, cause, message)
+    }
+
+    /// An error the executor answered with, to the request `method`.
+    pub fn from_executor(method: &str, error: ErrorObject) -> RunError {
+        RunError {
+            code: error.code,
+            class: error.class(),
+            message: format!(
+                "executor answered {method} with error {}: {}",
+                error.code, error.message
+            ),
+            cause: Some(Cause::ExecutorError),
+            executor_error: Some(error),
+        }
+    }
+
+    /// The exit code for this error (REP v0.1 §5), one mapping for the whole host.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.cause == Some(Cause::Interrupted) {
+            return ExitCode::Interrupted;
+        }
+        self.class.exit_code()
+    }
+}
