@@ -132,14 +132,14 @@ impl RuntimeConfig {
             message: first_line(&e.to_string()),
         })?;
         let runtime = file.runtime;
-        if let (Some(language), Some(plugins)) = (&runtime.language, &runtime.plugins_language) {
-            if language != plugins {
-                return Err(ConfigError::LanguageMismatch {
-                    path: path.to_owned(),
-                    language: language.clone(),
-                    plugins: plugins.clone(),
-                });
-            }
+        if let (Some(language), Some(plugins)) = (&runtime.language, &runtime.plugins_language)
+            && language != plugins
+        {
+            return Err(ConfigError::LanguageMismatch {
+                path: path.to_owned(),
+                language: language.clone(),
+                plugins: plugins.clone(),
+            });
         }
         Ok(RuntimeConfig {
             source: Some(path.to_owned()),

@@ -105,9 +105,10 @@ pub struct ErrorObject {
     pub code: i64,
     /// A one-line human-readable description.
     pub message: String,
-    /// Structured details, when the executor gives them.
+    /// Structured details, when the executor gives them (boxed: most errors have none, and
+    /// results carrying an error stay small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<ErrorData>,
+    pub data: Option<Box<ErrorData>>,
 }
 
 impl ErrorObject {
@@ -122,7 +123,7 @@ impl ErrorObject {
 
     /// The same error with `data` attached.
     pub fn with_data(mut self, data: ErrorData) -> Self {
-        self.data = Some(data);
+        self.data = Some(Box::new(data));
         self
     }
 

@@ -1,0 +1,383 @@
+//! The kit's answers on the wire, driven through `Executor::serve` over an in-memory pipe.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
+
+use std::time::Duration;
+
+use rep_executor_kit::{Executor, StepContext, StepError, StepResult};
+use serde_json::{Map, Value, json};
+use tokio::io::{
+    AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines, ReadHalf, WriteHalf,
+};
+
+struct Wire {
+    to_executor: WriteHalf<DuplexStream>,
+    from_executor: Lines<BufReader<ReadHalf<DuplexStream>>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Wire {
+    fn start(executor: Executor) -> Wire {
+        let (host_side, executor_side) = tokio::io::duplex(1 << 20);
+        let (executor_read, executor_write) = tokio::io::split(executor_side);
+        let server =
+            tokio::spawn(async move { executor.serve(executor_read, executor_write).await });
+        let (host_read, host_write) = tokio::io::split(host_side);
+        Wire {
+            to_executor: host_write,
+            from_executor: BufReader::new(host_read).lines(),
+            server,
+        }
+    }
+
+    async fn send_raw(&mut self, line: &str) {
+        self.to_executor.write_all(line.as_bytes()).await.unwrap();
+        self.to_executor.write_all(b"\n").await.unwrap();
+    }
+
+    async fn recv(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(5), self.from_executor.next_line())
+            .await
+            .expect("executor answers within 5 s")
+            .unwrap()
+            .expect("executor still open");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    async fn call(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send_raw(
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string(),
+        )
+        .await;
+        let response = self.recv().await;
+        assert_eq!(response["jsonrpc"], "2.0");
+        assert_eq!(response["id"], id);
+        response
+    }
+
+    async fn poll_until_final(&mut self, run_id: &str) -> (Value, Vec<Value>) {
+        let mut events = Vec::new();
+        for id in 1000.. {
+            let result = self
+                .call(id, "Runtime.Poll", json!({"run_id": run_id}))
+                .await["result"]
+                .clone();
+            events.extend(result["events"].as_array().unwrap().iter().cloned());
+            if result["status"] == "completed" || result["status"] == "failed" {
+                return (result, events);
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        unreachable!()
+    }
+}
+
+async fn echo(_ctx: StepContext, with: Map<String, Value>) -> StepResult {
+    Ok(Value::Object(with))
+}
+
+async fn boom(_ctx: StepContext, _with: Map<String, Value>) -> StepResult {
+    Err(StepError::new("boom").not_retriable())
+}
+
+fn executor() -> Executor {
+    Executor::builder()
+        .step("echo", echo)
+        .step("boom", boom)
+        .step("dsl.emit", echo)
+        .build()
+}
+
+fn node(id: &str, kind: &str, with: Value) -> Value {
+    json!({"id": id, "type": kind, "with": with, "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}})
+}
+
+fn flow(nodes: Vec<Value>, edges: Vec<Value>) -> Value {
+    json!({
+        "version": "1.0.0",
+        "flow": {"name": "t", "timeout_ms": 0},
+        "constants": {"policyRef": "p", "policy": {}},
+        "inputs_schema": {},
+        "graph": {"nodes": nodes, "edges": edges},
+        "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "t.wdl"}
+    })
+}
+
+fn edge(from: &str, to: &str) -> Value {
+    json!({"from": from, "to": to, "on": "success"})
+}
+
+#[tokio::test]
+async fn malformed_requests_get_json_rpc_error_codes() {
+    let mut wire = Wire::start(executor());
+    let cases = [
+        ("{not json", Value::Null, -32700),
+        ("[1, 2]", Value::Null, -32600),
+        ("42", Value::Null, -32600),
+        (
+            r#"{"id": 1, "method": "Runtime.Capabilities"}"#,
+            json!(1),
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc": "1.0", "id": 2, "method": "Runtime.Capabilities"}"#,
+            json!(2),
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": 3, "method": 7}"#,
+            json!(3),
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": {"x": 1}, "method": "Runtime.Poll"}"#,
+            Value::Null,
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": 4, "method": "Runtime.Capabilities", "params": 5}"#,
+            json!(4),
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": 5, "method": "Runtime.Nope"}"#,
+            json!(5),
+            -32601,
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": "s", "method": "Runtime.Poll", "params": {}}"#,
+            json!("s"),
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc": "2.0", "id": 6, "method": "Runtime.StartRun", "params": {"ir": {}, "inputs": 3}}"#,
+            json!(6),
+            -32602,
+        ),
+    ];
+    for (frame, id, code) in cases {
+        wire.send_raw(frame).await;
+        let response = wire.recv().await;
+        assert_eq!(response["id"], id, "{frame}");
+        assert_eq!(response["error"]["code"], code, "{frame}: {response}");
+        assert!(response["error"]["message"].is_string());
+        assert!(response.get("result").is_none());
+    }
+    // A notification gets no answer: the next answer is for the next request.
+    wire.send_raw(r#"{"jsonrpc": "2.0", "method": "Runtime.Capabilities"}"#)
+        .await;
+    wire.send_raw("").await;
+    let response = wire.call(7, "Runtime.Capabilities", json!({})).await;
+    assert!(response["result"].is_object());
+}
+
+#[tokio::test]
+async fn capabilities_list_handlers_and_builtins_with_concurrency() {
+    let mut wire = Wire::start(executor());
+    let result = wire.call(1, "Runtime.Capabilities", json!({})).await["result"].clone();
+    assert_eq!(
+        result["step_kinds"],
+        json!(["boom", "dsl.emit", "echo", "finish", "switch"])
+    );
+    assert!(result["limits"]["concurrency"].as_u64().unwrap() >= 4);
+    assert!(result["version"].as_str().unwrap().split('.').count() == 3);
+}
+
+#[tokio::test]
+async fn start_run_checks_version_then_schema_then_step_kinds() {
+    let mut wire = Wire::start(executor());
+    // Wrong version and an unknown kind: the version is reported.
+    let mut ir = flow(vec![node("a", "nope", json!({}))], vec![]);
+    ir["version"] = json!("2.0.0");
+    let error = wire
+        .call(1, "Runtime.StartRun", json!({"ir": ir, "inputs": {}}))
+        .await["error"]
+        .clone();
+    assert_eq!(error["code"], 1001, "{error}");
+    assert_eq!(error["data"]["retriable"], false);
+    // Schema-invalid and an unknown kind: the schema is reported, with pointers.
+    let mut ir = flow(vec![node("a", "nope", json!({}))], vec![edge("a", "ghost")]);
+    ir["flow"]["timeout_ms"] = json!(-1);
+    let error = wire
+        .call(2, "Runtime.StartRun", json!({"ir": ir, "inputs": {}}))
+        .await["error"]
+        .clone();
+    assert_eq!(error["code"], 1003, "{error}");
+    let pointers: Vec<&str> = error["data"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pointer"].as_str().unwrap())
+        .collect();
+    assert!(pointers.contains(&"/flow/timeout_ms"), "{pointers:?}");
+    assert!(pointers.contains(&"/graph/edges/0/to"), "{pointers:?}");
+    // Valid but an unknown kind.
+    let ir = flow(vec![node("a", "nope", json!({}))], vec![]);
+    let error = wire
+        .call(3, "Runtime.StartRun", json!({"ir": ir, "inputs": {}}))
+        .await["error"]
+        .clone();
+    assert_eq!(error["code"], 1002, "{error}");
+    assert_eq!(error["data"]["details"]["missing"], json!(["nope"]));
+}
+
+#[tokio::test]
+async fn a_run_resolves_references_follows_the_switch_and_delivers_each_event_once() {
+    let mut wire = Wire::start(executor());
+    let ir = flow(
+        vec![
+            node(
+                "read",
+                "echo",
+                json!({"level": "$input.level", "nested": ["$input.missing"]}),
+            ),
+            node(
+                "sw",
+                "switch",
+                json!({"key_from": "$.vars.read.level", "cases": {"HIGH": "high", "_D": "low"}, "default": "_D"}),
+            ),
+            node("high", "echo", json!({"path": "high"})),
+            node("low", "echo", json!({"path": "low"})),
+            node(
+                "emit",
+                "dsl.emit",
+                json!({"result": "$step.low.path", "read": "$step.read"}),
+            ),
+            node("end", "finish", json!({})),
+        ],
+        vec![
+            edge("read", "sw"),
+            json!({"from": "sw", "to": "high", "on": "success", "case": "HIGH"}),
+            json!({"from": "sw", "to": "low", "on": "success", "case": "_D"}),
+            edge("high", "emit"),
+            edge("low", "emit"),
+            edge("emit", "end"),
+        ],
+    );
+    let started = wire
+        .call(
+            1,
+            "Runtime.StartRun",
+            json!({"ir": ir, "inputs": {"level": "LOW"}, "options": {"run_id": "r-1"}}),
+        )
+        .await;
+    assert_eq!(started["result"]["run_id"], "r-1");
+    let (last, events) = wire.poll_until_final("r-1").await;
+    assert_eq!(last["status"], "completed", "{last}");
+    assert_eq!(last["summary"]["completed_steps"], 5);
+    assert_eq!(last["summary"]["failed_steps"], 0);
+    assert_eq!(
+        last["summary"]["outputs"],
+        json!({"result": "low", "read": {"level": "LOW", "nested": [null]}})
+    );
+    let succeeded: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "step" && e["state"] == "succeeded")
+        .map(|e| e["step_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        succeeded,
+        ["read", "sw", "low", "emit", "end"],
+        "high is skipped, emit runs once"
+    );
+    for event in &events {
+        let ts = event["timestamp"].as_str().unwrap();
+        assert!(ts.ends_with('Z') && ts.contains('T'), "RFC 3339: {ts}");
+    }
+    // Delivered once: a later poll has no events.
+    let again = wire.call(2, "Runtime.Poll", json!({"run_id": "r-1"})).await["result"].clone();
+    assert_eq!(again["events"], json!([]));
+    assert_eq!(again["status"], "completed");
+}
+
+#[tokio::test]
+async fn a_failing_step_fails_the_run_unless_a_failure_edge_leads_on() {
+    let mut wire = Wire::start(executor());
+    let ir = flow(
+        vec![node("a", "boom", json!({})), node("b", "echo", json!({}))],
+        vec![edge("a", "b")],
+    );
+    wire.call(
+        1,
+        "Runtime.StartRun",
+        json!({"ir": ir, "inputs": {}, "options": {"run_id": "fail"}}),
+    )
+    .await;
+    let (last, events) = wire.poll_until_final("fail").await;
+    assert_eq!(last["status"], "failed");
+    assert_eq!(last["summary"]["failed_steps"], 1);
+    assert_eq!(last["summary"]["error"]["code"], 2001);
+    assert_eq!(last["summary"]["error"]["data"]["step_id"], "a");
+    let failed = events.iter().find(|e| e["state"] == "failed").unwrap();
+    assert_eq!(failed["error"]["message"], "boom");
+    assert!(!events.iter().any(|e| e["step_id"] == "b"), "b never runs");
+
+    let ir = flow(
+        vec![
+            node("a", "boom", json!({})),
+            node("ok", "echo", json!({})),
+            node("recover", "echo", json!({})),
+        ],
+        vec![
+            edge("a", "ok"),
+            json!({"from": "a", "to": "recover", "on": "failure"}),
+        ],
+    );
+    wire.call(
+        2,
+        "Runtime.StartRun",
+        json!({"ir": ir, "inputs": {}, "options": {"run_id": "recover"}}),
+    )
+    .await;
+    let (last, events) = wire.poll_until_final("recover").await;
+    assert_eq!(last["status"], "completed", "{last}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["step_id"] == "recover" && e["state"] == "succeeded")
+    );
+    assert!(!events.iter().any(|e| e["step_id"] == "ok"));
+}
+
+#[tokio::test]
+async fn unknown_run_ids_get_a_validation_error_and_cancel_of_a_finished_run_is_ok() {
+    let mut wire = Wire::start(executor());
+    for (id, method) in [(1, "Runtime.Poll"), (2, "Runtime.Cancel")] {
+        let error = wire.call(id, method, json!({"run_id": "nope"})).await["error"].clone();
+        let code = error["code"].as_i64().unwrap();
+        assert!((1000..2000).contains(&code), "{method}: {error}");
+    }
+    let ir = flow(vec![node("a", "echo", json!({}))], vec![]);
+    wire.call(
+        3,
+        "Runtime.StartRun",
+        json!({"ir": ir, "inputs": {}, "options": {"run_id": "done"}}),
+    )
+    .await;
+    wire.poll_until_final("done").await;
+    for id in [4, 5] {
+        assert_eq!(
+            wire.call(id, "Runtime.Cancel", json!({"run_id": "done"}))
+                .await["result"],
+            json!({"ok": true})
+        );
+    }
+    let last = wire
+        .call(6, "Runtime.Poll", json!({"run_id": "done"}))
+        .await["result"]
+        .clone();
+    assert_eq!(
+        last["status"], "completed",
+        "cancel after the end changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn eof_on_stdin_ends_serve() {
+    let mut wire = Wire::start(executor());
+    wire.to_executor.shutdown().await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(5), wire.server)
+        .await
+        .expect("serve returns on EOF");
+    assert!(result.unwrap().is_ok());
+}

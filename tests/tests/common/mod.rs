@@ -1,0 +1,137 @@
+//! Helpers: the built binaries, the examples, and running `tm`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The folder holding the workspace's built binaries (`tm`, `mock-executor`,
+/// `fake-executor`).
+pub fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_fake-executor"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf()
+}
+
+pub fn fake_executor() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_fake-executor"))
+}
+
+fn built(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace` (or `cargo nextest run --workspace`)",
+        path.display()
+    );
+    path
+}
+
+pub fn tm_path() -> PathBuf {
+    built("tm")
+}
+
+pub fn mock_executor() -> PathBuf {
+    built("mock-executor")
+}
+
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+pub fn plant_monitor_manifest() -> PathBuf {
+    examples().join("plant-monitor/out/dsl/manifest.json")
+}
+
+pub fn plant_monitor_inputs() -> String {
+    format!("@{}", examples().join("plant-monitor/input.json").display())
+}
+
+/// What one `tm` invocation did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// step ids of `step` events in `state`, in order.
+    pub fn steps(&self, state: &str) -> Vec<String> {
+        self.json()["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["type"] == "step" && e["state"] == state)
+            .map(|e| e["step_id"].as_str().expect("step_id").to_owned())
+            .collect()
+    }
+}
+
+/// Runs `tm` with `args` and `env`, with the mock executor beside it as the default.
+pub fn tm(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let started = Instant::now();
+    let mut command = Command::new(tm_path());
+    command.args(args).env_remove("RUST_LOG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("tm runs");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Writes a manifest + IR pair into `dir` and returns the manifest path.
+pub fn write_flow(dir: &Path, name: &str, ir: &Value) -> PathBuf {
+    std::fs::create_dir_all(dir.join("flows")).expect("mkdir");
+    std::fs::write(
+        dir.join(format!("flows/{name}.ir.json")),
+        serde_json::to_vec_pretty(ir).expect("json"),
+    )
+    .expect("write ir");
+    let manifest = serde_json::json!([{ "name": name, "step_kinds": [], "ir_path": format!("flows/{name}.ir.json") }]);
+    let path = dir.join("manifest.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).expect("json"))
+        .expect("write manifest");
+    path
+}
+
+/// The plant-monitor IR as a JSON value, to derive variants from.
+pub fn plant_monitor_ir() -> Value {
+    let text = std::fs::read_to_string(
+        examples().join("plant-monitor/out/dsl/flows/plant-monitor.ir.json"),
+    )
+    .expect("read");
+    serde_json::from_str(&text).expect("json")
+}
+
+/// Insta redactions for values that change every run.
+pub fn redactions() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_redaction(".run_id", "[run_id]");
+    settings.add_redaction(".events[].timestamp", "[timestamp]");
+    settings.add_redaction(".events[].duration_ms", "[duration_ms]");
+    settings.set_snapshot_path("snapshots");
+    settings
+}
