@@ -1,25 +1,33 @@
 //! The mock executor's step handlers: simulated OPC UA reads and writes, the baked `pdl/v0`
-//! threshold policy, and `dsl.emit` — enough to run the reference compiler's output for real.
+//! threshold policy, and `dsl.emit` — enough to run the reference compiler's output for real —
+//! plus fault injection for tests: every step kind honours `with._mock` (see [`Faults`]).
 
 #![deny(missing_docs)]
 
+mod faults;
 mod handlers;
 mod policy;
 
 use rep_executor_kit::Executor;
 
+pub use faults::{Faults, MOCK_KEY, with_faults};
 pub use handlers::{DEFAULT_READING, dsl_emit, opcua_read, opcua_write, policy_apply};
 pub use policy::{PolicyDecision, evaluate_threshold_policy};
 
-/// The mock executor: `opcua.read`, `opcua.write`, `policy.apply`, `dsl.emit`, plus the kit's
-/// built-in `switch` and `finish`; `limits.concurrency` is the kit default (4).
+/// Steps of one run executing at once (`limits.concurrency`).
+pub const CONCURRENCY: u32 = 4;
+
+/// The mock executor: `opcua.read`, `opcua.write`, `policy.apply`, `dsl.emit`, each wrapped
+/// by [`with_faults`], plus the kit's built-in `switch` and `finish` (which ignore `_mock`);
+/// `limits.concurrency` is [`CONCURRENCY`].
 pub fn executor() -> Executor {
     Executor::builder()
         .version(env!("CARGO_PKG_VERSION"))
-        .step("opcua.read", opcua_read)
-        .step("opcua.write", opcua_write)
-        .step("policy.apply", policy_apply)
-        .step("dsl.emit", dsl_emit)
+        .concurrency(CONCURRENCY)
+        .step("opcua.read", with_faults(opcua_read))
+        .step("opcua.write", with_faults(opcua_write))
+        .step("policy.apply", with_faults(policy_apply))
+        .step("dsl.emit", with_faults(dsl_emit))
         .build()
 }
 

@@ -166,6 +166,7 @@ impl Executor {
             inputs: Arc::new(params.inputs),
             handlers: self.handlers.clone(),
             concurrency: self.concurrency as usize,
+            grace: self.cancel_grace,
         }));
         serde_json::to_value(StartRunResult { run_id }).map_err(internal)
     }

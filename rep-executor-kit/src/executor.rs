@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rep_spec::{Capabilities, Limits};
 use serde_json::Map;
@@ -18,6 +19,9 @@ pub const BUILTIN_FINISH: &str = "finish";
 pub const OUTPUT_STEP_KIND: &str = "dsl.emit";
 /// Steps run at once per run unless [`ExecutorBuilder::concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: u32 = 4;
+/// How long a step handler may keep running after its cancellation token fired (run
+/// cancelled or stopping, node timeout) before the kit drops it: 150 ms.
+pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_millis(150);
 /// Default bound on one request line: 256 MiB (a 100k-node IR is tens of MiB).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 256 * 1024 * 1024;
 /// **[clarified]** Error code answered to Poll or Cancel of an unknown run id: a Validation
@@ -33,6 +37,7 @@ pub struct ExecutorBuilder {
     version: String,
     concurrency: u32,
     max_request_bytes: usize,
+    cancel_grace: Duration,
 }
 
 impl ExecutorBuilder {
@@ -63,6 +68,14 @@ impl ExecutorBuilder {
         self
     }
 
+    /// How long a handler whose cancellation token fired may keep running before the kit
+    /// drops its future (default [`DEFAULT_CANCEL_GRACE`]). Keep it well under the 5 s a host
+    /// waits before killing the executor (REP v0.1 §2).
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.cancel_grace = grace;
+        self
+    }
+
     /// The executor.
     pub fn build(self) -> Executor {
         Executor {
@@ -70,6 +83,7 @@ impl ExecutorBuilder {
             version: self.version,
             concurrency: self.concurrency,
             max_request_bytes: self.max_request_bytes,
+            cancel_grace: self.cancel_grace,
             registry: RunRegistry::default(),
         }
     }
@@ -81,18 +95,20 @@ pub struct Executor {
     pub(crate) version: String,
     pub(crate) concurrency: u32,
     pub(crate) max_request_bytes: usize,
+    pub(crate) cancel_grace: Duration,
     pub(crate) registry: RunRegistry,
 }
 
 impl Executor {
-    /// A builder with no handlers, concurrency [`DEFAULT_CONCURRENCY`] and request bound
-    /// [`DEFAULT_MAX_REQUEST_BYTES`].
+    /// A builder with no handlers, concurrency [`DEFAULT_CONCURRENCY`], request bound
+    /// [`DEFAULT_MAX_REQUEST_BYTES`] and cancellation grace [`DEFAULT_CANCEL_GRACE`].
     pub fn builder() -> ExecutorBuilder {
         ExecutorBuilder {
             handlers: HashMap::new(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             concurrency: DEFAULT_CONCURRENCY,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            cancel_grace: DEFAULT_CANCEL_GRACE,
         }
     }
 

@@ -32,12 +32,13 @@ mod resolve;
 mod run;
 mod scheduler;
 mod server;
+mod step;
 
 pub use executor::{
-    BUILTIN_FINISH, BUILTIN_SWITCH, DEFAULT_CONCURRENCY, DEFAULT_MAX_REQUEST_BYTES, Executor,
-    ExecutorBuilder, OUTPUT_STEP_KIND, UNKNOWN_RUN,
+    BUILTIN_FINISH, BUILTIN_SWITCH, DEFAULT_CANCEL_GRACE, DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_REQUEST_BYTES, Executor, ExecutorBuilder, OUTPUT_STEP_KIND, UNKNOWN_RUN,
 };
-pub use handler::{StepContext, StepError, StepFuture, StepHandler, StepResult};
+pub use handler::{FailureCause, StepContext, StepError, StepFuture, StepHandler, StepResult};
 pub use resolve::{Scope, resolve, resolve_map};
 pub use run::RunHandle;
 

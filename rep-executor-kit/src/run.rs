@@ -92,6 +92,8 @@ impl RunHandle {
         state.events.push(event);
     }
 
+    /// A `step` event `failed` for one attempt, with `error: { code, message, cause? }`
+    /// (`cause` from `error.data.cause`). `last` counts the step in `failed_steps`.
     pub(crate) fn attempt_failed(
         &self,
         step_id: &str,
@@ -100,17 +102,32 @@ impl RunHandle {
         error: &ErrorObject,
         last: bool,
     ) {
+        let mut summary = json!({"code": error.code, "message": error.message});
+        if let Some(cause) = error.data.as_ref().and_then(|d| d.extra.get("cause")) {
+            summary["cause"] = cause.clone();
+        }
         let event = Event::step(now_rfc3339(), step_id, StepState::Failed)
             .with("attempt", attempt)
             .with("duration_ms", duration_ms)
-            .with(
-                "error",
-                json!({"code": error.code, "message": error.message}),
-            );
+            .with("error", summary);
         let mut state = self.lock();
         if last {
             state.failed_steps += 1;
         }
+        state.events.push(event);
+    }
+
+    /// A step whose last attempt failed as retriable, but whose retry will not happen (the run
+    /// stopped during the backoff): a `log` event for the step, and the step counts as failed.
+    pub(crate) fn retry_abandoned(&self, step_id: &str, error: &ErrorObject) {
+        let event = Event::log(
+            now_rfc3339(),
+            "warn",
+            format!("no more attempts: {}", error.message),
+            Some(step_id),
+        );
+        let mut state = self.lock();
+        state.failed_steps += 1;
         state.events.push(event);
     }
 
@@ -175,9 +192,19 @@ impl RunHandle {
         self.lock().status.is_final()
     }
 
-    /// Requests cancellation: running handlers see their token cancelled and the scheduler
-    /// stops. Returns immediately.
+    /// Requests cancellation (`Runtime.Cancel`): running handlers see their token cancelled
+    /// and the scheduler stops the run, which ends `failed` with cause `cancelled` within the
+    /// cancellation grace. Returns immediately; nothing changes for a finished run.
     pub(crate) fn cancel(&self) {
+        {
+            let mut state = self.lock();
+            if state.status.is_final() || self.cancel.is_cancelled() {
+                return;
+            }
+            state
+                .events
+                .push(Event::log(now_rfc3339(), "warn", "cancel requested", None));
+        }
         self.cancel.cancel();
     }
 }

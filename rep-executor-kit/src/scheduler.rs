@@ -7,19 +7,28 @@
 //! skipped and its own edges are not taken (dead-path elimination). So a join runs once, after
 //! every predecessor on a taken path. Ready nodes run concurrently, at most `concurrency` at a
 //! time. A failure without a `failure` edge fails the run; `finish` ends it successfully.
+//!
+//! The run stops early when `Runtime.Cancel` arrives (error 3001, cause `cancelled`), when
+//! `flow.timeout_ms` (0 = none) expires (error 2001, cause `timeout`), or when a step fails
+//! without a `failure` edge (that step's error). Stopping starts no new step and cancels the
+//! token of every running step; each gets the cancellation grace to return (see `step.rs`),
+//! and a step still running at twice the grace is aborted. The final status is set once every
+//! step has ended, so the Poll that reports it also carries every event.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flow_ir::{EdgeOn, FlowIr, Node};
+use flow_ir::{EdgeOn, FlowIr};
 use rep_spec::{ErrorData, ErrorObject, codes};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
-use crate::handler::{StepContext, StepError};
+use crate::handler::{FailureCause, StepContext, StepError};
 use crate::resolve::{Scope, resolve_map};
 use crate::run::RunHandle;
+use crate::step::{Step, panicked};
 use crate::{BUILTIN_FINISH, BUILTIN_SWITCH, HandlerTable, OUTPUT_STEP_KIND};
 
 /// Everything one run needs.
@@ -29,6 +38,8 @@ pub(crate) struct RunJob {
     pub inputs: Arc<Map<String, Value>>,
     pub handlers: Arc<HandlerTable>,
     pub concurrency: usize,
+    /// How long a handler may run on after its token fired.
+    pub grace: Duration,
 }
 
 struct Graph {
@@ -73,6 +84,7 @@ pub(crate) async fn execute(job: RunJob) {
         inputs,
         handlers,
         concurrency,
+        grace,
     } = job;
     run.set_running();
     let graph = Graph::new(&flow);
@@ -85,11 +97,23 @@ pub(crate) async fn execute(job: RunJob) {
     let mut outputs: HashMap<String, Value> = HashMap::new();
     let mut tasks: JoinSet<(usize, Result<Value, ErrorObject>)> = JoinSet::new();
     let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
+    // Cancelled by Runtime.Cancel (it is a child of the run's token) and whenever the run
+    // stops for another reason; every step's token is a child of it.
+    let stop = run.cancellation().child_token();
+    let flow_deadline = (flow.flow.timeout_ms > 0)
+        .then(|| Instant::now() + Duration::from_millis(flow.flow.timeout_ms));
+    // Once stopping: when to abort the steps that outlived their grace (a safety net; steps
+    // end themselves within the grace).
+    let mut abort_at: Option<Instant> = None;
     let mut failure: Option<ErrorObject> = None;
     let mut finished = false;
 
     loop {
-        while failure.is_none() && !finished && tasks.len() < concurrency.max(1) {
+        while failure.is_none()
+            && !finished
+            && !stop.is_cancelled()
+            && tasks.len() < concurrency.max(1)
+        {
             let Some(i) = ready.pop_front() else { break };
             let node = &nodes[i];
             let with = resolve_map(
@@ -105,25 +129,42 @@ pub(crate) async fn execute(job: RunJob) {
                 inputs: inputs.clone(),
                 step_id: Arc::from(node.id.as_str()),
                 attempt: 1,
-                cancel: run.cancellation().child_token(),
+                cancel: stop.child_token(),
             };
             let step = Step {
                 node: node.clone(),
                 handlers: handlers.clone(),
+                grace,
             };
             let handle = tasks.spawn(async move { (i, step.run(ctx, with).await) });
             running.insert(handle.id(), i);
         }
         if tasks.is_empty() {
+            if failure.is_none() && run.cancellation().is_cancelled() {
+                failure = Some(cancelled_error());
+            }
             break;
         }
         let joined = tokio::select! {
-            joined = tasks.join_next_with_id() => joined,
+            // Biased: a cancel or a deadline wins over a step that ended at the same moment,
+            // so the run's error names the real reason.
+            biased;
             () = run.cancellation().cancelled(), if failure.is_none() => {
                 failure = Some(cancelled_error());
+                abort_at = Some(stop_steps(&stop, grace));
+                continue;
+            }
+            () = sleep_until_some(flow_deadline), if failure.is_none() && flow_deadline.is_some() => {
+                failure = Some(flow_timeout_error(flow.flow.timeout_ms));
+                abort_at = Some(stop_steps(&stop, grace));
+                continue;
+            }
+            () = sleep_until_some(abort_at), if abort_at.is_some() => {
+                abort_at = None;
                 tasks.abort_all();
                 continue;
             }
+            joined = tasks.join_next_with_id() => joined,
         };
         let (i, result) = match joined {
             Some(Ok((id, (i, result)))) => {
@@ -135,13 +176,18 @@ pub(crate) async fn execute(job: RunJob) {
                     continue;
                 };
                 if join_error.is_cancelled() {
+                    let error = StepError::cancelled(format!(
+                        "step {:?} aborted: it outlived the cancellation grace",
+                        nodes[i].id
+                    ))
+                    .to_error_object(&nodes[i].id, 0);
+                    run.attempt_failed(&nodes[i].id, 0, 0, &error, true);
                     continue;
                 }
-                let error = ErrorObject::new(
-                    codes::INTERNAL,
-                    format!("step handler panicked: {}", panic_message(join_error)),
-                );
-                run.attempt_failed(&nodes[i].id, 1, 0, &error, true);
+                // Step::run catches handler panics; this is a panic of the kit itself.
+                let payload = join_error.into_panic();
+                let error = panicked(&*payload).to_error_object(&nodes[i].id, 0);
+                run.attempt_failed(&nodes[i].id, 0, 0, &error, true);
                 (i, Err(error))
             }
             None => break,
@@ -183,8 +229,11 @@ pub(crate) async fn execute(job: RunJob) {
                 let has_failure_edge = graph.out_edges[i]
                     .iter()
                     .any(|&e| flow.graph.edges[e].on == EdgeOn::Failure);
-                if !has_failure_edge {
-                    failure.get_or_insert(error);
+                if !has_failure_edge || stop.is_cancelled() {
+                    if failure.is_none() {
+                        failure = Some(error);
+                        abort_at = Some(stop_steps(&stop, grace));
+                    }
                     continue;
                 }
                 for &e in &graph.out_edges[i] {
@@ -195,6 +244,21 @@ pub(crate) async fn execute(job: RunJob) {
         }
     }
     run.finish(failure);
+}
+
+/// Cancels every running step's token; returns when to abort those still running (twice the
+/// grace, so that a step ending at its grace is not cut short).
+fn stop_steps(stop: &CancellationToken, grace: Duration) -> Instant {
+    stop.cancel();
+    Instant::now() + grace * 2 + Duration::from_millis(50)
+}
+
+/// Sleeps until `deadline`, forever when `None`.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Records that edge `e` is taken or not, and makes its target ready or dead once all its
@@ -222,129 +286,30 @@ fn decide(
     }
 }
 
+/// The run's error after `Runtime.Cancel`: 3001, `data.cause` = `cancelled`.
 fn cancelled_error() -> ErrorObject {
-    let mut data = ErrorData::default();
-    data.extra.insert("cause".into(), json!("cancelled"));
+    let mut data = ErrorData {
+        retriable: Some(false),
+        ..ErrorData::default()
+    };
+    data.extra
+        .insert("cause".into(), json!(FailureCause::Cancelled.as_str()));
     ErrorObject::new(codes::TRANSPORT, "run cancelled").with_data(data)
 }
 
-fn panic_message(error: tokio::task::JoinError) -> String {
-    match error.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_owned()),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// One node's execution: attempts, timeouts and backoff around the handler.
-struct Step {
-    node: Node,
-    handlers: Arc<HandlerTable>,
-}
-
-impl Step {
-    async fn run(self, ctx: StepContext, with: Map<String, Value>) -> Result<Value, ErrorObject> {
-        let attempts = self.node.retry.max.saturating_add(1);
-        let mut attempt = 1;
-        loop {
-            let ctx = StepContext {
-                attempt,
-                ..ctx.clone()
-            };
-            ctx.run.step_started(&self.node.id, attempt);
-            let started = Instant::now();
-            let result = self.attempt(ctx.clone(), with.clone()).await;
-            let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            match result {
-                Ok(output) => {
-                    ctx.run.step_succeeded(&self.node.id, attempt, duration_ms);
-                    return Ok(output);
-                }
-                Err(error) => {
-                    let last = attempt >= attempts
-                        || error.retriable == Some(false)
-                        || ctx.cancel.is_cancelled();
-                    let object = error.to_error_object(&self.node.id, attempt);
-                    ctx.run
-                        .attempt_failed(&self.node.id, attempt, duration_ms, &object, last);
-                    if last {
-                        return Err(object);
-                    }
-                }
-            }
-            let backoff = Duration::from_millis(self.node.retry.backoff_ms);
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = ctx.cancel.cancelled() => return Err(cancelled_error()),
-            }
-            attempt += 1;
-        }
-    }
-
-    async fn attempt(
-        &self,
-        ctx: StepContext,
-        with: Map<String, Value>,
-    ) -> Result<Value, StepError> {
-        let work = async {
-            match self.node.kind.as_str() {
-                BUILTIN_SWITCH => switch(&with),
-                BUILTIN_FINISH => Ok(json!({})),
-                kind => match self.handlers.get(kind) {
-                    Some(handler) => handler.call(ctx.clone(), with).await,
-                    None => Err(StepError::new(format!("no handler for step kind {kind:?}"))
-                        .with_code(codes::UNSUPPORTED_STEP_KIND)
-                        .not_retriable()),
-                },
-            }
-        };
-        if self.node.timeout_ms == 0 {
-            return work.await;
-        }
-        match tokio::time::timeout(Duration::from_millis(self.node.timeout_ms), work).await {
-            Ok(result) => result,
-            Err(_) => {
-                ctx.cancel.cancel();
-                Err(
-                    StepError::new(format!("step timed out after {} ms", self.node.timeout_ms))
-                        .with_details(json!({"cause": "timeout"})),
-                )
-            }
-        }
-    }
-}
-
-/// The built-in `switch`: `with = { key_from, cases: { value: node id }, default }`, with
-/// `key_from` already resolved. Output: `{ value, case, target }`.
-fn switch(with: &Map<String, Value>) -> Result<Value, StepError> {
-    let value = with.get("key_from").cloned().unwrap_or(Value::Null);
-    let cases = with
-        .get("cases")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            StepError::new("switch: with.cases is missing or not an object").not_retriable()
-        })?;
-    let key = match &value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+/// The run's error when `flow.timeout_ms` expires: a step failure (2001) of the flow as a
+/// whole, `data.cause` = `timeout`, `data.details.flow_timeout_ms`.
+fn flow_timeout_error(timeout_ms: u64) -> ErrorObject {
+    let mut data = ErrorData {
+        retriable: Some(false),
+        details: Some(json!({"flow_timeout_ms": timeout_ms})),
+        ..ErrorData::default()
     };
-    let case = match key {
-        Some(key) if cases.contains_key(&key) => key,
-        _ => match with.get("default").and_then(Value::as_str) {
-            Some(default) if cases.contains_key(default) => default.to_owned(),
-            _ => {
-                return Err(StepError::new(format!(
-                    "switch: no case matches {value} and there is no usable default"
-                ))
-                .not_retriable());
-            }
-        },
-    };
-    let target = cases.get(&case).cloned().unwrap_or(Value::Null);
-    Ok(json!({"value": value, "case": case, "target": target}))
+    data.extra
+        .insert("cause".into(), json!(FailureCause::Timeout.as_str()));
+    ErrorObject::new(
+        codes::STEP_FAILED,
+        format!("flow timed out after {timeout_ms} ms"),
+    )
+    .with_data(data)
 }
