@@ -1,6 +1,7 @@
 //! Runtime configuration (REP v0.1 §7): `runtime.yaml` plus CLI overrides, resolved to the
 //! executor to start. Pure except [`RuntimeConfig::load`], which reads the file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -34,6 +35,16 @@ pub struct RuntimeSection {
     /// Extra arguments for the executor.
     #[serde(default)]
     pub executor_args: Vec<String>,
+    /// Environment variables set for the executor (name → value).
+    #[serde(default)]
+    pub executor_env: BTreeMap<String, String>,
+    /// Names of host environment variables passed through to the executor, beyond the
+    /// allowlist (PATH, HOME, LANG, LC_*, TMPDIR, TZ).
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+    /// Pass the host's whole environment (tokens and credentials included). Default false.
+    #[serde(default)]
+    pub inherit_env: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,13 +172,41 @@ pub struct Overrides {
     pub executor_path: Option<PathBuf>,
 }
 
-/// The executor to start and its arguments.
+/// The executor to start, its arguments and its environment policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedExecutor {
     /// The executor path.
     pub path: PathBuf,
     /// Extra arguments from the configuration.
     pub args: Vec<String>,
+    /// What the executor's environment holds besides `TRACE_MIND_*`.
+    pub env: EnvPolicy,
+}
+
+/// The environment an executor gets (REP v0.1 §6 plus host policy): by default only the
+/// allowlist [`ALLOWED_ENV`] (and `LC_*`) of the host's variables, the names in `pass`, and
+/// the values in `set`; with `inherit`, everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnvPolicy {
+    /// Pass the whole host environment.
+    pub inherit: bool,
+    /// Host variables passed through by name.
+    pub pass: Vec<String>,
+    /// Variables set to fixed values (win over passed ones).
+    pub set: BTreeMap<String, String>,
+}
+
+/// Host variables always passed to the executor (plus every `LC_*`).
+pub const ALLOWED_ENV: [&str; 5] = ["PATH", "HOME", "LANG", "TMPDIR", "TZ"];
+
+impl EnvPolicy {
+    /// Whether the host variable `name` is passed through.
+    pub fn passes(&self, name: &str) -> bool {
+        self.inherit
+            || ALLOWED_ENV.contains(&name)
+            || name.starts_with("LC_")
+            || self.pass.iter().any(|p| p == name)
+    }
 }
 
 /// Picks the executor: `--executor-path` > `runtime.executor_path` > `mock-executor` in
@@ -185,6 +224,11 @@ pub fn resolve_executor(
         return Err(ConfigError::PythonEngine);
     }
     let args = config.runtime.executor_args.clone();
+    let env = EnvPolicy {
+        inherit: config.runtime.inherit_env,
+        pass: config.runtime.pass_env.clone(),
+        set: config.runtime.executor_env.clone(),
+    };
     if let Some(path) = overrides
         .executor_path
         .clone()
@@ -193,11 +237,12 @@ pub fn resolve_executor(
         return Ok(ResolvedExecutor {
             path: expand_home(path),
             args,
+            env,
         });
     }
     let candidate = default_dir.map(|dir| dir.join(DEFAULT_EXECUTOR_NAME));
     match candidate {
-        Some(path) if path.is_file() => Ok(ResolvedExecutor { path, args }),
+        Some(path) if path.is_file() => Ok(ResolvedExecutor { path, args, env }),
         Some(path) => Err(ConfigError::NoExecutor {
             looked_for: path.display().to_string(),
         }),
@@ -281,6 +326,48 @@ mod tests {
             resolve_executor(&config, &python, None),
             Err(ConfigError::PythonEngine)
         ));
+    }
+
+    #[test]
+    fn environment_policy_allows_only_the_listed_variables() {
+        let config = parse("runtime:\n  pass_env: [FAKE_MODE]\n  executor_env: {A: b}\n").unwrap();
+        let env = resolve_executor(
+            &config,
+            &Overrides {
+                executor_path: Some("x".into()),
+                ..Overrides::default()
+            },
+            None,
+        )
+        .unwrap()
+        .env;
+        for name in [
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "TMPDIR",
+            "TZ",
+            "FAKE_MODE",
+        ] {
+            assert!(env.passes(name), "{name}");
+        }
+        for name in ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "LD_PRELOAD"] {
+            assert!(!env.passes(name), "{name}");
+        }
+        assert_eq!(env.set.get("A").map(String::as_str), Some("b"));
+        let all = parse("runtime:\n  inherit_env: true\n").unwrap();
+        let env = resolve_executor(
+            &all,
+            &Overrides {
+                executor_path: Some("x".into()),
+                ..Overrides::default()
+            },
+            None,
+        )
+        .unwrap()
+        .env;
+        assert!(env.passes("GITHUB_TOKEN"));
     }
 
     #[test]

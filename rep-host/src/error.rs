@@ -21,6 +21,9 @@ pub struct RunError {
     /// The executor's error object, when the executor reported the error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub executor_error: Option<ErrorObject>,
+    /// With [`Cause::CapabilitiesMismatch`]: the step kinds the executor lacks, sorted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_step_kinds: Option<Vec<String>>,
 }
 
 /// Machine-readable causes of host-side errors.
@@ -53,8 +56,10 @@ pub enum Cause {
     ExecutorError,
     /// The executor reported the run as failed.
     RunFailed,
-    /// The user interrupted the run.
+    /// The user interrupted the run (SIGINT): exit 130.
     Interrupted,
+    /// The host was asked to terminate (SIGTERM): exit 143.
+    Terminated,
 }
 
 impl RunError {
@@ -66,6 +71,7 @@ impl RunError {
             message: message.into(),
             cause: Some(cause),
             executor_error: None,
+            missing_step_kinds: None,
         }
     }
 
@@ -85,14 +91,16 @@ impl RunError {
             ),
             cause: Some(Cause::ExecutorError),
             executor_error: Some(error),
+            missing_step_kinds: None,
         }
     }
 
     /// The exit code for this error (REP v0.1 §5), one mapping for the whole host.
     pub fn exit_code(&self) -> ExitCode {
-        if self.cause == Some(Cause::Interrupted) {
-            return ExitCode::Interrupted;
+        match self.cause {
+            Some(Cause::Interrupted) => ExitCode::Interrupted,
+            Some(Cause::Terminated) => ExitCode::Terminated,
+            _ => self.class.exit_code(),
         }
-        self.class.exit_code()
     }
 }

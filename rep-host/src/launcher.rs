@@ -16,6 +16,7 @@ use rep_spec::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::config::EnvPolicy;
 use crate::error::{Cause, RunError};
 
 /// How many of the executor's last stderr lines are kept for error messages.
@@ -30,12 +31,14 @@ pub struct ExecutorCommand {
     pub program: PathBuf,
     /// Arguments: the script path for `.py`, then configured arguments.
     pub args: Vec<String>,
+    /// The environment policy.
+    pub env: EnvPolicy,
 }
 
 impl ExecutorCommand {
     /// The command for an executor at `path`: a `.py` file runs with `python3` (as the
     /// reference host does: its mock executor has no shebang); anything else runs directly.
-    pub fn for_path(path: &Path, extra_args: &[String]) -> ExecutorCommand {
+    pub fn for_path(path: &Path, extra_args: &[String], env: EnvPolicy) -> ExecutorCommand {
         let is_python = path.extension().is_some_and(|ext| ext == "py");
         let (program, mut args) = if is_python {
             (PathBuf::from("python3"), vec![path.display().to_string()])
@@ -47,6 +50,7 @@ impl ExecutorCommand {
             path: path.to_path_buf(),
             program,
             args,
+            env,
         }
     }
 }
@@ -78,8 +82,10 @@ pub struct ExecutorProcess {
 }
 
 impl ExecutorProcess {
-    /// Starts `command` in its own process group with `env`, stdin/stdout piped, and stderr
-    /// forwarded line by line to this process's stderr.
+    /// Starts `command` in its own process group, stdin/stdout piped, stderr forwarded line
+    /// by line to this process's stderr. Its environment follows `command.env` (by default
+    /// only allowlisted host variables: no tokens or credentials) plus the `TRACE_MIND_*`
+    /// variables of REP v0.1 §6 from `env`.
     ///
     /// # Errors
     /// [`Cause::Spawn`] (3001) naming the path when the program cannot be started.
@@ -87,7 +93,16 @@ impl ExecutorProcess {
         let timeout_secs =
             env.engine_timeout.as_secs() + u64::from(env.engine_timeout.subsec_nanos() > 0);
         let mut cmd = Command::new(&command.program);
-        cmd.args(&command.args)
+        cmd.args(&command.args);
+        if !command.env.inherit {
+            cmd.env_clear();
+            for (name, value) in std::env::vars_os() {
+                if name.to_str().is_some_and(|n| command.env.passes(n)) {
+                    cmd.env(name, value);
+                }
+            }
+        }
+        cmd.envs(&command.env.set)
             .env(ENV_RUN_ID, &env.run_id)
             .env(ENV_TRACE_ID, &env.trace_id)
             .env(ENV_ENGINE_TIMEOUT, timeout_secs.to_string())

@@ -6,12 +6,14 @@
 
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod launcher;
+pub mod observe;
 pub mod runner;
 pub mod session;
 
 pub use error::{Cause, RunError};
-pub use runner::{Outcome, RunRequest, run};
+pub use runner::{Interrupt, Observer, Outcome, RunRequest, fetch_capabilities, run, run_with};

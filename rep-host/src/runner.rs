@@ -77,9 +77,42 @@ impl Outcome {
     }
 }
 
-/// Runs the flow of `request` to its end. Never panics on executor behaviour; every failure
-/// is in [`Outcome::error`], and the executor's process group is gone when this returns.
+/// A request from outside to stop the run (the CLI maps signals to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT (Ctrl-C): exit code 130.
+    Sigint,
+    /// SIGTERM: exit code 143.
+    Sigterm,
+}
+
+/// Sees the run's progress; read-only (architecture invariant 2). All methods default to
+/// doing nothing.
+pub trait Observer {
+    /// The events of one Poll, in order, as soon as they arrive.
+    fn on_events(&mut self, _events: &[Value]) {}
+    /// The run ended (called once, before the process is shut down).
+    fn on_finish(&mut self, _outcome: &Outcome) {}
+}
+
+/// Runs the flow of `request` to its end with no observer and no interrupt; see
+/// [`run_with`].
 pub async fn run(request: RunRequest) -> Outcome {
+    run_with(request, &mut [], std::future::pending()).await
+}
+
+/// Runs the flow of `request` to its end, telling `observers` about events as they arrive.
+/// When `interrupt` resolves first, the run is cancelled (Runtime.Cancel once, close stdin,
+/// ≤ 5 s, kill) and the outcome carries [`Cause::Interrupted`] or [`Cause::Terminated`] with
+/// every event received so far.
+///
+/// Never panics on executor behaviour; every failure is in [`Outcome::error`], and the
+/// executor's process group is gone when this returns.
+pub async fn run_with(
+    request: RunRequest,
+    observers: &mut [&mut dyn Observer],
+    interrupt: impl Future<Output = Interrupt>,
+) -> Outcome {
     let run_id = uuid::Uuid::new_v4().to_string();
     let trace_id = uuid::Uuid::new_v4().to_string();
     let mut outcome = Outcome {
@@ -103,30 +136,59 @@ pub async fn run(request: RunRequest) -> Outcome {
         Ok(process) => process,
         Err(error) => {
             outcome.error = Some(error);
+            for observer in observers.iter_mut() {
+                observer.on_finish(&outcome);
+            }
             return outcome;
         }
     };
     let mut session = Session::new(Client::new(process, request.max_frame_bytes));
-    let result = drive(&mut session, &request, deadline, &mut outcome).await;
+    let result = {
+        let driving = drive(&mut session, &request, deadline, &mut outcome, observers);
+        tokio::select! {
+            result = driving => result,
+            signal = interrupt => Err(interrupted(signal)),
+        }
+    };
     if let Err(mut error) = result {
+        let cancels = matches!(
+            error.cause,
+            Some(Cause::Timeout | Cause::Interrupted | Cause::Terminated)
+        );
         if error.cause == Some(Cause::Timeout) {
             error.message = format!(
                 "engine timeout of {} expired: {}",
                 human(request.engine_timeout),
                 error.message
             );
-            if outcome.status == RunStatus::Running {
-                // Best effort, once: the executor may stop its run before we close stdin.
-                let _ = session
-                    .cancel(&outcome.run_id, Instant::now() + CANCEL_TIMEOUT)
-                    .await;
-            }
+        }
+        if cancels && outcome.status == RunStatus::Running {
+            // Best effort, once: the executor may stop its run before we close stdin.
+            let _ = session
+                .cancel(&outcome.run_id, Instant::now() + CANCEL_TIMEOUT)
+                .await;
         }
         outcome.status = RunStatus::Failed;
         outcome.error = Some(error);
     }
+    for observer in observers.iter_mut() {
+        observer.on_finish(&outcome);
+    }
     session.client().process().shutdown(SHUTDOWN_GRACE).await;
     outcome
+}
+
+fn interrupted(signal: Interrupt) -> RunError {
+    match signal {
+        Interrupt::Sigint => RunError::transport(
+            Cause::Interrupted,
+            "interrupted (SIGINT): the run was cancelled",
+        ),
+        Interrupt::Sigterm => RunError::transport(
+            Cause::Terminated,
+            "terminated (SIGTERM): the run was cancelled",
+        ),
+    }
 }
 
 /// The lifecycle; `outcome.status` is `Running` from StartRun's answer on.
@@ -135,6 +197,7 @@ async fn drive(
     request: &RunRequest,
     deadline: Instant,
     outcome: &mut Outcome,
+    observers: &mut [&mut dyn Observer],
 ) -> Result<(), RunError> {
     let capabilities = session.capabilities(deadline).await?;
     let missing = missing_step_kinds(&request.required_step_kinds, &capabilities);
@@ -157,7 +220,7 @@ async fn drive(
             Cause::CapabilitiesMismatch,
             message,
         );
-        error.executor_error = None;
+        error.missing_step_kinds = Some(missing);
         return Err(error);
     }
     let params = StartRunParams {
@@ -187,6 +250,11 @@ async fn drive(
         }
         let poll = session.poll(&outcome.run_id, deadline).await?;
         let got_events = !poll.events.is_empty();
+        if got_events {
+            for observer in observers.iter_mut() {
+                observer.on_events(&poll.events);
+            }
+        }
         outcome.events.extend(poll.events);
         if let Some(summary) = poll.summary {
             outcome.summary = summary;
@@ -226,6 +294,7 @@ fn run_failed_error(summary: &Map<String, Value>) -> RunError {
                 message,
                 cause: Some(Cause::RunFailed),
                 executor_error: Some(error),
+                missing_step_kinds: None,
             }
         }
         None => {
@@ -248,4 +317,28 @@ fn human(duration: Duration) -> String {
     } else {
         format!("{} ms", duration.as_millis())
     }
+}
+
+/// Starts the executor, asks `Runtime.Capabilities`, and shuts it down (for
+/// `tm runtime capabilities`). `timeout` bounds the whole exchange.
+///
+/// # Errors
+/// As [`Session::capabilities`], plus spawn errors.
+pub async fn fetch_capabilities(
+    executor: &ExecutorCommand,
+    timeout: Duration,
+    max_frame_bytes: usize,
+) -> Result<Capabilities, RunError> {
+    let env = RunEnv {
+        run_id: uuid::Uuid::new_v4().to_string(),
+        trace_id: uuid::Uuid::new_v4().to_string(),
+        engine_timeout: timeout,
+        allow_shell: false,
+        log_json: false,
+    };
+    let process = ExecutorProcess::spawn(executor, &env)?;
+    let mut session = Session::new(Client::new(process, max_frame_bytes));
+    let result = session.capabilities(Instant::now() + timeout).await;
+    session.client().process().shutdown(SHUTDOWN_GRACE).await;
+    result
 }

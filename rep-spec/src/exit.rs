@@ -16,6 +16,8 @@ pub enum ExitCode {
     RuntimeInternal = 4,
     /// 130: the user interrupted the run (SIGINT), by shell convention (128 + 2).
     Interrupted = 130,
+    /// 143: the host was asked to terminate (SIGTERM), by shell convention (128 + 15).
+    Terminated = 143,
 }
 
 impl ExitCode {

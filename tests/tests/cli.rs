@@ -433,18 +433,5 @@ fn help_shows_examples_and_exit_codes() {
 }
 
 fn run_with_fake(mode: &str, extra: &[&str]) -> Run {
-    let manifest = plant_monitor_manifest();
-    let fake = fake_executor();
-    let mut args = vec![
-        "runtime",
-        "run",
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--flow",
-        "plant-monitor",
-        "--executor-path",
-        fake.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    tm(&args, &[("FAKE_EXECUTOR_MODE", mode)])
+    run_fake(mode, extra, &[])
 }

@@ -13,6 +13,9 @@ Examples:
   # The reference's spelling: global flags before the subcommand
   tm --engine proc --executor-path ./my-executor runtime run --manifest out/dsl/manifest.json --flow hello
 
+  # What does an executor support?
+  tm runtime capabilities --executor-path ./my-executor
+
   # Verify a flow from out/dsl/manifest.json with inline inputs and a 30 s engine timeout
   tm verify online --flow plant-monitor --inputs '{\"endpoint\": \"opc.tcp://localhost:4840\"}' --timeout 30
 
@@ -21,7 +24,8 @@ Exit codes:
   1  the run failed (a step failed)
   2  bad input before any executor started: invalid IR, manifest, inputs or config
   3  Validation: capabilities mismatch, IR or inputs rejected by the executor, language mismatch
-  4  RuntimeInternal: engine timeout, missing or crashing executor, broken transport";
+  4  RuntimeInternal: engine timeout, missing or crashing executor, broken transport
+  130, 143  interrupted by SIGINT or SIGTERM (the run is cancelled, received events printed)";
 
 /// Run compiled TraceMind flows (Flow IR v1.0.0) on an out-of-process executor speaking
 /// REP v0.1 (JSON-RPC 2.0 over stdio).
@@ -73,6 +77,34 @@ pub enum Command {
 pub enum RuntimeCommand {
     /// Run one flow of a manifest written by `tm dsl compile --emit-ir`.
     Run(RunArgs),
+    /// Print the executor's Runtime.Capabilities as JSON.
+    Capabilities(CapabilitiesArgs),
+    /// Manage the capability cache (~/.trace_mind/runtime_capabilities).
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CapabilitiesArgs {
+    /// Seconds to wait for the executor's answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove cached capabilities written after a capabilities mismatch.
+    Clear(CacheClearArgs),
+}
+
+/// `tm runtime cache clear --engine NAME` (the global `--engine`) or `--all`.
+#[derive(Debug, Args)]
+pub struct CacheClearArgs {
+    /// Remove every engine's cache file (else the one of --engine).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +125,9 @@ pub struct FlowArgs {
     /// Engine timeout in seconds, handshake included (fractions allowed).
     #[arg(long, value_name = "SECS", default_value_t = 120.0, value_parser = positive_seconds)]
     pub timeout: f64,
+    /// Append every event to FILE as JSON Lines as it arrives (flushed after each poll).
+    #[arg(long, value_name = "FILE")]
+    pub events_jsonl: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,24 +4,29 @@ mod args;
 mod inputs;
 mod output;
 mod run;
+mod runtime;
 
 use std::process::ExitCode as ProcessExitCode;
 
 use clap::Parser;
 use rep_spec::ExitCode;
 
-use args::{Cli, Command, RuntimeCommand, VerifyCommand};
+use args::{CacheCommand, Cli, Command, RuntimeCommand, VerifyCommand};
 
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
     let cli = Cli::parse();
     init_logging();
-    let code = match cli.command {
-        Command::Runtime {
-            command: RuntimeCommand::Run(ref args),
-        } => run::runtime_run(&cli.global, args),
+    let code = match &cli.command {
+        Command::Runtime { command } => match command {
+            RuntimeCommand::Run(args) => run::runtime_run(&cli.global, args),
+            RuntimeCommand::Capabilities(args) => runtime::capabilities(&cli.global, args),
+            RuntimeCommand::Cache {
+                command: CacheCommand::Clear(args),
+            } => runtime::cache_clear(&cli.global, args),
+        },
         Command::Verify {
-            command: VerifyCommand::Online(ref args),
+            command: VerifyCommand::Online(args),
         } => run::verify_online(&cli.global, args),
     };
     ProcessExitCode::from(code.code())

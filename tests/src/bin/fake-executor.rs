@@ -1,17 +1,31 @@
 //! A fault-injecting REP executor for end-to-end tests (in the manner of go-plugin's helper
-//! process). `FAKE_EXECUTOR_MODE` picks the behaviour:
+//! process). The mode is the first argument (else `FAKE_EXECUTOR_MODE`, else `complete`).
+//! On start it writes `fake: pid N` to stderr so tests can check that no process survives.
 //!
-//! - `complete` (default): a correct executor whose run reports `running` once, then
-//!   `completed`; it sends a notification before each Poll response (hosts must ignore it)
-//!   and checks that request ids are 1, 2, 3, … (answering 3002 otherwise).
+//! - `complete`: a correct executor whose run reports `running` once, then `completed`; it
+//!   sends a notification before each Poll response (hosts must ignore it) and checks that
+//!   request ids are 1, 2, 3, … (answering 3002 otherwise). Reports `TM_TEST_SECRET` and
+//!   `TRACE_MIND_*` on stderr.
 //! - `garbage`: answers every request with a line that is not JSON.
+//! - `bad-utf8`: answers with bytes that are not UTF-8.
+//! - `scalar-result`: answers with `"result": 42`.
+//! - `empty-response`: answers with neither result nor error.
 //! - `exit-early`: writes to stderr and exits with status 3 before reading anything.
-//! - `hang`: a run that stays `running` forever; logs `fake: got Runtime.Cancel` on stderr.
-//! - `reject`: answers StartRun with error 1003.
+//! - `die-after-start`: exits with status 70 at the first Poll.
+//! - `hang`: a run that stays `running` forever (one log event at the first Poll).
+//! - `hang-handshake`: never answers anything.
+//! - `stubborn`: like `hang`, but starts a grandchild, ignores Cancel and stdin EOF, and
+//!   sleeps until killed.
+//! - `reject`: answers StartRun with error 1003. `start-2001`, `start-3002`: with those codes.
 //! - `no-limits`: Capabilities without the required `limits`.
 //! - `wrong-id`: answers with an id off by 100.
+//! - `chatty`: writes 8 MiB to stderr before answering, then behaves as `complete`.
+//! - `huge-frame`: answers Capabilities with a 20 MiB line.
+//! - `reply-file`: answers the first request with the bytes of the file named by
+//!   `FAKE_REPLY_FILE` (plus a newline), then exits.
 
 use std::io::{BufRead, Write};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -25,56 +39,121 @@ const KINDS: [&str; 6] = [
 ];
 
 fn main() {
-    let mode = std::env::var("FAKE_EXECUTOR_MODE").unwrap_or_else(|_| "complete".into());
-    if mode == "exit-early" {
-        eprintln!("fake: cannot open the device");
-        std::process::exit(3);
+    let mode = std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("FAKE_EXECUTOR_MODE").ok())
+        .unwrap_or_else(|| "complete".into());
+    eprintln!("fake: pid {}", std::process::id());
+    eprintln!(
+        "fake: TM_TEST_SECRET={:?}",
+        std::env::var("TM_TEST_SECRET").ok()
+    );
+    eprintln!(
+        "fake: TRACE_MIND_ENGINE_TIMEOUT={:?}",
+        std::env::var("TRACE_MIND_ENGINE_TIMEOUT").ok()
+    );
+    let mut stdout = std::io::stdout();
+    match mode.as_str() {
+        "exit-early" => {
+            eprintln!("fake: cannot open the device");
+            std::process::exit(3);
+        }
+        "chatty" => {
+            let line = "x".repeat(1023);
+            for _ in 0..8 * 1024 {
+                eprintln!("{line}");
+            }
+        }
+        "stubborn" => {
+            // Deliberately never waited for: the host must kill it with the process group.
+            #[allow(clippy::zombie_processes)]
+            let child = std::process::Command::new("sleep")
+                .arg("300")
+                .spawn()
+                .expect("spawn sleep");
+            eprintln!("fake: grandchild pid {}", child.id());
+        }
+        _ => {}
     }
     let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout();
     let mut polls = 0;
     for (expected_id, line) in (1u64..).zip(stdin.lock().lines()) {
-        let Ok(line) = line else { return };
+        let Ok(line) = line else { break };
         let request: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
         let id = request["id"].clone();
         let method = request["method"].as_str().unwrap_or_default().to_owned();
         eprintln!("fake: got {method}");
-        let result = if id != json!(expected_id) {
-            Err(json!({"code": 3002, "message": format!("expected id {expected_id}, got {id}")}))
-        } else {
-            answer(&mode, &method, &mut polls)
-        };
-        let reply_id = if mode == "wrong-id" {
-            json!(id.as_u64().unwrap_or(0) + 100)
-        } else {
-            id
-        };
-        let frame = match (mode.as_str(), result) {
-            ("garbage", _) => "this is not json {".to_owned(),
-            (_, Ok(result)) => {
-                json!({"jsonrpc": "2.0", "id": reply_id, "result": result}).to_string()
+        let frame: Vec<u8> = match mode.as_str() {
+            "hang-handshake" => continue,
+            "stubborn" if method == "Runtime.Cancel" => continue,
+            "garbage" => b"this is not json {".to_vec(),
+            "bad-utf8" => {
+                b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"v\":\"\xff\xfe\"}}".to_vec()
             }
-            (_, Err(error)) => {
-                json!({"jsonrpc": "2.0", "id": reply_id, "error": error}).to_string()
+            "scalar-result" => json!({"jsonrpc": "2.0", "id": id, "result": 42})
+                .to_string()
+                .into_bytes(),
+            "empty-response" => json!({"jsonrpc": "2.0", "id": id}).to_string().into_bytes(),
+            "huge-frame" => vec![b' '; 20 * 1024 * 1024],
+            "reply-file" => {
+                let path = std::env::var("FAKE_REPLY_FILE").expect("FAKE_REPLY_FILE");
+                let bytes = std::fs::read(path).expect("reply file");
+                let _ = stdout
+                    .write_all(&bytes)
+                    .and_then(|()| stdout.write_all(b"\n"))
+                    .and_then(|()| stdout.flush());
+                return;
+            }
+            "die-after-start" if method == "Runtime.Poll" => {
+                eprintln!("fake: crashed");
+                std::process::exit(70);
+            }
+            _ => {
+                let result = if id != json!(expected_id) {
+                    Err(
+                        json!({"code": 3002, "message": format!("expected id {expected_id}, got {id}")}),
+                    )
+                } else {
+                    answer(&mode, &method, &mut polls)
+                };
+                let reply_id = if mode == "wrong-id" {
+                    json!(id.as_u64().unwrap_or(0) + 100)
+                } else {
+                    id
+                };
+                let frame = match result {
+                    Ok(result) => json!({"jsonrpc": "2.0", "id": reply_id, "result": result}),
+                    Err(error) => json!({"jsonrpc": "2.0", "id": reply_id, "error": error}),
+                };
+                frame.to_string().into_bytes()
             }
         };
-        if mode == "complete" && method == "Runtime.Poll" {
+        if matches!(mode.as_str(), "complete" | "chatty") && method == "Runtime.Poll" {
             let _ = writeln!(
                 stdout,
                 "{}",
                 json!({"jsonrpc": "2.0", "method": "Runtime.Progress", "params": {}})
             );
         }
-        if writeln!(stdout, "{frame}")
+        if stdout
+            .write_all(&frame)
+            .and_then(|()| stdout.write_all(b"\n"))
             .and_then(|()| stdout.flush())
             .is_err()
         {
             return;
         }
     }
+    if mode == "stubborn" {
+        eprintln!("fake: stdin closed, staying alive");
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
 }
 
 fn answer(mode: &str, method: &str, polls: &mut u32) -> Result<Value, Value> {
+    let hangs = matches!(mode, "hang" | "stubborn");
     match method {
         "Runtime.Capabilities" if mode == "no-limits" => {
             Ok(json!({"version": "0.0.1", "step_kinds": KINDS}))
@@ -82,17 +161,31 @@ fn answer(mode: &str, method: &str, polls: &mut u32) -> Result<Value, Value> {
         "Runtime.Capabilities" => {
             Ok(json!({"version": "0.0.1", "step_kinds": KINDS, "limits": {"concurrency": 1}}))
         }
-        "Runtime.StartRun" if mode == "reject" => Err(
-            json!({"code": 1003, "message": "IR rejected by fake", "data": {"retriable": false}}),
-        ),
-        "Runtime.StartRun" => Ok(json!({"run_id": "fake-run"})),
-        "Runtime.Poll" if mode == "hang" => Ok(json!({"status": "running", "events": []})),
+        "Runtime.StartRun" => match mode {
+            "reject" => Err(
+                json!({"code": 1003, "message": "IR rejected by fake", "data": {"retriable": false}}),
+            ),
+            "start-2001" => Err(
+                json!({"code": 2001, "message": "downstream refused", "data": {"step_id": "read"}}),
+            ),
+            "start-3002" => Err(json!({"code": 3002, "message": "fake panicked"})),
+            _ => Ok(json!({"run_id": "fake-run"})),
+        },
         "Runtime.Poll" => {
             *polls += 1;
             let event = json!({"type": "log", "timestamp": "2026-01-01T00:00:00Z", "level": "info", "message": format!("poll {polls}")});
-            let status = if *polls == 1 { "running" } else { "completed" };
+            let events = if hangs && *polls > 1 {
+                vec![]
+            } else {
+                vec![event]
+            };
+            let status = if hangs || *polls == 1 {
+                "running"
+            } else {
+                "completed"
+            };
             Ok(
-                json!({"status": status, "events": [event], "summary": {"completed_steps": 0, "failed_steps": 0}}),
+                json!({"status": status, "events": events, "summary": {"completed_steps": 0, "failed_steps": 0}}),
             )
         }
         "Runtime.Cancel" => Ok(json!({"ok": true})),

@@ -135,3 +135,67 @@ pub fn redactions() -> insta::Settings {
     settings.set_snapshot_path("snapshots");
     settings
 }
+
+/// A runtime.yaml in `dir` that runs the fake executor in `mode` (passing `FAKE_REPLY_FILE`
+/// through the environment allowlist).
+pub fn fake_config(dir: &Path, mode: &str) -> PathBuf {
+    let path = dir.join("runtime.yaml");
+    let yaml = format!(
+        "runtime:\n  engine: proc\n  language: rust\n  plugins_language: rust\n  executor_path: {}\n  executor_args: [{mode}]\n  pass_env: [FAKE_REPLY_FILE]\n",
+        fake_executor().display()
+    );
+    std::fs::write(&path, yaml).expect("write runtime.yaml");
+    path
+}
+
+/// Runs plant-monitor on the fake executor in `mode`, with `extra` arguments and `env`.
+pub fn run_fake(mode: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = fake_config(dir.path(), mode);
+    let manifest = plant_monitor_manifest();
+    let mut args = vec![
+        "--runtime-config",
+        config.to_str().expect("utf-8"),
+        "runtime",
+        "run",
+        "--manifest",
+        manifest.to_str().expect("utf-8"),
+        "--flow",
+        "plant-monitor",
+    ];
+    args.extend_from_slice(extra);
+    let run = tm(&args, env);
+    assert_no_survivors(&run.stderr);
+    run
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its reaper counts as gone).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Asserts that every process the fake executor announced (`fake: pid N`,
+/// `fake: grandchild pid N`) is gone.
+pub fn assert_no_survivors(stderr: &str) {
+    for line in stderr.lines() {
+        let Some(pid) = line
+            .strip_prefix("fake: pid ")
+            .or_else(|| line.strip_prefix("fake: grandchild pid "))
+        else {
+            continue;
+        };
+        let pid: u32 = pid.trim().parse().expect("pid");
+        // The kernel may need a moment to finish tearing down a killed process.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(pid), "process {pid} survived tm:\n{stderr}");
+    }
+}
