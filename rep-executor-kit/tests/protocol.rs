@@ -2,75 +2,14 @@
 
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
 
+mod support;
+
 use std::time::Duration;
 
 use rep_executor_kit::{Executor, StepContext, StepError, StepResult};
 use serde_json::{Map, Value, json};
-use tokio::io::{
-    AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines, ReadHalf, WriteHalf,
-};
-
-struct Wire {
-    to_executor: WriteHalf<DuplexStream>,
-    from_executor: Lines<BufReader<ReadHalf<DuplexStream>>>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Wire {
-    fn start(executor: Executor) -> Wire {
-        let (host_side, executor_side) = tokio::io::duplex(1 << 20);
-        let (executor_read, executor_write) = tokio::io::split(executor_side);
-        let server =
-            tokio::spawn(async move { executor.serve(executor_read, executor_write).await });
-        let (host_read, host_write) = tokio::io::split(host_side);
-        Wire {
-            to_executor: host_write,
-            from_executor: BufReader::new(host_read).lines(),
-            server,
-        }
-    }
-
-    async fn send_raw(&mut self, line: &str) {
-        self.to_executor.write_all(line.as_bytes()).await.unwrap();
-        self.to_executor.write_all(b"\n").await.unwrap();
-    }
-
-    async fn recv(&mut self) -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(5), self.from_executor.next_line())
-            .await
-            .expect("executor answers within 5 s")
-            .unwrap()
-            .expect("executor still open");
-        serde_json::from_str(&line).unwrap()
-    }
-
-    async fn call(&mut self, id: u64, method: &str, params: Value) -> Value {
-        self.send_raw(
-            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string(),
-        )
-        .await;
-        let response = self.recv().await;
-        assert_eq!(response["jsonrpc"], "2.0");
-        assert_eq!(response["id"], id);
-        response
-    }
-
-    async fn poll_until_final(&mut self, run_id: &str) -> (Value, Vec<Value>) {
-        let mut events = Vec::new();
-        for id in 1000.. {
-            let result = self
-                .call(id, "Runtime.Poll", json!({"run_id": run_id}))
-                .await["result"]
-                .clone();
-            events.extend(result["events"].as_array().unwrap().iter().cloned());
-            if result["status"] == "completed" || result["status"] == "failed" {
-                return (result, events);
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        unreachable!()
-    }
-}
+use support::{Wire, edge, flow, node};
+use tokio::io::AsyncWriteExt;
 
 async fn echo(_ctx: StepContext, with: Map<String, Value>) -> StepResult {
     Ok(Value::Object(with))
@@ -86,25 +25,6 @@ fn executor() -> Executor {
         .step("boom", boom)
         .step("dsl.emit", echo)
         .build()
-}
-
-fn node(id: &str, kind: &str, with: Value) -> Value {
-    json!({"id": id, "type": kind, "with": with, "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}})
-}
-
-fn flow(nodes: Vec<Value>, edges: Vec<Value>) -> Value {
-    json!({
-        "version": "1.0.0",
-        "flow": {"name": "t", "timeout_ms": 0},
-        "constants": {"policyRef": "p", "policy": {}},
-        "inputs_schema": {},
-        "graph": {"nodes": nodes, "edges": edges},
-        "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "t.wdl"}
-    })
-}
-
-fn edge(from: &str, to: &str) -> Value {
-    json!({"from": from, "to": to, "on": "success"})
 }
 
 #[tokio::test]
