@@ -7,6 +7,24 @@
 //! edges, the built-in `switch` and `finish`, references in `with`, retries, timeouts), and
 //! delivers every `step` and `log` event exactly once through `Runtime.Poll`.
 //!
+//! What the kit guarantees around a handler (the authoring guide, `docs/writing-an-executor.md`,
+//! has the details):
+//!
+//! - **Retries**: `retry.max` extra attempts, `retry.backoff_ms` apart; every attempt has its
+//!   own `started` and `succeeded`/`failed` events carrying `attempt` (1-based). A
+//!   [`StepError`] with `retriable: false`, or of a class other than StepFailure, is not
+//!   retried.
+//! - **Timeouts**: a node's `timeout_ms` (0 = none) fails the attempt with cause `timeout`;
+//!   `flow.timeout_ms` (0 = none) fails the run (2001, cause `timeout`).
+//! - **Graph**: `failure` edges continue a failed step; several `success` edges run their
+//!   targets concurrently, at most `limits.concurrency` steps at once; a join runs once after
+//!   every predecessor on a taken path. A cyclic graph is refused at StartRun (1003).
+//! - **Cancellation**: `Runtime.Cancel` cancels each running handler's token
+//!   ([`StepContext::cancellation`]), drops handlers still running after the grace
+//!   ([`DEFAULT_CANCEL_GRACE`]) and fails the run with 3001, cause `cancelled`.
+//! - **Panics**: a panicking handler is a failed attempt (3002, cause `panic`), never a dead
+//!   executor. Runs are independent: many per process, by run id.
+//!
 //! ```no_run
 //! use rep_executor_kit::{Executor, StepContext, StepResult};
 //! use serde_json::{Map, Value};

@@ -147,6 +147,30 @@ mod tests {
                 json!({"outer": {"inner": ["$input.missing"]}}),
                 json!({"outer": {"inner": [null]}}),
             ),
+            // Whole inputs, array indexes in inputs, paths through scalars and bad indexes.
+            (
+                json!("$input"),
+                json!({"endpoint": "opc.tcp://x", "nodes": ["a", "b"], "deep": {"k": {"v": 1}}}),
+            ),
+            (json!("$input.nodes.1"), json!("b")),
+            (json!("$input.nodes.2"), Value::Null),
+            (json!("$input.nodes.x"), Value::Null),
+            (json!("$input.endpoint.more"), Value::Null),
+            (json!("$step.read.list.-1"), Value::Null),
+            (json!("$.vars.unknown.x"), Value::Null),
+            (json!("$.vars.ns.step.x"), json!("dotted")),
+            // Surrounding blanks are tolerated; a reference inside a longer string is text.
+            (json!("  $input.endpoint "), json!("opc.tcp://x")),
+            (
+                json!("value: $input.endpoint"),
+                json!("value: $input.endpoint"),
+            ),
+            (json!("$inputs.endpoint"), json!("$inputs.endpoint")),
+            // Deep nesting: arrays of objects of arrays.
+            (
+                json!([[{"a": ["$step.read.values.a", "$step.nope"]}], {"b": {"c": ["$input.deep.k"]}}]),
+                json!([[{"a": [80.0, null]}], {"b": {"c": [{"v": 1}]}}]),
+            ),
         ];
         for (with, expected) in table {
             check(with, expected);

@@ -103,7 +103,6 @@ fn the_example_executor_runs_a_flow_and_exits_on_eof() {
         "the handler's log event: {events:?}"
     );
 
-    drop(call);
     drop(stdin);
     let eof_at = Instant::now();
     let status = loop {
