@@ -18,6 +18,9 @@ use tokio::time::Instant;
 use crate::error::{Cause, RunError};
 use crate::launcher::ExecutorProcess;
 
+/// How long an EOF error waits for the executor's exit status and last stderr lines.
+const EXIT_REPORT_WAIT: Duration = Duration::from_millis(200);
+
 /// How many bytes of a bad frame an error message shows.
 const SHOWN_BYTES: usize = 200;
 
@@ -169,15 +172,10 @@ impl Client {
 
     /// The error for an executor that closed stdout or exited: exit status and stderr tail.
     async fn eof_error(&mut self, method: &str) -> RunError {
-        // Give a dying process a moment to be reaped so the status can be reported.
-        let mut status = self.process.try_status();
-        for _ in 0..20 {
-            if status.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            status = self.process.try_status();
-        }
+        // A process that closed stdout is usually exiting: give it a moment so its status
+        // and its last stderr lines can be reported.
+        let status = self.process.wait_exit(EXIT_REPORT_WAIT).await;
+        self.process.stderr_drained(EXIT_REPORT_WAIT).await;
         let exited = match status {
             Some(status) => format!("executor exited ({status})"),
             None => "executor closed its stdout".to_owned(),

@@ -79,6 +79,7 @@ pub struct ExecutorProcess {
     stdin: Option<ChildStdin>,
     stdout: Option<ChildStdout>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_forwarder: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ExecutorProcess {
@@ -119,8 +120,9 @@ impl ExecutorProcess {
             .and_then(|id| i32::try_from(id).ok())
             .map(Pid::from_raw);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL_LINES)));
+        let mut stderr_forwarder = None;
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(forward_stderr(stderr, stderr_tail.clone()));
+            stderr_forwarder = Some(tokio::spawn(forward_stderr(stderr, stderr_tail.clone())));
         }
         Ok(ExecutorProcess {
             command: command.clone(),
@@ -129,12 +131,18 @@ impl ExecutorProcess {
             child,
             pgid,
             stderr_tail,
+            stderr_forwarder,
         })
     }
 
     /// The command this process runs.
     pub fn command(&self) -> &ExecutorCommand {
         &self.command
+    }
+
+    /// The executor's process id (also its process group id), `None` once it has been reaped.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// The child's stdout, once (the transport takes it).
@@ -184,6 +192,25 @@ impl ExecutorProcess {
             let _ = killpg(pgid, Signal::SIGKILL);
         }
         let _ = self.child.start_kill();
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None` if it still runs.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(Ok(status)) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Waits up to `limit` until everything the executor wrote to stderr has been forwarded
+    /// (stderr reached EOF), so that [`ExecutorProcess::stderr_tail`] is complete. A
+    /// grandchild holding stderr open can delay EOF: hence the bound.
+    pub async fn stderr_drained(&mut self, limit: Duration) {
+        if let Some(forwarder) = self.stderr_forwarder.as_mut() {
+            if tokio::time::timeout(limit, forwarder).await.is_ok() {
+                self.stderr_forwarder = None;
+            }
+        }
     }
 
     /// The last lines the executor wrote to stderr (at most 20), oldest first.
