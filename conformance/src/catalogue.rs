@@ -1,0 +1,414 @@
+//! The catalogue: every conformance test with its stable id, level, spec section and title.
+//!
+//! Ids never change meaning; a retired test keeps its id reserved. The order here is the
+//! order of reports.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// How strongly REP v0.1 asks for the behaviour a test checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    /// Required: a failure makes `rep-conformance run` exit 1.
+    Must,
+    /// Recommended: a failure is a warning.
+    Should,
+}
+
+impl Level {
+    /// `MUST` or `SHOULD`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+        }
+    }
+}
+
+/// The group a test belongs to in reports (the middle part of its id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Area {
+    /// `FRM`: transport and framing (§1).
+    Framing,
+    /// `RPC`: malformed requests and the standard JSON-RPC codes (§5).
+    Rpc,
+    /// `ERR`: the error object (§5).
+    Errors,
+    /// `CAP`: `Runtime.Capabilities` (§3).
+    Capabilities,
+    /// `RUN`: `Runtime.StartRun` (§3, §5).
+    StartRun,
+    /// `LIF`: the Poll lifecycle (§2, §3).
+    Lifecycle,
+    /// `EVT`: events (§4).
+    Events,
+    /// `SUM`: the run summary (§3).
+    Summary,
+    /// `CAN`: `Runtime.Cancel` (§3).
+    Cancel,
+    /// `HLT`: `Runtime.Health` (§3).
+    Health,
+    /// `PRC`: the executor process (§1, §2).
+    Process,
+}
+
+impl Area {
+    /// The heading used in reports, e.g. `Transport and framing`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Area::Framing => "Transport and framing",
+            Area::Rpc => "Malformed requests",
+            Area::Errors => "Error objects",
+            Area::Capabilities => "Runtime.Capabilities",
+            Area::StartRun => "Runtime.StartRun",
+            Area::Lifecycle => "Poll lifecycle",
+            Area::Events => "Events",
+            Area::Summary => "Run summary",
+            Area::Cancel => "Runtime.Cancel",
+            Area::Health => "Runtime.Health",
+            Area::Process => "Executor process",
+        }
+    }
+
+    /// The lowercase name used in JUnit suite names and the JSON report, e.g. `framing`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Area::Framing => "framing",
+            Area::Rpc => "rpc",
+            Area::Errors => "errors",
+            Area::Capabilities => "capabilities",
+            Area::StartRun => "startrun",
+            Area::Lifecycle => "lifecycle",
+            Area::Events => "events",
+            Area::Summary => "summary",
+            Area::Cancel => "cancel",
+            Area::Health => "health",
+            Area::Process => "process",
+        }
+    }
+}
+
+/// One entry of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestInfo {
+    /// The stable id, e.g. `REP-CAP-001`.
+    pub id: &'static str,
+    /// MUST or SHOULD, following the spec's wording.
+    pub level: Level,
+    /// The section(s) of `rep-v0.1.md` checked, e.g. `§3`.
+    pub section: &'static str,
+    /// The report group.
+    pub area: Area,
+    /// What the test checks, one line.
+    pub title: &'static str,
+    /// The test's default time budget (replaced by `--timeout`).
+    pub timeout: Duration,
+}
+
+const fn test(
+    id: &'static str,
+    level: Level,
+    section: &'static str,
+    area: Area,
+    title: &'static str,
+    timeout_secs: u64,
+) -> TestInfo {
+    TestInfo {
+        id,
+        level,
+        section,
+        area,
+        title,
+        timeout: Duration::from_secs(timeout_secs),
+    }
+}
+
+use Area::*;
+use Level::{Must, Should};
+
+/// Every test, in report order.
+pub const CATALOGUE: &[TestInfo] = &[
+    test(
+        "REP-FRM-001",
+        Must,
+        "§1",
+        Framing,
+        "responses are one JSON object per line, terminated by \\n",
+        10,
+    ),
+    test(
+        "REP-FRM-002",
+        Must,
+        "§1",
+        Framing,
+        "stdout carries only protocol frames during a whole lifecycle",
+        30,
+    ),
+    test(
+        "REP-FRM-003",
+        Must,
+        "§1",
+        Framing,
+        "every response has \"jsonrpc\": \"2.0\"",
+        10,
+    ),
+    test(
+        "REP-FRM-004",
+        Must,
+        "§1",
+        Framing,
+        "the id of every request is echoed (ids 1, 2, 3, …)",
+        10,
+    ),
+    test(
+        "REP-RPC-001",
+        Must,
+        "§5",
+        Rpc,
+        "invalid JSON is answered -32700 with id null",
+        10,
+    ),
+    test(
+        "REP-RPC-002",
+        Must,
+        "§5",
+        Rpc,
+        "an invalid request is answered -32600 with its id or null",
+        10,
+    ),
+    test(
+        "REP-RPC-003",
+        Must,
+        "§5",
+        Rpc,
+        "an unknown method is answered -32601 with the request's id",
+        10,
+    ),
+    test(
+        "REP-RPC-004",
+        Must,
+        "§5",
+        Rpc,
+        "invalid params are answered -32602",
+        10,
+    ),
+    test(
+        "REP-ERR-001",
+        Must,
+        "§5",
+        Errors,
+        "error objects are {code: integer, message: string, data?: object}",
+        10,
+    ),
+    test(
+        "REP-CAP-001",
+        Must,
+        "§3",
+        Capabilities,
+        "Capabilities has semver version, string step_kinds, integer limits.concurrency ≥ 1",
+        10,
+    ),
+    test(
+        "REP-RUN-001",
+        Must,
+        "§3, §5",
+        StartRun,
+        "IR version 2.0.0 is rejected with 1001",
+        10,
+    ),
+    test(
+        "REP-RUN-002",
+        Must,
+        "§3",
+        StartRun,
+        "the IR version is checked first (2.0.0 with an unknown kind → 1001)",
+        10,
+    ),
+    test(
+        "REP-RUN-003",
+        Must,
+        "§5",
+        StartRun,
+        "an unknown step kind is rejected with 1002",
+        10,
+    ),
+    test(
+        "REP-RUN-004",
+        Must,
+        "§5",
+        StartRun,
+        "schema-invalid IR is rejected with 1003",
+        10,
+    ),
+    test(
+        "REP-RUN-005",
+        Must,
+        "§3",
+        StartRun,
+        "StartRun answers {run_id: string}",
+        10,
+    ),
+    test(
+        "REP-RUN-006",
+        Should,
+        "§3, §6",
+        StartRun,
+        "the run id is options.run_id when the host gives one",
+        10,
+    ),
+    test(
+        "REP-LIF-001",
+        Must,
+        "§3",
+        Lifecycle,
+        "status is pending|running|completed|failed and a final status stays final",
+        30,
+    ),
+    test(
+        "REP-LIF-002",
+        Must,
+        "§2",
+        Lifecycle,
+        "a flow that should complete completes (with the expected outputs)",
+        60,
+    ),
+    test(
+        "REP-LIF-003",
+        Must,
+        "§2",
+        Lifecycle,
+        "a flow that should fail ends failed",
+        60,
+    ),
+    test(
+        "REP-LIF-004",
+        Must,
+        "§3",
+        Lifecycle,
+        "each event is delivered once; a Poll after the final one has no events",
+        30,
+    ),
+    test(
+        "REP-LIF-005",
+        Must,
+        "§3",
+        Lifecycle,
+        "Poll/Cancel of an unknown run id are answered and the executor lives on",
+        10,
+    ),
+    test(
+        "REP-EVT-001",
+        Must,
+        "§4",
+        Events,
+        "every event has a string type and an RFC 3339 timestamp",
+        30,
+    ),
+    test(
+        "REP-EVT-002",
+        Must,
+        "§4",
+        Events,
+        "step events have a string step_id and state started|succeeded|failed",
+        30,
+    ),
+    test(
+        "REP-SUM-001",
+        Should,
+        "§3",
+        Summary,
+        "the final summary has integer completed_steps and failed_steps",
+        30,
+    ),
+    test(
+        "REP-CAN-001",
+        Must,
+        "§3",
+        Cancel,
+        "Cancel of a finished run answers {ok: true}",
+        30,
+    ),
+    test(
+        "REP-CAN-002",
+        Must,
+        "§3",
+        Cancel,
+        "Cancel is idempotent and leaves a finished run's status unchanged",
+        30,
+    ),
+    test(
+        "REP-CAN-003",
+        Should,
+        "§2, §3",
+        Cancel,
+        "Cancel of a running run ends it failed within 5 s",
+        30,
+    ),
+    test(
+        "REP-HLT-001",
+        Must,
+        "§3",
+        Health,
+        "Health answers {ok: bool, details: object} (or -32601: skipped)",
+        10,
+    ),
+    test(
+        "REP-PRC-001",
+        Must,
+        "§1",
+        Process,
+        "the executor exits within 2 s of stdin EOF",
+        10,
+    ),
+    test(
+        "REP-PRC-002",
+        Should,
+        "§2",
+        Process,
+        "the executor exits within 2 s of SIGTERM",
+        10,
+    ),
+];
+
+/// The catalogue entry with `id`, if any.
+pub fn find(id: &str) -> Option<&'static TestInfo> {
+    CATALOGUE.iter().find(|t| t.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_well_formed_and_match_their_area() {
+        let mut seen = std::collections::HashSet::new();
+        for t in CATALOGUE {
+            assert!(seen.insert(t.id), "duplicate {}", t.id);
+            let parts: Vec<&str> = t.id.split('-').collect();
+            assert_eq!(parts.len(), 3, "{}", t.id);
+            assert_eq!(parts[0], "REP");
+            assert_eq!(parts[2].len(), 3);
+            let area = match parts[1] {
+                "FRM" => Framing,
+                "RPC" => Rpc,
+                "ERR" => Errors,
+                "CAP" => Capabilities,
+                "RUN" => StartRun,
+                "LIF" => Lifecycle,
+                "EVT" => Events,
+                "SUM" => Summary,
+                "CAN" => Cancel,
+                "HLT" => Health,
+                "PRC" => Process,
+                other => panic!("unknown area {other}"),
+            };
+            assert_eq!(area, t.area, "{}", t.id);
+            assert!(t.section.starts_with('§'));
+        }
+        assert_eq!(find("REP-CAP-001").map(|t| t.level), Some(Must));
+        assert!(find("REP-XXX-000").is_none());
+    }
+}

@@ -1,0 +1,64 @@
+//! REP-PRC-*: the executor process ends when asked (REP v0.1 §1, §2).
+
+use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::checks::Ctx;
+use crate::verdict::{Check, Failure, Success};
+
+/// How long an executor may take to exit after stdin EOF or SIGTERM.
+const EXIT_WITHIN: Duration = Duration::from_secs(2);
+
+/// REP-PRC-001: after a Capabilities exchange, closing stdin makes the executor exit within
+/// 2 s (by itself: it is killed otherwise, which fails the test).
+pub async fn stdin_eof(ctx: &Ctx<'_>) -> Check {
+    let mut conn = ctx.connect()?;
+    conn.call("Runtime.Capabilities", json!({})).await?;
+    let closed = Instant::now();
+    let status = conn.process().shutdown(EXIT_WITHIN).await;
+    let elapsed = closed.elapsed();
+    match status {
+        Some(status) if status.signal() == Some(Signal::SIGKILL as i32) => {
+            Err(Failure::new(format!(
+                "still running {} s after stdin EOF (killed)",
+                EXIT_WITHIN.as_secs()
+            )))
+        }
+        Some(status) => Ok(Success::Pass(format!(
+            "exited ({status}) {} ms after stdin EOF",
+            elapsed.as_millis()
+        ))),
+        None => Err(Failure::new("the exit status could not be read")),
+    }
+}
+
+/// REP-PRC-002 (SHOULD): SIGTERM (stdin left open) makes the executor exit within 2 s.
+pub async fn sigterm(ctx: &Ctx<'_>) -> Check {
+    let mut conn = ctx.connect()?;
+    conn.call("Runtime.Capabilities", json!({})).await?;
+    let pid = conn
+        .process()
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or_else(|| Failure::new("the executor's pid is unknown"))?;
+    let sent = Instant::now();
+    kill(Pid::from_raw(pid), Signal::SIGTERM)
+        .map_err(|e| Failure::new(format!("cannot send SIGTERM: {e}")))?;
+    let exited = conn.process().wait_exit(EXIT_WITHIN).await;
+    conn.close().await;
+    match exited {
+        Some(status) => Ok(Success::Pass(format!(
+            "exited ({status}) {} ms after SIGTERM",
+            sent.elapsed().as_millis()
+        ))),
+        None => Err(Failure::new(format!(
+            "still running {} s after SIGTERM",
+            EXIT_WITHIN.as_secs()
+        ))),
+    }
+}

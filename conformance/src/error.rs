@@ -1,0 +1,42 @@
+//! Errors that stop the suite before or after the tests (usage errors, exit code 2).
+
+use std::path::PathBuf;
+
+use crate::fixtures::FixtureError;
+
+/// Why `rep-conformance` cannot run or report (exit code 2). Test failures are verdicts, not
+/// errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A `--filter` or `--skip` pattern is not a valid glob.
+    #[error("invalid glob {pattern:?}: {message}")]
+    Glob {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The `--fixtures` directory or one of its files cannot be used.
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
+    /// The executor cannot be started at all.
+    #[error("cannot start the executor {path}: {message}")]
+    Spawn {
+        /// The executor path.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A report file cannot be written.
+    #[error("cannot write the report {path}: {message}")]
+    Report {
+        /// The report file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The async runtime cannot be started.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
