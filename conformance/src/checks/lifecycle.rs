@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::checks::{Ctx, runs};
+use crate::checks::{Ctx, count, runs};
 use crate::conn::short_error;
 use crate::flows::Expect;
 use crate::verdict::{Check, Failure, Success};
@@ -49,8 +49,8 @@ pub async fn status_values(ctx: &Ctx<'_>) -> Check {
         conn.close().await;
     }
     Ok(Success::Pass(format!(
-        "{} flows, {polls} polls, statuses valid and final statuses stable",
-        flows.len()
+        "{}, {polls} polls, statuses valid and final statuses stable",
+        count(flows.len(), "flow", "flows")
     )))
 }
 
@@ -146,8 +146,9 @@ pub async fn events_once(ctx: &Ctx<'_>) -> Check {
         conn.close().await;
     }
     Ok(Success::Pass(format!(
-        "{total} events over {} flows, each delivered once",
-        flows.len()
+        "{} over {}, each delivered once",
+        count(total, "event", "events"),
+        count(flows.len(), "flow", "flows")
     )))
 }
 
@@ -206,7 +207,7 @@ async fn all_runs(ctx: &Ctx<'_>, tag: &str) -> Result<Vec<runs::RunRecord>, Fail
 /// REP-EVT-001: every event is an object with a string `type` and an RFC 3339 `timestamp`.
 pub async fn event_shape(ctx: &Ctx<'_>) -> Check {
     let records = all_runs(ctx, "evt-001").await?;
-    let mut count = 0;
+    let mut seen = 0;
     for record in &records {
         for (event, poll) in record.events() {
             let fail = |why: String| poll.reply.fail(format!("flow {}: {why}", record.flow));
@@ -217,19 +218,22 @@ pub async fn event_shape(ctx: &Ctx<'_>) -> Check {
             if stamp.is_none_or(|s| OffsetDateTime::parse(s, &Rfc3339).is_err()) {
                 return Err(fail(format!("event timestamp is not RFC 3339: {event}")));
             }
-            count += 1;
+            seen += 1;
         }
     }
-    if count == 0 {
+    if seen == 0 {
         return Err(Failure::not_testable("the runs produced no events"));
     }
-    Ok(Success::Pass(format!("{count} events well formed")))
+    Ok(Success::Pass(format!(
+        "{} well formed",
+        count(seen, "event", "events")
+    )))
 }
 
 /// REP-EVT-002: `step` events have a string `step_id` and `state` started|succeeded|failed.
 pub async fn step_event_shape(ctx: &Ctx<'_>) -> Check {
     let records = all_runs(ctx, "evt-002").await?;
-    let mut count = 0;
+    let mut seen = 0;
     for record in &records {
         for (event, poll) in record.events().filter(|(e, _)| e["type"] == "step") {
             let fail = |why: String| poll.reply.fail(format!("flow {}: {why}", record.flow));
@@ -244,13 +248,16 @@ pub async fn step_event_shape(ctx: &Ctx<'_>) -> Check {
                     "step event state is not started|succeeded|failed: {event}"
                 )));
             }
-            count += 1;
+            seen += 1;
         }
     }
-    if count == 0 {
+    if seen == 0 {
         return Err(Failure::not_testable("the runs produced no step events"));
     }
-    Ok(Success::Pass(format!("{count} step events well formed")))
+    Ok(Success::Pass(format!(
+        "{} well formed",
+        count(seen, "step event", "step events")
+    )))
 }
 
 /// REP-SUM-001 (SHOULD): the final Poll's summary has integer `completed_steps` and
@@ -272,7 +279,7 @@ pub async fn summary_counts(ctx: &Ctx<'_>) -> Check {
         }
     }
     Ok(Success::Pass(format!(
-        "{} final summaries count steps",
-        records.len()
+        "{} count steps",
+        count(records.len(), "final summary", "final summaries")
     )))
 }

@@ -181,3 +181,8 @@ pub fn flows_for_errors(plan: &Plan) -> Value {
         |f| f.ir.clone(),
     )
 }
+
+/// `1 flow`, `2 flows`: a count with its noun.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::checks::{Ctx, error_object, flows_for_errors};
+use crate::checks::{Ctx, count, error_object, flows_for_errors};
 use crate::conn::{Connection, Line, short_error};
 use crate::verdict::{Check, Failure, Success};
 
@@ -168,5 +168,8 @@ pub async fn error_objects(ctx: &Ctx<'_>) -> Check {
             "the executor answered no request with an error (not even an unknown method)",
         ));
     }
-    Ok(Success::Pass(format!("{errors} error objects well formed")))
+    Ok(Success::Pass(format!(
+        "{} well formed",
+        count(errors, "error object", "error objects")
+    )))
 }

@@ -46,10 +46,7 @@ pub async fn capabilities_shape(ctx: &Ctx<'_>) -> Check {
         Some(Value::Array(kinds)) => kinds,
         _ => return Err(reply.fail("step_kinds is missing or not an array")),
     };
-    if let Some(bad) = kinds
-        .iter()
-        .find(|k| k.as_str().is_none_or(str::is_empty))
-    {
+    if let Some(bad) = kinds.iter().find(|k| k.as_str().is_none_or(str::is_empty)) {
         return Err(reply.fail(format!("step_kinds holds {bad}, not a non-empty string")));
     }
     match caps.get("limits").and_then(|l| l.get("concurrency")) {
