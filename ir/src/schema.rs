@@ -11,12 +11,20 @@ use crate::problem::{Problem, ProblemKind};
 pub const SCHEMA_JSON: &str = include_str!("../schema/flow-ir-1.0.0.schema.json");
 
 /// The compiled schema, built once; `Err` holds why the embedded schema did not compile.
+///
+/// It is compiled as Draft 7, with its `$schema` (2020-12) removed: building the 2020-12
+/// metaschema validator, which jsonschema always runs over the schema first, costs about 2 ms
+/// of every `tm` and executor start, while every keyword the schema uses has the same meaning
+/// in both drafts (a test keeps that true). The verdicts are the same; the text stays normative.
 static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(SCHEMA_JSON)
+    let mut schema: Value = serde_json::from_str(SCHEMA_JSON)
         .map_err(|e| format!("the embedded Flow IR schema is not JSON: {e}"))?;
+    if let Some(root) = schema.as_object_mut() {
+        root.remove("$schema");
+    }
     // Format validation stays off: rule 6 checks `generated_at` with an RFC 3339 parser, and
     // reporting the same date twice helps nobody.
-    jsonschema::draft202012::options()
+    jsonschema::draft7::options()
         .should_validate_formats(false)
         .build(&schema)
         .map_err(|e| format!("the embedded Flow IR schema does not compile: {e}"))
@@ -45,7 +53,65 @@ pub(crate) fn schema_problems(doc: &Value) -> Vec<Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keywords the embedded schema uses. Each means the same under Draft 7 and Draft
+    /// 2020-12, which is what lets `VALIDATOR` compile it as Draft 7.
+    const KEYWORDS: [&str; 16] = [
+        "$id",
+        "$schema",
+        "additionalProperties",
+        "const",
+        "enum",
+        "format",
+        "items",
+        "maximum",
+        "minItems",
+        "minLength",
+        "minimum",
+        "pattern",
+        "properties",
+        "required",
+        "title",
+        "type",
+    ];
     use serde_json::json;
+
+    /// Every keyword of the embedded schema (property names inside `properties` aside) must
+    /// be one whose Draft 7 meaning equals its 2020-12 meaning, else compiling as Draft 7
+    /// would change verdicts.
+    #[test]
+    fn embedded_schema_uses_only_keywords_shared_by_draft_7_and_2020_12() {
+        fn walk(schema: &Value, found: &mut Vec<String>) {
+            let Some(object) = schema.as_object() else {
+                return;
+            };
+            for (key, value) in object {
+                found.push(key.clone());
+                match key.as_str() {
+                    "properties" => value
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .for_each(|(_, s)| walk(s, found)),
+                    "items" | "additionalProperties" => walk(value, found),
+                    _ => {}
+                }
+            }
+        }
+        let schema: Value = serde_json::from_str(SCHEMA_JSON).unwrap();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        let mut found = Vec::new();
+        walk(&schema, &mut found);
+        for keyword in found {
+            assert!(
+                KEYWORDS.contains(&keyword.as_str()),
+                "keyword {keyword:?} is not known to mean the same in Draft 7"
+            );
+        }
+    }
 
     #[test]
     fn embedded_schema_compiles() {
