@@ -1,7 +1,10 @@
 //! The stdio loop: frames in, responses out (REP v0.1 §1).
 
+use std::os::fd::AsFd;
+
 use rep_spec::LineFramer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::unix::pipe;
 
 use crate::executor::Executor;
 
@@ -9,10 +12,18 @@ impl Executor {
     /// Serves REP on this process's stdin/stdout until stdin reaches EOF, then returns.
     /// Nothing but JSON-RPC responses is ever written to stdout.
     ///
+    /// When stdin and stdout are pipes (as a host starts an executor) they are driven by the
+    /// runtime's reactor directly, in non-blocking mode: a request costs no thread hop, which
+    /// keeps a round trip close to the pipe's own latency. Anything else (a terminal, a file)
+    /// goes through tokio's blocking stdio.
+    ///
     /// # Errors
     /// An I/O error reading stdin or writing stdout (e.g. the host went away).
     pub async fn serve_stdio(self) -> std::io::Result<()> {
-        self.serve(tokio::io::stdin(), tokio::io::stdout()).await
+        match (pipe_stdin(), pipe_stdout()) {
+            (Ok(stdin), Ok(stdout)) => self.serve(stdin, stdout).await,
+            _ => self.serve(tokio::io::stdin(), tokio::io::stdout()).await,
+        }
     }
 
     /// Serves REP over any reader/writer pair (a pipe, a socket, an in-memory duplex) until
@@ -51,4 +62,16 @@ impl Executor {
             }
         }
     }
+}
+
+/// Stdin as a reactor-driven pipe; an error when it is not a pipe.
+fn pipe_stdin() -> std::io::Result<pipe::Receiver> {
+    let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
+    pipe::Receiver::from_owned_fd(fd)
+}
+
+/// Stdout as a reactor-driven pipe; an error when it is not a pipe.
+fn pipe_stdout() -> std::io::Result<pipe::Sender> {
+    let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
+    pipe::Sender::from_owned_fd(fd)
 }

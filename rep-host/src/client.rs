@@ -5,6 +5,7 @@
 //! on background tasks, and drops replies it cannot match, where REP needs ids from 1,
 //! strictly sequential calls, and every bad frame surfaced as an error naming it.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use rep_spec::{Frame, FrameError, Id, LineFramer, Request, parse_response};
@@ -12,7 +13,6 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::process::ChildStdout;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::error::{Cause, RunError};
@@ -27,23 +27,27 @@ const SHOWN_BYTES: usize = 200;
 /// Talks JSON-RPC 2.0 to one executor process.
 pub struct Client {
     process: ExecutorProcess,
-    frames: mpsc::Receiver<Frame>,
+    stdout: Option<ChildStdout>,
+    framer: LineFramer,
+    frames: VecDeque<Frame>,
+    scratch: Vec<Frame>,
+    chunk: Vec<u8>,
     next_id: u64,
     max_frame_bytes: usize,
 }
 
 impl Client {
-    /// Takes over `process`: its stdout is read continuously on a task, split into frames of
-    /// at most `max_frame_bytes` (REP hosts default to
-    /// [`rep_spec::DEFAULT_MAX_FRAME_BYTES`], 16 MiB).
+    /// Takes over `process`: its stdout is split into frames of at most `max_frame_bytes`
+    /// (REP hosts default to [`rep_spec::DEFAULT_MAX_FRAME_BYTES`], 16 MiB). Reading happens
+    /// inside [`Client::call`], on the caller's task: no extra task, no channel hop.
     pub fn new(mut process: ExecutorProcess, max_frame_bytes: usize) -> Client {
-        let (tx, frames) = mpsc::channel(8);
-        if let Some(stdout) = process.take_stdout() {
-            tokio::spawn(read_frames(stdout, max_frame_bytes, tx));
-        }
         Client {
+            stdout: process.take_stdout(),
             process,
-            frames,
+            framer: LineFramer::new(max_frame_bytes),
+            frames: VecDeque::new(),
+            scratch: Vec::new(),
+            chunk: vec![0; 64 * 1024],
             next_id: 1,
             max_frame_bytes,
         }
@@ -89,7 +93,7 @@ impl Client {
             return Err(self.eof_error(method).await);
         }
         loop {
-            let frame = match tokio::time::timeout_at(deadline, self.frames.recv()).await {
+            let frame = match tokio::time::timeout_at(deadline, self.next_frame()).await {
                 Err(_) => {
                     return Err(RunError::transport(
                         Cause::Timeout,
@@ -170,6 +174,27 @@ impl Client {
         }
     }
 
+    /// The next frame from the executor's stdout; `None` at EOF (or a read error, which is
+    /// the same for the protocol: the transport is gone). Cancel-safe: bytes are consumed
+    /// only when a read completes, and the framer's state lives in `self`.
+    async fn next_frame(&mut self) -> Option<Frame> {
+        loop {
+            if let Some(frame) = self.frames.pop_front() {
+                return Some(frame);
+            }
+            let stdout = self.stdout.as_mut()?;
+            let n = stdout.read(&mut self.chunk).await.unwrap_or(0);
+            if n == 0 {
+                self.stdout = None;
+                let last = self.framer.finish();
+                self.frames.extend(last);
+                continue;
+            }
+            self.framer.feed(&self.chunk[..n], &mut self.scratch);
+            self.frames.extend(self.scratch.drain(..));
+        }
+    }
+
     /// The error for an executor that closed stdout or exited: exit status and stderr tail.
     async fn eof_error(&mut self, method: &str) -> RunError {
         // A process that closed stdout is usually exiting: give it a moment so its status
@@ -198,27 +223,4 @@ fn show_bytes(bytes: &[u8]) -> String {
         text.push_str(&format!("… ({} bytes)", bytes.len()));
     }
     text
-}
-
-/// Reads the executor's stdout into frames until EOF or the client goes away.
-async fn read_frames(mut stdout: ChildStdout, max_frame_bytes: usize, tx: mpsc::Sender<Frame>) {
-    let mut framer = LineFramer::new(max_frame_bytes);
-    let mut frames = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = stdout.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            frames.extend(framer.finish());
-        } else {
-            framer.feed(&chunk[..n], &mut frames);
-        }
-        for frame in frames.drain(..) {
-            if tx.send(frame).await.is_err() {
-                return;
-            }
-        }
-        if n == 0 {
-            return;
-        }
-    }
 }

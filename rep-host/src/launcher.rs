@@ -206,10 +206,10 @@ impl ExecutorProcess {
     /// (stderr reached EOF), so that [`ExecutorProcess::stderr_tail`] is complete. A
     /// grandchild holding stderr open can delay EOF: hence the bound.
     pub async fn stderr_drained(&mut self, limit: Duration) {
-        if let Some(forwarder) = self.stderr_forwarder.as_mut() {
-            if tokio::time::timeout(limit, forwarder).await.is_ok() {
-                self.stderr_forwarder = None;
-            }
+        if let Some(forwarder) = self.stderr_forwarder.as_mut()
+            && tokio::time::timeout(limit, forwarder).await.is_ok()
+        {
+            self.stderr_forwarder = None;
         }
     }
 

@@ -23,7 +23,8 @@ pub fn print_outcome(flow: &str, manifest: Option<&str>, outcome: &Outcome) {
             serde_json::to_value(error).unwrap_or(Value::Null),
         );
     }
-    let mut stdout = std::io::stdout().lock();
+    // One buffered write, not one syscall per line of pretty JSON.
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     // A closed stdout (e.g. `| head`) is not worth a panic; the exit code still tells.
     let _ = serde_json::to_writer_pretty(&mut stdout, &Value::Object(doc));
     let _ = writeln!(stdout);

@@ -1,0 +1,123 @@
+//! One `Runtime.Poll` round trip through the host's client and the kit's server over real
+//! pipes, against the physical limit: a raw ping-pong of lines of the same size with `cat`.
+//!
+//! Build the executors first: `cargo build --release --workspace && cargo bench -p rep-bench`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark set-up: a failure is the report
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use divan::Bencher;
+use flow_ir::Manifest;
+use rep_host::client::Client;
+use rep_host::config::EnvPolicy;
+use rep_host::launcher::{ExecutorCommand, ExecutorProcess, RunEnv};
+use rep_host::session::Session;
+use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunOptions, StartRunParams};
+use tokio::time::Instant;
+
+fn main() {
+    divan::main();
+}
+
+/// A session with the mock executor holding one finished plant-monitor run, and the byte
+/// length of one Poll response for it.
+fn poll_session(rt: &tokio::runtime::Runtime) -> (Session, String, usize) {
+    let mock = rep_bench::built_binary("mock-executor").expect("mock-executor");
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/plant-monitor/out/dsl/manifest.json");
+    let flow = Manifest::load(&manifest)
+        .unwrap()
+        .load_flow("plant-monitor")
+        .unwrap();
+    rt.block_on(async {
+        let env = RunEnv {
+            run_id: "bench".into(),
+            trace_id: "bench".into(),
+            engine_timeout: Duration::from_secs(600),
+            allow_shell: false,
+            log_json: false,
+        };
+        let command = ExecutorCommand::for_path(&mock, &[], EnvPolicy::default());
+        let process = ExecutorProcess::spawn(&command, &env).unwrap();
+        let mut session = Session::new(Client::new(process, DEFAULT_MAX_FRAME_BYTES));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        session.capabilities(deadline).await.unwrap();
+        let params = StartRunParams {
+            ir: flow.document.clone(),
+            inputs: serde_json::Map::new(),
+            options: RunOptions {
+                run_id: Some("bench".into()),
+                ..RunOptions::default()
+            },
+        };
+        let run_id = session.start_run(&params, deadline).await.unwrap();
+        while !session
+            .poll(&run_id, deadline)
+            .await
+            .unwrap()
+            .status
+            .is_final()
+        {}
+        let size = serde_json::to_vec(&session.poll(&run_id, deadline).await.unwrap())
+            .unwrap()
+            .len()
+            + r#"{"jsonrpc":"2.0","id":100,"result":}"#.len();
+        (session, run_id, size)
+    })
+}
+
+#[divan::bench]
+fn rep_poll_round_trip(bencher: Bencher) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (mut session, run_id, _) = poll_session(&rt);
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    bencher.bench_local(|| rt.block_on(session.poll(&run_id, deadline)).unwrap());
+}
+
+struct Echo {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[divan::bench]
+fn raw_pipe_ping_pong(bencher: Bencher) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_session, _, size) = poll_session(&rt);
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut echo = Echo {
+        stdin: child.stdin.take().unwrap(),
+        stdout: BufReader::new(child.stdout.take().unwrap()),
+        child,
+    };
+    let mut line = vec![b'x'; size];
+    line.push(b'\n');
+    let mut back = Vec::with_capacity(size + 1);
+    bencher.bench_local(|| {
+        echo.stdin.write_all(&line).unwrap();
+        echo.stdin.flush().unwrap();
+        back.clear();
+        echo.stdout.read_until(b'\n', &mut back).unwrap();
+        assert_eq!(back.len(), line.len());
+    });
+}

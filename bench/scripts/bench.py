@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Whole-process benchmarks of rep (issue: benchmarks with budgets).
+
+Build first:  cargo build --release --workspace
+Then:         python3 bench/scripts/bench.py all            (or one of: e2e compare large memory idle)
+
+Every figure is printed as min / median / max over the runs, with its budget. Only the
+standard library is used; `compare` installs trace-mind 1.2.0 from PyPI into a temporary
+virtualenv (or uses --venv DIR if given).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = ROOT / "target" / "release"
+TM = RELEASE / "tm"
+MOCK = RELEASE / "mock-executor"
+PLANT = ROOT / "examples" / "plant-monitor"
+PLANT_MANIFEST = PLANT / "out" / "dsl" / "manifest.json"
+PLANT_INPUTS = PLANT / "input.json"
+
+
+def stats(samples):
+    return min(samples), statistics.median(samples), max(samples)
+
+
+def fmt_ms(samples):
+    lo, med, hi = stats(samples)
+    return f"{lo * 1e3:8.2f} / {med * 1e3:8.2f} / {hi * 1e3:8.2f} ms"
+
+
+def check(name, ok, detail):
+    print(f"  budget {name}: {'MET' if ok else 'MISSED'} ({detail})")
+    return ok
+
+
+def run_tm(args, env=None):
+    """Runs tm, returns (seconds, completed process)."""
+    start = time.perf_counter()
+    proc = subprocess.run([str(TM), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"tm failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    return elapsed, proc
+
+
+def plant_args():
+    return ["runtime", "run", "--manifest", str(PLANT_MANIFEST), "--flow", "plant-monitor", "--inputs", f"@{PLANT_INPUTS}"]
+
+
+def bench_e2e(runs):
+    print(f"\n== end to end: tm runtime run examples/plant-monitor with the mock executor ({runs} runs)")
+    for _ in range(5):
+        run_tm(plant_args())
+    samples = [run_tm(plant_args())[0] for _ in range(runs)]
+    print(f"  rep tm + mock-executor: {fmt_ms(samples)}")
+    check("median <= 5 ms", statistics.median(samples) <= 0.005, f"median {statistics.median(samples) * 1e3:.2f} ms")
+    return samples
+
+
+def reference_venv(venv):
+    if venv:
+        return Path(venv)
+    path = Path(tempfile.mkdtemp(prefix="tm-ref-"))
+    print(f"  installing trace-mind==1.2.0 into {path} ...")
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    subprocess.run([str(path / "bin" / "pip"), "install", "--quiet", "trace-mind==1.2.0"], check=True)
+    return path
+
+
+def bench_compare(runs, venv):
+    print(f"\n== side by side with the reference (trace-mind 1.2.0 host + its Python mock executor)")
+    venv = reference_venv(venv)
+    ref_tm = venv / "bin" / "tm"
+    site = subprocess.run([str(venv / "bin" / "python"), "-c", "import tm, os; print(os.path.dirname(tm.__file__))"],
+                          check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    ref_mock = Path(site) / "executors" / "mock_process_engine.py"
+    ref_args = [str(ref_tm), "--engine", "proc", "--executor-path", str(ref_mock), "runtime", "run",
+                "--manifest", str(PLANT_MANIFEST), "--flow", "plant-monitor", "--inputs", f"@{PLANT_INPUTS}"]
+    ref = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(ref_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ref.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            sys.exit(f"reference tm failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    ours = [run_tm(plant_args())[0] for _ in range(max(runs, 50))]
+    print(f"  reference (Python):     {fmt_ms(ref)}")
+    print(f"  rep (Rust):             {fmt_ms(ours)}")
+    print(f"  ratio of medians: the reference takes {statistics.median(ref) / statistics.median(ours):.0f}x as long")
+
+
+def node(i, kind="opcua.write"):
+    return {"id": f"n{i}", "type": kind, "with": {"endpoint": "$input.endpoint", "node_id": f"ns=2;i={i}", "value": "1"},
+            "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}}
+
+
+def flow_doc(name, nodes, edges):
+    return {
+        "version": "1.0.0",
+        "flow": {"name": name, "timeout_ms": 0},
+        "constants": {"policyRef": name, "policy": {}},
+        "inputs_schema": {},
+        "graph": {"nodes": nodes, "edges": edges},
+        "metadata": {"generated_at": "2026-11-20T00:00:00Z", "source_file": f"{name}.wdl"},
+    }
+
+
+def write_flow(dir_, name, doc):
+    (dir_ / "flows").mkdir(parents=True, exist_ok=True)
+    (dir_ / "flows" / f"{name}.ir.json").write_text(json.dumps(doc))
+    kinds = sorted({n["type"] for n in doc["graph"]["nodes"]})
+    (dir_ / "manifest.json").write_text(json.dumps([{"name": name, "step_kinds": kinds, "ir_path": f"flows/{name}.ir.json"}]))
+    return dir_ / "manifest.json"
+
+
+def chain(n):
+    return flow_doc(f"chain-{n}", [node(i) for i in range(n)],
+                    [{"from": f"n{i}", "to": f"n{i + 1}", "on": "success"} for i in range(n - 1)])
+
+
+def fanout(n):
+    return flow_doc(f"fanout-{n}", [node(i) for i in range(n)],
+                    [{"from": "n0", "to": f"n{i}", "on": "success"} for i in range(1, n)])
+
+
+def bench_large(runs):
+    print("\n== large flows: whole tm process (validation + StartRun + execution + every event polled)")
+    medians = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for shape, make in (("chain", chain), ("fanout", fanout)):
+            for n in (1_000, 10_000, 100_000):
+                manifest = write_flow(Path(tmp) / f"{shape}-{n}", f"{shape}-{n}", make(n))
+                args = ["runtime", "run", "--manifest", str(manifest), "--flow", f"{shape}-{n}", "--timeout", "600"]
+                count = runs if n < 100_000 else max(3, runs // 5)
+                samples = []
+                for _ in range(count):
+                    elapsed, proc = run_tm(args)
+                    out = json.loads(proc.stdout)
+                    assert out["status"] == "completed" and len(out["events"]) >= 2 * n, (shape, n)
+                    samples.append(elapsed)
+                medians[(shape, n)] = statistics.median(samples)
+                print(f"  {shape:6} {n:>7} nodes: {fmt_ms(samples)}")
+    ok = True
+    for shape in ("chain", "fanout"):
+        ok &= check(f"{shape} 10k <= 100 ms", medians[(shape, 10_000)] <= 0.100, f"median {medians[(shape, 10_000)] * 1e3:.1f} ms")
+        ratio = medians[(shape, 100_000)] / medians[(shape, 10_000)]
+        ok &= check(f"{shape} 100k <= 10x 10k", ratio <= 10, f"ratio {ratio:.1f}")
+    return ok
+
+
+def max_rss_kib(cmd):
+    """Peak RSS (KiB) of cmd and its waited-for descendants, via wait4."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdout.read()
+    _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_maxrss
+
+
+def mock_peak_rss_kib(doc, inputs):
+    """Peak RSS (KiB) of the mock executor alone, driven through a whole run over its stdio."""
+    proc = subprocess.Popen([str(MOCK)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def call(id_, method, params):
+        proc.stdin.write((json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}) + "\n").encode())
+        proc.stdin.flush()
+        return json.loads(proc.stdout.readline())
+
+    call(1, "Runtime.Capabilities", {})
+    call(2, "Runtime.StartRun", {"ir": doc, "inputs": inputs, "options": {"run_id": "m"}})
+    id_ = 3
+    while call(id_, "Runtime.Poll", {"run_id": "m"})["result"]["status"] not in ("completed", "failed"):
+        id_ += 1
+    proc.stdin.close()
+    _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_maxrss
+
+
+def bench_memory():
+    print("\n== memory: peak RSS (ru_maxrss via wait4)")
+    plant = json.loads((PLANT / "out" / "dsl" / "flows" / "plant-monitor.ir.json").read_text())
+    inputs = json.loads(PLANT_INPUTS.read_text())
+    both = [max_rss_kib([str(TM), *plant_args()]) for _ in range(5)]
+    # The mock alone, driven over stdin; it drains the run at EOF.
+    mock = [mock_peak_rss_kib(plant, inputs) for _ in range(5)]
+    print(f"  plant-monitor, tm (incl. its executor child): {min(both)} / {statistics.median(both)} / {max(both)} KiB")
+    print(f"  plant-monitor, mock-executor alone:           {min(mock)} / {statistics.median(mock)} / {max(mock)} KiB")
+    check("tm <= 10 MB and mock-executor <= 10 MB", max(both) <= 10 * 1024 and max(mock) <= 10 * 1024,
+          "tm's figure is max(tm, mock), so it bounds both")
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = chain(100_000)
+        manifest = write_flow(Path(tmp), "chain-100000", doc)
+        big = max_rss_kib([str(TM), "runtime", "run", "--manifest", str(manifest), "--flow", "chain-100000", "--timeout", "600"])
+        big_mock = mock_peak_rss_kib(doc, {})
+    print(f"  100k-node chain, tm (incl. executor): {big} KiB;  mock-executor alone: {big_mock} KiB")
+
+
+def cpu_ns(pid):
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return None
+    return total
+
+
+def bench_idle(runs):
+    print(f"\n== idle cost: one step lasting 2 s ({runs} runs)")
+    doc = flow_doc("idle", [{"id": "wait", "type": "opcua.read",
+                              "with": {"node_ids": [], "_mock": {"delay_ms": 2000}},
+                              "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}}], [])
+    shares, lags = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = write_flow(Path(tmp), "idle", doc)
+        for _ in range(runs):
+            start = time.perf_counter()
+            proc = subprocess.Popen([str(TM), "runtime", "run", "--manifest", str(manifest), "--flow", "idle"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            last = 0
+            while proc.poll() is None:
+                ns = cpu_ns(proc.pid)
+                if ns is not None:
+                    last = ns
+                time.sleep(0.005)
+            wall = time.perf_counter() - start
+            exited_at = time.time()
+            out = json.loads(proc.stdout.read())
+            done = [e for e in out["events"] if e.get("step_id") == "wait" and e.get("state") == "succeeded"][0]
+            ended = parse_rfc3339(done["timestamp"])
+            shares.append(last / 1e9 / wall)
+            lags.append(exited_at - ended)
+    print(f"  host CPU / wall: {min(shares) * 100:.2f} / {statistics.median(shares) * 100:.2f} / {max(shares) * 100:.2f} %")
+    print(f"  step end -> tm exited (includes shutdown and printing): {fmt_ms(lags)}")
+    check("CPU <= 2 % of wall", max(shares) <= 0.02, f"max {max(shares) * 100:.2f} %")
+    check("end noticed within 10 ms", statistics.median(lags) <= 0.010, f"median {statistics.median(lags) * 1e3:.1f} ms")
+
+
+def parse_rfc3339(text):
+    # 2026-11-20T23:14:42.952236926Z -> epoch seconds (nanoseconds kept as a fraction)
+    base, _, frac = text.rstrip("Z").partition(".")
+    seconds = time.mktime(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    return seconds + (float("0." + frac) if frac else 0.0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["e2e", "compare", "large", "memory", "idle", "all"])
+    parser.add_argument("--runs", type=int, default=200, help="runs of the fast whole-process figures")
+    parser.add_argument("--venv", help="an existing virtualenv with trace-mind 1.2.0 (compare)")
+    args = parser.parse_args()
+    for binary in (TM, MOCK):
+        if not binary.is_file():
+            sys.exit(f"{binary} is missing: run `cargo build --release --workspace` first")
+    print(f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}; python {sys.version.split()[0]}")
+    if args.what in ("e2e", "all"):
+        bench_e2e(args.runs)
+    if args.what in ("compare", "all"):
+        bench_compare(min(args.runs, 20), args.venv)
+    if args.what in ("large", "all"):
+        bench_large(max(3, min(args.runs, 10)))
+    if args.what in ("memory", "all"):
+        bench_memory()
+    if args.what in ("idle", "all"):
+        bench_idle(max(3, min(args.runs, 5)))
+
+
+if __name__ == "__main__":
+    main()
