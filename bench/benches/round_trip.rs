@@ -15,7 +15,7 @@ use rep_host::client::Client;
 use rep_host::config::EnvPolicy;
 use rep_host::launcher::{ExecutorCommand, ExecutorProcess, RunEnv};
 use rep_host::session::Session;
-use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunOptions, StartRunParams};
+use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunOptions, StartRunParamsRef};
 use tokio::time::Instant;
 
 fn main() {
@@ -45,15 +45,17 @@ fn poll_session(rt: &tokio::runtime::Runtime) -> (Session, String, usize) {
         let mut session = Session::new(Client::new(process, DEFAULT_MAX_FRAME_BYTES));
         let deadline = Instant::now() + Duration::from_secs(60);
         session.capabilities(deadline).await.unwrap();
-        let params = StartRunParams {
-            ir: flow.document.clone(),
-            inputs: serde_json::Map::new(),
-            options: RunOptions {
-                run_id: Some("bench".into()),
-                ..RunOptions::default()
-            },
+        let options = RunOptions {
+            run_id: Some("bench".into()),
+            ..RunOptions::default()
         };
-        let run_id = session.start_run(&params, deadline).await.unwrap();
+        let inputs = serde_json::Map::new();
+        let params = StartRunParamsRef {
+            ir: &flow.document,
+            inputs: &inputs,
+            options: &options,
+        };
+        let run_id = session.start_run(params, deadline).await.unwrap();
         while !session
             .poll(&run_id, deadline)
             .await

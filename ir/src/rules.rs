@@ -56,25 +56,38 @@ impl Checker<'_> {
     }
 
     /// Rule 1: a string the model defines must not be empty. Non-strings are left to the schema.
-    fn non_empty(&mut self, pointer: &str, covered_by_schema: bool) {
-        if let Some(Value::String(s)) = self.doc.pointer(pointer)
+    /// `pointer` is only built when there is something to report: validation walks every
+    /// node, and formatting pointers for valid ones dominated its cost.
+    fn non_empty(
+        &mut self,
+        value: Option<&Value>,
+        pointer: impl FnOnce() -> String,
+        covered_by_schema: bool,
+    ) {
+        if let Some(Value::String(s)) = value
             && s.is_empty()
         {
-            let field = pointer.rsplit('/').next().unwrap_or(pointer);
+            let pointer = pointer();
+            let field = pointer.rsplit('/').next().unwrap_or(&pointer);
             let message = format!("\"{field}\" must not be empty (rule 1)");
             if covered_by_schema {
-                self.report_unless_covered(pointer, message);
+                self.report_unless_covered(&pointer, message);
             } else {
-                self.report(pointer, message);
+                self.report(&pointer, message);
             }
         }
     }
 
     /// Rule 5: an integer within 0..=2^31-1, written as an integer.
-    fn int_in_range(&mut self, pointer: &str) {
-        let Some(Value::Number(n)) = self.doc.pointer(pointer) else {
+    fn int_in_range(&mut self, value: Option<&Value>, pointer: impl FnOnce() -> String) {
+        let Some(Value::Number(n)) = value else {
             return; // missing or not a number: the schema reports it
         };
+        if n.as_u64().is_some_and(|u| u <= MAX_INT) {
+            return; // the common case, with no pointer to build
+        }
+        let pointer = pointer();
+        let pointer = pointer.as_str();
         let field = pointer.rsplit('/').next().unwrap_or(pointer);
         if let Some(u) = n.as_u64() {
             if u > MAX_INT {
@@ -104,18 +117,31 @@ impl Checker<'_> {
         }
     }
 
+    /// Rule 1 for the string at the fixed `pointer`.
+    fn non_empty_at(&mut self, pointer: &'static str, covered_by_schema: bool) {
+        let doc = self.doc;
+        self.non_empty(
+            doc.pointer(pointer),
+            || pointer.to_owned(),
+            covered_by_schema,
+        );
+    }
+
     fn flow(&mut self) {
-        self.non_empty("/flow/name", true);
-        self.int_in_range("/flow/timeout_ms");
+        self.non_empty_at("/flow/name", true);
+        let doc = self.doc;
+        self.int_in_range(doc.pointer("/flow/timeout_ms"), || {
+            "/flow/timeout_ms".to_owned()
+        });
     }
 
     fn constants(&mut self) {
-        self.non_empty("/constants/policyRef", true);
+        self.non_empty_at("/constants/policyRef", true);
     }
 
     fn metadata(&mut self) {
-        self.non_empty("/metadata/source_file", true);
-        self.non_empty("/metadata/generated_at", false);
+        self.non_empty_at("/metadata/source_file", true);
+        self.non_empty_at("/metadata/generated_at", false);
         // Rule 6.
         if let Some(Value::String(s)) = self.doc.pointer("/metadata/generated_at")
             && !s.is_empty()
@@ -148,12 +174,15 @@ impl Checker<'_> {
         let mut first_index: HashMap<&str, usize> = HashMap::new();
         let mut ids_in_order: Vec<&str> = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
-            let base = format!("/graph/nodes/{i}");
-            self.non_empty(&format!("{base}/id"), true);
-            self.non_empty(&format!("{base}/type"), true);
-            self.int_in_range(&format!("{base}/timeout_ms"));
-            self.int_in_range(&format!("{base}/retry/max"));
-            self.int_in_range(&format!("{base}/retry/backoff_ms"));
+            let base = || format!("/graph/nodes/{i}");
+            self.non_empty(node.get("id"), || format!("{}/id", base()), true);
+            self.non_empty(node.get("type"), || format!("{}/type", base()), true);
+            self.int_in_range(node.get("timeout_ms"), || format!("{}/timeout_ms", base()));
+            let retry = node.get("retry");
+            let retry_max = retry.and_then(|r| r.get("max"));
+            self.int_in_range(retry_max, || format!("{}/retry/max", base()));
+            let backoff = retry.and_then(|r| r.get("backoff_ms"));
+            self.int_in_range(backoff, || format!("{}/retry/backoff_ms", base()));
             let Some(id) = node.get("id").and_then(Value::as_str) else {
                 continue;
             };
@@ -162,7 +191,7 @@ impl Checker<'_> {
             }
             match first_index.get(id) {
                 Some(first) => self.report(
-                    &format!("{base}/id"),
+                    &format!("{}/id", base()),
                     format!(
                         "duplicate node id {id:?}: already used by /graph/nodes/{first} (rule 2)"
                     ),
@@ -206,16 +235,16 @@ impl Checker<'_> {
 
     /// Rules 1, 3 and 4 for one edge, and its optional `case`.
     fn edge(&mut self, i: usize, edge: &Value, ids: &HashMap<&str, usize>) {
-        let base = format!("/graph/edges/{i}");
+        let base = || format!("/graph/edges/{i}");
         for end in ["from", "to"] {
-            let pointer = format!("{base}/{end}");
-            self.non_empty(&pointer, true);
+            let pointer = || format!("{}/{end}", base());
+            self.non_empty(edge.get(end), pointer, true);
             if let Some(Value::String(id)) = edge.get(end)
                 && !id.is_empty()
                 && !ids.contains_key(id.as_str())
             {
                 self.report(
-                    &pointer,
+                    &pointer(),
                     format!("edge \"{end}\" names node {id:?}, which does not exist (rule 3)"),
                 );
             }
@@ -225,14 +254,16 @@ impl Checker<'_> {
             && on != "failure"
         {
             self.report_unless_covered(
-                &format!("{base}/on"),
+                &format!("{}/on", base()),
                 format!("\"on\" must be \"success\" or \"failure\", found {on:?} (rule 4)"),
             );
         }
         match edge.get("case") {
-            None | Some(Value::String(_)) => self.non_empty(&format!("{base}/case"), false),
+            case @ (None | Some(Value::String(_))) => {
+                self.non_empty(case, || format!("{}/case", base()), false);
+            }
             Some(other) => self.report(
-                &format!("{base}/case"),
+                &format!("{}/case", base()),
                 format!(
                     "\"case\" must be a string naming a switch case, found {}",
                     crate::version::type_name(other)

@@ -89,7 +89,9 @@ impl Executor {
         };
         let result = match method.as_str() {
             METHOD_CAPABILITIES => serde_json::to_value(self.capabilities()).map_err(internal),
-            METHOD_START_RUN => parse_params(params).and_then(|p| self.start_run(p)),
+            METHOD_START_RUN => StartRunParams::from_value(params)
+                .map_err(invalid_params)
+                .and_then(|p| self.start_run(p)),
             METHOD_POLL => parse_params(params).and_then(|p| self.poll(p)),
             METHOD_CANCEL => parse_params(params).and_then(|p| self.cancel(p)),
             METHOD_HEALTH => {
@@ -187,6 +189,10 @@ impl Executor {
         run.cancel();
         serde_json::to_value(CancelResult { ok: true }).map_err(internal)
     }
+}
+
+fn invalid_params(why: String) -> ErrorObject {
+    ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {why}"))
 }
 
 fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {

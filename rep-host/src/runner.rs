@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rep_spec::{Capabilities, ErrorObject, ExitCode, RunOptions, RunStatus, StartRunParams, codes};
+use rep_spec::{
+    Capabilities, ErrorObject, ExitCode, RunOptions, RunStatus, StartRunParamsRef, codes,
+};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -223,17 +225,18 @@ async fn drive(
         error.missing_step_kinds = Some(missing);
         return Err(error);
     }
-    let params = StartRunParams {
-        ir: request.ir.clone(),
-        inputs: request.inputs.clone(),
-        options: RunOptions {
-            run_id: Some(outcome.run_id.clone()),
-            trace_id: Some(outcome.trace_id.clone()),
-            allow_shell: request.allow_shell,
-            extra: Map::new(),
-        },
+    let options = RunOptions {
+        run_id: Some(outcome.run_id.clone()),
+        trace_id: Some(outcome.trace_id.clone()),
+        allow_shell: request.allow_shell,
+        extra: Map::new(),
     };
-    outcome.run_id = session.start_run(&params, deadline).await?;
+    let params = StartRunParamsRef {
+        ir: &request.ir,
+        inputs: &request.inputs,
+        options: &options,
+    };
+    outcome.run_id = session.start_run(params, deadline).await?;
     outcome.status = RunStatus::Running;
     let mut interval = Duration::ZERO;
     loop {

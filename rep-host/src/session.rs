@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use rep_spec::{
     CancelResult, Capabilities, METHOD_CANCEL, METHOD_CAPABILITIES, METHOD_POLL, METHOD_START_RUN,
-    PollResult, RunIdParams, StartRunParams, StartRunResult,
+    PollResult, RunIdParams, StartRunParamsRef, StartRunResult,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -59,7 +59,7 @@ impl Session {
     /// string `run_id`.
     pub async fn start_run(
         &mut self,
-        params: &StartRunParams,
+        params: StartRunParamsRef<'_>,
         deadline: Instant,
     ) -> Result<String, RunError> {
         let result = self.client.call(METHOD_START_RUN, params, deadline).await?;
@@ -85,7 +85,12 @@ impl Session {
                 deadline,
             )
             .await?;
-        typed(METHOD_POLL, result)
+        PollResult::from_value(result).map_err(|e| {
+            RunError::transport(
+                Cause::InvalidResponse,
+                format!("invalid {METHOD_POLL} result: {e}"),
+            )
+        })
     }
 
     /// `Runtime.Cancel` (best effort).

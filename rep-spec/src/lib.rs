@@ -25,5 +25,5 @@ pub use jsonrpc::{FrameError, Id, JSONRPC_VERSION, Request, Response, parse_resp
 pub use methods::*;
 pub use types::{
     CancelResult, Capabilities, HealthResult, Limits, PollResult, RunIdParams, RunOptions,
-    RunStatus, StartRunParams, StartRunResult,
+    RunStatus, StartRunParams, StartRunParamsRef, StartRunResult,
 };

@@ -43,6 +43,49 @@ pub struct StartRunParams {
     pub options: RunOptions,
 }
 
+impl StartRunParams {
+    /// Takes the params out of an already parsed JSON value, moving `ir` and `inputs`
+    /// instead of re-building them (`serde_json::from_value` would copy a large IR node by
+    /// node). Same rules as deserializing: `ir` required, `inputs` an object (default `{}`),
+    /// `options` an object of [`RunOptions`] (default).
+    ///
+    /// # Errors
+    /// A message naming the member that is missing or of the wrong type.
+    pub fn from_value(params: Value) -> Result<StartRunParams, String> {
+        let Value::Object(mut params) = params else {
+            return Err("params must be an object".to_owned());
+        };
+        let ir = params.remove("ir").ok_or("missing field `ir`")?;
+        let inputs = match params.remove("inputs") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(inputs)) => inputs,
+            Some(_) => return Err("`inputs` must be an object".to_owned()),
+        };
+        let options = match params.remove("options") {
+            None | Some(Value::Null) => RunOptions::default(),
+            Some(options) => {
+                serde_json::from_value(options).map_err(|e| format!("`options`: {e}"))?
+            }
+        };
+        Ok(StartRunParams {
+            ir,
+            inputs,
+            options,
+        })
+    }
+}
+
+/// `StartRunParams` by reference, for sending without copying the IR.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StartRunParamsRef<'a> {
+    /// The Flow IR document.
+    pub ir: &'a Value,
+    /// The run inputs.
+    pub inputs: &'a Map<String, Value>,
+    /// Run options.
+    pub options: &'a RunOptions,
+}
+
 /// `StartRun.options`: `{ run_id, trace_id, allow_shell }` (REP v0.1 §3).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunOptions {
@@ -122,6 +165,38 @@ pub struct PollResult<E = Event> {
     pub summary: Option<Map<String, Value>>,
 }
 
+impl PollResult<Value> {
+    /// Takes a Poll result out of an already parsed JSON value, moving the events and the
+    /// summary instead of re-building them. Events are kept whatever their shape.
+    ///
+    /// # Errors
+    /// A message when `status` is missing or invalid, `events` is not an array, or `summary`
+    /// is not an object.
+    pub fn from_value(result: Value) -> Result<PollResult<Value>, String> {
+        let Value::Object(mut result) = result else {
+            return Err("result must be an object".to_owned());
+        };
+        let status = result.remove("status").ok_or("missing field `status`")?;
+        let status: RunStatus =
+            serde_json::from_value(status).map_err(|e| format!("`status`: {e}"))?;
+        let events = match result.remove("events") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(events)) => events,
+            Some(_) => return Err("`events` must be an array".to_owned()),
+        };
+        let summary = match result.remove("summary") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(summary)) => Some(summary),
+            Some(_) => return Err("`summary` must be an object".to_owned()),
+        };
+        Ok(PollResult {
+            status,
+            events,
+            summary,
+        })
+    }
+}
+
 /// Result of `Runtime.Cancel`: `{ ok }` — `true` also for an already finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CancelResult {
@@ -168,6 +243,47 @@ mod tests {
         assert_eq!(poll.events, vec![json!({"odd": true})]);
         assert_eq!(poll.summary.unwrap()["extra"], "x");
         assert!(serde_json::from_value::<PollResult>(json!({"status": "done"})).is_err());
+    }
+
+    #[test]
+    fn from_value_takes_params_and_poll_results_as_deserializing_would() {
+        let params =
+            json!({"ir": {"version": "1.0.0"}, "inputs": {"a": 1}, "options": {"run_id": "r"}});
+        let direct: StartRunParams = serde_json::from_value(params.clone()).unwrap();
+        assert_eq!(StartRunParams::from_value(params).unwrap(), direct);
+        let minimal = StartRunParams::from_value(json!({"ir": {}})).unwrap();
+        assert!(minimal.inputs.is_empty() && minimal.options == RunOptions::default());
+        assert!(
+            StartRunParams::from_value(json!({"inputs": {}}))
+                .unwrap_err()
+                .contains("ir")
+        );
+        assert!(
+            StartRunParams::from_value(json!({"ir": {}, "inputs": 3}))
+                .unwrap_err()
+                .contains("inputs")
+        );
+        assert!(
+            StartRunParams::from_value(json!({"ir": {}, "options": {"allow_shell": "x"}})).is_err()
+        );
+
+        let poll = json!({"status": "running", "events": [{"odd": 1}], "summary": {"k": 2}});
+        let direct: PollResult<Value> = serde_json::from_value(poll.clone()).unwrap();
+        assert_eq!(PollResult::from_value(poll).unwrap(), direct);
+        assert_eq!(
+            PollResult::from_value(json!({"status": "completed"}))
+                .unwrap()
+                .events,
+            Vec::<Value>::new()
+        );
+        for bad in [
+            json!({"status": "done"}),
+            json!({"events": []}),
+            json!({"status": "running", "events": {}}),
+            json!({"status": "running", "summary": []}),
+        ] {
+            assert!(PollResult::from_value(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]
