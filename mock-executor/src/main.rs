@@ -10,13 +10,18 @@ use mock_executor::executor;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> std::process::ExitCode {
+async fn main() {
     mock_executor::init_logging();
-    match executor().serve_stdio().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let executor = executor();
+    let code = match executor.serve_stdio().await {
+        Ok(()) => 0,
         Err(error) => {
             tracing::error!(%error, "stdio failed");
-            std::process::ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Stdin is closed: exit now. Dropping the runtime and every run's state first would only
+    // delay the exit the host is waiting for (milliseconds after a 10k-node flow); responses
+    // are already written (stdout is unbuffered here) and the OS reclaims the memory.
+    std::process::exit(code);
 }

@@ -97,7 +97,7 @@ impl StepContext {
 
     /// Emits a `log` event carrying this step's id (REP v0.1 §4). `level` is e.g. `info`.
     pub fn log(&self, level: &str, message: impl Into<String>) {
-        self.run.log(level, message, Some(&self.step_id));
+        self.run.log(level, &message.into(), Some(&self.step_id));
     }
 }
 

@@ -51,6 +51,7 @@ mod run;
 mod scheduler;
 mod server;
 mod step;
+mod wire;
 
 pub use executor::{
     BUILTIN_FINISH, BUILTIN_SWITCH, DEFAULT_CANCEL_GRACE, DEFAULT_CONCURRENCY,

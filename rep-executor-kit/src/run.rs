@@ -2,11 +2,11 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use rep_spec::{ErrorObject, Event, PollResult, RunStatus, StepState};
+use rep_spec::{ErrorObject, PollResult, RunStatus, StepState};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::now_rfc3339;
+use crate::wire::{self, WireEvent};
 
 /// One run's state, shared by the scheduler (writer) and Poll/Cancel (readers).
 ///
@@ -21,7 +21,7 @@ pub struct RunHandle {
 
 struct RunState {
     status: RunStatus,
-    events: Vec<Event>,
+    events: Vec<WireEvent>,
     completed_steps: u64,
     failed_steps: u64,
     outputs: Map<String, Value>,
@@ -66,27 +66,27 @@ impl RunHandle {
         if state.status == RunStatus::Pending {
             state.status = RunStatus::Running;
         }
-        state
-            .events
-            .push(Event::log(now_rfc3339(), "info", "run started", None));
+        state.events.push(wire::log("info", "run started", None));
     }
 
-    pub(crate) fn log(&self, level: &str, message: impl Into<String>, step_id: Option<&str>) {
-        self.lock()
-            .events
-            .push(Event::log(now_rfc3339(), level, message, step_id));
+    pub(crate) fn log(&self, level: &str, message: &str, step_id: Option<&str>) {
+        let event = wire::log(level, message, step_id);
+        self.lock().events.push(event);
     }
 
     pub(crate) fn step_started(&self, step_id: &str, attempt: u32) {
-        let event =
-            Event::step(now_rfc3339(), step_id, StepState::Started).with("attempt", attempt);
+        let event = wire::step(step_id, StepState::Started, attempt, None, None);
         self.lock().events.push(event);
     }
 
     pub(crate) fn step_succeeded(&self, step_id: &str, attempt: u32, duration_ms: u64) {
-        let event = Event::step(now_rfc3339(), step_id, StepState::Succeeded)
-            .with("attempt", attempt)
-            .with("duration_ms", duration_ms);
+        let event = wire::step(
+            step_id,
+            StepState::Succeeded,
+            attempt,
+            Some(duration_ms),
+            None,
+        );
         let mut state = self.lock();
         state.completed_steps += 1;
         state.events.push(event);
@@ -106,10 +106,13 @@ impl RunHandle {
         if let Some(cause) = error.data.as_ref().and_then(|d| d.extra.get("cause")) {
             summary["cause"] = cause.clone();
         }
-        let event = Event::step(now_rfc3339(), step_id, StepState::Failed)
-            .with("attempt", attempt)
-            .with("duration_ms", duration_ms)
-            .with("error", summary);
+        let event = wire::step(
+            step_id,
+            StepState::Failed,
+            attempt,
+            Some(duration_ms),
+            Some(&summary),
+        );
         let mut state = self.lock();
         if last {
             state.failed_steps += 1;
@@ -120,10 +123,9 @@ impl RunHandle {
     /// A step whose last attempt failed as retriable, but whose retry will not happen (the run
     /// stopped during the backoff): a `log` event for the step, and the step counts as failed.
     pub(crate) fn retry_abandoned(&self, step_id: &str, error: &ErrorObject) {
-        let event = Event::log(
-            now_rfc3339(),
+        let event = wire::log(
             "warn",
-            format!("no more attempts: {}", error.message),
+            &format!("no more attempts: {}", error.message),
             Some(step_id),
         );
         let mut state = self.lock();
@@ -148,13 +150,8 @@ impl RunHandle {
             return;
         }
         let event = match &error {
-            None => Event::log(now_rfc3339(), "info", "run completed", None),
-            Some(e) => Event::log(
-                now_rfc3339(),
-                "error",
-                format!("run failed: {}", e.message),
-                None,
-            ),
+            None => wire::log("info", "run completed", None),
+            Some(e) => wire::log("error", &format!("run failed: {}", e.message), None),
         };
         state.events.push(event);
         state.status = if error.is_some() {
@@ -167,7 +164,7 @@ impl RunHandle {
 
     /// Status, the events since the previous poll (drained), and the summary
     /// `{ completed_steps, failed_steps, outputs, error? }`.
-    pub fn poll(&self) -> PollResult {
+    pub fn poll(&self) -> PollResult<WireEvent> {
         let mut state = self.lock();
         let events = std::mem::take(&mut state.events);
         let mut summary = Map::new();
@@ -203,7 +200,7 @@ impl RunHandle {
             }
             state
                 .events
-                .push(Event::log(now_rfc3339(), "warn", "cancel requested", None));
+                .push(wire::log("warn", "cancel requested", None));
         }
         self.cancel.cancel();
     }

@@ -132,7 +132,8 @@ pub(crate) async fn execute(job: RunJob) {
                 cancel: stop.child_token(),
             };
             let step = Step {
-                node: node.clone(),
+                flow: flow.clone(),
+                index: i,
                 handlers: handlers.clone(),
                 grace,
             };

@@ -19,7 +19,7 @@ impl Executor {
     ///
     /// # Errors
     /// An I/O error reading stdin or writing stdout (e.g. the host went away).
-    pub async fn serve_stdio(self) -> std::io::Result<()> {
+    pub async fn serve_stdio(&self) -> std::io::Result<()> {
         match (pipe_stdin(), pipe_stdout()) {
             (Ok(stdin), Ok(stdout)) => self.serve(stdin, stdout).await,
             _ => self.serve(tokio::io::stdin(), tokio::io::stdout()).await,

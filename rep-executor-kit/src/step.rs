@@ -17,7 +17,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flow_ir::Node;
+use flow_ir::{FlowIr, Node};
 use futures_util::FutureExt;
 use rep_spec::{ErrorObject, codes};
 use serde_json::{Map, Value, json};
@@ -27,24 +27,31 @@ use crate::{BUILTIN_FINISH, BUILTIN_SWITCH, HandlerTable};
 
 /// One node, ready to run.
 pub(crate) struct Step {
-    pub node: Node,
+    /// The flow, shared: a step reads its node from it instead of holding a copy.
+    pub flow: Arc<FlowIr>,
+    /// The node's index in `flow.graph.nodes`.
+    pub index: usize,
     pub handlers: Arc<HandlerTable>,
     /// How long a handler may run on after its token fired.
     pub grace: Duration,
 }
 
 impl Step {
+    fn node(&self) -> &Node {
+        &self.flow.graph.nodes[self.index]
+    }
+
     /// Runs attempts until one succeeds, the retry budget (`retry.max` extra attempts, with
     /// `retry.backoff_ms` between them) is spent, the error is not retriable, or the step's
     /// token (`ctx.cancel`) fires. Returns the output or the last attempt's error object.
     pub async fn run(
         self,
         ctx: StepContext,
-        with: Map<String, Value>,
+        mut with: Map<String, Value>,
     ) -> Result<Value, ErrorObject> {
-        let id = self.node.id.as_str();
+        let id = self.node().id.as_str();
         let step_token = ctx.cancel.clone();
-        let attempts = self.node.retry.max.saturating_add(1);
+        let attempts = self.node().retry.max.saturating_add(1);
         let mut attempt = 1;
         loop {
             let ctx = StepContext {
@@ -54,7 +61,13 @@ impl Step {
             };
             ctx.run.step_started(id, attempt);
             let started = Instant::now();
-            let result = self.attempt(&ctx, with.clone()).await;
+            // The last possible attempt takes `with`; earlier ones get a copy.
+            let with_now = if attempt >= attempts {
+                std::mem::take(&mut with)
+            } else {
+                with.clone()
+            };
+            let result = self.attempt(&ctx, with_now).await;
             let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let error = match result {
                 Ok(output) => {
@@ -70,7 +83,7 @@ impl Step {
             if last {
                 return Err(object);
             }
-            let backoff = Duration::from_millis(self.node.retry.backoff_ms);
+            let backoff = Duration::from_millis(self.node().retry.backoff_ms);
             tokio::select! {
                 biased;
                 () = step_token.cancelled() => {
@@ -91,7 +104,7 @@ impl Step {
     async fn attempt(&self, ctx: &StepContext, with: Map<String, Value>) -> StepResult {
         let work = self.work(ctx.clone(), with);
         tokio::pin!(work);
-        let timeout_ms = self.node.timeout_ms;
+        let timeout_ms = self.node().timeout_ms;
         let timeout = async {
             if timeout_ms == 0 {
                 std::future::pending::<()>().await;
@@ -109,7 +122,7 @@ impl Step {
         match (cause, late) {
             (FailureCause::Timeout, _) => Err(StepError::new(format!(
                 "step {:?} timed out after {timeout_ms} ms",
-                self.node.id
+                self.node().id
             ))
             .with_cause(FailureCause::Timeout)
             .with_details(json!({"timeout_ms": timeout_ms}))),
@@ -120,7 +133,7 @@ impl Step {
             }),
             (_, Err(_)) => Err(StepError::cancelled(format!(
                 "step {:?} cancelled: the handler did not stop within {} ms of its cancellation",
-                self.node.id,
+                self.node().id,
                 self.grace.as_millis()
             ))),
         }
@@ -128,7 +141,7 @@ impl Step {
 
     /// The handler's future (or a built-in's), with panics turned into a failed attempt.
     async fn work(&self, ctx: StepContext, with: Map<String, Value>) -> StepResult {
-        let kind = self.node.kind.as_str();
+        let kind = self.node().kind.as_str();
         let handler = match (self.handlers.get(kind), kind) {
             (Some(handler), _) => handler,
             (None, BUILTIN_SWITCH) => return switch(&with),

@@ -8,9 +8,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use rep_spec::{Frame, FrameError, Id, LineFramer, Request, parse_response};
+use rep_spec::{Frame, FrameError, Id, LineFramer, Request, parse_response_text};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::io::AsyncReadExt;
 use tokio::process::ChildStdout;
 use tokio::time::Instant;
@@ -66,7 +66,8 @@ impl Client {
     /// Sends `method` with `params` and waits until `deadline` for its response.
     ///
     /// Replies to earlier requests that timed out (lower ids) are skipped; notifications are
-    /// logged and ignored. Returns the `result`, which must be a JSON object.
+    /// logged and ignored. Returns the `result` as JSON text, which must be an object: the
+    /// caller parses it straight into its type.
     ///
     /// # Errors
     /// - the executor's error object → [`RunError::from_executor`] (its own class);
@@ -79,7 +80,7 @@ impl Client {
         method: &str,
         params: P,
         deadline: Instant,
-    ) -> Result<Value, RunError> {
+    ) -> Result<Box<RawValue>, RunError> {
         let id = self.next_id;
         self.next_id += 1;
         let mut line = serde_json::to_vec(&Request::new(id, method, params)).map_err(|e| {
@@ -124,21 +125,18 @@ impl Client {
                     return Err(RunError::transport(Cause::InvalidUtf8, message));
                 }
             };
-            let value: Value = match serde_json::from_str(text) {
-                Ok(value) => value,
-                Err(e) => {
-                    let message = format!(
-                        "{method} response is not valid JSON ({e}): {}",
-                        show_bytes(&bytes)
-                    );
-                    return Err(RunError::transport(Cause::InvalidJson, message));
-                }
-            };
-            let response = match parse_response(value) {
+            let response = match parse_response_text(text) {
                 Ok(response) => response,
                 Err(FrameError::Notification { method: note }) => {
                     tracing::warn!(notification = %note, "ignoring a notification from the executor");
                     continue;
+                }
+                Err(FrameError::InvalidJson { message }) => {
+                    let message = format!(
+                        "{method} response is not valid JSON ({message}): {}",
+                        show_bytes(&bytes)
+                    );
+                    return Err(RunError::transport(Cause::InvalidJson, message));
                 }
                 Err(e) => {
                     let message =
@@ -161,12 +159,12 @@ impl Client {
                 }
             }
             return match response.payload {
-                Ok(Value::Object(map)) => Ok(Value::Object(map)),
+                Ok(result) if result.get().trim_start().starts_with('{') => Ok(result.to_owned()),
                 Ok(other) => Err(RunError::transport(
                     Cause::InvalidResponse,
                     format!(
                         "{method} result is not a JSON object: {}",
-                        show_bytes(other.to_string().as_bytes())
+                        show_bytes(other.get().as_bytes())
                     ),
                 )),
                 Err(error) => Err(RunError::from_executor(method, error)),

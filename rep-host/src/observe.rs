@@ -1,5 +1,6 @@
 //! Observers of a run: the `--events-jsonl` writer and the TTY progress line.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::runner::{Observer, Outcome};
 
@@ -36,14 +37,12 @@ impl EventsJsonl {
 }
 
 impl Observer for EventsJsonl {
-    fn on_events(&mut self, events: &[Value]) {
+    fn on_events(&mut self, events: &[Box<RawValue>]) {
         let Some(out) = self.out.as_mut() else { return };
-        let mut line = Vec::new();
+        // An event is one line of the executor's stdout: its text holds no newline.
         let result = events.iter().try_for_each(|event| {
-            line.clear();
-            serde_json::to_writer(&mut line, event).map_err(std::io::Error::other)?;
-            line.push(b'\n');
-            out.write_all(&line)
+            out.write_all(event.get().as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
         });
         if let Err(error) = result.and_then(|()| out.flush()) {
             tracing::warn!(
@@ -81,15 +80,33 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn on_events(&mut self, events: &[Value]) {
-        for event in events.iter().filter(|e| e["type"] == "step") {
-            let Some(step) = event["step_id"].as_str() else {
+    fn on_events(&mut self, events: &[Box<RawValue>]) {
+        /// The fields of a `step` event the progress line needs; others are skipped.
+        #[derive(serde::Deserialize)]
+        struct StepFields<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            step_id: Option<Cow<'a, str>>,
+            #[serde(borrow)]
+            state: Option<Cow<'a, str>>,
+        }
+        for event in events {
+            let Ok(StepFields {
+                kind: Some(kind),
+                step_id: Some(step),
+                state,
+            }) = serde_json::from_str::<StepFields<'_>>(event.get())
+            else {
                 continue;
             };
-            match event["state"].as_str() {
-                Some("started") => self.bar.set_message(step.to_owned()),
+            if kind != "step" {
+                continue;
+            }
+            match state.as_deref() {
+                Some("started") => self.bar.set_message(step.into_owned()),
                 Some("succeeded" | "failed") => {
-                    self.done.insert(step.to_owned());
+                    self.done.insert(step.into_owned());
                     self.bar.set_position(self.done.len() as u64);
                 }
                 _ => {}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rep_spec::{
     Capabilities, ErrorObject, ExitCode, RunOptions, RunStatus, StartRunParamsRef, codes,
 };
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -60,8 +61,8 @@ pub struct Outcome {
     pub status: RunStatus,
     /// The last summary the executor returned (empty if none).
     pub summary: Map<String, Value>,
-    /// Every event of every Poll, in order.
-    pub events: Vec<Value>,
+    /// Every event of every Poll, in order, as the JSON text the executor sent.
+    pub events: Vec<Box<RawValue>>,
     /// Why the run did not complete.
     pub error: Option<RunError>,
     /// The executor's capabilities, when the handshake got that far.
@@ -91,8 +92,8 @@ pub enum Interrupt {
 /// Sees the run's progress; read-only (architecture invariant 2). All methods default to
 /// doing nothing.
 pub trait Observer {
-    /// The events of one Poll, in order, as soon as they arrive.
-    fn on_events(&mut self, _events: &[Value]) {}
+    /// The events of one Poll, in order, as soon as they arrive (JSON text as received).
+    fn on_events(&mut self, _events: &[Box<RawValue>]) {}
     /// The run ended (called once, before the process is shut down).
     fn on_finish(&mut self, _outcome: &Outcome) {}
 }

@@ -7,7 +7,8 @@ use rep_spec::{
     PollResult, RunIdParams, StartRunParamsRef, StartRunResult,
 };
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::client::Client;
@@ -43,7 +44,7 @@ impl Session {
             .client
             .call(METHOD_CAPABILITIES, json!({}), deadline)
             .await?;
-        serde_json::from_value(result).map_err(|e| {
+        serde_json::from_str(result.get()).map_err(|e| {
             RunError::new(
                 INVALID_CAPABILITIES,
                 Cause::InvalidCapabilities,
@@ -66,7 +67,8 @@ impl Session {
         Ok(typed::<StartRunResult>(METHOD_START_RUN, result)?.run_id)
     }
 
-    /// `Runtime.Poll`. Events are kept as raw JSON so that none is lost, whatever its shape.
+    /// `Runtime.Poll`. Events are kept as raw JSON text, exactly as the executor wrote them:
+    /// none is lost whatever its shape, and none is re-built.
     ///
     /// # Errors
     /// Transport errors, the executor's error, or a result without a valid `status`.
@@ -74,7 +76,7 @@ impl Session {
         &mut self,
         run_id: &str,
         deadline: Instant,
-    ) -> Result<PollResult<Value>, RunError> {
+    ) -> Result<PollResult<Box<RawValue>>, RunError> {
         let result = self
             .client
             .call(
@@ -85,7 +87,7 @@ impl Session {
                 deadline,
             )
             .await?;
-        PollResult::from_value(result).map_err(|e| {
+        serde_json::from_str(result.get()).map_err(|e: serde_json::Error| {
             RunError::transport(
                 Cause::InvalidResponse,
                 format!("invalid {METHOD_POLL} result: {e}"),
@@ -112,8 +114,8 @@ impl Session {
     }
 }
 
-fn typed<T: DeserializeOwned>(method: &str, result: Value) -> Result<T, RunError> {
-    serde_json::from_value(result).map_err(|e| {
+fn typed<T: DeserializeOwned>(method: &str, result: Box<RawValue>) -> Result<T, RunError> {
+    serde_json::from_str(result.get()).map_err(|e| {
         RunError::transport(
             Cause::InvalidResponse,
             format!("invalid {method} result: {e}"),

@@ -3,6 +3,7 @@
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::ErrorObject;
@@ -161,6 +162,12 @@ pub enum FrameError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The frame is not valid JSON (only from [`parse_response_text`]).
+    #[error("invalid JSON: {message}")]
+    InvalidJson {
+        /// The parser's message, with line and column.
+        message: String,
+    },
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -214,6 +221,99 @@ pub fn parse_response(frame: Value) -> Result<Response, FrameError> {
         (None, Some(error)) => Err(parse_error_object(error)?),
     };
     Ok(Response { id, payload })
+}
+
+/// A response whose `result` is kept as JSON text, to be parsed straight into its type: no
+/// intermediate `Value` tree for a large result (a Poll carrying thousands of events).
+#[derive(Debug)]
+pub struct RawResponse<'a> {
+    /// The id of the request answered.
+    pub id: Id,
+    /// `Ok(result text)` or `Err(error object)`.
+    pub payload: Result<&'a RawValue, ErrorObject>,
+}
+
+#[derive(Deserialize)]
+struct WireResponse<'a> {
+    #[serde(default, deserialize_with = "present")]
+    jsonrpc: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    method: Option<Value>,
+    #[serde(default, borrow, deserialize_with = "present_raw")]
+    result: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "present")]
+    error: Option<Value>,
+}
+
+/// `Some` for a member that is present, `null` included (plain `Option` maps `null` to `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+fn present_raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Reads one frame's text as a response, like [`parse_response`] but keeping `result` as raw
+/// JSON (REP v0.1 §1). Invalid JSON is [`FrameError::InvalidJson`].
+pub fn parse_response_text(text: &str) -> Result<RawResponse<'_>, FrameError> {
+    let found = match text.trim_start().as_bytes().first() {
+        Some(b'{') => None,
+        Some(b'[') => Some("array"),
+        Some(b'"') => Some("string"),
+        Some(b't' | b'f') => Some("boolean"),
+        Some(b'n') => Some("null"),
+        Some(_) => Some("number"),
+        None => None,
+    };
+    if let Some(found) = found {
+        // Not an object: say so when it is valid JSON (a struct would also accept an array).
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => FrameError::NotAnObject { found },
+            Err(e) => FrameError::InvalidJson {
+                message: e.to_string(),
+            },
+        });
+    }
+    let wire: WireResponse<'_> =
+        serde_json::from_str(text).map_err(|e| FrameError::InvalidJson {
+            message: e.to_string(),
+        })?;
+    match &wire.jsonrpc {
+        Some(Value::String(v)) if v == JSONRPC_VERSION => {}
+        Some(other) => {
+            return Err(FrameError::BadVersion {
+                found: other.to_string(),
+            });
+        }
+        None => {
+            return Err(FrameError::BadVersion {
+                found: "missing".into(),
+            });
+        }
+    }
+    if let Some(method) = wire.method {
+        let method = method.as_str().unwrap_or("<not a string>").to_owned();
+        return Err(if wire.id.is_some() {
+            FrameError::UnexpectedRequest { method }
+        } else {
+            FrameError::Notification { method }
+        });
+    }
+    let id = wire
+        .id
+        .as_ref()
+        .and_then(Id::from_value)
+        .ok_or(FrameError::MissingId)?;
+    let payload = match (wire.result, wire.error) {
+        (Some(_), Some(_)) => return Err(FrameError::BothResultAndError),
+        (None, None) => return Err(FrameError::NeitherResultNorError),
+        (Some(result), None) => Ok(result),
+        (None, Some(error)) => Err(parse_error_object(error)?),
+    };
+    Ok(RawResponse { id, payload })
 }
 
 fn parse_error_object(error: Value) -> Result<ErrorObject, FrameError> {
@@ -275,6 +375,51 @@ mod tests {
         let error = r.payload.unwrap_err();
         assert_eq!(error.code, 1001);
         assert_eq!(error.data.unwrap().retriable, Some(false));
+    }
+
+    #[test]
+    fn parse_response_text_agrees_with_parse_response() {
+        let frames = [
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":[1,2]}}"#,
+            r#"{"jsonrpc":"2.0","id":"x","result":null}"#,
+            r#"{"jsonrpc":"2.0","id":2,"error":{"code":1001,"message":"m","data":{"retriable":false}}}"#,
+            r#"[1]"#,
+            r#"42"#,
+            r#""s""#,
+            r#"{"id":1,"result":{}}"#,
+            r#"{"jsonrpc":"1.0","id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":[1],"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1,"error":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":"x","message":"m"}}"#,
+        ];
+        for frame in frames {
+            let by_value = parse_response(serde_json::from_str(frame).unwrap());
+            let by_text = parse_response_text(frame);
+            match (by_value, by_text) {
+                (Ok(v), Ok(t)) => {
+                    assert_eq!(v.id, t.id, "{frame}");
+                    let t_payload = t
+                        .payload
+                        .map(|raw| serde_json::from_str::<Value>(raw.get()).unwrap());
+                    assert_eq!(v.payload, t_payload, "{frame}");
+                }
+                (Err(v), Err(t)) => assert_eq!(v, t, "{frame}"),
+                (v, t) => panic!("{frame}: by value {v:?}, by text {t:?}"),
+            }
+        }
+        assert!(matches!(
+            parse_response_text("{not json"),
+            Err(FrameError::InvalidJson { .. })
+        ));
+        assert!(matches!(
+            parse_response_text("[1, "),
+            Err(FrameError::InvalidJson { .. })
+        ));
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub use error::{ErrorClass, ErrorData, ErrorObject, codes};
 pub use event::{Event, StepState, event_type};
 pub use exit::ExitCode;
 pub use framing::{DEFAULT_MAX_FRAME_BYTES, Frame, LineFramer};
-pub use jsonrpc::{FrameError, Id, JSONRPC_VERSION, Request, Response, parse_response};
+pub use jsonrpc::{
+    FrameError, Id, JSONRPC_VERSION, RawResponse, Request, Response, parse_response,
+    parse_response_text,
+};
 pub use methods::*;
 pub use types::{
     CancelResult, Capabilities, HealthResult, Limits, PollResult, RunIdParams, RunOptions,

@@ -165,38 +165,6 @@ pub struct PollResult<E = Event> {
     pub summary: Option<Map<String, Value>>,
 }
 
-impl PollResult<Value> {
-    /// Takes a Poll result out of an already parsed JSON value, moving the events and the
-    /// summary instead of re-building them. Events are kept whatever their shape.
-    ///
-    /// # Errors
-    /// A message when `status` is missing or invalid, `events` is not an array, or `summary`
-    /// is not an object.
-    pub fn from_value(result: Value) -> Result<PollResult<Value>, String> {
-        let Value::Object(mut result) = result else {
-            return Err("result must be an object".to_owned());
-        };
-        let status = result.remove("status").ok_or("missing field `status`")?;
-        let status: RunStatus =
-            serde_json::from_value(status).map_err(|e| format!("`status`: {e}"))?;
-        let events = match result.remove("events") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(events)) => events,
-            Some(_) => return Err("`events` must be an array".to_owned()),
-        };
-        let summary = match result.remove("summary") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(summary)) => Some(summary),
-            Some(_) => return Err("`summary` must be an object".to_owned()),
-        };
-        Ok(PollResult {
-            status,
-            events,
-            summary,
-        })
-    }
-}
-
 /// Result of `Runtime.Cancel`: `{ ok }` — `true` also for an already finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CancelResult {
@@ -246,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn from_value_takes_params_and_poll_results_as_deserializing_would() {
+    fn start_run_params_from_value_match_deserializing() {
         let params =
             json!({"ir": {"version": "1.0.0"}, "inputs": {"a": 1}, "options": {"run_id": "r"}});
         let direct: StartRunParams = serde_json::from_value(params.clone()).unwrap();
@@ -266,24 +234,6 @@ mod tests {
         assert!(
             StartRunParams::from_value(json!({"ir": {}, "options": {"allow_shell": "x"}})).is_err()
         );
-
-        let poll = json!({"status": "running", "events": [{"odd": 1}], "summary": {"k": 2}});
-        let direct: PollResult<Value> = serde_json::from_value(poll.clone()).unwrap();
-        assert_eq!(PollResult::from_value(poll).unwrap(), direct);
-        assert_eq!(
-            PollResult::from_value(json!({"status": "completed"}))
-                .unwrap()
-                .events,
-            Vec::<Value>::new()
-        );
-        for bad in [
-            json!({"status": "done"}),
-            json!({"events": []}),
-            json!({"status": "running", "events": {}}),
-            json!({"status": "running", "summary": []}),
-        ] {
-            assert!(PollResult::from_value(bad.clone()).is_err(), "{bad}");
-        }
     }
 
     #[test]

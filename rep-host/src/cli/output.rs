@@ -3,30 +3,39 @@
 
 use std::io::Write;
 
-use rep_host::Outcome;
-use serde_json::{Map, Value, json};
+use rep_host::{Outcome, RunError};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
-/// Writes the outcome as pretty JSON on stdout.
+/// The document, by reference: a large run's events are written, never copied.
+#[derive(Serialize)]
+struct Printed<'a> {
+    flow: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<&'a str>,
+    run_id: &'a str,
+    status: &'a str,
+    summary: &'a Map<String, Value>,
+    events: &'a [Box<RawValue>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a RunError>,
+}
+
+/// Writes the outcome as pretty JSON on stdout, in one buffered stream.
 pub fn print_outcome(flow: &str, manifest: Option<&str>, outcome: &Outcome) {
-    let mut doc = Map::new();
-    doc.insert("flow".into(), json!(flow));
-    if let Some(manifest) = manifest {
-        doc.insert("manifest".into(), json!(manifest));
-    }
-    doc.insert("run_id".into(), json!(outcome.run_id));
-    doc.insert("status".into(), json!(outcome.status.as_str()));
-    doc.insert("summary".into(), Value::Object(outcome.summary.clone()));
-    doc.insert("events".into(), Value::Array(outcome.events.clone()));
-    if let Some(error) = &outcome.error {
-        doc.insert(
-            "error".into(),
-            serde_json::to_value(error).unwrap_or(Value::Null),
-        );
-    }
-    // One buffered write, not one syscall per line of pretty JSON.
+    let printed = Printed {
+        flow,
+        manifest,
+        run_id: &outcome.run_id,
+        status: outcome.status.as_str(),
+        summary: &outcome.summary,
+        events: &outcome.events,
+        error: outcome.error.as_ref(),
+    };
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     // A closed stdout (e.g. `| head`) is not worth a panic; the exit code still tells.
-    let _ = serde_json::to_writer_pretty(&mut stdout, &Value::Object(doc));
+    let _ = serde_json::to_writer_pretty(&mut stdout, &printed);
     let _ = writeln!(stdout);
     let _ = stdout.flush();
 }
