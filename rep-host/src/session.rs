@@ -64,7 +64,7 @@ impl Session {
         deadline: Instant,
     ) -> Result<String, RunError> {
         let result = self.client.call(METHOD_START_RUN, params, deadline).await?;
-        Ok(typed::<StartRunResult>(METHOD_START_RUN, result)?.run_id)
+        Ok(typed::<StartRunResult>(METHOD_START_RUN, &result)?.run_id)
     }
 
     /// `Runtime.Poll`. Events are kept as raw JSON text, exactly as the executor wrote them:
@@ -110,11 +110,11 @@ impl Session {
                 deadline,
             )
             .await?;
-        Ok(typed::<CancelResult>(METHOD_CANCEL, result)?.ok)
+        Ok(typed::<CancelResult>(METHOD_CANCEL, &result)?.ok)
     }
 }
 
-fn typed<T: DeserializeOwned>(method: &str, result: Box<RawValue>) -> Result<T, RunError> {
+fn typed<T: DeserializeOwned>(method: &str, result: &RawValue) -> Result<T, RunError> {
     serde_json::from_str(result.get()).map_err(|e| {
         RunError::transport(
             Cause::InvalidResponse,
