@@ -8,12 +8,14 @@ use rep_spec::{
     StartRunParams, StartRunResult, codes,
 };
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::executor::{Executor, UNKNOWN_RUN};
 use crate::scheduler::{RunJob, execute};
 
-type MethodResult = Result<Value, ErrorObject>;
+/// A method's result as the JSON text to send: serialized once, straight from its type.
+type MethodResult = Result<Box<RawValue>, ErrorObject>;
 
 impl Executor {
     /// Answers one frame read from the host: `Some(response)` for a request or a malformed
@@ -22,7 +24,7 @@ impl Executor {
     ///
     /// Malformed frames get the JSON-RPC 2.0 codes: -32700 (not JSON), -32600 (not a request
     /// object, or longer than the request bound), -32601 (unknown method), -32602 (bad params).
-    pub fn handle_frame(&self, frame: &Frame) -> Option<Response> {
+    pub fn handle_frame(&self, frame: &Frame) -> Option<Response<Box<RawValue>>> {
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong { len } => {
@@ -88,7 +90,7 @@ impl Executor {
             return None;
         };
         let result = match method.as_str() {
-            METHOD_CAPABILITIES => serde_json::to_value(self.capabilities()).map_err(internal),
+            METHOD_CAPABILITIES => to_raw(self.capabilities()).map_err(internal),
             METHOD_START_RUN => StartRunParams::from_value(params)
                 .map_err(invalid_params)
                 .and_then(|p| self.start_run(p)),
@@ -97,7 +99,7 @@ impl Executor {
             METHOD_HEALTH => {
                 let mut details = Map::new();
                 details.insert("runs".into(), self.registry.len().into());
-                serde_json::to_value(HealthResult { ok: true, details }).map_err(internal)
+                to_raw(HealthResult { ok: true, details }).map_err(internal)
             }
             other => Err(ErrorObject::new(
                 codes::METHOD_NOT_FOUND,
@@ -170,7 +172,7 @@ impl Executor {
             concurrency: self.concurrency as usize,
             grace: self.cancel_grace,
         }));
-        serde_json::to_value(StartRunResult { run_id }).map_err(internal)
+        to_raw(StartRunResult { run_id }).map_err(internal)
     }
 
     fn poll(&self, params: RunIdParams) -> MethodResult {
@@ -178,7 +180,7 @@ impl Executor {
             .registry
             .get(&params.run_id)
             .ok_or_else(|| unknown_run(&params.run_id))?;
-        serde_json::to_value(run.poll()).map_err(internal)
+        to_raw(run.poll()).map_err(internal)
     }
 
     fn cancel(&self, params: RunIdParams) -> MethodResult {
@@ -187,7 +189,7 @@ impl Executor {
             .get(&params.run_id)
             .ok_or_else(|| unknown_run(&params.run_id))?;
         run.cancel();
-        serde_json::to_value(CancelResult { ok: true }).map_err(internal)
+        to_raw(CancelResult { ok: true }).map_err(internal)
     }
 }
 
@@ -200,7 +202,11 @@ fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
         .map_err(|e| ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {e}")))
 }
 
-fn invalid_request(id: Id, why: &str) -> Response {
+fn to_raw<T: serde::Serialize>(result: T) -> Result<Box<RawValue>, serde_json::Error> {
+    serde_json::value::to_raw_value(&result)
+}
+
+fn invalid_request(id: Id, why: &str) -> Response<Box<RawValue>> {
     Response::error(
         id,
         ErrorObject::new(codes::INVALID_REQUEST, format!("Invalid Request: {why}")),

@@ -79,17 +79,20 @@ impl<'a, P: Serialize> Request<'a, P> {
 }
 
 /// A JSON-RPC 2.0 response: `{ "jsonrpc": "2.0", "id", "result" }` or `{ …, "error" }`.
+///
+/// `R` is the result's representation: a `Value` tree, or JSON text (`Box<RawValue>`) that an
+/// executor writes out without building a tree.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response {
+pub struct Response<R = Value> {
     /// The id of the request answered (`null` when it could not be read).
     pub id: Id,
     /// `Ok(result)` or `Err(error object)`.
-    pub payload: Result<Value, ErrorObject>,
+    pub payload: Result<R, ErrorObject>,
 }
 
-impl Response {
+impl<R> Response<R> {
     /// A success response.
-    pub fn ok(id: Id, result: Value) -> Response {
+    pub fn ok(id: Id, result: R) -> Response<R> {
         Response {
             id,
             payload: Ok(result),
@@ -97,7 +100,7 @@ impl Response {
     }
 
     /// An error response.
-    pub fn error(id: Id, error: ErrorObject) -> Response {
+    pub fn error(id: Id, error: ErrorObject) -> Response<R> {
         Response {
             id,
             payload: Err(error),
@@ -105,7 +108,7 @@ impl Response {
     }
 }
 
-impl Serialize for Response {
+impl<R: Serialize> Serialize for Response<R> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(3))?;
         map.serialize_entry("jsonrpc", JSONRPC_VERSION)?;
@@ -355,7 +358,7 @@ mod tests {
             ok,
             json!({"jsonrpc": "2.0", "id": 3, "result": {"ok": true}})
         );
-        let err = serde_json::to_value(Response::error(
+        let err = serde_json::to_value(Response::<Value>::error(
             Id::Null,
             ErrorObject::new(codes::PARSE_ERROR, "Parse error"),
         ))
