@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -224,25 +225,36 @@ def bench_idle(runs):
         manifest = write_flow(Path(tmp), "idle", doc)
         for _ in range(runs):
             start = time.perf_counter()
+            env = dict(os.environ, RUST_LOG="rep_host=debug")
             proc = subprocess.Popen([str(TM), "runtime", "run", "--manifest", str(manifest), "--flow", "idle"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            last = 0
-            while proc.poll() is None:
-                ns = cpu_ns(proc.pid)
-                if ns is not None:
-                    last = ns
-                time.sleep(0.005)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            last = [0]
+
+            def sample():
+                while proc.returncode is None:
+                    ns = cpu_ns(proc.pid)
+                    if ns is not None:
+                        last[0] = ns
+                    time.sleep(0.005)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            stdout, stderr = proc.communicate()
             wall = time.perf_counter() - start
-            exited_at = time.time()
-            out = json.loads(proc.stdout.read())
+            sampler.join()
+            last = last[0]
+            out = json.loads(stdout)
             done = [e for e in out["events"] if e.get("step_id") == "wait" and e.get("state") == "succeeded"][0]
             ended = parse_rfc3339(done["timestamp"])
+            # tm's debug log says when its Poll saw the final status.
+            noticed = [line for line in stderr.decode().splitlines() if "run ended" in line][0]
+            noticed_at = parse_rfc3339(noticed.split()[0])
             shares.append(last / 1e9 / wall)
-            lags.append(exited_at - ended)
+            lags.append(noticed_at - ended)
     print(f"  host CPU / wall: {min(shares) * 100:.2f} / {statistics.median(shares) * 100:.2f} / {max(shares) * 100:.2f} %")
-    print(f"  step end -> tm exited (includes shutdown and printing): {fmt_ms(lags)}")
+    print(f"  step end -> tm's Poll sees the final status: {fmt_ms(lags)}")
     check("CPU <= 2 % of wall", max(shares) <= 0.02, f"max {max(shares) * 100:.2f} %")
-    check("end noticed within 10 ms", statistics.median(lags) <= 0.010, f"median {statistics.median(lags) * 1e3:.1f} ms")
+    check("end noticed within 10 ms", max(lags) <= 0.010, f"max {max(lags) * 1e3:.1f} ms")
 
 
 def parse_rfc3339(text):

@@ -115,6 +115,7 @@ impl ExecutorProcess {
             .process_group(0)
             .kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| spawn_error(command, &e))?;
+        tracing::debug!(executor = %command.path.display(), pid = child.id(), "executor started");
         let pgid = child
             .id()
             .and_then(|id| i32::try_from(id).ok())

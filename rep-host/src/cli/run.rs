@@ -37,6 +37,7 @@ fn run_flow(
         Ok(loaded) => loaded,
         Err(error) => return fail_manifest(&error),
     };
+    tracing::debug!(flow = %flow.flow, nodes = loaded.ir.graph.nodes.len(), "Flow IR loaded and valid");
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -96,6 +97,7 @@ fn run_flow(
     }
     let manifest = show_manifest.then(|| manifest_path.display().to_string());
     print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    tracing::debug!("outcome printed");
     let code = outcome.exit_code();
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
