@@ -42,3 +42,10 @@ pub fn init_logging() {
         .with_ansi(false)
         .init();
 }
+
+/// This process's peak resident set size in KiB (`VmHWM`), for the debug log; Linux only.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -4,8 +4,9 @@
 
 use mock_executor::executor;
 
-/// mimalloc: the kit's JSON handling is allocation-heavy, and glibc's malloc was ~40% of the
-/// executor's instructions on large flows.
+/// mimalloc, without transparent huge pages: ~20% faster than glibc's malloc on large flows
+/// for the same footprint (huge pages were faster still but cost ~7 MB of RSS per process;
+/// see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

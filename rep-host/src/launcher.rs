@@ -19,6 +19,10 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use crate::config::EnvPolicy;
 use crate::error::{Cause, RunError};
 
+/// How long [`ExecutorProcess::shutdown`] waits, once the process group is dead, for the
+/// rest of its stderr to be forwarded.
+pub const STDERR_DRAIN_WAIT: Duration = Duration::from_millis(200);
+
 /// How many of the executor's last stderr lines are kept for error messages.
 const STDERR_TAIL_LINES: usize = 20;
 
@@ -176,14 +180,24 @@ impl ExecutorProcess {
 
     /// Waits up to `grace` for the process to exit on its own (after stdin is closed), then
     /// kills the whole process group and reaps the child. Returns the exit status.
+    ///
+    /// The executor's last stderr lines are forwarded before this returns (waiting at most
+    /// [`STDERR_DRAIN_WAIT`] once the group is dead), so a dying executor's final words are
+    /// never lost to the host's exit.
     pub async fn shutdown(&mut self, grace: Duration) -> Option<ExitStatus> {
         self.close_stdin();
-        if let Ok(Ok(status)) = tokio::time::timeout(grace, self.child.wait()).await {
-            self.kill_group();
-            return Some(status);
-        }
-        self.kill_group();
-        self.child.wait().await.ok()
+        let status = match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(Ok(status)) => {
+                self.kill_group();
+                Some(status)
+            }
+            _ => {
+                self.kill_group();
+                self.child.wait().await.ok()
+            }
+        };
+        self.stderr_drained(STDERR_DRAIN_WAIT).await;
+        status
     }
 
     /// Sends SIGKILL to the executor's process group (the executor and anything it started).

@@ -2,8 +2,9 @@
 
 mod cli;
 
-/// mimalloc: parsing and printing large runs is allocation-heavy (glibc's malloc was a large
-/// share of the instructions on a 10k-node flow).
+/// mimalloc, without transparent huge pages: ~20% faster than glibc's malloc on large flows
+/// for the same footprint (huge pages were faster still but cost ~7 MB of RSS per process;
+/// see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

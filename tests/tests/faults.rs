@@ -67,6 +67,21 @@ fn an_executor_ignoring_cancel_and_eof_is_killed_with_its_grandchild() {
     );
 }
 
+/// Regression: tm exited as soon as its executor did, sometimes before the executor's last
+/// stderr lines were forwarded.
+#[test]
+fn the_executors_last_stderr_line_is_forwarded_before_tm_exits() {
+    for _ in 0..5 {
+        let run = run_fake("complete", &[], &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("fake: stdin closed, goodbye"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn a_chatty_stderr_never_blocks_the_run() {
     let run = run_fake("chatty", &["--timeout", "20"], &[]);

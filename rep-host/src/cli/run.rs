@@ -97,12 +97,19 @@ fn run_flow(
     }
     let manifest = show_manifest.then(|| manifest_path.display().to_string());
     print_outcome(&flow.flow, manifest.as_deref(), &outcome);
-    tracing::debug!("outcome printed");
+    tracing::debug!(peak_rss_kib = peak_rss_kib(), "outcome printed");
     let code = outcome.exit_code();
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
     code
+}
+
+/// This process's peak resident set size in KiB (`VmHWM`), for the debug log; Linux only.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn fail_manifest(error: &ManifestError) -> ExitCode {

@@ -144,6 +144,9 @@ fn main() {
             return;
         }
     }
+    if mode != "stubborn" {
+        eprintln!("fake: stdin closed, goodbye");
+    }
     if mode == "stubborn" {
         eprintln!("fake: stdin closed, staying alive");
         loop {
