@@ -21,6 +21,10 @@ async fn main() {
             1
         }
     };
+    tracing::debug!(
+        peak_rss_kib = mock_executor::peak_rss_kib(),
+        "stdin closed, exiting"
+    );
     // Stdin is closed: exit now. Dropping the runtime and every run's state first would only
     // delay the exit the host is waiting for (milliseconds after a 10k-node flow); responses
     // are already written (stdout is unbuffered here) and the OS reclaims the memory.
