@@ -192,49 +192,67 @@ pub fn parse_response(frame: Value) -> Result<Response, FrameError> {
             found: json_type(&frame),
         });
     };
-    match object.get("jsonrpc") {
-        Some(Value::String(v)) if v == JSONRPC_VERSION => {}
-        Some(other) => {
-            return Err(FrameError::BadVersion {
-                found: other.to_string(),
-            });
-        }
-        None => {
-            return Err(FrameError::BadVersion {
-                found: "missing".into(),
-            });
-        }
-    }
-    if let Some(method) = object.get("method") {
-        let method = method.as_str().unwrap_or("<not a string>").to_owned();
-        return Err(if object.contains_key("id") {
-            FrameError::UnexpectedRequest { method }
-        } else {
-            FrameError::Notification { method }
-        });
-    }
-    let id = object
-        .get("id")
-        .and_then(Id::from_value)
-        .ok_or(FrameError::MissingId)?;
-    let payload = match (object.remove("result"), object.remove("error")) {
-        (Some(_), Some(_)) => return Err(FrameError::BothResultAndError),
-        (None, None) => return Err(FrameError::NeitherResultNorError),
-        (Some(result), None) => Ok(result),
-        (None, Some(error)) => Err(parse_error_object(error)?),
+    let members = Members {
+        jsonrpc: object.remove("jsonrpc"),
+        id: object.remove("id"),
+        method: object.remove("method"),
+        result: object.remove("result"),
+        error: object.remove("error"),
     };
-    Ok(Response { id, payload })
+    members.into_response()
+}
+
+/// The members of a frame that decide what it is, each `Some` when present (`null` too).
+struct Members<R> {
+    jsonrpc: Option<Value>,
+    id: Option<Value>,
+    method: Option<Value>,
+    result: Option<R>,
+    error: Option<Value>,
+}
+
+impl<R> Members<R> {
+    /// The one set of JSON-RPC 2.0 §5 rules both parsers apply.
+    fn into_response(self) -> Result<Response<R>, FrameError> {
+        match &self.jsonrpc {
+            Some(Value::String(v)) if v == JSONRPC_VERSION => {}
+            Some(other) => {
+                return Err(FrameError::BadVersion {
+                    found: other.to_string(),
+                });
+            }
+            None => {
+                return Err(FrameError::BadVersion {
+                    found: "missing".into(),
+                });
+            }
+        }
+        if let Some(method) = self.method {
+            let method = method.as_str().unwrap_or("<not a string>").to_owned();
+            return Err(if self.id.is_some() {
+                FrameError::UnexpectedRequest { method }
+            } else {
+                FrameError::Notification { method }
+            });
+        }
+        let id = self
+            .id
+            .as_ref()
+            .and_then(Id::from_value)
+            .ok_or(FrameError::MissingId)?;
+        let payload = match (self.result, self.error) {
+            (Some(_), Some(_)) => return Err(FrameError::BothResultAndError),
+            (None, None) => return Err(FrameError::NeitherResultNorError),
+            (Some(result), None) => Ok(result),
+            (None, Some(error)) => Err(parse_error_object(error)?),
+        };
+        Ok(Response { id, payload })
+    }
 }
 
 /// A response whose `result` is kept as JSON text, to be parsed straight into its type: no
 /// intermediate `Value` tree for a large result (a Poll carrying thousands of events).
-#[derive(Debug)]
-pub struct RawResponse<'a> {
-    /// The id of the request answered.
-    pub id: Id,
-    /// `Ok(result text)` or `Err(error object)`.
-    pub payload: Result<&'a RawValue, ErrorObject>,
-}
+pub type RawResponse<'a> = Response<&'a RawValue>;
 
 #[derive(Deserialize)]
 struct WireResponse<'a> {
@@ -284,39 +302,14 @@ pub fn parse_response_text(text: &str) -> Result<RawResponse<'_>, FrameError> {
         serde_json::from_str(text).map_err(|e| FrameError::InvalidJson {
             message: e.to_string(),
         })?;
-    match &wire.jsonrpc {
-        Some(Value::String(v)) if v == JSONRPC_VERSION => {}
-        Some(other) => {
-            return Err(FrameError::BadVersion {
-                found: other.to_string(),
-            });
-        }
-        None => {
-            return Err(FrameError::BadVersion {
-                found: "missing".into(),
-            });
-        }
+    Members {
+        jsonrpc: wire.jsonrpc,
+        id: wire.id,
+        method: wire.method,
+        result: wire.result,
+        error: wire.error,
     }
-    if let Some(method) = wire.method {
-        let method = method.as_str().unwrap_or("<not a string>").to_owned();
-        return Err(if wire.id.is_some() {
-            FrameError::UnexpectedRequest { method }
-        } else {
-            FrameError::Notification { method }
-        });
-    }
-    let id = wire
-        .id
-        .as_ref()
-        .and_then(Id::from_value)
-        .ok_or(FrameError::MissingId)?;
-    let payload = match (wire.result, wire.error) {
-        (Some(_), Some(_)) => return Err(FrameError::BothResultAndError),
-        (None, None) => return Err(FrameError::NeitherResultNorError),
-        (Some(result), None) => Ok(result),
-        (None, Some(error)) => Err(parse_error_object(error)?),
-    };
-    Ok(RawResponse { id, payload })
+    .into_response()
 }
 
 fn parse_error_object(error: Value) -> Result<ErrorObject, FrameError> {
