@@ -12,17 +12,10 @@ use serde_json::json;
 #[test]
 fn plant_monitor_completes_on_the_default_executor() {
     let manifest = plant_monitor_manifest();
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-            "--inputs",
-            &plant_monitor_inputs(),
-        ],
+    let run = tm_run(
+        &manifest,
+        "plant-monitor",
+        &["--inputs", &plant_monitor_inputs()],
         &[],
     );
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
@@ -69,19 +62,7 @@ fn a_reading_below_the_threshold_takes_the_default_branch() {
     let manifest = plant_monitor_manifest();
     let inputs =
         r#"{"endpoint": "opc.tcp://x", "nodes": ["ns=2;i=2"], "mock_values": {"ns=2;i=2": 60.5}}"#;
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-            "--inputs",
-            inputs,
-        ],
-        &[],
-    );
+    let run = tm_run(&manifest, "plant-monitor", &["--inputs", inputs], &[]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     assert_eq!(
         run.steps("succeeded"),
@@ -97,19 +78,7 @@ fn a_reading_below_the_threshold_takes_the_default_branch() {
 fn exit_1_when_a_step_fails() {
     let manifest = plant_monitor_manifest();
     let inputs = r#"{"endpoint": "opc.tcp://x", "nodes": "not-a-list"}"#;
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-            "--inputs",
-            inputs,
-        ],
-        &[],
-    );
+    let run = tm_run(&manifest, "plant-monitor", &["--inputs", inputs], &[]);
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     let out = run.json();
     assert_eq!(out["status"], "failed");
@@ -144,17 +113,10 @@ fn exit_2_for_invalid_ir_before_any_executor_starts() {
         &mut std::fs::metadata(&executor).unwrap().permissions(),
         0o755,
     );
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "broken",
-            "--executor-path",
-            executor.to_str().unwrap(),
-        ],
+    let run = tm_run(
+        &manifest,
+        "broken",
+        &["--executor-path", executor.to_str().unwrap()],
         &[],
     );
     assert_eq!(run.code, 2, "stderr: {}", run.stderr);
@@ -171,17 +133,7 @@ fn exit_2_for_invalid_ir_before_any_executor_starts() {
 #[test]
 fn exit_2_for_an_unknown_flow_listing_the_known_ones() {
     let manifest = plant_monitor_manifest();
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "nope",
-        ],
-        &[],
-    );
+    let run = tm_run(&manifest, "nope", &[], &[]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("plant-monitor"), "{}", run.stderr);
 }
@@ -192,17 +144,7 @@ fn exit_3_on_capabilities_mismatch_naming_the_missing_kinds() {
     let mut ir = plant_monitor_ir();
     ir["graph"]["nodes"][0]["type"] = json!("http.get");
     let manifest = write_flow(dir.path(), "needs-http", &ir);
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "needs-http",
-        ],
-        &[],
-    );
+    let run = tm_run(&manifest, "needs-http", &[], &[]);
     assert_eq!(run.code, 3, "stderr: {}", run.stderr);
     let out = run.json();
     assert_eq!(out["error"]["cause"], "CapabilitiesMismatch");
@@ -287,17 +229,10 @@ fn exit_4_on_engine_timeout_after_cancelling_the_run() {
 #[test]
 fn exit_4_when_the_executor_is_missing() {
     let manifest = plant_monitor_manifest();
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-            "--executor-path",
-            "/nonexistent/executor",
-        ],
+    let run = tm_run(
+        &manifest,
+        "plant-monitor",
+        &["--executor-path", "/nonexistent/executor"],
         &[],
     );
     assert_eq!(run.code, 4, "stderr: {}", run.stderr);
@@ -377,14 +312,10 @@ fn global_flags_work_before_and_after_the_subcommand() {
         ],
         &[],
     );
-    let after = tm(
+    let after = tm_run(
+        &manifest,
+        "plant-monitor",
         &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
             "--engine",
             "proc",
             "--executor-path",

@@ -169,17 +169,10 @@ fn a_non_executable_executor_is_named() {
     let path = dir.path().join("not-executable");
     std::fs::write(&path, "#!/bin/sh\n").unwrap();
     let manifest = plant_monitor_manifest();
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-            "--executor-path",
-            path.to_str().unwrap(),
-        ],
+    let run = tm_run(
+        &manifest,
+        "plant-monitor",
+        &["--executor-path", path.to_str().unwrap()],
         &[],
     );
     assert_eq!(run.code, 4, "{}", run.stderr);
@@ -312,14 +305,10 @@ fn events_jsonl_receives_every_event_as_it_arrives() {
     let dir = tempfile::tempdir().unwrap();
     let jsonl = dir.path().join("events.jsonl");
     let manifest = plant_monitor_manifest();
-    let run = tm(
+    let run = tm_run(
+        &manifest,
+        "plant-monitor",
         &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
             "--inputs",
             &plant_monitor_inputs(),
             "--events-jsonl",
@@ -348,17 +337,7 @@ fn a_capabilities_mismatch_is_cached_and_the_cache_can_be_cleared() {
     let mut ir = plant_monitor_ir();
     ir["graph"]["nodes"][0]["type"] = serde_json::json!("http.get");
     let manifest = write_flow(dir.path(), "needs-http", &ir);
-    let run = tm(
-        &[
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "needs-http",
-        ],
-        &[("HOME", home_str)],
-    );
+    let run = tm_run(&manifest, "needs-http", &[], &[("HOME", home_str)]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(
         run.json()["error"]["missing_step_kinds"],

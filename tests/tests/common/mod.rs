@@ -102,6 +102,14 @@ pub fn tm(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// Runs `tm runtime run --manifest MANIFEST --flow FLOW` followed by `extra`.
+pub fn tm_run(manifest: &Path, flow: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let manifest = manifest.to_str().expect("utf-8 path");
+    let mut args = vec!["runtime", "run", "--manifest", manifest, "--flow", flow];
+    args.extend_from_slice(extra);
+    tm(&args, env)
+}
+
 /// Writes a manifest + IR pair into `dir` and returns the manifest path.
 pub fn write_flow(dir: &Path, name: &str, ir: &Value) -> PathBuf {
     std::fs::create_dir_all(dir.join("flows")).expect("mkdir");
