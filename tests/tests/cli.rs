@@ -188,20 +188,7 @@ fn exit_3_when_plugins_language_differs_from_language() {
         "runtime:\n  engine: proc\n  language: rust\n  plugins_language: python\n",
     )
     .unwrap();
-    let manifest = plant_monitor_manifest();
-    let run = tm(
-        &[
-            "--runtime-config",
-            config.to_str().unwrap(),
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-        ],
-        &[],
-    );
+    let run = tm_plant_with_config(&config, &[], &[]);
     assert_eq!(run.code, 3, "stderr: {}", run.stderr);
     assert!(run.stderr.contains("tm init"), "{}", run.stderr);
 }

@@ -200,20 +200,7 @@ fn the_hosts_secrets_are_not_passed_to_the_executor_unless_configured() {
         fake_executor().display()
     );
     std::fs::write(&config, yaml).unwrap();
-    let manifest = plant_monitor_manifest();
-    let run = tm(
-        &[
-            "--runtime-config",
-            config.to_str().unwrap(),
-            "runtime",
-            "run",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-        ],
-        &[("TM_TEST_SECRET", "hunter2")],
-    );
+    let run = tm_plant_with_config(&config, &[], &[("TM_TEST_SECRET", "hunter2")]);
     assert!(
         run.stderr
             .contains("fake: TM_TEST_SECRET=Some(\"hunter2\")"),
@@ -395,21 +382,10 @@ fn every_json_test_suite_file_as_the_reply_exits_4_without_a_panic() {
     );
     let dir = tempfile::tempdir().unwrap();
     let config = fake_config(dir.path(), "reply-file");
-    let manifest = plant_monitor_manifest();
     for file in &files {
-        let run = tm(
-            &[
-                "--runtime-config",
-                config.to_str().unwrap(),
-                "runtime",
-                "run",
-                "--manifest",
-                manifest.to_str().unwrap(),
-                "--flow",
-                "plant-monitor",
-                "--timeout",
-                "10",
-            ],
+        let run = tm_plant_with_config(
+            &config,
+            &["--timeout", "10"],
             &[("FAKE_REPLY_FILE", file.to_str().unwrap())],
         );
         let name = file.file_name().unwrap().to_string_lossy();

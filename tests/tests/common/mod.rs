@@ -160,21 +160,28 @@ pub fn fake_config(dir: &Path, mode: &str) -> PathBuf {
 pub fn run_fake(mode: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = fake_config(dir.path(), mode);
+    let run = tm_plant_with_config(&config, extra, env);
+    assert_no_survivors(&run.stderr);
+    run
+}
+
+/// Runs `tm --runtime-config CONFIG runtime run` on plant-monitor followed by `extra`.
+pub fn tm_plant_with_config(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let config = config.to_str().expect("utf-8 path");
     let manifest = plant_monitor_manifest();
+    let manifest = manifest.to_str().expect("utf-8 path");
     let mut args = vec![
         "--runtime-config",
-        config.to_str().expect("utf-8"),
+        config,
         "runtime",
         "run",
         "--manifest",
-        manifest.to_str().expect("utf-8"),
+        manifest,
         "--flow",
         "plant-monitor",
     ];
     args.extend_from_slice(extra);
-    let run = tm(&args, env);
-    assert_no_survivors(&run.stderr);
-    run
+    tm(&args, env)
 }
 
 /// Whether process `pid` still runs (a zombie waiting for its reaper counts as gone).
