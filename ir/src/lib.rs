@@ -12,6 +12,7 @@
 mod consistency;
 mod graph;
 mod hash;
+mod inputs;
 mod manifest;
 mod model;
 mod pointer;
@@ -24,6 +25,7 @@ mod version;
 pub use consistency::entry_warnings;
 pub use graph::find_cycle;
 pub use hash::{canonical_json, inputs_schema_hash};
+pub use inputs::{InputProblem, InputsError, check_inputs, unknown_input_types};
 pub use manifest::{LoadedFlow, Manifest, ManifestEntry, ManifestError};
 pub use model::{
     Constants, Edge, EdgeOn, FlowHeader, FlowIr, Graph, Metadata, Node, Retry, SUPPORTED_VERSION,
