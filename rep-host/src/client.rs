@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use crate::error::{Cause, RunError};
 
 /// How many bytes of a bad frame an error message shows.
-const SHOWN_BYTES: usize = 200;
+const SHOWN_BYTES: usize = 1024;
 
 /// Unexpected notifications are logged at most this often (REP v0.1 §1: rate-limited).
 pub const NOTIFICATION_LOG_INTERVAL: Duration = Duration::from_secs(1);
