@@ -7,8 +7,9 @@
 //! - **Cancel** (engine timeout, first SIGINT/SIGTERM): `Runtime.Cancel` once if a run is
 //!   going and the transport is usable, its answer awaited at most [`CANCEL_TIMEOUT`]; close
 //!   stdin; SIGTERM at 4 s, SIGKILL at [`SHUTDOWN_GRACE`] = 5 s, counted from the abort.
-//! - **Broken** (a transport error, an executor already misbehaving): no Cancel; close
-//!   stdin, SIGTERM after [`BROKEN_GRACE`] = 2 s, SIGKILL 1 s later.
+//! - **Broken** (a transport error, an executor already misbehaving, a request cut off
+//!   mid-frame by a timeout or an interrupt): no Cancel; close stdin, SIGTERM after
+//!   [`BROKEN_GRACE`] = 2 s, SIGKILL 1 s later.
 //! - **Exited** (the executor exited on its own during the run): SIGKILL to what is left of
 //!   its group at once.
 //!
@@ -91,6 +92,13 @@ where
     W: AsyncWrite + Unpin,
 {
     let start = Instant::now();
+    // A request cut off mid-frame (a timeout or an interrupt while the executor was not
+    // reading) leaves a broken transport: no Cancel can follow, and nothing is left to wind
+    // down gracefully.
+    let ending = match ending {
+        Ending::Cancel { .. } if !session.client().is_usable() => Ending::Broken,
+        ending => ending,
+    };
     let (term_at, kill_at) = match &ending {
         Ending::RunEnded | Ending::Cancel { .. } => (
             start + SHUTDOWN_GRACE - TERM_BEFORE_KILL,

@@ -66,7 +66,8 @@ fn an_executor_that_stops_reading_cannot_outlast_the_engine_timeout() {
     );
 }
 
-/// Finding 1, its second half: SIGINT was ignored while the write was blocked.
+/// Finding 1, its second half: SIGINT could not end a blocked write. A request cut off
+/// mid-frame is a broken transport: no Cancel, SIGTERM 2 s after stdin closes.
 #[test]
 fn sigint_ends_tm_while_the_executor_stops_reading() {
     let dir = tempfile::tempdir().unwrap();
