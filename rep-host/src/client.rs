@@ -24,6 +24,9 @@ use crate::error::{Cause, RunError};
 /// How many bytes of a bad frame an error message shows.
 const SHOWN_BYTES: usize = 1024;
 
+/// How long [`Client::close`] lets the writer shut down.
+pub const CLOSE_WAIT: Duration = Duration::from_millis(100);
+
 /// Unexpected notifications are logged at most this often (REP v0.1 §1: rate-limited).
 pub const NOTIFICATION_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -90,10 +93,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
         self.notifications.total
     }
 
-    /// Closes the writer: the executor's stdin reaches EOF ("shut down", REP v0.1 §1).
-    /// Idempotent.
-    pub fn close(&mut self) {
-        self.writer = None;
+    /// Closes the writer: the executor's input reaches EOF ("shut down", REP v0.1 §1). The
+    /// writer is shut down (for a stream that does not end when dropped: a duplex half, a
+    /// socket), at most [`CLOSE_WAIT`], then dropped. Idempotent.
+    pub async fn close(&mut self) {
+        if let Some(mut writer) = self.writer.take() {
+            let _ = tokio::time::timeout(CLOSE_WAIT, writer.shutdown()).await;
+        }
         self.notifications.flush();
     }
 

@@ -28,7 +28,7 @@ mod spawn;
 mod stderr;
 
 pub use cache::{CacheError, CacheRecord, cache_dir, clear_cache, write_cache};
-pub use client::{Client, NOTIFICATION_LOG_INTERVAL};
+pub use client::{CLOSE_WAIT, Client, NOTIFICATION_LOG_INTERVAL};
 pub use config::{
     ALLOWED_ENV, ConfigError, DEFAULT_EXECUTOR_NAME, Engine, EnvPolicy, Overrides,
     ResolvedExecutor, RuntimeConfig, RuntimeSection, resolve_executor,

@@ -130,7 +130,7 @@ where
             }
         }
     }
-    session.client().close();
+    session.client().close().await;
     let judge = ending == Ending::RunEnded;
     let mut late = None;
     let mut draining = true;

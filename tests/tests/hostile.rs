@@ -80,11 +80,7 @@ fn sigint_ends_tm_while_the_executor_stops_reading() {
     live.signal("-INT");
     let run = live.finish(HANG, sent);
     assert_eq!(run.code, 130, "{}", run.stderr);
-    assert!(
-        run.elapsed < Duration::from_secs(4),
-        "{:?}",
-        run.elapsed
-    );
+    assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
     assert_eq!(error_of(&run)["cause"], "Interrupted");
     assert_no_survivors(&run.stderr);
 }
