@@ -77,7 +77,7 @@ impl StderrSink {
     }
 
     /// Executor lines dropped so far.
-    pub fn dropped(&self) -> u64 {
+    pub fn dropped_total(&self) -> u64 {
         self.lock().dropped_total
     }
 
@@ -224,7 +224,7 @@ mod tests {
         }
         sink.host_line("error: still there");
         assert_eq!(kept, QUEUE_BYTES / 1000);
-        assert_eq!(sink.dropped(), 2000 - kept as u64);
+        assert_eq!(sink.dropped_total(), 2000 - kept as u64);
         let lines = &sink.lock().lines;
         assert_eq!(lines.back().map(|l| l.0), Some(Origin::Host));
     }
