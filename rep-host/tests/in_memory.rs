@@ -322,6 +322,23 @@ fn event(n: u32) -> Value {
     json!({"type": "log", "timestamp": "2026-01-01T00:00:00Z", "level": "info", "message": format!("{n}")})
 }
 
+/// `run_session` with no observer and no interrupt.
+async fn run(
+    session: Session<Pipe, Pipe>,
+    executor: &mut FakeExecutor,
+    timeout: Duration,
+) -> rep_host::Outcome {
+    run_session(
+        session,
+        executor,
+        &request(timeout),
+        ids(),
+        &mut [],
+        &mut Interrupts::none(),
+    )
+    .await
+}
+
 /// A runner over an in-memory executor: `(session, executor, peer)`.
 fn runner_parts(honours_term: bool) -> (Session<Pipe, Pipe>, FakeExecutor, Peer) {
     let (client, peer) = connect(64 * 1024, DEFAULT_MAX_FRAME_BYTES);
@@ -341,15 +358,7 @@ async fn polls_follow_each_other_at_once_while_events_flow() {
         *seen.lock().unwrap() = Some(start.elapsed());
         Some(json!({"status": status, "events": [event(n)]}))
     }));
-    let outcome = run_session(
-        session,
-        &mut executor,
-        &request(Duration::from_secs(60)),
-        ids(),
-        &mut [],
-        &mut Interrupts::none(),
-    )
-    .await;
+    let outcome = run(session, &mut executor, Duration::from_secs(60)).await;
     assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.error);
     assert_eq!(outcome.events.len(), 1000);
     let last = last_poll.lock().unwrap().unwrap();
@@ -368,15 +377,7 @@ async fn empty_polls_back_off() {
         *seen.lock().unwrap() = Some(start.elapsed());
         Some(json!({"status": status}))
     }));
-    let outcome = run_session(
-        session,
-        &mut executor,
-        &request(Duration::from_secs(60)),
-        ids(),
-        &mut [],
-        &mut Interrupts::none(),
-    )
-    .await;
+    let outcome = run(session, &mut executor, Duration::from_secs(60)).await;
     assert_eq!(outcome.status, RunStatus::Completed);
     // Before the 20th Poll: 0.5 + 1 + 2 + 4 ms, then 8 ms for the other 15 waits (tokio's
     // timer rounds the 0.5 ms up to its 1 ms tick).
@@ -398,15 +399,7 @@ async fn the_engine_timeout_cancels_once_then_terminates_then_kills() {
         Some(json!({"status": "running", "events": if n == 1 { vec![event(1)] } else { vec![] }}))
     }));
     let signals = executor.signals.clone();
-    let outcome = run_session(
-        session,
-        &mut executor,
-        &request(Duration::from_secs(1)),
-        ids(),
-        &mut [],
-        &mut Interrupts::none(),
-    )
-    .await;
+    let outcome = run(session, &mut executor, Duration::from_secs(1)).await;
     let error = outcome.error.unwrap();
     assert_eq!(error.cause, Some(Cause::Timeout));
     assert_eq!(
@@ -434,15 +427,7 @@ async fn a_broken_transport_is_terminated_after_two_seconds() {
         std::future::pending::<()>().await;
     });
     let signals = executor.signals.clone();
-    let outcome = run_session(
-        session,
-        &mut executor,
-        &request(Duration::from_secs(60)),
-        ids(),
-        &mut [],
-        &mut Interrupts::none(),
-    )
-    .await;
+    let outcome = run(session, &mut executor, Duration::from_secs(60)).await;
     assert_eq!(outcome.error.unwrap().cause, Some(Cause::InvalidJson));
     assert_eq!(
         *signals.lock().unwrap(),
@@ -502,15 +487,7 @@ async fn an_exit_is_reported_at_once_with_status_and_last_stderr() {
         },
     ));
     let start = Instant::now();
-    let outcome = run_session(
-        session,
-        &mut executor,
-        &request(Duration::from_secs(120)),
-        ids(),
-        &mut [],
-        &mut Interrupts::none(),
-    )
-    .await;
+    let outcome = run(session, &mut executor, Duration::from_secs(120)).await;
     let error = outcome.error.unwrap();
     assert_eq!(error.cause, Some(Cause::Eof));
     assert!(
@@ -552,15 +529,7 @@ async fn a_frame_after_the_last_response_fails_the_run() {
         let _ = exit.send(Some(0));
         std::future::pending::<()>().await;
     });
-    let outcome = run_session(
-        session,
-        &mut executor,
-        &request(Duration::from_secs(60)),
-        ids(),
-        &mut [],
-        &mut Interrupts::none(),
-    )
-    .await;
+    let outcome = run(session, &mut executor, Duration::from_secs(60)).await;
     assert_eq!(outcome.status, RunStatus::Failed);
     let error = outcome.error.unwrap();
     assert_eq!(error.cause, Some(Cause::DuplicateResponse), "{error}");
