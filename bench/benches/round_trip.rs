@@ -11,20 +11,21 @@ use std::time::Duration;
 
 use divan::Bencher;
 use flow_ir::Manifest;
-use rep_host::client::Client;
-use rep_host::config::EnvPolicy;
-use rep_host::launcher::{ExecutorCommand, ExecutorProcess, RunEnv};
-use rep_host::session::Session;
+use rep_host::{Client, EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv, Session};
 use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunOptions, StartRunParamsRef};
+
 use tokio::time::Instant;
 
 fn main() {
     divan::main();
 }
 
-/// A session with the mock executor holding one finished plant-monitor run, and the byte
-/// length of one Poll response for it.
-fn poll_session(rt: &tokio::runtime::Runtime) -> (Session, String, usize) {
+/// The session type over a child's pipes.
+type PipeSession = Session<tokio::process::ChildStdout, tokio::process::ChildStdin>;
+
+/// A session with the mock executor holding one finished plant-monitor run (and the process,
+/// which must outlive it), and the byte length of one Poll response for it.
+fn poll_session(rt: &tokio::runtime::Runtime) -> (PipeSession, ExecutorProcess, String, usize) {
     let mock = rep_bench::built_binary("mock-executor").expect("mock-executor");
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/plant-monitor/out/dsl/manifest.json");
@@ -41,8 +42,12 @@ fn poll_session(rt: &tokio::runtime::Runtime) -> (Session, String, usize) {
             log_json: false,
         };
         let command = ExecutorCommand::for_path(&mock, &[], EnvPolicy::default());
-        let process = ExecutorProcess::spawn(&command, &env).unwrap();
-        let mut session = Session::new(Client::new(process, DEFAULT_MAX_FRAME_BYTES));
+        let mut process = ExecutorProcess::spawn(&command, &env).unwrap();
+        let (stdin, stdout) = (
+            process.take_stdin().unwrap(),
+            process.take_stdout().unwrap(),
+        );
+        let mut session = Session::new(Client::new(stdout, stdin, DEFAULT_MAX_FRAME_BYTES));
         let deadline = Instant::now() + Duration::from_secs(60);
         session.capabilities(deadline).await.unwrap();
         let options = RunOptions {
@@ -67,7 +72,7 @@ fn poll_session(rt: &tokio::runtime::Runtime) -> (Session, String, usize) {
             .unwrap()
             .len()
             + r#"{"jsonrpc":"2.0","id":100,"result":}"#.len();
-        (session, run_id, size)
+        (session, process, run_id, size)
     })
 }
 
@@ -77,7 +82,7 @@ fn rep_poll_round_trip(bencher: Bencher) {
         .enable_all()
         .build()
         .unwrap();
-    let (mut session, run_id, _) = poll_session(&rt);
+    let (mut session, _process, run_id, _) = poll_session(&rt);
     let deadline = Instant::now() + Duration::from_secs(3600);
     bencher.bench_local(|| rt.block_on(session.poll(&run_id, deadline)).unwrap());
 }
@@ -101,7 +106,7 @@ fn raw_pipe_ping_pong(bencher: Bencher) {
         .enable_all()
         .build()
         .unwrap();
-    let (_session, _, size) = poll_session(&rt);
+    let (_session, _process, _, size) = poll_session(&rt);
     let mut child = Command::new("cat")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,17 +1,15 @@
 //! A raw connection to one executor process: bytes out, newline frames in, every frame kept.
 //!
-//! Unlike `rep_host::client::Client`, nothing here hides a protocol mistake: a test sends
+//! Unlike `rep_host::Client`, nothing here hides a protocol mistake: a test sends
 //! exactly the bytes it wants (also malformed ones) and sees every line the executor writes
 //! on stdout, so a failure can quote the offending frame.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rep_host::config::EnvPolicy;
-use rep_host::launcher::{ExecutorCommand, ExecutorProcess, RunEnv};
-use rep_spec::{DEFAULT_MAX_FRAME_BYTES, Frame, LineFramer};
+use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv};
+use rep_spec::{DEFAULT_MAX_FRAME_BYTES, Frame, FrameReader};
 use serde_json::{Map, Value, json};
-use tokio::io::AsyncReadExt;
 use tokio::process::ChildStdout;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -148,7 +146,7 @@ impl Connection {
                 Err(_) => return (lines, false),
                 Ok(None) => return (lines, true),
                 Ok(Some(Incoming::TooLong(len))) => lines.push(Line {
-                    bytes: format!("[a {len}-byte line]").into_bytes(),
+                    bytes: format!("[a line of more than {len} bytes]").into_bytes(),
                     terminated: true,
                 }),
                 Ok(Some(Incoming::Line(line))) => {
@@ -187,7 +185,7 @@ impl Connection {
             ))),
             Ok(None) => Err(self.gone(&format!("before answering {after}")).await),
             Ok(Some(Incoming::TooLong(len))) => Err(Failure::new(format!(
-                "a {len}-byte line answered {after}, longer than the host's {} byte bound",
+                "a line of more than {len} bytes answered {after}, longer than the host's {} byte bound",
                 DEFAULT_MAX_FRAME_BYTES
             ))),
             Ok(Some(Incoming::Line(line))) => {
@@ -325,32 +323,18 @@ pub fn short_error(error: &Value) -> String {
     format!("{code} {message}")
 }
 
-async fn read_lines(mut stdout: ChildStdout, tx: mpsc::Sender<Incoming>) {
-    let mut framer = LineFramer::new(DEFAULT_MAX_FRAME_BYTES);
-    let mut frames = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = stdout.read(&mut chunk).await.unwrap_or(0);
-        let last = if n == 0 {
-            framer.finish()
-        } else {
-            framer.feed(&chunk[..n], &mut frames);
-            None
+async fn read_lines(stdout: ChildStdout, tx: mpsc::Sender<Incoming>) {
+    let mut frames = FrameReader::new(stdout, DEFAULT_MAX_FRAME_BYTES);
+    // A read error ends the stream, as EOF does.
+    while let Ok(Some(frame)) = frames.next_frame().await {
+        let item = match frame {
+            Frame::Line(bytes) => Incoming::Line(Line {
+                bytes,
+                terminated: !frames.ended(),
+            }),
+            Frame::TooLong { len } => Incoming::TooLong(len),
         };
-        let incoming = frames
-            .drain(..)
-            .map(|f| (f, true))
-            .chain(last.map(|f| (f, false)));
-        for (frame, terminated) in incoming {
-            let item = match frame {
-                Frame::Line(bytes) => Incoming::Line(Line { bytes, terminated }),
-                Frame::TooLong { len } => Incoming::TooLong(len),
-            };
-            if tx.send(item).await.is_err() {
-                return;
-            }
-        }
-        if n == 0 {
+        if tx.send(item).await.is_err() {
             return;
         }
     }

@@ -29,7 +29,7 @@ impl Executor {
             Frame::Line(line) => line,
             Frame::TooLong { len } => {
                 let message = format!(
-                    "request of {len} bytes exceeds the limit of {} bytes",
+                    "request exceeds the limit of {} bytes ({len} bytes read without a newline)",
                     self.max_request_bytes
                 );
                 return Some(Response::error(

@@ -2,8 +2,8 @@
 
 use std::os::fd::AsFd;
 
-use rep_spec::LineFramer;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use rep_spec::FrameReader;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::unix::pipe;
 
 use crate::executor::Executor;
@@ -32,35 +32,25 @@ impl Executor {
     ///
     /// # Errors
     /// An I/O error on either side.
-    pub async fn serve<R, W>(&self, mut reader: R, mut writer: W) -> std::io::Result<()>
+    pub async fn serve<R, W>(&self, reader: R, mut writer: W) -> std::io::Result<()>
     where
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin,
     {
-        let mut framer = LineFramer::new(self.max_request_bytes);
-        let mut frames = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
+        // An over-long request is answered (-32600) as soon as it passes the bound; the rest
+        // of its line is skipped and serving resumes at the next request.
+        let mut frames = FrameReader::new(reader, self.max_request_bytes);
         let mut out = Vec::new();
-        loop {
-            let n = reader.read(&mut chunk).await?;
-            if n == 0 {
-                frames.extend(framer.finish());
-            } else {
-                framer.feed(&chunk[..n], &mut frames);
-            }
-            for frame in frames.drain(..) {
-                if let Some(response) = self.handle_frame(&frame) {
-                    out.clear();
-                    serde_json::to_writer(&mut out, &response).map_err(std::io::Error::other)?;
-                    out.push(b'\n');
-                    writer.write_all(&out).await?;
-                    writer.flush().await?;
-                }
-            }
-            if n == 0 {
-                return Ok(());
+        while let Some(frame) = frames.next_frame().await? {
+            if let Some(response) = self.handle_frame(&frame) {
+                out.clear();
+                serde_json::to_writer(&mut out, &response).map_err(std::io::Error::other)?;
+                out.push(b'\n');
+                writer.write_all(&out).await?;
+                writer.flush().await?;
             }
         }
+        Ok(())
     }
 }
 

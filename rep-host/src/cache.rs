@@ -30,7 +30,7 @@ pub enum CacheError {
     #[error("HOME is not set: no capability cache folder")]
     NoHome,
     /// Writing or removing a cache file failed.
-    #[error("capability cache {path}: {source}")]
+    #[error("capability cache {path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -74,7 +74,7 @@ fn file_for(dir: &Path, engine: &str) -> Result<PathBuf, CacheError> {
 ///
 /// # Errors
 /// [`CacheError::Io`] naming the folder or file.
-pub fn write(dir: &Path, record: &CacheRecord<'_>) -> Result<PathBuf, CacheError> {
+pub fn write_cache(dir: &Path, record: &CacheRecord<'_>) -> Result<PathBuf, CacheError> {
     let path = file_for(dir, record.engine)?;
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -101,7 +101,7 @@ pub fn write(dir: &Path, record: &CacheRecord<'_>) -> Result<PathBuf, CacheError
 ///
 /// # Errors
 /// [`CacheError::Io`] for a file that exists but cannot be removed.
-pub fn clear(dir: &Path, engine: Option<&str>) -> Result<Vec<PathBuf>, CacheError> {
+pub fn clear_cache(dir: &Path, engine: Option<&str>) -> Result<Vec<PathBuf>, CacheError> {
     let candidates = match engine {
         Some(engine) => vec![file_for(dir, engine)?],
         None => match std::fs::read_dir(dir) {
@@ -159,8 +159,8 @@ mod tests {
             missing_step_kinds: &missing,
             written_at: "t".into(),
         };
-        let path = write(dir.path(), &record).unwrap();
-        let path2 = write(dir.path(), &record).unwrap();
+        let path = write_cache(dir.path(), &record).unwrap();
+        let path2 = write_cache(dir.path(), &record).unwrap();
         assert_eq!(path, path2);
         let saved: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -174,9 +174,13 @@ mod tests {
             1,
             "no temporary file left behind"
         );
-        assert_eq!(clear(dir.path(), Some("proc")).unwrap(), vec![path]);
-        assert!(clear(dir.path(), Some("proc")).unwrap().is_empty());
-        assert!(clear(&dir.path().join("absent"), None).unwrap().is_empty());
+        assert_eq!(clear_cache(dir.path(), Some("proc")).unwrap(), vec![path]);
+        assert!(clear_cache(dir.path(), Some("proc")).unwrap().is_empty());
+        assert!(
+            clear_cache(&dir.path().join("absent"), None)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -184,7 +188,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for bad in ["../x", "a/b", "", ".."] {
             assert!(
-                matches!(clear(dir.path(), Some(bad)), Err(CacheError::BadEngine(_))),
+                matches!(
+                    clear_cache(dir.path(), Some(bad)),
+                    Err(CacheError::BadEngine(_))
+                ),
                 "{bad}"
             );
         }

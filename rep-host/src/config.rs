@@ -67,7 +67,7 @@ pub struct RuntimeConfig {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file cannot be read.
-    #[error("cannot read runtime config {path}: {source}")]
+    #[error("cannot read runtime config {path}")]
     Read {
         /// The file.
         path: PathBuf,

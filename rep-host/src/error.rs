@@ -50,8 +50,10 @@ pub enum Cause {
     FrameTooLong,
     /// A frame was JSON but not a usable JSON-RPC response (exit 4).
     InvalidResponse,
-    /// A response answered another request id (exit 4).
+    /// A response carried an id no request of the host has (exit 4).
     WrongId,
+    /// A second response to a request already answered (exit 4).
+    DuplicateResponse,
     /// The executor answered a request with an error object.
     ExecutorError,
     /// The executor reported the run as failed.

@@ -1,30 +1,26 @@
-//! Starting the executor process: program resolution, environment (REP v0.1 §6), its own
-//! process group, stderr forwarding, and the guarantee that the group dies with the host's
-//! handle (architecture invariant 4).
+//! The executor process: program resolution, environment (REP v0.1 §6), its own process
+//! group, a parent-death signal, stderr forwarding, and the guarantee that the group dies
+//! with the host's handle (architecture invariant 4). The process is all this module knows:
+//! its byte streams are taken by the client, its lifecycle is driven by the runner.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use rep_spec::{
-    ENV_ALLOW_SHELL, ENV_ENGINE_TIMEOUT, ENV_LOG_JSON, ENV_RUN_ID, ENV_TRACE_ID, Frame, LineFramer,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rep_spec::{ENV_ALLOW_SHELL, ENV_ENGINE_TIMEOUT, ENV_LOG_JSON, ENV_RUN_ID, ENV_TRACE_ID};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::config::EnvPolicy;
 use crate::error::{Cause, RunError};
+use crate::shutdown::ExecutorHandle;
+use crate::stderr::{StderrTail, forward_stderr};
 
 /// How long [`ExecutorProcess::shutdown`] waits, once the process group is dead, for the
 /// rest of its stderr to be forwarded.
 pub const STDERR_DRAIN_WAIT: Duration = Duration::from_millis(200);
-
-/// How many of the executor's last stderr lines are kept for error messages.
-const STDERR_TAIL_LINES: usize = 20;
 
 /// What to start: a program, its arguments, and extra environment.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,22 +71,25 @@ pub struct RunEnv {
 }
 
 /// A running executor. Owns the child: dropping it kills the whole process group and the
-/// child is reaped by tokio's orphan reaper, so no path leaves a process behind.
+/// child is reaped by tokio's orphan reaper, so no path leaves a process behind. The child
+/// also gets SIGKILL if this process dies first (parent-death signal).
 pub struct ExecutorProcess {
     command: ExecutorCommand,
     child: Child,
     pgid: Option<Pid>,
+    status: Option<ExitStatus>,
     stdin: Option<ChildStdin>,
     stdout: Option<ChildStdout>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_tail: StderrTail,
     stderr_forwarder: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ExecutorProcess {
     /// Starts `command` in its own process group, stdin/stdout piped, stderr forwarded line
-    /// by line to this process's stderr. Its environment follows `command.env` (by default
+    /// by line to this process's stderr (through the non-blocking
+    /// [`StderrSink`](crate::StderrSink)). Its environment follows `command.env` (by default
     /// only allowlisted host variables: no tokens or credentials) plus the `TRACE_MIND_*`
-    /// variables of REP v0.1 §6 from `env`.
+    /// variables of REP v0.1 §6 from `env`. Must be called inside a tokio runtime.
     ///
     /// # Errors
     /// [`Cause::Spawn`] (3001) naming the path when the program cannot be started.
@@ -118,23 +117,24 @@ impl ExecutorProcess {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| spawn_error(command, &e))?;
+        let mut child = crate::spawn::spawn(cmd).map_err(|e| spawn_error(command, &e))?;
         tracing::debug!(executor = %command.path.display(), pid = child.id(), "executor started");
         let pgid = child
             .id()
             .and_then(|id| i32::try_from(id).ok())
             .map(Pid::from_raw);
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL_LINES)));
-        let mut stderr_forwarder = None;
-        if let Some(stderr) = child.stderr.take() {
-            stderr_forwarder = Some(tokio::spawn(forward_stderr(stderr, stderr_tail.clone())));
-        }
+        let stderr_tail = StderrTail::default();
+        let stderr_forwarder = child
+            .stderr
+            .take()
+            .map(|stderr| tokio::spawn(forward_stderr(stderr, stderr_tail.clone())));
         Ok(ExecutorProcess {
             command: command.clone(),
             stdin: child.stdin.take(),
             stdout: child.stdout.take(),
             child,
             pgid,
+            status: None,
             stderr_tail,
             stderr_forwarder,
         })
@@ -150,12 +150,19 @@ impl ExecutorProcess {
         self.child.id()
     }
 
-    /// The child's stdout, once (the transport takes it).
+    /// The child's stdin, once (the client takes it; dropping it closes the executor's stdin).
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+
+    /// The child's stdout, once (the client takes it).
     pub fn take_stdout(&mut self) -> Option<ChildStdout> {
         self.stdout.take()
     }
 
-    /// Writes one frame (a line) to the executor's stdin and flushes it.
+    /// Writes one frame (a line) to the executor's stdin, if still held here, and flushes
+    /// it. Not bounded in time: callers that talk REP use the [`Client`](crate::Client)
+    /// instead, or wrap this in their own deadline.
     ///
     /// # Errors
     /// The I/O error when stdin is closed or the executor is gone.
@@ -168,52 +175,72 @@ impl ExecutorProcess {
         stdin.flush().await
     }
 
-    /// Closes the executor's stdin ("shut down", REP v0.1 §1). Idempotent.
+    /// Closes the executor's stdin if still held here ("shut down", REP v0.1 §1). Idempotent.
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }
 
     /// The exit status if the process has exited, without waiting.
     pub fn try_status(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
     }
 
-    /// Waits up to `grace` for the process to exit on its own (after stdin is closed), then
-    /// kills the whole process group and reaps the child. Returns the exit status.
+    /// Waits until the process exits and returns its status (`None` if it cannot be
+    /// known). Cancel-safe; once the process has exited, returns at once.
+    pub async fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.wait().await.ok();
+        }
+        self.status
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None` if it still runs.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(limit, self.exited())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Closes stdin, waits up to `grace` for the process to exit on its own, then kills the
+    /// whole process group and reaps the child. Returns the exit status. (The runner uses
+    /// the full shutdown sequence of REP v0.1 §2 instead, with SIGTERM before SIGKILL.)
     ///
     /// The executor's last stderr lines are forwarded before this returns (waiting at most
     /// [`STDERR_DRAIN_WAIT`] once the group is dead), so a dying executor's final words are
     /// never lost to the host's exit.
     pub async fn shutdown(&mut self, grace: Duration) -> Option<ExitStatus> {
         self.close_stdin();
-        let status = match tokio::time::timeout(grace, self.child.wait()).await {
-            Ok(Ok(status)) => {
-                self.kill_group();
-                Some(status)
-            }
-            _ => {
-                self.kill_group();
-                self.child.wait().await.ok()
-            }
+        let status = self.wait_exit(grace).await;
+        self.kill_group();
+        let status = match status {
+            Some(status) => Some(status),
+            None => self.exited().await,
         };
         self.stderr_drained(STDERR_DRAIN_WAIT).await;
         status
     }
 
-    /// Sends SIGKILL to the executor's process group (the executor and anything it started).
+    /// Sends SIGTERM to the executor's process group.
+    pub fn terminate_group(&mut self) {
+        self.signal_group(Signal::SIGTERM);
+    }
+
+    /// Sends SIGKILL to the executor's process group (the executor and anything it started
+    /// that stayed in its group).
     pub fn kill_group(&mut self) {
-        if let Some(pgid) = self.pgid {
-            // ESRCH (already gone) is the expected case after a clean exit.
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
+        self.signal_group(Signal::SIGKILL);
         let _ = self.child.start_kill();
     }
 
-    /// Waits up to `limit` for the process to exit; its status, or `None` if it still runs.
-    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        match tokio::time::timeout(limit, self.child.wait()).await {
-            Ok(Ok(status)) => Some(status),
-            _ => None,
+    fn signal_group(&self, signal: Signal) {
+        if let Some(pgid) = self.pgid {
+            // ESRCH (already gone) is the expected case after a clean exit. The group id
+            // cannot have been reused while any member of the group is alive.
+            let _ = killpg(pgid, signal);
         }
     }
 
@@ -230,10 +257,30 @@ impl ExecutorProcess {
 
     /// The last lines the executor wrote to stderr (at most 20), oldest first.
     pub fn stderr_tail(&self) -> Vec<String> {
-        self.stderr_tail
-            .lock()
-            .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default()
+        self.stderr_tail.lines()
+    }
+}
+
+impl ExecutorHandle for ExecutorProcess {
+    fn name(&self) -> String {
+        self.command.path.display().to_string()
+    }
+
+    async fn exited(&mut self) -> Option<ExitStatus> {
+        ExecutorProcess::exited(self).await
+    }
+
+    fn terminate(&mut self) {
+        self.terminate_group();
+    }
+
+    fn kill(&mut self) {
+        self.kill_group();
+    }
+
+    async fn last_stderr(&mut self, limit: Duration) -> Vec<String> {
+        self.stderr_drained(limit).await;
+        self.stderr_tail()
     }
 }
 
@@ -259,42 +306,4 @@ fn spawn_error(command: &ExecutorCommand, error: &std::io::Error) -> RunError {
         _ => format!("cannot start executor {}: {error}", command.path.display()),
     };
     RunError::transport(Cause::Spawn, what)
-}
-
-/// Copies the executor's stderr to ours, line by line, keeping the last lines for messages.
-/// Reads continuously so a chatty executor never blocks on a full pipe; a line longer than
-/// 64 KiB is replaced by a note of its length, so memory stays bounded.
-async fn forward_stderr(
-    mut stderr: tokio::process::ChildStderr,
-    tail: Arc<Mutex<VecDeque<String>>>,
-) {
-    let mut framer = LineFramer::new(64 * 1024);
-    let mut frames = Vec::new();
-    let mut chunk = vec![0u8; 16 * 1024];
-    loop {
-        let n = stderr.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            frames.extend(framer.finish());
-        } else {
-            framer.feed(&chunk[..n], &mut frames);
-        }
-        for frame in frames.drain(..) {
-            let line = match frame {
-                Frame::Line(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Frame::TooLong { len } => {
-                    format!("[executor wrote a {len}-byte stderr line; not shown]")
-                }
-            };
-            eprintln!("{line}");
-            if let Ok(mut tail) = tail.lock() {
-                if tail.len() == STDERR_TAIL_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(line.chars().take(500).collect());
-            }
-        }
-        if n == 0 {
-            return;
-        }
-    }
 }

@@ -1,19 +1,51 @@
 //! The REP v0.1 host: runs Flow IR on an out-of-process executor over JSON-RPC 2.0 on stdio.
 //!
-//! Layers, each depending only on those below: [`config`] (pure) → [`launcher`] (the child
-//! process) → [`client`] (frames and ids) → [`session`] (typed REP calls) → [`runner`] (the
-//! whole lifecycle, one call returning an [`Outcome`]).
+//! Layers, each depending only on those below: configuration (pure: [`RuntimeConfig`],
+//! [`resolve_executor`]) → the executor process ([`ExecutorProcess`]: spawn, process group,
+//! parent-death signal, stderr) → the [`Client`] (frames and ids over any
+//! `AsyncRead`/`AsyncWrite` pair) → the [`Session`] (typed REP calls) → the runner
+//! ([`run_with`]: the whole lifecycle, one call returning an [`Outcome`], and the one
+//! shutdown sequence of [`ExecutorHandle`]'s module). The client, session and runner run as
+//! well over an in-memory duplex as over a child's pipes ([`run_session`]).
+//!
+//! This process's own stderr goes through [`stderr_sink`], which never blocks a run.
 
 #![deny(missing_docs)]
 
-pub mod cache;
-pub mod client;
-pub mod config;
-pub mod error;
-pub mod launcher;
-pub mod observe;
-pub mod runner;
-pub mod session;
+mod cache;
+mod client;
+mod config;
+mod error;
+mod interrupt;
+mod launcher;
+mod observe;
+mod reaper;
+mod runner;
+mod session;
+mod shutdown;
+mod sink;
+mod spawn;
+mod stderr;
 
+pub use cache::{CacheError, CacheRecord, cache_dir, clear_cache, write_cache};
+pub use client::{CLOSE_WAIT, Client, NOTIFICATION_LOG_INTERVAL};
+pub use config::{
+    ALLOWED_ENV, ConfigError, DEFAULT_EXECUTOR_NAME, Engine, EnvPolicy, Overrides,
+    ResolvedExecutor, RuntimeConfig, RuntimeSection, resolve_executor,
+};
 pub use error::{Cause, RunError};
-pub use runner::{Interrupt, Observer, Outcome, RunRequest, fetch_capabilities, run, run_with};
+pub use interrupt::{Interrupt, InterruptSender, Interrupts};
+pub use launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
+pub use observe::{EventsJsonl, Progress};
+pub use reaper::{become_subreaper, kill_orphans};
+pub use runner::{
+    DEFAULT_ENGINE_TIMEOUT, EXIT_REPORT_WAIT, Observer, Outcome, POLL_MAX, POLL_MIN, RunIds,
+    RunRequest, fetch_capabilities, run, run_session, run_with,
+};
+pub use session::{INVALID_CAPABILITIES, Session, missing_step_kinds};
+pub use shutdown::{
+    BROKEN_GRACE, CANCEL_TIMEOUT, Ending, ExecutorHandle, SHUTDOWN_GRACE, TERM_BEFORE_KILL,
+    shut_down,
+};
+pub use sink::{QUEUE_BYTES, SinkWriter, StderrSink, stderr_sink};
+pub use stderr::STDERR_TAIL_LINES;

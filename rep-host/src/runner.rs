@@ -1,8 +1,10 @@
 //! One call runs a flow on an executor and returns its [`Outcome`] (architecture invariant 2):
 //! spawn → Capabilities → step-kind check → StartRun → Poll until final → shutdown, with the
-//! engine timeout over all of it and Cancel → close stdin → ≤ 5 s → kill on the way out.
+//! engine timeout over all of it, the executor's exit noticed at once, and the one shutdown
+//! sequence of [`crate::shutdown`] on every way out. The runner alone owns the executor.
 
 use std::collections::BTreeSet;
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use rep_spec::{
@@ -10,21 +12,23 @@ use rep_spec::{
 };
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use tokio::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, sleep_until};
 
 use crate::client::Client;
 use crate::error::{Cause, RunError};
-use crate::launcher::{ExecutorCommand, ExecutorProcess, RunEnv};
+use crate::interrupt::{Interrupt, Interrupts};
+use crate::launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
 use crate::session::{Session, missing_step_kinds};
+use crate::shutdown::{Ending, ExecutorHandle, shut_down};
 
 /// Default engine timeout (REP v0.1 §2): 120 s.
 pub const DEFAULT_ENGINE_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long the executor may take to exit after stdin is closed before it is killed.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// How long the host waits for the answer to its one `Runtime.Cancel`.
-pub const CANCEL_TIMEOUT: Duration = Duration::from_secs(2);
-/// The adaptive poll interval: the first Poll goes out at once, then waits grow from
-/// `POLL_MIN` by doubling up to `POLL_MAX`, and fall back to `POLL_MIN` whenever events arrive.
+/// How long, once the executor has exited (or closed its stdout), the host still waits for
+/// the answer it was reading, the exit status and the last stderr lines before reporting.
+pub const EXIT_REPORT_WAIT: Duration = Duration::from_millis(200);
+/// The adaptive poll interval: Polls follow each other at once while they return events;
+/// after an empty one the wait starts at `POLL_MIN` and doubles up to `POLL_MAX`.
 pub const POLL_MIN: Duration = Duration::from_micros(500);
 /// Upper bound of the adaptive poll interval: a run's end is seen within about 8 ms, for
 /// about 1.3 % of one core while a step waits (measured in BENCHMARKS.md).
@@ -71,6 +75,19 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A run not started yet: `failed`, no events.
+    pub fn new(ids: RunIds) -> Outcome {
+        Outcome {
+            run_id: ids.run_id,
+            trace_id: ids.trace_id,
+            status: RunStatus::Failed,
+            summary: Map::new(),
+            events: Vec::new(),
+            error: None,
+            capabilities: None,
+        }
+    }
+
     /// The exit code (REP v0.1 §5): 0 completed, else the error's class.
     pub fn exit_code(&self) -> ExitCode {
         match (&self.error, self.status) {
@@ -81,64 +98,72 @@ impl Outcome {
     }
 }
 
-/// A request from outside to stop the run (the CLI maps signals to these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interrupt {
-    /// SIGINT (Ctrl-C): exit code 130.
-    Sigint,
-    /// SIGTERM: exit code 143.
-    Sigterm,
-}
-
 /// Sees the run's progress; read-only (architecture invariant 2). All methods default to
 /// doing nothing.
 pub trait Observer {
     /// The events of one Poll, in order, as soon as they arrive (JSON text as received).
     fn on_events(&mut self, _events: &[Box<RawValue>]) {}
-    /// The run ended (called once, before the process is shut down).
+    /// The run ended (called once, after the executor was shut down, with the final
+    /// outcome).
     fn on_finish(&mut self, _outcome: &Outcome) {}
+}
+
+/// The run and trace ids of one run (sent as `options.run_id`/`options.trace_id` and in the
+/// executor's environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunIds {
+    /// The host's run id.
+    pub run_id: String,
+    /// The trace id.
+    pub trace_id: String,
+}
+
+impl RunIds {
+    /// Fresh random (UUID v4) ids.
+    pub fn random() -> RunIds {
+        RunIds {
+            run_id: uuid::Uuid::new_v4().to_string(),
+            trace_id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
 }
 
 /// Runs the flow of `request` to its end with no observer and no interrupt; see
 /// [`run_with`].
 pub async fn run(request: RunRequest) -> Outcome {
-    run_with(request, &mut [], std::future::pending()).await
+    run_with(request, &mut [], Interrupts::none()).await
 }
 
-/// Runs the flow of `request` to its end, telling `observers` about events as they arrive.
-/// When `interrupt` resolves first, the run is cancelled (Runtime.Cancel once, close stdin,
-/// ≤ 5 s, kill) and the outcome carries [`Cause::Interrupted`] or [`Cause::Terminated`] with
-/// every event received so far.
+/// Starts the executor of `request` and runs the flow to its end, telling `observers` about
+/// events as they arrive. The first interrupt cancels the run (the shutdown sequence of
+/// [`crate::shutdown`]); a second one kills the executor at once. An interrupted outcome
+/// carries [`Cause::Interrupted`] or [`Cause::Terminated`] and every event received.
 ///
 /// Never panics on executor behaviour; every failure is in [`Outcome::error`], and the
 /// executor's process group is gone when this returns.
 pub async fn run_with(
     request: RunRequest,
     observers: &mut [&mut dyn Observer],
-    interrupt: impl Future<Output = Interrupt>,
+    mut interrupts: Interrupts,
 ) -> Outcome {
-    let run_id = uuid::Uuid::new_v4().to_string();
-    let trace_id = uuid::Uuid::new_v4().to_string();
-    let mut outcome = Outcome {
-        run_id: run_id.clone(),
-        trace_id: trace_id.clone(),
-        status: RunStatus::Failed,
-        summary: Map::new(),
-        events: Vec::new(),
-        error: None,
-        capabilities: None,
-    };
-    let deadline = Instant::now() + request.engine_timeout;
+    let ids = RunIds::random();
     let env = RunEnv {
-        run_id,
-        trace_id,
+        run_id: ids.run_id.clone(),
+        trace_id: ids.trace_id.clone(),
         engine_timeout: request.engine_timeout,
         allow_shell: request.allow_shell,
         log_json: request.log_json,
     };
-    let process = match ExecutorProcess::spawn(&request.executor, &env) {
-        Ok(process) => process,
+    let spawned = ExecutorProcess::spawn(&request.executor, &env).and_then(|mut process| {
+        match (process.take_stdin(), process.take_stdout()) {
+            (Some(stdin), Some(stdout)) => Ok((process, stdin, stdout)),
+            _ => Err(no_pipes()),
+        }
+    });
+    let (mut process, stdin, stdout) = match spawned {
+        Ok(started) => started,
         Err(error) => {
+            let mut outcome = Outcome::new(ids);
             outcome.error = Some(error);
             for observer in observers.iter_mut() {
                 observer.on_finish(&outcome);
@@ -146,40 +171,175 @@ pub async fn run_with(
             return outcome;
         }
     };
-    let mut session = Session::new(Client::new(process, request.max_frame_bytes));
-    let result = {
-        let driving = drive(&mut session, &request, deadline, &mut outcome, observers);
-        tokio::select! {
-            result = driving => result,
-            signal = interrupt => Err(interrupted(signal)),
+    let session = Session::new(Client::new(stdout, stdin, request.max_frame_bytes));
+    run_session(
+        session,
+        &mut process,
+        &request,
+        ids,
+        observers,
+        &mut interrupts,
+    )
+    .await
+}
+
+/// Runs the REP lifecycle of `request` over `session` with a started `executor` (the
+/// executor's process, or an in-memory one in tests): the handshake, StartRun and Polls under
+/// the engine timeout, raced against the executor's exit and `interrupts`, then the shutdown
+/// sequence. `request.executor` is not used here (the executor is already running).
+pub async fn run_session<E, R, W>(
+    mut session: Session<R, W>,
+    executor: &mut E,
+    request: &RunRequest,
+    ids: RunIds,
+    observers: &mut [&mut dyn Observer],
+    interrupts: &mut Interrupts,
+) -> Outcome
+where
+    E: ExecutorHandle,
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut outcome = Outcome::new(ids);
+    let deadline = Instant::now() + request.engine_timeout;
+    let name = executor.name();
+    let phase = {
+        let drive = drive(
+            &mut session,
+            request,
+            &name,
+            deadline,
+            &mut outcome,
+            observers,
+        );
+        tokio::pin!(drive);
+        let mut exit: Option<(Option<ExitStatus>, Instant)> = None;
+        loop {
+            let report_at = exit.map_or(deadline, |(_, at)| at);
+            tokio::select! {
+                biased;
+                result = &mut drive => break Phase::Driven(result, exit.map(|(status, _)| status)),
+                interrupt = interrupts.next() => break Phase::Interrupted(interrupt),
+                status = executor.exited(), if exit.is_none() => {
+                    // Its last answer may still be in the pipe: read on a little.
+                    exit = Some((status, Instant::now() + EXIT_REPORT_WAIT));
+                }
+                _ = sleep_until(report_at), if exit.is_some() => {
+                    break Phase::Exited(exit.and_then(|(status, _)| status));
+                }
+            }
         }
     };
-    if let Err(mut error) = result {
-        let cancels = matches!(
-            error.cause,
-            Some(Cause::Timeout | Cause::Interrupted | Cause::Terminated)
-        );
-        if error.cause == Some(Cause::Timeout) {
-            error.message = format!(
-                "engine timeout of {} expired: {}",
-                human(request.engine_timeout),
-                error.message
-            );
+    let (error, ending) = match phase {
+        Phase::Driven(Ok(()), _) => (None, Ending::RunEnded),
+        Phase::Interrupted(interrupt) => (Some(interrupted(interrupt)), cancel(&outcome)),
+        Phase::Exited(status) => {
+            let error = exit_error(executor, session.client().in_flight(), status).await;
+            (Some(error), Ending::Exited)
         }
-        if cancels && outcome.status == RunStatus::Running {
-            // Best effort, once: the executor may stop its run before we close stdin.
-            let _ = session
-                .cancel(&outcome.run_id, Instant::now() + CANCEL_TIMEOUT)
-                .await;
-        }
+        Phase::Driven(Err(mut error), exited) => match error.cause {
+            Some(Cause::Timeout) => {
+                error.message = format!(
+                    "engine timeout of {} expired: {}",
+                    human(request.engine_timeout),
+                    error.message
+                );
+                (Some(error), cancel(&outcome))
+            }
+            Some(cause) if is_transport(cause) => {
+                let exited = match exited {
+                    Some(status) => Some(status),
+                    None if cause == Cause::Eof => {
+                        tokio::time::timeout(EXIT_REPORT_WAIT, executor.exited())
+                            .await
+                            .ok()
+                    }
+                    None => None,
+                };
+                match (exited, cause) {
+                    (Some(status), Cause::Eof) => {
+                        let error = exit_error(executor, session.client().in_flight(), status);
+                        (Some(error.await), Ending::Exited)
+                    }
+                    (Some(_), _) => (Some(error), Ending::Exited),
+                    (None, _) => (Some(error), Ending::Broken),
+                }
+            }
+            _ => (Some(error), Ending::RunEnded),
+        },
+    };
+    if let Some(error) = error {
         outcome.status = RunStatus::Failed;
         outcome.error = Some(error);
     }
+    let late = shut_down(&mut session, executor, ending, interrupts).await;
+    if let Some(late) = late
+        && outcome.error.is_none()
+    {
+        outcome.status = RunStatus::Failed;
+        outcome.error = Some(late);
+    }
+    // Forward the executor's last stderr lines before the host reports.
+    executor.last_stderr(STDERR_DRAIN_WAIT).await;
     for observer in observers.iter_mut() {
         observer.on_finish(&outcome);
     }
-    session.client().process().shutdown(SHUTDOWN_GRACE).await;
     outcome
+}
+
+/// How the run phase ended.
+enum Phase {
+    /// The lifecycle returned (with the executor's exit status if it exited meanwhile).
+    Driven(Result<(), RunError>, Option<Option<ExitStatus>>),
+    /// An interrupt arrived.
+    Interrupted(Interrupt),
+    /// The executor exited and did not answer within [`EXIT_REPORT_WAIT`].
+    Exited(Option<ExitStatus>),
+}
+
+/// The cancel path, with the run to cancel if StartRun was answered.
+fn cancel(outcome: &Outcome) -> Ending {
+    Ending::Cancel {
+        run_id: (outcome.status == RunStatus::Running).then(|| outcome.run_id.clone()),
+    }
+}
+
+/// Causes that mean the transport (or the executor speaking on it) is broken.
+fn is_transport(cause: Cause) -> bool {
+    matches!(
+        cause,
+        Cause::Eof
+            | Cause::InvalidJson
+            | Cause::InvalidUtf8
+            | Cause::FrameTooLong
+            | Cause::InvalidResponse
+            | Cause::WrongId
+            | Cause::DuplicateResponse
+    )
+}
+
+/// 3001 for an executor that exited during the run: its status and last stderr lines.
+async fn exit_error<E: ExecutorHandle>(
+    executor: &mut E,
+    in_flight: Option<&str>,
+    status: Option<ExitStatus>,
+) -> RunError {
+    let status = status.map_or("status unknown".to_owned(), |s| s.to_string());
+    let mut message = match in_flight {
+        Some(method) => format!("executor exited ({status}) before answering {method}"),
+        None => format!("executor exited ({status}) during the run"),
+    };
+    let tail = executor.last_stderr(EXIT_REPORT_WAIT).await;
+    if !tail.is_empty() {
+        message.push_str("; last stderr lines:\n  ");
+        message.push_str(&tail.join("\n  "));
+    }
+    RunError::transport(Cause::Eof, message)
+}
+
+/// Cannot happen (`spawn` pipes stdin and stdout), but reported rather than assumed.
+fn no_pipes() -> RunError {
+    RunError::transport(Cause::Spawn, "the executor has no stdin/stdout pipes")
 }
 
 fn interrupted(signal: Interrupt) -> RunError {
@@ -196,27 +356,25 @@ fn interrupted(signal: Interrupt) -> RunError {
 }
 
 /// The lifecycle; `outcome.status` is `Running` from StartRun's answer on.
-async fn drive(
-    session: &mut Session,
+async fn drive<R, W>(
+    session: &mut Session<R, W>,
     request: &RunRequest,
+    executor_name: &str,
     deadline: Instant,
     outcome: &mut Outcome,
     observers: &mut [&mut dyn Observer],
-) -> Result<(), RunError> {
+) -> Result<(), RunError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let capabilities = session.capabilities(deadline).await?;
     tracing::debug!(version = %capabilities.version, kinds = capabilities.step_kinds.len(), "capabilities received");
     let missing = missing_step_kinds(&request.required_step_kinds, &capabilities);
     outcome.capabilities = Some(capabilities.clone());
     if !missing.is_empty() {
-        let path = session
-            .client()
-            .process()
-            .command()
-            .path
-            .display()
-            .to_string();
         let message = format!(
-            "CapabilitiesMismatch: executor {path} does not support step kind(s) {} needed by the flow (it advertises: {})",
+            "CapabilitiesMismatch: executor {executor_name} does not support step kind(s) {} needed by the flow (it advertises: {})",
             missing.join(", "),
             capabilities.step_kinds.join(", ")
         );
@@ -247,13 +405,13 @@ async fn drive(
         if !interval.is_zero() {
             let wake = Instant::now() + interval;
             if wake >= deadline {
-                tokio::time::sleep_until(deadline).await;
+                sleep_until(deadline).await;
                 return Err(RunError::transport(
                     Cause::Timeout,
                     format!("run {} still running", outcome.run_id),
                 ));
             }
-            tokio::time::sleep_until(wake).await;
+            sleep_until(wake).await;
         }
         let poll = session.poll(&outcome.run_id, deadline).await?;
         let got_events = !poll.events.is_empty();
@@ -278,7 +436,10 @@ async fn drive(
             }
             return Ok(());
         }
-        interval = if got_events || interval.is_zero() {
+        // Events flowing: poll again at once. Nothing new: back off.
+        interval = if got_events {
+            Duration::ZERO
+        } else if interval.is_zero() {
             POLL_MIN
         } else {
             (interval * 2).min(POLL_MAX)
@@ -332,7 +493,7 @@ fn human(duration: Duration) -> String {
 }
 
 /// Starts the executor, asks `Runtime.Capabilities`, and shuts it down (for
-/// `tm runtime capabilities`). `timeout` bounds the whole exchange.
+/// `tm runtime capabilities`). `timeout` bounds the exchange; the shutdown sequence follows.
 ///
 /// # Errors
 /// As [`Session::capabilities`], plus spawn errors.
@@ -341,16 +502,32 @@ pub async fn fetch_capabilities(
     timeout: Duration,
     max_frame_bytes: usize,
 ) -> Result<Capabilities, RunError> {
+    let ids = RunIds::random();
     let env = RunEnv {
-        run_id: uuid::Uuid::new_v4().to_string(),
-        trace_id: uuid::Uuid::new_v4().to_string(),
+        run_id: ids.run_id,
+        trace_id: ids.trace_id,
         engine_timeout: timeout,
         allow_shell: false,
         log_json: false,
     };
-    let process = ExecutorProcess::spawn(executor, &env)?;
-    let mut session = Session::new(Client::new(process, max_frame_bytes));
-    let result = session.capabilities(Instant::now() + timeout).await;
-    session.client().process().shutdown(SHUTDOWN_GRACE).await;
+    let mut process = ExecutorProcess::spawn(executor, &env)?;
+    let (Some(stdin), Some(stdout)) = (process.take_stdin(), process.take_stdout()) else {
+        return Err(no_pipes());
+    };
+    let mut session = Session::new(Client::new(stdout, stdin, max_frame_bytes));
+    let result = tokio::select! {
+        result = session.capabilities(Instant::now() + timeout) => result,
+        status = process.exited() => {
+            Err(exit_error(&mut process, Some(rep_spec::METHOD_CAPABILITIES), status).await)
+        }
+    };
+    let ending = match &result {
+        Ok(_) => Ending::RunEnded,
+        Err(error) if error.cause.is_some_and(is_transport) => Ending::Broken,
+        Err(error) if error.cause == Some(Cause::Timeout) => Ending::Cancel { run_id: None },
+        Err(_) => Ending::RunEnded,
+    };
+    shut_down(&mut session, &mut process, ending, &mut Interrupts::none()).await;
+    process.last_stderr(STDERR_DRAIN_WAIT).await;
     result
 }

@@ -9,6 +9,7 @@ use rep_spec::{
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use serde_json::value::RawValue;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use crate::client::Client;
@@ -18,19 +19,19 @@ use crate::error::{Cause, RunError};
 /// error: the executor does not describe itself as REP v0.1 requires).
 pub const INVALID_CAPABILITIES: i64 = 1000;
 
-/// One executor, driven through the REP lifecycle.
-pub struct Session {
-    client: Client,
+/// One executor, driven through the REP lifecycle, over any byte streams.
+pub struct Session<R, W> {
+    client: Client<R, W>,
 }
 
-impl Session {
-    /// A session over `client`.
-    pub fn new(client: Client) -> Session {
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {
+    /// A session over `client`. Does no I/O.
+    pub fn new(client: Client<R, W>) -> Session<R, W> {
         Session { client }
     }
 
     /// The underlying client.
-    pub fn client(&mut self) -> &mut Client {
+    pub fn client(&mut self) -> &mut Client<R, W> {
         &mut self.client
     }
 

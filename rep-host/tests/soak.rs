@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flow_ir::Manifest;
-use rep_host::config::EnvPolicy;
-use rep_host::launcher::ExecutorCommand;
-use rep_host::{RunRequest, run};
+use rep_host::{EnvPolicy, ExecutorCommand, RunRequest, run};
 use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunStatus};
 
 fn mock_executor() -> PathBuf {

@@ -8,8 +8,10 @@ pub enum ExitCode {
     Completed = 0,
     /// 1: the run failed (step failure, StepFailure class).
     RunFailed = 1,
-    /// 2: the IR failed schema/semantic validation before any executor was started.
-    InvalidIr = 2,
+    /// 2: bad input before any executor was started: the IR failed schema/semantic
+    /// validation, or the manifest, the run inputs, the configuration or the command line
+    /// could not be used.
+    BadInput = 2,
     /// 3: Validation class, including CapabilitiesMismatch and a language-family mismatch.
     Validation = 3,
     /// 4: RuntimeInternal class, including engine timeout and a missing or crashing executor.

@@ -1,8 +1,12 @@
 //! Newline framing with a hard bound (REP v0.1 §1 and its [clarified] frame limit).
 //!
 //! Pure: bytes in, frames out, no I/O. A line longer than the bound is reported as
-//! [`Frame::TooLong`] and its bytes are discarded as they arrive, so memory stays bounded by
-//! the limit whatever the peer sends; framing then resumes at the next `\n`.
+//! [`Frame::TooLong`] **as soon as the bound is passed**, without waiting for its newline
+//! ([clarified]: a peer writing 200 MB without a newline is noticed at the bound, not at a
+//! timeout); the rest of that line is discarded as it arrives, so memory stays bounded by the
+//! limit whatever the peer sends, and framing resumes after the next `\n`. A reader that
+//! treats an over-long frame as fatal (a host) stops there; one that resynchronises (an
+//! executor) keeps reading.
 
 /// Default bound on one frame: 16 MiB.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
@@ -12,10 +16,10 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 pub enum Frame {
     /// A complete line, without its `\n` (and without a trailing `\r`).
     Line(Vec<u8>),
-    /// A line longer than the bound; `len` is its length in bytes (without the `\n`), or the
-    /// length read so far when the stream ended inside it.
+    /// A line longer than the bound, reported once, when the bound was passed; `len` is the
+    /// number of its bytes seen at that moment (more than the bound; the line may be longer).
     TooLong {
-        /// Bytes in the over-long line.
+        /// Bytes of the over-long line seen when the bound was passed.
         len: usize,
     },
 }
@@ -25,8 +29,8 @@ pub enum Frame {
 pub struct LineFramer {
     max_bytes: usize,
     buf: Vec<u8>,
-    /// `Some(n)` while discarding an over-long line of which `n` bytes were seen.
-    discarding: Option<usize>,
+    /// True while discarding the rest of an over-long line (already reported).
+    discarding: bool,
 }
 
 impl LineFramer {
@@ -35,7 +39,7 @@ impl LineFramer {
         LineFramer {
             max_bytes,
             buf: Vec::new(),
-            discarding: None,
+            discarding: false,
         }
     }
 
@@ -44,7 +48,8 @@ impl LineFramer {
         self.max_bytes
     }
 
-    /// Feeds `bytes` and appends every frame they complete to `out`, in order.
+    /// Feeds `bytes` and appends every frame they complete to `out`, in order. An over-long
+    /// line yields its [`Frame::TooLong`] in the call that passes the bound.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Frame>) {
         while !bytes.is_empty() {
             let newline = bytes.iter().position(|&b| b == b'\n');
@@ -53,22 +58,16 @@ impl LineFramer {
                 None => (bytes, &[][..], false),
             };
             bytes = rest;
-            if let Some(seen) = self.discarding.as_mut() {
-                *seen += chunk.len();
-                if complete {
-                    out.push(Frame::TooLong { len: *seen });
-                    self.discarding = None;
-                }
+            if self.discarding {
+                self.discarding = !complete;
                 continue;
             }
             if self.buf.len() + chunk.len() > self.max_bytes {
-                let seen = self.buf.len() + chunk.len();
+                out.push(Frame::TooLong {
+                    len: self.buf.len() + chunk.len(),
+                });
                 self.buf = Vec::new();
-                if complete {
-                    out.push(Frame::TooLong { len: seen });
-                } else {
-                    self.discarding = Some(seen);
-                }
+                self.discarding = !complete;
                 continue;
             }
             self.buf.extend_from_slice(chunk);
@@ -82,11 +81,10 @@ impl LineFramer {
         }
     }
 
-    /// Ends the stream: the unterminated last line, if any, as a frame.
+    /// Ends the stream: the unterminated last line, if any, as a frame. (An over-long last
+    /// line was already reported by [`LineFramer::feed`].)
     pub fn finish(&mut self) -> Option<Frame> {
-        if let Some(len) = self.discarding.take() {
-            return Some(Frame::TooLong { len });
-        }
+        self.discarding = false;
         if self.buf.is_empty() {
             return None;
         }
@@ -127,15 +125,33 @@ mod tests {
     }
 
     #[test]
-    fn over_long_line_is_reported_and_framing_resumes() {
+    fn over_long_line_is_reported_once_and_framing_resumes() {
         assert_eq!(
             frames(4, &[b"12", b"345", b"67\nok\n"]),
-            vec![Frame::TooLong { len: 7 }, Frame::Line(b"ok".to_vec())]
+            vec![Frame::TooLong { len: 5 }, Frame::Line(b"ok".to_vec())]
         );
         assert_eq!(
             frames(4, &[b"123456\nab"]),
             vec![Frame::TooLong { len: 6 }, Frame::Line(b"ab".to_vec())]
         );
+    }
+
+    /// Regression (issue 9, finding 6): an over-long frame was only reported at its newline,
+    /// so a peer writing without one was noticed at the engine timeout.
+    #[test]
+    fn over_long_line_is_reported_when_the_bound_is_passed_not_at_its_newline() {
+        let mut framer = LineFramer::new(4);
+        let mut out = Vec::new();
+        framer.feed(b"1234", &mut out);
+        assert!(out.is_empty());
+        framer.feed(b"5", &mut out);
+        assert_eq!(out, vec![Frame::TooLong { len: 5 }]);
+        for _ in 0..1000 {
+            framer.feed(b"more bytes, still no newline", &mut out);
+        }
+        assert_eq!(out.len(), 1, "reported once");
+        assert_eq!(framer.buffered(), 0, "nothing kept of it");
+        assert_eq!(framer.finish(), None);
     }
 
     #[test]
@@ -144,7 +160,15 @@ mod tests {
     }
 
     #[test]
-    fn stream_ending_inside_an_over_long_line_reports_it() {
+    fn stream_ending_inside_an_over_long_line_reports_it_once() {
         assert_eq!(frames(2, &[b"abcdef"]), vec![Frame::TooLong { len: 6 }]);
+    }
+
+    #[test]
+    fn an_unterminated_last_line_is_a_frame() {
+        assert_eq!(
+            frames(10, &[b"a\nbc"]),
+            vec![Frame::Line(b"a".to_vec()), Frame::Line(b"bc".to_vec())]
+        );
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! Pure data: method names (§3), params and results (§3), run status, events (§4), the error
 //! object and the code → class → exit-code mapping (§5), and the `TRACE_MIND_*` environment
-//! names (§6), and bounded newline framing (§1). No async runtime, no I/O.
+//! names (§6), and bounded newline framing (§1). No async runtime, no process I/O.
+//!
+//! Feature `tokio` adds `FrameReader`, the bounded frame reader over any tokio
+//! `AsyncRead` (tokio's I/O traits only, no runtime).
 
 #![deny(missing_docs)]
 
@@ -14,6 +17,8 @@ mod exit;
 mod framing;
 mod jsonrpc;
 mod methods;
+#[cfg(feature = "tokio")]
+mod reader;
 mod types;
 
 pub use env::*;
@@ -26,6 +31,8 @@ pub use jsonrpc::{
     parse_response_text,
 };
 pub use methods::*;
+#[cfg(feature = "tokio")]
+pub use reader::FrameReader;
 pub use types::{
     CancelResult, Capabilities, HealthResult, Limits, PollResult, RunIdParams, RunOptions,
     RunStatus, StartRunParams, StartRunParamsRef, StartRunResult,

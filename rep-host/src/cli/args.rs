@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use rep_host::config::Engine;
+use rep_host::Engine;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -22,7 +22,7 @@ Examples:
 Exit codes:
   0  the run completed
   1  the run failed (a step failed)
-  2  bad input before any executor started: invalid IR, manifest, inputs or config
+  2  bad input before any executor started: invalid IR, manifest, inputs, config or usage
   3  Validation: capabilities mismatch, IR or inputs rejected by the executor, language mismatch
   4  RuntimeInternal: engine timeout, missing or crashing executor, broken transport
   130, 143  interrupted by SIGINT or SIGTERM (the run is cancelled, received events printed)";

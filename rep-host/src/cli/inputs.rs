@@ -7,12 +7,12 @@ use serde_json::{Map, Value};
 /// Why `--inputs` could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum InputsError {
-    #[error("cannot read inputs file {path}: {source}")]
+    #[error("cannot read inputs file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("--inputs from {origin} is not valid JSON: {source}")]
+    #[error("--inputs from {origin} is not valid JSON")]
     Json {
         origin: String,
         source: serde_json::Error,

@@ -3,26 +3,28 @@
 use std::path::Path;
 use std::time::Duration;
 
-use flow_ir::{Manifest, ManifestError};
-use rep_host::cache::{self, CacheRecord};
-use rep_host::config::{
-    ConfigError, Engine, Overrides, ResolvedExecutor, RuntimeConfig, resolve_executor,
+use flow_ir::Manifest;
+use rep_host::{
+    Cause, Engine, EventsJsonl, ExecutorCommand, Interrupts, Observer, Outcome, Overrides,
+    Progress, ResolvedExecutor, RunRequest, RuntimeConfig, cache_dir, kill_orphans,
+    resolve_executor, run_with, write_cache,
 };
-use rep_host::launcher::ExecutorCommand;
-use rep_host::observe::{EventsJsonl, Progress};
-use rep_host::{Cause, Interrupt, Observer, Outcome, RunRequest, run_with};
 use rep_spec::ExitCode;
 
 use super::args::{FlowArgs, GlobalArgs, OnlineArgs, RunArgs};
-use super::fail;
+use super::error::Failure;
 use super::inputs::parse_inputs;
+use super::note;
 use super::output::print_outcome;
 
-pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> ExitCode {
+/// How long `tm` spends killing descendants that escaped the executor's process group.
+const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(1);
+
+pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, Failure> {
     run_flow(global, &args.manifest, &args.flow, false)
 }
 
-pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> ExitCode {
+pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<ExitCode, Failure> {
     run_flow(global, &args.manifest, &args.flow, true)
 }
 
@@ -31,35 +33,24 @@ fn run_flow(
     manifest_path: &Path,
     flow: &FlowArgs,
     show_manifest: bool,
-) -> ExitCode {
+) -> Result<ExitCode, Failure> {
     // Everything that can be checked without an executor comes first: exit 2 here.
-    let loaded = match Manifest::load(manifest_path).and_then(|m| m.load_flow(&flow.flow)) {
-        Ok(loaded) => loaded,
-        Err(error) => return fail_manifest(&error),
-    };
+    let loaded = Manifest::load(manifest_path)
+        .and_then(|m| m.load_flow(&flow.flow))
+        .map_err(Failure::Manifest)?;
     tracing::debug!(flow = %flow.flow, nodes = loaded.ir.graph.nodes.len(), "Flow IR loaded and valid");
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
-    let inputs = match parse_inputs(flow.inputs.as_deref()) {
-        Ok(inputs) => inputs,
-        Err(error) => return fail(&error, ExitCode::InvalidIr),
-    };
-    let (config, executor) = match configured_executor(global) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+    let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
+    let (config, executor) = configured_executor(global)?;
     let mut jsonl = match &flow.events_jsonl {
-        Some(path) => match EventsJsonl::open(path) {
-            Ok(writer) => Some(writer),
-            Err(error) => {
-                eprintln!(
-                    "error: cannot open --events-jsonl file {}: {error}",
-                    path.display()
-                );
-                return ExitCode::InvalidIr;
-            }
-        },
+        Some(path) => Some(
+            EventsJsonl::open(path).map_err(|source| Failure::EventsJsonl {
+                path: path.clone(),
+                source,
+            })?,
+        ),
         None => None,
     };
     let mut progress = Progress::on_tty(loaded.ir.graph.nodes.len());
@@ -73,13 +64,10 @@ fn run_flow(
         allow_shell: false,
         log_json: false,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(&error, ExitCode::RuntimeInternal),
-    };
+        .map_err(Failure::Runtime)?;
     let executor_path = request.executor.path.display().to_string();
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(jsonl) = jsonl.as_mut() {
@@ -88,9 +76,11 @@ fn run_flow(
     if let Some(progress) = progress.as_mut() {
         observers.push(progress);
     }
-    let outcome = runtime.block_on(async { run_with(request, &mut observers, interrupt()).await });
+    let outcome = runtime
+        .block_on(async { run_with(request, &mut observers, Interrupts::from_signals()).await });
+    kill_orphans(ORPHAN_KILL_WAIT);
     if let Some(error) = &outcome.error {
-        eprintln!("error: {error}");
+        note(&format!("error: {error}"));
         if error.cause == Some(Cause::CapabilitiesMismatch) {
             cache_mismatch(global, &config, &executor_path, &outcome);
         }
@@ -102,7 +92,7 @@ fn run_flow(
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
-    code
+    Ok(code)
 }
 
 /// This process's peak resident set size in KiB (`VmHWM`), for the debug log; Linux only.
@@ -112,23 +102,12 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn fail_manifest(error: &ManifestError) -> ExitCode {
-    if let ManifestError::InvalidIr { path, source } = error {
-        eprintln!("error: invalid Flow IR in {}:", path.display());
-        for problem in &source.problems {
-            eprintln!("  - {problem}");
-        }
-        return ExitCode::InvalidIr;
-    }
-    fail(error, ExitCode::InvalidIr)
-}
-
-/// Resolves runtime.yaml and the flags to the executor to run (errors already reported).
+/// Resolves runtime.yaml and the flags to the executor to run.
 pub fn configured_executor(
     global: &GlobalArgs,
-) -> Result<(RuntimeConfig, ResolvedExecutor), ExitCode> {
+) -> Result<(RuntimeConfig, ResolvedExecutor), Failure> {
     let config = match &global.runtime_config {
-        Some(path) => RuntimeConfig::load(path).map_err(|e| fail_config(&e))?,
+        Some(path) => RuntimeConfig::load(path).map_err(Failure::Config)?,
         None => RuntimeConfig::default(),
     };
     let overrides = Overrides {
@@ -139,7 +118,7 @@ pub fn configured_executor(
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf));
     let executor =
-        resolve_executor(&config, &overrides, tm_dir.as_deref()).map_err(|e| fail_config(&e))?;
+        resolve_executor(&config, &overrides, tm_dir.as_deref()).map_err(Failure::Config)?;
     Ok((config, executor))
 }
 
@@ -164,47 +143,23 @@ fn cache_mismatch(global: &GlobalArgs, config: &RuntimeConfig, executor: &str, o
     let written_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let record = CacheRecord {
+    let record = rep_host::CacheRecord {
         engine: engine_name(global, config),
         executor: executor.to_owned(),
         capabilities,
         missing_step_kinds: &missing,
         written_at,
     };
-    match cache::cache_dir().and_then(|dir| cache::write(&dir, &record)) {
-        Ok(path) => eprintln!(
+    match cache_dir().and_then(|dir| write_cache(&dir, &record)) {
+        Ok(path) => note(&format!(
             "note: the executor's capabilities were cached at {}",
             path.display()
-        ),
-        Err(error) => tracing::warn!("could not cache the executor's capabilities: {error}"),
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM; never, if the handlers cannot be installed.
-pub async fn interrupt() -> Interrupt {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => tokio::select! {
-            _ = int.recv() => Interrupt::Sigint,
-            _ = term.recv() => Interrupt::Sigterm,
-        },
-        _ => {
-            tracing::warn!(
-                "cannot install signal handlers; SIGINT/SIGTERM will not cancel the run"
-            );
-            std::future::pending().await
+        )),
+        Err(error) => {
+            let cause = std::error::Error::source(&error)
+                .map(|cause| format!(": {cause}"))
+                .unwrap_or_default();
+            tracing::warn!("could not cache the executor's capabilities: {error}{cause}");
         }
     }
-}
-
-fn fail_config(error: &ConfigError) -> ExitCode {
-    let code = match error {
-        ConfigError::LanguageMismatch { .. } => ExitCode::Validation,
-        ConfigError::NoExecutor { .. } => ExitCode::RuntimeInternal,
-        _ => ExitCode::InvalidIr,
-    };
-    fail(error, code)
 }

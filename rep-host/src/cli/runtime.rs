@@ -1,70 +1,57 @@
 //! `tm runtime capabilities` and `tm runtime cache clear`.
 
+use std::io::Write;
 use std::time::Duration;
 
-use rep_host::cache;
-use rep_host::fetch_capabilities;
-use rep_host::launcher::ExecutorCommand;
+use rep_host::{ExecutorCommand, cache_dir, clear_cache, fetch_capabilities, kill_orphans};
 use rep_spec::ExitCode;
 
 use super::args::{CacheClearArgs, CapabilitiesArgs, GlobalArgs};
-use super::fail;
+use super::error::Failure;
+use super::note;
 use super::run::configured_executor;
 
-pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> ExitCode {
-    let (_, executor) = match configured_executor(global) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<ExitCode, Failure> {
+    let (_, executor) = configured_executor(global)?;
     let command = ExecutorCommand::for_path(&executor.path, &executor.args, executor.env);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(&error, ExitCode::RuntimeInternal),
-    };
+        .map_err(Failure::Runtime)?;
     let timeout = Duration::from_secs_f64(args.timeout);
-    match runtime.block_on(fetch_capabilities(
+    let result = runtime.block_on(fetch_capabilities(
         &command,
         timeout,
         global.max_frame_bytes,
-    )) {
-        Ok(capabilities) => {
-            match serde_json::to_string_pretty(&capabilities) {
-                Ok(text) => println!("{text}"),
-                Err(error) => return fail(&error, ExitCode::RuntimeInternal),
-            }
-            ExitCode::Completed
-        }
-        Err(error) => {
-            let code = error.exit_code();
-            fail(&error, code)
-        }
+    ));
+    kill_orphans(Duration::from_secs(1));
+    let capabilities = result.map_err(Failure::Run)?;
+    // A closed stdout (`| head`) ends tm quietly: the exit code still tells.
+    let mut stdout = std::io::stdout().lock();
+    if let Ok(text) = serde_json::to_string_pretty(&capabilities) {
+        let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
     }
+    Ok(ExitCode::Completed)
 }
 
-pub fn cache_clear(global: &GlobalArgs, args: &CacheClearArgs) -> ExitCode {
+pub fn cache_clear(global: &GlobalArgs, args: &CacheClearArgs) -> Result<ExitCode, Failure> {
     let engine = match (args.all, global.engine) {
         (true, _) => None,
         (false, Some(_)) => Some(super::run::engine_name(global, &Default::default())),
         (false, None) => {
-            eprintln!("error: say which cache to clear: --engine NAME or --all");
-            return ExitCode::InvalidIr;
+            return Err(Failure::Usage(
+                "say which cache to clear: --engine NAME or --all",
+            ));
         }
     };
-    let result = cache::cache_dir().and_then(|dir| cache::clear(&dir, engine));
-    match result {
-        Ok(removed) if removed.is_empty() => {
-            eprintln!("no cached capabilities to remove");
-            ExitCode::Completed
-        }
-        Ok(removed) => {
-            for path in removed {
-                eprintln!("removed {}", path.display());
-            }
-            ExitCode::Completed
-        }
-        Err(error) => fail(&error, ExitCode::RuntimeInternal),
+    let removed = cache_dir()
+        .and_then(|dir| clear_cache(&dir, engine))
+        .map_err(Failure::Cache)?;
+    if removed.is_empty() {
+        note("no cached capabilities to remove");
     }
+    for path in removed {
+        note(&format!("removed {}", path.display()));
+    }
+    Ok(ExitCode::Completed)
 }

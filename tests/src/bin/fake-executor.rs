@@ -23,6 +23,20 @@
 //! - `huge-frame`: answers Capabilities with a 20 MiB line.
 //! - `reply-file`: answers the first request with the bytes of the file named by
 //!   `FAKE_REPLY_FILE` (plus a newline), then exits.
+//!
+//! Hostile modes (issue 9; each says `fake: <mode>` on stderr when its fault starts):
+//! - `deaf`: answers Capabilities, then never reads stdin again and sleeps until killed.
+//! - `poll-flood`: answers StartRun, then writes Poll answers (ids 3, 4, …) without reading.
+//! - `exit-leaving-child`: answers StartRun, starts `sleep 1000` holding its stdout, exits 5.
+//! - `double-poll`: answers the first Poll twice, the second copy with one more event.
+//! - `endless-line`: answers Capabilities with bytes and never a newline.
+//! - `garbage-then-deaf`: answers Capabilities with a line that is not JSON, then stops
+//!   reading and sleeps until killed (it honours SIGTERM).
+//! - `events`: like `complete`, but `FAKE_POLLS` Polls (default 2000) return one event each.
+//! - `notify-flood`: like `complete`, with 20,000 notifications before every answer.
+//! - `setsid-child`: like `complete`, with a grandchild that called setsid
+//!   (`fake: grandchild pid N`).
+//! - `trickle`: answers the first Poll one byte per 100 ms, reading nothing meanwhile.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -64,6 +78,18 @@ fn main() {
                 eprintln!("{line}");
             }
         }
+        "setsid-child" => {
+            // Deliberately never waited for: tm must kill it although it left our group.
+            #[allow(clippy::zombie_processes)]
+            let child = std::process::Command::new("setsid")
+                .args(["sleep", "300"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn setsid sleep");
+            eprintln!("fake: grandchild pid {}", child.id());
+        }
         "stubborn" => {
             // Deliberately never waited for: the host must kill it with the process group.
             #[allow(clippy::zombie_processes)]
@@ -85,6 +111,34 @@ fn main() {
         eprintln!("fake: got {method}");
         let frame: Vec<u8> = match mode.as_str() {
             "hang-handshake" => continue,
+            "endless-line" => {
+                eprintln!("fake: endless-line");
+                let chunk = vec![b'x'; 64 * 1024];
+                while stdout.write_all(&chunk).is_ok() {}
+                return;
+            }
+            "garbage-then-deaf" => {
+                let _ = stdout
+                    .write_all(b"this is not json {\n")
+                    .and_then(|()| stdout.flush());
+                eprintln!("fake: garbage-then-deaf");
+                sleep_forever();
+            }
+            "trickle" if method == "Runtime.Poll" => {
+                eprintln!("fake: trickling");
+                let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"status": "running", "events": []}});
+                for byte in format!("{answer}\n").bytes() {
+                    if stdout
+                        .write_all(&[byte])
+                        .and_then(|()| stdout.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                continue;
+            }
             "stubborn" if method == "Runtime.Cancel" => continue,
             "garbage" => b"this is not json {".to_vec(),
             "bad-utf8" => {
@@ -128,6 +182,16 @@ fn main() {
                 frame.to_string().into_bytes()
             }
         };
+        if mode == "notify-flood" {
+            let note = json!({"jsonrpc": "2.0", "method": "Runtime.Progress", "params": {}});
+            let mut notes = String::new();
+            for _ in 0..20_000 {
+                notes.push_str(&format!("{note}\n"));
+            }
+            if stdout.write_all(notes.as_bytes()).is_err() {
+                return;
+            }
+        }
         if matches!(mode.as_str(), "complete" | "chatty") && method == "Runtime.Poll" {
             let _ = writeln!(
                 stdout,
@@ -143,15 +207,64 @@ fn main() {
         {
             return;
         }
+        after_answer(&mode, &method, polls, &frame, &mut stdout);
     }
     if mode != "stubborn" {
         eprintln!("fake: stdin closed, goodbye");
     }
     if mode == "stubborn" {
         eprintln!("fake: stdin closed, staying alive");
-        loop {
-            std::thread::sleep(Duration::from_secs(60));
+        sleep_forever();
+    }
+}
+
+/// Faults that come after an answer was written.
+fn after_answer(mode: &str, method: &str, polls: u32, frame: &[u8], stdout: &mut std::io::Stdout) {
+    match (mode, method) {
+        ("deaf", "Runtime.Capabilities") => {
+            eprintln!("fake: deaf");
+            sleep_forever();
         }
+        ("poll-flood", "Runtime.StartRun") => {
+            eprintln!("fake: poll-flood");
+            for id in 3u64.. {
+                let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"status": "running", "events": [log_event(id)]}});
+                if writeln!(stdout, "{answer}").is_err() {
+                    std::process::exit(0);
+                }
+            }
+        }
+        ("exit-leaving-child", "Runtime.StartRun") => {
+            // Deliberately never waited for: it inherits our stdout and outlives us.
+            #[allow(clippy::zombie_processes)]
+            let child = std::process::Command::new("sleep")
+                .arg("1000")
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn sleep");
+            eprintln!("fake: grandchild pid {}", child.id());
+            eprintln!("fake: exit-leaving-child");
+            std::process::exit(5);
+        }
+        ("double-poll", "Runtime.Poll") if polls == 1 => {
+            let mut copy: Value = serde_json::from_slice(frame).expect("own frame");
+            if let Some(events) = copy["result"]["events"].as_array_mut() {
+                events.push(json!({"type": "log", "timestamp": "2026-01-01T00:00:00Z", "level": "info", "message": "only in the second copy"}));
+            }
+            eprintln!("fake: double-poll");
+            let _ = writeln!(stdout, "{copy}").and_then(|()| stdout.flush());
+        }
+        _ => {}
+    }
+}
+
+fn log_event(n: u64) -> Value {
+    json!({"type": "log", "timestamp": "2026-01-01T00:00:00Z", "level": "info", "message": format!("poll {n}")})
+}
+
+fn sleep_forever() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
     }
 }
 
@@ -176,13 +289,20 @@ fn answer(mode: &str, method: &str, polls: &mut u32) -> Result<Value, Value> {
         },
         "Runtime.Poll" => {
             *polls += 1;
-            let event = json!({"type": "log", "timestamp": "2026-01-01T00:00:00Z", "level": "info", "message": format!("poll {polls}")});
+            let event = log_event(u64::from(*polls));
             let events = if hangs && *polls > 1 {
                 vec![]
             } else {
                 vec![event]
             };
-            let status = if hangs || *polls == 1 {
+            let last_poll = match mode {
+                "events" => std::env::var("FAKE_POLLS")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(2000),
+                _ => 2,
+            };
+            let status = if hangs || *polls < last_poll {
                 "running"
             } else {
                 "completed"

@@ -2,8 +2,12 @@
 
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -149,7 +153,7 @@ pub fn redactions() -> insta::Settings {
 pub fn fake_config(dir: &Path, mode: &str) -> PathBuf {
     let path = dir.join("runtime.yaml");
     let yaml = format!(
-        "runtime:\n  engine: proc\n  language: rust\n  plugins_language: rust\n  executor_path: {}\n  executor_args: [{mode}]\n  pass_env: [FAKE_REPLY_FILE]\n",
+        "runtime:\n  engine: proc\n  language: rust\n  plugins_language: rust\n  executor_path: {}\n  executor_args: [{mode}]\n  pass_env: [FAKE_REPLY_FILE, FAKE_POLLS]\n",
         fake_executor().display()
     );
     std::fs::write(&path, yaml).expect("write runtime.yaml");
@@ -211,6 +215,159 @@ pub fn assert_no_survivors(stderr: &str) {
         while alive(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(!alive(pid), "process {pid} survived tm:\n{stderr}");
+        if alive(pid) {
+            // Do not leave it behind for the next test, then report.
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("process {pid} survived tm:\n{stderr}");
+        }
     }
+}
+
+/// The plant-monitor command line under the runtime.yaml `config`, then `extra`.
+pub fn plant_args(config: &Path, extra: &[&str]) -> Vec<String> {
+    let manifest = plant_monitor_manifest();
+    let mut args: Vec<String> = [
+        "--runtime-config",
+        config.to_str().expect("utf-8 path"),
+        "runtime",
+        "run",
+        "--manifest",
+        manifest.to_str().expect("utf-8 path"),
+        "--flow",
+        "plant-monitor",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+/// A `tm` process whose stderr is watched as it runs, so a test can act on what it says
+/// (send a signal once the run is being polled) and stop waiting after a bound.
+pub struct LiveTm {
+    child: Child,
+    started: Instant,
+    stdout: JoinHandle<String>,
+    stderr: Arc<Mutex<String>>,
+    stderr_done: JoinHandle<()>,
+    lines: Receiver<String>,
+}
+
+impl LiveTm {
+    /// Starts `tm args` with `env`.
+    pub fn start(args: &[String], env: &[(&str, &str)]) -> LiveTm {
+        let mut command = Command::new(tm_path());
+        command
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("tm starts");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let stdout = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text
+        });
+        let mut stderr = child.stderr.take().expect("stderr");
+        let seen = Arc::new(Mutex::new(String::new()));
+        let (tx, lines) = channel();
+        let shared = seen.clone();
+        let stderr_done = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            let mut partial = String::new();
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]);
+                shared.lock().unwrap().push_str(&text);
+                partial.push_str(&text);
+                while let Some(i) = partial.find('\n') {
+                    let line: String = partial.drain(..=i).collect();
+                    let _ = tx.send(line.trim_end().to_owned());
+                }
+            }
+        });
+        LiveTm {
+            child,
+            started: Instant::now(),
+            stdout,
+            stderr: seen,
+            stderr_done,
+            lines,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for a stderr line containing `needle`.
+    pub fn wait_for(&self, needle: &str, limit: Duration) {
+        let until = Instant::now() + limit;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "tm's stderr never said {needle:?}:\n{}",
+                    self.stderr.lock().unwrap()
+                ),
+            }
+        }
+    }
+
+    /// Sends `signal` (e.g. "-INT") to tm.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
+    /// Waits up to `limit` for tm to exit; past it, kills tm and returns with `code` -2
+    /// (a hang is reported as a failure, never waited out). `elapsed` counts from `from`.
+    pub fn finish(mut self, limit: Duration, from: Instant) -> Run {
+        let until = Instant::now() + limit;
+        let code = loop {
+            match self.child.try_wait().expect("try_wait") {
+                Some(status) => break status.code().unwrap_or(-1),
+                None if Instant::now() >= until => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break -2;
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let elapsed = from.elapsed();
+        let _ = self.stderr_done.join();
+        let stdout = self.stdout.join().unwrap_or_default();
+        let stderr = self.stderr.lock().unwrap().clone();
+        Run {
+            code,
+            stdout,
+            stderr,
+            elapsed,
+        }
+    }
+
+    /// When tm was started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+}
+
+/// Runs `tm args`, killing it after `limit` (then `code` is -2).
+pub fn tm_bounded(args: &[String], env: &[(&str, &str)], limit: Duration) -> Run {
+    let live = LiveTm::start(args, env);
+    let started = live.started();
+    live.finish(limit, started)
 }

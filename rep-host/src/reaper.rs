@@ -1,0 +1,78 @@
+//! This process as a child subreaper: descendants that leave the executor's process group
+//! (`setsid`, a double fork) are re-parented to us when their parent dies, and
+//! [`kill_orphans`] kills and reaps them when the run ends (architecture invariant 4).
+//!
+//! Both act on the whole process: they are for a binary that runs one executor at a time,
+//! like `tm`, not for a library user running several.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+/// Makes this process a child subreaper (`PR_SET_CHILD_SUBREAPER`).
+///
+/// # Errors
+/// The `prctl` error (Linux only).
+pub fn become_subreaper() -> std::io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)
+}
+
+/// Sends SIGKILL to every child of this process and reaps it, again and again (a killed
+/// orphan's own children are re-parented to us in turn) until none is left or `limit` has
+/// passed. Returns how many were killed. Call it once the executor itself has been reaped:
+/// every child left then is a descendant that escaped its process group.
+pub fn kill_orphans(limit: Duration) -> usize {
+    let until = Instant::now() + limit;
+    let mut killed = 0;
+    loop {
+        let children = children_of(nix::unistd::getpid());
+        if children.is_empty() || Instant::now() >= until {
+            return killed;
+        }
+        for &child in &children {
+            if kill(child, Signal::SIGKILL).is_ok() {
+                killed += 1;
+                tracing::debug!(
+                    pid = child.as_raw(),
+                    "killed a descendant that escaped the executor's process group"
+                );
+            }
+        }
+        for child in children {
+            reap(child, until);
+        }
+    }
+}
+
+/// Waits (polling, until `until`) for `child` to be reaped.
+fn reap(child: Pid, until: Instant) {
+    loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            _ => return,
+        }
+    }
+}
+
+/// The processes whose parent is `parent`, from `/proc/*/stat`.
+fn children_of(parent: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parent = parent.as_raw().to_string();
+    entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // pid (comm) state ppid …: comm may hold spaces and parentheses, so split after
+            // the last ')'.
+            let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?;
+            (ppid == parent).then_some(Pid::from_raw(pid))
+        })
+        .collect()
+}
