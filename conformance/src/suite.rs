@@ -175,7 +175,8 @@ impl SuiteReport {
             } else {
                 String::new()
             };
-            return format!("REP v0.1 core: not certified ({failed} MUST tests failed{excused})");
+            let failed = crate::checks::count(failed, "MUST test", "MUST tests");
+            return format!("REP v0.1 core: not certified ({failed} failed{excused})");
         }
         let mut line = "REP v0.1 core: certified".to_owned();
         if c.cancel {

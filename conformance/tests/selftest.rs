@@ -380,7 +380,7 @@ fn strict_fails_the_untested_must_tests() {
     assert_eq!(strict.verdict("REP-CAN-003").0, "skip");
     assert_eq!(
         strict.line(),
-        "REP v0.1 core: not certified (1 MUST tests failed)"
+        "REP v0.1 core: not certified (1 MUST test failed)"
     );
     // With every MUST test testable, --strict certifies.
     let full = run(

@@ -112,11 +112,11 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
         );
     }
     let mut totals = format!(
-        "\n{}: {} passed, {} failed, {} warnings, {} skipped",
+        "\n{}: {} passed, {} failed, {}, {} skipped",
         count(report.results.len(), "test", "tests"),
         report.count(Verdict::Pass),
         report.count(Verdict::Fail),
-        report.count(Verdict::Warn),
+        count(report.count(Verdict::Warn), "warning", "warnings"),
         report.count(Verdict::Skip),
     );
     let expected = report.baselined(BaselineStatus::ExpectedFailure);
@@ -124,7 +124,9 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
     if expected + stale > 0 {
         let _ = write!(
             totals,
-            " ({expected} failures expected by the baseline, {stale} stale entries)"
+            " ({} expected by the baseline, {})",
+            count(expected, "failure", "failures"),
+            count(stale, "stale entry", "stale entries")
         );
     }
     if !report.not_selected.is_empty() {
