@@ -89,6 +89,21 @@ impl Outcome {
             .collect()
     }
 
+    /// The JSON report's entry for test `id`.
+    fn test(&self, id: &str) -> &Value {
+        self.json["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap_or_else(|| panic!("{id} did not run:\n{}", self.stdout))
+    }
+
+    /// The progress lines on stderr (`[n/total] VERDICT id (ms)…`).
+    fn progress(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.starts_with('[')).collect()
+    }
+
     fn line(&self) -> String {
         self.json["certification"]["line"]
             .as_str()
@@ -337,27 +352,16 @@ fn a_silent_executor_gets_one_verdict_within_the_probe_timeout() {
             .contains("did not answer Runtime.Capabilities")
     );
     // One progress line, also when stderr is not a terminal (it is a pipe here).
-    let progress: Vec<&str> = outcome
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with('['))
-        .collect();
+    let progress = outcome.progress();
     assert_eq!(progress.len(), 1, "{}", outcome.stderr);
-    assert!(
-        progress[0].starts_with("[ 1/33] FAIL REP-FRM-001"),
-        "{}",
-        progress[0]
-    );
+    let first = format!("[ 1/{}] FAIL REP-FRM-001", CATALOGUE.len());
+    assert!(progress[0].starts_with(&first), "{}", progress[0]);
 }
 
 #[test]
 fn progress_lines_reach_stderr_and_the_summary_stdout_once() {
     let outcome = run(&broken_executor(), &["--filter", "REP-FRM-*"]);
-    let progress: Vec<&str> = outcome
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with('['))
-        .collect();
+    let progress = outcome.progress();
     assert_eq!(progress.len(), 4, "{}", outcome.stderr);
     assert!(
         progress[3].starts_with("[4/4] PASS REP-FRM-004 ("),
@@ -410,13 +414,7 @@ fn baselined_failures_pass_the_run_and_stale_entries_fail_it() {
     };
     assert_eq!(broken.code, 0, "{}", broken.stdout);
     assert_eq!(broken.verdict("REP-HLT-001").0, "fail");
-    let test = broken.json["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == "REP-HLT-001")
-        .unwrap()
-        .clone();
+    let test = broken.test("REP-HLT-001");
     assert_eq!(test["baseline"]["status"], "expected-failure");
     assert_eq!(test["baseline"]["reason"], "Health lacks details (issue 1)");
     assert!(
@@ -533,12 +531,7 @@ fn reports_parse_and_match_the_documented_schema() {
     }
     assert_eq!(outcome.code, 1);
     assert!(outcome.stdout.contains("REP v0.1 core: not certified"));
-    let health = outcome.json["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == "REP-HLT-001")
-        .unwrap();
+    let health = outcome.test("REP-HLT-001");
     assert_eq!(health["verdict"], "fail");
     assert!(health["frame"].as_str().unwrap().contains("\"ok\":true"));
 

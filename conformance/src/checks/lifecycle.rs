@@ -237,98 +237,87 @@ async fn all_runs(
     Ok(runs::run_each(ctx, &flows, tag).await?)
 }
 
-/// The skip of an event test whose runs produced no event of the kind it checks.
-fn no_events(what: &str) -> Skip {
-    Skip::new(
-        format!("the runs produced no {what}"),
-        "give --fixtures DIR with a flow whose run produces them (events are optional in REP v0.1)",
-    )
+/// Runs every runnable flow and checks each event of type `kind` (every event when `None`)
+/// with `check`, which says what is wrong; `noun` names such events (singular, plural). The
+/// test is skipped when the runs produced none.
+async fn check_events(
+    ctx: &Ctx<'_>,
+    tag: &str,
+    kind: Option<&str>,
+    noun: (&str, &str),
+    check: fn(&Value) -> Result<(), String>,
+) -> Check {
+    let records = all_runs(ctx, tag).await?;
+    let mut seen = 0;
+    for record in &records {
+        let events = record
+            .events()
+            .filter(|(e, _)| kind.is_none_or(|k| e["type"] == k));
+        for (event, poll) in events {
+            check(event).map_err(|why| {
+                poll.reply
+                    .fail(format!("flow {}: {why}: {event}", record.flow))
+            })?;
+            seen += 1;
+        }
+    }
+    if seen == 0 {
+        return Err(Skip::new(
+            format!("the runs produced no {}", noun.1),
+            "give --fixtures DIR with a flow whose run produces them (events are optional in REP v0.1)",
+        )
+        .into());
+    }
+    Ok(format!("{} well formed", count(seen, noun.0, noun.1)))
 }
 
 /// REP-EVT-001: every event is an object with a string `type` and an RFC 3339 `timestamp`.
 pub async fn event_shape(ctx: &Ctx<'_>) -> Check {
-    let records = all_runs(ctx, "evt-001").await?;
-    let mut seen = 0;
-    for record in &records {
-        for (event, poll) in record.events() {
-            let fail = |why: String| poll.reply.fail(format!("flow {}: {why}", record.flow));
-            if !event.get("type").is_some_and(Value::is_string) {
-                return Err(fail(format!("event without a string type: {event}")).into());
-            }
-            let stamp = event.get("timestamp").and_then(Value::as_str);
-            if stamp.is_none_or(|s| OffsetDateTime::parse(s, &Rfc3339).is_err()) {
-                return Err(fail(format!("event timestamp is not RFC 3339: {event}")).into());
-            }
-            seen += 1;
+    check_events(ctx, "evt-001", None, ("event", "events"), |event| {
+        if !event.get("type").is_some_and(Value::is_string) {
+            return Err("event without a string type".into());
         }
-    }
-    if seen == 0 {
-        return Err(no_events("events").into());
-    }
-    Ok(format!("{} well formed", count(seen, "event", "events")))
+        let stamp = event.get("timestamp").and_then(Value::as_str);
+        if stamp.is_none_or(|s| OffsetDateTime::parse(s, &Rfc3339).is_err()) {
+            return Err("event timestamp is not RFC 3339".into());
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// REP-EVT-002: `step` events have a string `step_id` and `state` started|succeeded|failed.
 pub async fn step_event_shape(ctx: &Ctx<'_>) -> Check {
-    let records = all_runs(ctx, "evt-002").await?;
-    let mut seen = 0;
-    for record in &records {
-        for (event, poll) in record
-            .events()
-            .filter(|(e, _)| e["type"] == event_type::STEP)
-        {
-            let fail = |why: String| poll.reply.fail(format!("flow {}: {why}", record.flow));
-            if !event.get("step_id").is_some_and(Value::is_string) {
-                return Err(fail(format!("step event without a string step_id: {event}")).into());
-            }
-            let state = event.get("state").filter(|s| s.is_string());
-            if state.is_none_or(|s| StepState::deserialize(s).is_err()) {
-                return Err(fail(format!(
-                    "step event state is not started|succeeded|failed: {event}"
-                ))
-                .into());
-            }
-            seen += 1;
+    let noun = ("step event", "step events");
+    check_events(ctx, "evt-002", Some(event_type::STEP), noun, |event| {
+        if !event.get("step_id").is_some_and(Value::is_string) {
+            return Err("step event without a string step_id".into());
         }
-    }
-    if seen == 0 {
-        return Err(no_events("step events").into());
-    }
-    Ok(format!(
-        "{} well formed",
-        count(seen, "step event", "step events")
-    ))
+        let state = event.get("state").filter(|s| s.is_string());
+        if state.is_none_or(|s| StepState::deserialize(s).is_err()) {
+            return Err("step event state is not started|succeeded|failed".into());
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// REP-EVT-003: `log` events have a string `level` and `message`, and a string `step_id`
 /// when they have one.
 pub async fn log_event_shape(ctx: &Ctx<'_>) -> Check {
-    let records = all_runs(ctx, "evt-003").await?;
-    let mut seen = 0;
-    for record in &records {
-        for (event, poll) in record
-            .events()
-            .filter(|(e, _)| e["type"] == event_type::LOG)
-        {
-            let fail = |why: String| poll.reply.fail(format!("flow {}: {why}", record.flow));
-            for field in ["level", "message"] {
-                if !event.get(field).is_some_and(Value::is_string) {
-                    return Err(fail(format!("log event without a string {field}: {event}")).into());
-                }
+    let noun = ("log event", "log events");
+    check_events(ctx, "evt-003", Some(event_type::LOG), noun, |event| {
+        for field in ["level", "message"] {
+            if !event.get(field).is_some_and(Value::is_string) {
+                return Err(format!("log event without a string {field}"));
             }
-            if event.get("step_id").is_some_and(|s| !s.is_string()) {
-                return Err(fail(format!("log event step_id is not a string: {event}")).into());
-            }
-            seen += 1;
         }
-    }
-    if seen == 0 {
-        return Err(no_events("log events").into());
-    }
-    Ok(format!(
-        "{} well formed",
-        count(seen, "log event", "log events")
-    ))
+        if event.get("step_id").is_some_and(|s| !s.is_string()) {
+            return Err("log event step_id is not a string".into());
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// REP-SUM-001 (SHOULD): the final Poll's summary has integer `completed_steps` and
