@@ -21,7 +21,8 @@ revision="$(git -C "$REP_SRC" describe --always --dirty 2>/dev/null || echo unkn
 if [[ "$revision" == unknown || "$revision" == *-dirty ]] \
     || [[ ! -x "$CACHE_DIR/bin/rep-conformance" ]] \
     || [[ "$(cat "$CACHE_DIR/revision" 2>/dev/null)" != "$revision" ]]; then
-    cargo install --locked --force --path "$REP_SRC/conformance" --root "$CACHE_DIR"
+    cargo install --locked --force --path "$REP_SRC/conformance" --bin rep-conformance \
+        --root "$CACHE_DIR"
     echo "$revision" > "$CACHE_DIR/revision"
 fi
 
