@@ -1,11 +1,16 @@
 //! The catalogue: every conformance test with its stable id, level, spec section and title.
 //!
 //! Ids never change meaning; a retired test keeps its id reserved. The order here is the
-//! order of reports.
+//! order of reports. Each entry carries its body, so an id without a body cannot compile.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::checks::{Ctx, cancel, framing, lifecycle, process, rpc, start};
+use crate::verdict::Check;
 
 /// How strongly REP v0.1 asks for the behaviour a test checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -91,14 +96,22 @@ impl Area {
     }
 }
 
-/// One entry of the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The body of a test: runs it against the executor in `ctx` and concludes.
+pub type Body = for<'a> fn(&'a Ctx<'a>) -> BoxCheck<'a>;
+
+/// The future a [`Body`] returns.
+pub type BoxCheck<'a> = Pin<Box<dyn Future<Output = Check> + 'a>>;
+
+/// One entry of the catalogue: what the test checks, how strongly REP v0.1 asks for it, and
+/// its body (so every id has a body by construction).
+#[derive(Clone, Copy)]
 pub struct TestInfo {
     /// The stable id, e.g. `REP-CAP-001`.
     pub id: &'static str,
-    /// MUST or SHOULD, following the spec's wording.
+    /// MUST or SHOULD, following the spec's wording (see the traceability table of
+    /// docs/conformance.md).
     pub level: Level,
-    /// The section(s) of `rep-v0.1.md` checked, e.g. `§3`.
+    /// The section(s) of REP v0.1 checked, e.g. `§3`.
     pub section: &'static str,
     /// The report group.
     pub area: Area,
@@ -106,270 +119,334 @@ pub struct TestInfo {
     pub title: &'static str,
     /// The test's default time budget (replaced by `--timeout`).
     pub timeout: Duration,
+    /// The test itself.
+    pub body: Body,
 }
 
-const fn test(
-    id: &'static str,
-    level: Level,
-    section: &'static str,
-    area: Area,
-    title: &'static str,
-    timeout_secs: u64,
-) -> TestInfo {
-    TestInfo {
-        id,
-        level,
-        section,
-        area,
-        title,
-        timeout: Duration::from_secs(timeout_secs),
+impl std::fmt::Debug for TestInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestInfo")
+            .field("id", &self.id)
+            .field("level", &self.level)
+            .field("section", &self.section)
+            .field("title", &self.title)
+            .finish_non_exhaustive()
     }
 }
 
-use Area::*;
-use Level::{Must, Should};
+/// A catalogue entry: `test!(id, level, section, area, title, budget_secs, body_fn)`.
+macro_rules! test {
+    ($id:literal, $level:ident, $section:literal, $area:ident, $title:literal, $secs:literal, $body:path $(,)?) => {
+        TestInfo {
+            id: $id,
+            level: Level::$level,
+            section: $section,
+            area: Area::$area,
+            title: $title,
+            timeout: Duration::from_secs($secs),
+            body: |ctx| Box::pin($body(ctx)),
+        }
+    };
+}
 
 /// Every test, in report order.
 pub const CATALOGUE: &[TestInfo] = &[
-    test(
+    test!(
         "REP-FRM-001",
         Must,
         "§1",
         Framing,
         "responses are one JSON object per line, terminated by \\n",
         10,
+        framing::one_object_per_line,
     ),
-    test(
+    test!(
         "REP-FRM-002",
         Must,
         "§1",
         Framing,
-        "stdout carries only protocol frames during a whole lifecycle",
+        "stdout carries only JSON-RPC responses, one per request (no logs, no notifications)",
         30,
+        framing::only_responses_on_stdout,
     ),
-    test(
+    test!(
         "REP-FRM-003",
         Must,
         "§1",
         Framing,
         "every response has \"jsonrpc\": \"2.0\"",
         10,
+        framing::jsonrpc_version,
     ),
-    test(
+    test!(
         "REP-FRM-004",
         Must,
         "§1",
         Framing,
         "the id of every request is echoed (ids 1, 2, 3, …)",
         10,
+        framing::ids_echoed,
     ),
-    test(
+    test!(
         "REP-RPC-001",
         Must,
         "§5",
         Rpc,
         "invalid JSON is answered -32700 with id null",
         10,
+        rpc::parse_error,
     ),
-    test(
+    test!(
         "REP-RPC-002",
         Must,
         "§5",
         Rpc,
         "an invalid request is answered -32600 with its id or null",
         10,
+        rpc::invalid_request,
     ),
-    test(
+    test!(
         "REP-RPC-003",
         Must,
         "§5",
         Rpc,
         "an unknown method is answered -32601 with the request's id",
         10,
+        rpc::method_not_found,
     ),
-    test(
+    test!(
         "REP-RPC-004",
-        Must,
-        "§5",
+        Should,
+        "§3, §5",
         Rpc,
-        "invalid params are answered -32602",
+        "a mistyped or missing run_id is answered -32602",
         10,
+        rpc::invalid_params,
     ),
-    test(
+    test!(
         "REP-ERR-001",
         Must,
         "§5",
         Errors,
-        "error objects are {code: integer, message: string, data?: object}",
+        "error objects are {code: integer, message: string, data?: {step_id?, attempt?, retriable?}}",
         10,
+        rpc::error_objects,
     ),
-    test(
+    test!(
         "REP-CAP-001",
         Must,
         "§3",
         Capabilities,
-        "Capabilities has semver version, string step_kinds, integer limits.concurrency ≥ 1",
+        "Capabilities has a semver version, string step_kinds and an integer limits.concurrency",
         10,
+        start::capabilities_shape,
     ),
-    test(
+    test!(
         "REP-RUN-001",
         Must,
         "§3, §5",
         StartRun,
         "IR version 2.0.0 is rejected with 1001",
         10,
+        start::unsupported_version,
     ),
-    test(
+    test!(
         "REP-RUN-002",
         Must,
         "§3",
         StartRun,
         "the IR version is checked first (2.0.0 with an unknown kind → 1001)",
         10,
+        start::version_checked_first,
     ),
-    test(
+    test!(
         "REP-RUN-003",
-        Must,
+        Should,
         "§5",
         StartRun,
         "an unknown step kind is rejected with 1002",
         10,
+        start::unknown_kind,
     ),
-    test(
+    test!(
         "REP-RUN-004",
-        Must,
+        Should,
         "§5",
         StartRun,
-        "schema-invalid IR is rejected with 1003",
+        "a schema-invalid IR is rejected with 1003",
         10,
+        start::schema_invalid_ir,
     ),
-    test(
+    test!(
         "REP-RUN-005",
         Must,
         "§3",
         StartRun,
-        "StartRun answers {run_id: string}",
+        "StartRun answers {run_id: non-empty string}",
         10,
+        start::start_result,
     ),
-    test(
+    test!(
         "REP-RUN-006",
         Should,
         "§3, §6",
         StartRun,
-        "the run id is options.run_id when the host gives one",
+        "the run id is options.run_id",
         10,
+        start::run_id_from_options,
     ),
-    test(
+    test!(
+        "REP-RUN-007",
+        Should,
+        "§3",
+        StartRun,
+        "inputs violating the IR's inputs_schema are rejected with a 1000–1999 error",
+        10,
+        start::bad_inputs,
+    ),
+    test!(
         "REP-LIF-001",
         Must,
         "§3",
         Lifecycle,
-        "status is pending|running|completed|failed and a final status stays final",
+        "Poll answers {status: pending|running|completed|failed, events?: array, summary?: object}",
         30,
+        lifecycle::poll_shape,
     ),
-    test(
+    test!(
         "REP-LIF-002",
         Must,
         "§2",
         Lifecycle,
         "a flow that should complete completes (with the expected outputs)",
         60,
+        lifecycle::completes,
     ),
-    test(
+    test!(
         "REP-LIF-003",
         Must,
         "§2",
         Lifecycle,
         "a flow that should fail ends failed",
         60,
+        lifecycle::fails,
     ),
-    test(
+    test!(
         "REP-LIF-004",
-        Must,
+        Should,
         "§3",
         Lifecycle,
         "each event is delivered once; a Poll after the final one has no events",
         30,
+        lifecycle::events_once,
     ),
-    test(
+    test!(
         "REP-LIF-005",
-        Must,
+        Should,
         "§3",
         Lifecycle,
         "Poll/Cancel of an unknown run id are answered and the executor lives on",
         10,
+        lifecycle::unknown_run,
     ),
-    test(
+    test!(
+        "REP-LIF-006",
+        Should,
+        "§2, §3",
+        Lifecycle,
+        "statuses never go back, and a final status stays final",
+        30,
+        lifecycle::status_order,
+    ),
+    test!(
         "REP-EVT-001",
         Must,
         "§4",
         Events,
         "every event has a string type and an RFC 3339 timestamp",
         30,
+        lifecycle::event_shape,
     ),
-    test(
+    test!(
         "REP-EVT-002",
         Must,
         "§4",
         Events,
         "step events have a string step_id and state started|succeeded|failed",
         30,
+        lifecycle::step_event_shape,
     ),
-    test(
+    test!(
+        "REP-EVT-003",
+        Must,
+        "§4",
+        Events,
+        "log events have a string level and message (and a string step_id when present)",
+        30,
+        lifecycle::log_event_shape,
+    ),
+    test!(
         "REP-SUM-001",
         Should,
         "§3",
         Summary,
         "the final summary has integer completed_steps and failed_steps",
         30,
+        lifecycle::summary_counts,
     ),
-    test(
+    test!(
         "REP-CAN-001",
         Must,
         "§3",
         Cancel,
         "Cancel of a finished run answers {ok: true}",
         30,
+        cancel::finished,
     ),
-    test(
+    test!(
         "REP-CAN-002",
-        Must,
+        Should,
         "§3",
         Cancel,
         "Cancel is idempotent and leaves a finished run's status unchanged",
         30,
+        cancel::idempotent,
     ),
-    test(
+    test!(
         "REP-CAN-003",
         Should,
         "§2, §3",
         Cancel,
         "Cancel of a running run ends it failed within 5 s",
         30,
+        cancel::running,
     ),
-    test(
+    test!(
         "REP-HLT-001",
         Must,
         "§3",
         Health,
         "Health answers {ok: bool, details: object} (or -32601: skipped)",
         10,
+        cancel::health,
     ),
-    test(
+    test!(
         "REP-PRC-001",
         Must,
-        "§1",
+        "§1, §2",
         Process,
-        "the executor exits within 2 s of stdin EOF",
-        10,
+        "the executor exits within 5 s of stdin EOF",
+        15,
+        process::stdin_eof,
     ),
-    test(
+    test!(
         "REP-PRC-002",
         Should,
         "§2",
         Process,
         "the executor exits within 2 s of SIGTERM",
         10,
+        process::sigterm,
     ),
 ];
 
@@ -381,6 +458,9 @@ pub fn find(id: &str) -> Option<&'static TestInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use Area::*;
+    use Level::Must;
 
     #[test]
     fn ids_are_unique_well_formed_and_match_their_area() {

@@ -2,14 +2,19 @@
 //!
 //! Unlike `rep_host::Client`, nothing here hides a protocol mistake: a test sends
 //! exactly the bytes it wants (also malformed ones) and sees every line the executor writes
-//! on stdout, so a failure can quote the offending frame.
+//! on stdout, so a failure can quote the offending frame. What counts as a response is
+//! decided by rep-spec's JSON-RPC rules ([`rep_spec::parse_response`]), the same the host
+//! applies.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv};
-use rep_spec::{DEFAULT_MAX_FRAME_BYTES, Frame, FrameReader};
-use serde_json::{Map, Value, json};
+use rep_spec::{
+    DEFAULT_MAX_FRAME_BYTES, ErrorObject, Frame, FrameError, FrameReader, Id, Request, Response,
+    parse_response,
+};
+use serde_json::{Map, Value};
 use tokio::process::ChildStdout;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -23,18 +28,34 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// process group.
 const CLOSE_GRACE: Duration = Duration::from_millis(300);
 
-/// The executor under test: a path (a `.py` path runs with `python3`) and its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How many of the executor's last stderr lines a failure quotes.
+const STDERR_LINES_QUOTED: usize = 3;
+
+/// The executor under test as the user runs it: a path (a `.py` path runs with `python3`),
+/// its arguments and its environment policy (the allowlist `tm` uses, plus `--pass-env` and
+/// `--env`, or the `runtime.yaml` given with `--config`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     /// The executor path as given.
     pub path: PathBuf,
     /// Arguments passed to it.
     pub args: Vec<String>,
+    /// What its environment holds besides the `TRACE_MIND_*` variables of REP v0.1 §6.
+    pub env: EnvPolicy,
 }
 
 impl Target {
+    /// A target with no arguments and the default environment policy.
+    pub fn new(path: impl Into<PathBuf>) -> Target {
+        Target {
+            path: path.into(),
+            args: Vec::new(),
+            env: EnvPolicy::default(),
+        }
+    }
+
     fn command(&self) -> ExecutorCommand {
-        ExecutorCommand::for_path(&self.path, &self.args, EnvPolicy::default())
+        ExecutorCommand::for_path(&self.path, &self.args, self.env.clone())
     }
 }
 
@@ -47,21 +68,30 @@ pub struct Line {
     pub terminated: bool,
 }
 
+impl Line {
+    /// Whether the line holds only whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.bytes.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
 #[derive(Debug)]
 enum Incoming {
     Line(Line),
     TooLong(usize),
 }
 
-/// A response read back for a request this connection sent.
+/// The JSON-RPC 2.0 response to a request this connection sent, read and checked by the
+/// rules of rep-spec: an object with `"jsonrpc": "2.0"`, no `method`, exactly one of
+/// `result` and `error` (a well-formed error object), and the request's own id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
-    /// The id the request carried.
+    /// The id the request carried (and the response echoed).
     pub id: u64,
     /// The line that answered it.
     pub line: Line,
-    /// The line parsed as JSON.
-    pub value: Value,
+    /// The response.
+    pub response: Response,
 }
 
 impl Reply {
@@ -70,14 +100,14 @@ impl Reply {
         Failure::with_frame(reason, &self.line.bytes)
     }
 
-    /// The `error` member, if this is an error response.
-    pub fn error(&self) -> Option<&Value> {
-        self.value.get("error")
+    /// The error object, if this is an error response.
+    pub fn error(&self) -> Option<&ErrorObject> {
+        self.response.payload.as_ref().err()
     }
 
-    /// The `result` member, if any.
+    /// The result, if this is a success response.
     pub fn result(&self) -> Option<&Value> {
-        self.value.get("result")
+        self.response.payload.as_ref().ok()
     }
 }
 
@@ -136,6 +166,11 @@ impl Connection {
         self.last_reply.clone()
     }
 
+    /// How many requests [`Connection::request`] has sent.
+    pub fn requests_sent(&self) -> u64 {
+        self.next_id - 1
+    }
+
     /// Reads lines until stdout ends or `within` passes; returns them and whether stdout
     /// ended.
     pub async fn drain(&mut self, within: Duration) -> (Vec<Line>, bool) {
@@ -168,25 +203,36 @@ impl Connection {
         Ok(())
     }
 
-    /// The next line on stdout, waiting up to [`CALL_TIMEOUT`] (and the test's deadline).
-    /// `after` names what was sent, for messages.
+    /// When a wait for an answer that starts now ends: [`CALL_TIMEOUT`] from now, or the
+    /// test's deadline if sooner.
+    pub fn answer_deadline(&self) -> Instant {
+        (Instant::now() + CALL_TIMEOUT).min(self.deadline)
+    }
+
+    /// The next line on stdout, waiting until `until`. `after` names what was sent, for
+    /// messages.
     ///
     /// # Errors
-    /// Timeout, EOF (with the exit status and last stderr line), or an over-long line.
-    pub async fn next_line(&mut self, after: &str) -> Result<Line, Failure> {
-        let until = (Instant::now() + CALL_TIMEOUT).min(self.deadline);
+    /// Timeout or EOF (with the exit status and the executor's last stderr lines), or an
+    /// over-long line.
+    pub async fn next_line(&mut self, after: &str, until: Instant) -> Result<Line, Failure> {
         match tokio::time::timeout_at(until, self.frames.recv()).await {
-            Err(_) if until == self.deadline => Err(Failure::new(format!(
-                "the test's time budget ran out waiting for the answer to {after}"
-            ))),
-            Err(_) => Err(Failure::new(format!(
-                "no answer to {after} within {} s",
-                CALL_TIMEOUT.as_secs()
-            ))),
+            Err(_) if until >= self.deadline => {
+                let failure = Failure::new(format!(
+                    "the test's time budget ran out waiting for the answer to {after}"
+                ));
+                Err(self.with_stderr(failure).await)
+            }
+            Err(_) => {
+                let failure = Failure::new(format!(
+                    "no answer to {after} within {} s",
+                    CALL_TIMEOUT.as_secs()
+                ));
+                Err(self.with_stderr(failure).await)
+            }
             Ok(None) => Err(self.gone(&format!("before answering {after}")).await),
             Ok(Some(Incoming::TooLong(len))) => Err(Failure::new(format!(
-                "a line of more than {len} bytes answered {after}, longer than the host's {} byte bound",
-                DEFAULT_MAX_FRAME_BYTES
+                "a line of more than {len} bytes answered {after}, longer than the host's {DEFAULT_MAX_FRAME_BYTES} byte bound"
             ))),
             Ok(Some(Incoming::Line(line))) => {
                 self.received.push(line.clone());
@@ -195,70 +241,100 @@ impl Connection {
         }
     }
 
-    /// Sends `{"jsonrpc":"2.0","id":N,"method","params"}` with the next id (1, 2, 3, …) and
-    /// reads the next line as its answer, which must be JSON (blank lines are skipped).
+    /// Reads the answer to something just sent (`what`), by the rules of rep-spec: blank
+    /// lines and notifications (which REP v0.1 does not use, but a host ignores; REP-FRM-002
+    /// reports them) are passed over; the first other line must be a JSON-RPC 2.0 response.
+    /// A frame with a `method` is never a response — an executor that echoes requests
+    /// answers nothing. The caller checks the id.
     ///
     /// # Errors
-    /// Transport failures of [`Connection::next_line`]; a line that is not JSON.
+    /// Transport failures of [`Connection::next_line`]; a line that is not JSON, a request
+    /// from the executor, or a frame that breaks a JSON-RPC 2.0 response rule, quoting it.
+    pub async fn read_response(
+        &mut self,
+        what: &str,
+        until: Instant,
+    ) -> Result<(Line, Response), Failure> {
+        loop {
+            let line = self.next_line(what, until).await?;
+            if line.is_blank() {
+                continue;
+            }
+            let value: Value = serde_json::from_slice(&line.bytes).map_err(|e| {
+                Failure::with_frame(
+                    format!("the answer to {what} is not JSON on one line ({e})"),
+                    &line.bytes,
+                )
+            })?;
+            match parse_response(value) {
+                Ok(response) => return Ok((line, response)),
+                Err(FrameError::Notification { .. }) => continue,
+                Err(FrameError::UnexpectedRequest { method }) => {
+                    return Err(Failure::with_frame(
+                        format!(
+                            "the executor sent a request ({method:?}) instead of answering {what}: a frame with a method is never a response"
+                        ),
+                        &line.bytes,
+                    ));
+                }
+                Err(e) => {
+                    return Err(Failure::with_frame(
+                        format!("the answer to {what} is not a JSON-RPC 2.0 response: {e}"),
+                        &line.bytes,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Sends `{"jsonrpc":"2.0","id":N,"method","params"}` with the next id (1, 2, 3, …) and
+    /// reads its response ([`Connection::read_response`]), which must carry id `N`: a
+    /// response to another id never counts for this request.
+    ///
+    /// # Errors
+    /// As [`Connection::read_response`]; a response with another id.
     pub async fn request(&mut self, method: &str, params: Value) -> Result<Reply, Failure> {
         let id = self.next_id;
         self.next_id += 1;
-        let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let mut bytes = request.to_string().into_bytes();
+        let mut bytes = serde_json::to_vec(&Request::new(id, method, params))
+            .map_err(|e| Failure::new(format!("cannot encode the {method} request: {e}")))?;
         bytes.push(b'\n');
         self.send_raw(&bytes).await?;
-        let line = loop {
-            let line = self.next_line(method).await?;
-            if !line.bytes.iter().all(u8::is_ascii_whitespace) {
-                break line;
-            }
-        };
-        let value = serde_json::from_slice(&line.bytes).map_err(|e| {
-            Failure::with_frame(
-                format!("the answer to {method} is not a JSON object on one line ({e})"),
+        let until = self.answer_deadline();
+        let (line, response) = self.read_response(method, until).await?;
+        if response.id != Id::from(id) {
+            return Err(Failure::with_frame(
+                format!(
+                    "the answer to {method} (request id {id}) carries id {}",
+                    response.id
+                ),
                 &line.bytes,
-            )
-        })?;
-        let reply = Reply { id, line, value };
+            ));
+        }
+        let reply = Reply { id, line, response };
         self.last_reply = Some(reply.clone());
         Ok(reply)
     }
 
-    /// [`Connection::request`], then requires a JSON-RPC 2.0 success response to it whose
-    /// `result` is an object; returns the result.
+    /// [`Connection::request`], then requires a success response whose `result` is an
+    /// object; returns the result.
     ///
     /// # Errors
-    /// Anything else, quoting the frame: an error response, a wrong id, a bad envelope.
+    /// Anything else, quoting the frame.
     pub async fn call(
         &mut self,
         method: &str,
         params: Value,
     ) -> Result<Map<String, Value>, Failure> {
         let reply = self.request(method, params).await?;
-        check_envelope(&reply, method)?;
-        if let Some(error) = reply.error() {
-            return Err(reply.fail(format!(
+        match &reply.response.payload {
+            Err(error) => Err(reply.fail(format!(
                 "{method} answered an error: {}",
                 short_error(error)
-            )));
+            ))),
+            Ok(Value::Object(map)) => Ok(map.clone()),
+            Ok(_) => Err(reply.fail(format!("the {method} result is not a JSON object"))),
         }
-        match reply.result() {
-            Some(Value::Object(map)) => Ok(map.clone()),
-            _ => Err(reply.fail(format!("the {method} result is not a JSON object"))),
-        }
-    }
-
-    /// [`Connection::request`], then requires an error response to it; returns the reply.
-    ///
-    /// # Errors
-    /// A success response or a bad envelope, quoting the frame.
-    pub async fn call_error(&mut self, method: &str, params: Value) -> Result<Reply, Failure> {
-        let reply = self.request(method, params).await?;
-        check_envelope(&reply, method)?;
-        if reply.error().is_none() {
-            return Err(reply.fail(format!("{method} succeeded where an error was expected")));
-        }
-        Ok(reply)
     }
 
     /// Closes stdin, lets the executor exit briefly, then kills its process group.
@@ -267,60 +343,37 @@ impl Connection {
     }
 
     /// A failure for an executor that closed stdout or exited, with its status and last
-    /// stderr line.
+    /// stderr lines.
     pub async fn gone(&mut self, when: &str) -> Failure {
         let status = self.process.wait_exit(Duration::from_millis(200)).await;
-        self.process
-            .stderr_drained(Duration::from_millis(200))
-            .await;
         let what = match status {
             Some(status) => format!("the executor exited ({status}) {when}"),
             None => format!("the executor closed stdout {when}"),
         };
-        match self.process.stderr_tail().last() {
-            Some(line) => Failure::new(format!("{what}; last stderr line: {line}")),
-            None => Failure::new(what),
+        self.with_stderr(Failure::new(what)).await
+    }
+
+    /// `failure` with the executor's last stderr lines appended (`; stderr: …`), when it
+    /// wrote any.
+    pub async fn with_stderr(&mut self, failure: Failure) -> Failure {
+        self.process
+            .stderr_drained(Duration::from_millis(100))
+            .await;
+        let tail = self.process.stderr_tail();
+        if tail.is_empty() {
+            return failure;
+        }
+        let last = &tail[tail.len().saturating_sub(STDERR_LINES_QUOTED)..];
+        Failure {
+            reason: format!("{}; stderr: {}", failure.reason, last.join(" ⏎ ")),
+            frame: failure.frame,
         }
     }
 }
 
-/// Checks the JSON-RPC 2.0 envelope of a reply: an object, `"jsonrpc": "2.0"`, the request's
-/// id, and exactly one of `result` and `error`.
-///
-/// # Errors
-/// What is wrong, quoting the frame.
-pub fn check_envelope(reply: &Reply, method: &str) -> Result<(), Failure> {
-    let Some(object) = reply.value.as_object() else {
-        return Err(reply.fail(format!("the answer to {method} is not a JSON object")));
-    };
-    if object.get("jsonrpc") != Some(&json!("2.0")) {
-        return Err(reply.fail(format!("the answer to {method} lacks \"jsonrpc\": \"2.0\"")));
-    }
-    if object.get("id") != Some(&json!(reply.id)) {
-        let found = object
-            .get("id")
-            .map_or("no id".to_owned(), Value::to_string);
-        return Err(reply.fail(format!(
-            "the answer to {method} (id {}) carries {found}",
-            reply.id
-        )));
-    }
-    match (object.contains_key("result"), object.contains_key("error")) {
-        (true, false) | (false, true) => Ok(()),
-        (true, true) => {
-            Err(reply.fail(format!("the answer to {method} has both result and error")))
-        }
-        (false, false) => Err(reply.fail(format!(
-            "the answer to {method} has neither result nor error"
-        ))),
-    }
-}
-
-/// `code message` of an error member, for messages.
-pub fn short_error(error: &Value) -> String {
-    let code = error.get("code").map_or("?".to_owned(), Value::to_string);
-    let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-    format!("{code} {message}")
+/// `code message` of an error object, for messages.
+pub fn short_error(error: &ErrorObject) -> String {
+    format!("{} {}", error.code, error.message)
 }
 
 async fn read_lines(stdout: ChildStdout, tx: mpsc::Sender<Incoming>) {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::baseline::BaselineError;
 use crate::fixtures::FixtureError;
 
 /// Why `rep-conformance` cannot run or report (exit code 2). Test failures are verdicts, not
@@ -16,6 +17,35 @@ pub enum Error {
         pattern: String,
         /// What is wrong with it.
         message: String,
+    },
+    /// A `--filter` or `--skip` pattern matches no test id (likely a typo).
+    #[error("{flag} {pattern:?} matches no test id (`rep-conformance list` prints them)")]
+    NoMatch {
+        /// `--filter` or `--skip`.
+        flag: &'static str,
+        /// The pattern as given.
+        pattern: String,
+    },
+    /// `--filter` and `--skip` leave no test to run.
+    #[error("--filter and --skip leave no test to run")]
+    NothingSelected,
+    /// The `--baseline` file cannot be used.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    /// The `--config` file cannot be used.
+    #[error(transparent)]
+    Config(#[from] rep_host::ConfigError),
+    /// Neither `--executor` nor a `--config` file with `runtime.executor_path` names the
+    /// executor.
+    #[error(
+        "no executor: give --executor PATH, or --config runtime.yaml with runtime.executor_path"
+    )]
+    NoExecutor,
+    /// A `--env` value is not `KEY=VALUE`.
+    #[error("--env {given:?}: expected KEY=VALUE with a non-empty KEY")]
+    EnvValue {
+        /// The value as given.
+        given: String,
     },
     /// The `--fixtures` directory or one of its files cannot be used.
     #[error(transparent)]

@@ -128,6 +128,15 @@ pub fn with_version(ir: &Value, version: &str) -> Value {
     ir
 }
 
+/// `ir` with `inputs_schema` replaced.
+pub fn with_inputs_schema(ir: &Value, inputs_schema: Value) -> Value {
+    let mut ir = ir.clone();
+    if let Some(object) = ir.as_object_mut() {
+        object.insert("inputs_schema".into(), inputs_schema);
+    }
+    ir
+}
+
 /// Schema-invalid variants of a flow whose only node is of kind `kind` (a kind the executor
 /// advertises, so no executor can answer 1002 instead): no nodes, and a node without `id`.
 pub fn schema_invalid(kind: &str) -> Vec<(&'static str, Value)> {

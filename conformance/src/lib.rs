@@ -1,13 +1,14 @@
 //! `rep-conformance`: tells an executor author, test by test, whether their executor speaks
-//! REP v0.1 (`rep-v0.1.md`) correctly, natively over stdio, as a stranger would: it uses the
-//! host's launcher, never the executor kit.
+//! REP v0.1 correctly, natively over stdio, as a stranger would: it uses the host's launcher
+//! and rep-spec's JSON-RPC rules, never the executor kit.
 //!
-//! Layers: [`catalogue`] (ids, levels, sections) → [`conn`] (one executor process, raw
-//! frames) → [`checks`] (the test bodies) → [`suite`] (selection, probe, verdicts) →
-//! [`report`] (human, JUnit, JSON) → [`cli`].
+//! Layers: [`catalogue`] (ids, levels, sections, and each test's body) → [`checks`] (the
+//! bodies) → [`conn`] (one executor process, raw frames) → [`suite`] (selection, probe,
+//! verdicts, `--strict`, [`baseline`]) → [`report`] (human, JUnit, JSON) → [`cli`].
 
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod catalogue;
 pub mod checks;
 pub mod cli;

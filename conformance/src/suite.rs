@@ -1,22 +1,26 @@
-//! Running the suite: select tests, probe the executor, run each test on fresh processes
-//! within its time budget, collect verdicts.
+//! Running the suite: select tests, probe the executor (and stop at once if it does not
+//! answer), run each test on fresh processes within its time budget, apply `--strict` and
+//! the baseline, collect verdicts.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use glob::Pattern;
+use rep_spec::METHOD_CAPABILITIES;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::baseline::Baseline;
 use crate::catalogue::{CATALOGUE, Level, TestInfo};
-use crate::checks::{Ctx, Plan, run_body};
-use crate::conn::{Connection, Target};
+use crate::checks::{Ctx, Plan};
+use crate::conn::{CALL_TIMEOUT, Connection, Target};
 use crate::error::Error;
 use crate::flows::builtin;
-use crate::verdict::{Failure, TestResult, Verdict};
+use crate::verdict::{BaselineStatus, Failure, TestResult, Verdict};
 
-/// Time budget of the probe (spawn + Capabilities) before the tests.
-const PROBE_BUDGET: Duration = Duration::from_secs(10);
+/// Time budget of the probe (spawn, one Capabilities call): an executor that does not answer
+/// within [`CALL_TIMEOUT`] gets its verdict right after.
+const PROBE_BUDGET: Duration = CALL_TIMEOUT.saturating_add(Duration::from_secs(1));
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +35,19 @@ pub struct Options {
     pub skip: Vec<String>,
     /// `--timeout SECS`: replaces every test's own time budget.
     pub timeout: Option<Duration>,
+    /// `--baseline FILE`: expected failures.
+    pub baseline: Option<PathBuf>,
+    /// `--strict`: a skipped MUST test fails.
+    pub strict: bool,
+}
+
+/// Why the suite stopped after the probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aborted {
+    /// What the probe saw (no answer, EOF, exit), with the executor's stderr tail.
+    pub reason: String,
+    /// The selected tests that did not run.
+    pub not_run: Vec<&'static str>,
 }
 
 /// The outcome of a suite run.
@@ -44,41 +61,72 @@ pub struct SuiteReport {
     pub started_at: String,
     /// Wall time of the whole run.
     pub duration: Duration,
-    /// One result per selected test, in catalogue order.
+    /// One result per test run, in catalogue order.
     pub results: Vec<TestResult>,
-    /// Ids not selected by `--filter` / `--skip`.
-    pub not_run: Vec<&'static str>,
+    /// Ids left out by `--filter` / `--skip`.
+    pub not_selected: Vec<&'static str>,
+    /// Set when the executor did not answer the probe and the suite stopped.
+    pub aborted: Option<Aborted>,
+    /// Whether `--strict` was given.
+    pub strict: bool,
+    /// The `--baseline` file, if any.
+    pub baseline: Option<PathBuf>,
 }
 
 /// What the run certifies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certification {
-    /// Every MUST test passed and none was filtered out.
+    /// The whole catalogue ran and no MUST test failed (skipped MUST tests are listed in
+    /// `untested`).
     pub core: bool,
     /// `core`, and every REP-CAN-* test passed.
     pub cancel: bool,
     /// `core`, and REP-HLT-001 passed (not skipped).
     pub health: bool,
+    /// The MUST tests that were skipped: id and why.
+    pub untested: Vec<(&'static str, String)>,
 }
 
 impl SuiteReport {
-    /// Results with `verdict` at `level`.
-    pub fn count(&self, level: Level, verdict: Verdict) -> usize {
+    /// How many results have `verdict`.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.results.iter().filter(|r| r.verdict == verdict).count()
+    }
+
+    /// How many results carry a baseline entry with `status`.
+    pub fn baselined(&self, status: BaselineStatus) -> usize {
         self.results
             .iter()
-            .filter(|r| r.level == level && r.verdict == verdict)
+            .filter(|r| r.baseline.as_ref().is_some_and(|b| b.status == status))
             .count()
     }
 
-    /// Whether every selected MUST test passed (exit code 0).
-    pub fn musts_pass(&self) -> bool {
-        self.count(Level::Must, Verdict::Fail) == 0
+    /// MUST tests that failed on the executor's account (baselined ones included, stale
+    /// baseline entries not: those tests passed).
+    pub fn must_failures(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| {
+                r.level == Level::Must
+                    && r.verdict == Verdict::Fail
+                    && !r
+                        .baseline
+                        .as_ref()
+                        .is_some_and(|b| b.status == BaselineStatus::Stale)
+            })
+            .count()
+    }
+
+    /// Whether the run fails (exit code 1): a fail that no baseline entry expects, a stale
+    /// baseline entry, or an executor that did not answer the probe.
+    pub fn failed(&self) -> bool {
+        self.aborted.is_some() || self.results.iter().any(TestResult::fails_run)
     }
 
     /// The levels reached.
     pub fn certification(&self) -> Certification {
-        let full = self.not_run.is_empty();
-        let core = full && self.musts_pass();
+        let core =
+            self.aborted.is_none() && self.not_selected.is_empty() && self.must_failures() == 0;
         let passed = |prefix: &str| {
             let mut tests = self
                 .results
@@ -87,27 +135,48 @@ impl SuiteReport {
                 .peekable();
             tests.peek().is_some() && tests.all(|r| r.verdict == Verdict::Pass)
         };
+        let untested = self
+            .results
+            .iter()
+            .filter(|r| r.level == Level::Must && r.verdict == Verdict::Skip)
+            .map(|r| (r.id, r.reason.clone()))
+            .collect();
         Certification {
             core,
             cancel: core && passed("REP-CAN-"),
             health: core && passed("REP-HLT-"),
+            untested,
         }
     }
 
-    /// The certification line, e.g. `REP v0.1 core: certified + cancel + health`.
+    /// The certification line, e.g. `REP v0.1 core: certified + cancel (untested:
+    /// REP-LIF-003 — no flow expected to fail)`.
     pub fn certification_line(&self) -> String {
         let c = self.certification();
-        if !self.not_run.is_empty() {
+        if self.aborted.is_some() {
+            return "REP v0.1 core: not certified (the executor did not answer Runtime.Capabilities)"
+                .into();
+        }
+        if !self.not_selected.is_empty() {
             return format!(
                 "REP v0.1 core: not certified (partial run: {} tests not selected)",
-                self.not_run.len()
+                self.not_selected.len()
             );
         }
         if !c.core {
-            return format!(
-                "REP v0.1 core: not certified ({} MUST tests failed)",
-                self.count(Level::Must, Verdict::Fail)
-            );
+            let failed = self.must_failures();
+            let baselined = self
+                .results
+                .iter()
+                .filter(|r| r.level == Level::Must && !r.fails_run() && r.verdict == Verdict::Fail)
+                .count();
+            let excused = if baselined > 0 {
+                format!(", {baselined} of them baselined")
+            } else {
+                String::new()
+            };
+            let failed = crate::checks::count(failed, "MUST test", "MUST tests");
+            return format!("REP v0.1 core: not certified ({failed} failed{excused})");
         }
         let mut line = "REP v0.1 core: certified".to_owned();
         if c.cancel {
@@ -116,6 +185,14 @@ impl SuiteReport {
         if c.health {
             line.push_str(" + health");
         }
+        if !c.untested.is_empty() {
+            let untested: Vec<String> = c
+                .untested
+                .iter()
+                .map(|(id, why)| format!("{id} — {why}"))
+                .collect();
+            line.push_str(&format!(" (untested: {})", untested.join("; ")));
+        }
         line
     }
 }
@@ -123,44 +200,74 @@ impl SuiteReport {
 /// The selected tests and the ids left out.
 ///
 /// # Errors
-/// [`Error::Glob`] for an invalid pattern.
+/// [`Error::Glob`] for an invalid pattern; [`Error::NoMatch`] for a `--filter` or `--skip`
+/// pattern that matches no id (a typo must not turn CI green); [`Error::NothingSelected`]
+/// when no test is left.
 pub fn select(
     filter: &[String],
     skip: &[String],
 ) -> Result<(Vec<&'static TestInfo>, Vec<&'static str>), Error> {
-    let compile = |patterns: &[String]| -> Result<Vec<Pattern>, Error> {
+    let compile = |flag: &'static str, patterns: &[String]| -> Result<Vec<Pattern>, Error> {
         patterns
             .iter()
             .map(|p| {
-                Pattern::new(p).map_err(|e| Error::Glob {
+                let pattern = Pattern::new(p).map_err(|e| Error::Glob {
                     pattern: p.clone(),
                     message: e.msg.to_owned(),
-                })
+                })?;
+                if !CATALOGUE.iter().any(|t| pattern.matches(t.id)) {
+                    return Err(Error::NoMatch {
+                        flag,
+                        pattern: p.clone(),
+                    });
+                }
+                Ok(pattern)
             })
             .collect()
     };
-    let (filter, skip) = (compile(filter)?, compile(skip)?);
+    let (filter, skip) = (compile("--filter", filter)?, compile("--skip", skip)?);
     let mut selected = Vec::new();
-    let mut not_run = Vec::new();
+    let mut not_selected = Vec::new();
     for test in CATALOGUE {
         let wanted = filter.is_empty() || filter.iter().any(|p| p.matches(test.id));
         if wanted && !skip.iter().any(|p| p.matches(test.id)) {
             selected.push(test);
         } else {
-            not_run.push(test.id);
+            not_selected.push(test.id);
         }
     }
-    Ok((selected, not_run))
+    if selected.is_empty() {
+        return Err(Error::NothingSelected);
+    }
+    Ok((selected, not_selected))
 }
 
-/// Spawns the executor once and asks for its capabilities; builds the [`Plan`].
-async fn probe(target: &Target, fixtures: Vec<crate::flows::Flow>) -> Result<Plan, Error> {
+/// What the probe learnt: the plan, or why the executor cannot be tested at all.
+struct Probe {
+    plan: Plan,
+    /// Set when nothing came back: no answer in time, EOF, or the process exited.
+    silent: Option<Failure>,
+}
+
+/// Spawns the executor once and asks for its capabilities; builds the [`Plan`]. An executor
+/// that answers anything at all (even garbage) is tested further: each test reports what is
+/// wrong with its answers.
+async fn probe(target: &Target, fixtures: Vec<crate::flows::Flow>) -> Result<Probe, Error> {
     let mut conn =
         Connection::spawn(target, Instant::now() + PROBE_BUDGET).map_err(|f| Error::Spawn {
             path: target.path.clone(),
             message: f.reason,
         })?;
-    let capabilities = conn.call("Runtime.Capabilities", json!({})).await.ok();
+    let mut silent = None;
+    let capabilities = match conn.call(METHOD_CAPABILITIES, json!({})).await {
+        Ok(caps) => Some(caps),
+        Err(failure) => {
+            if conn.received().iter().all(|l| l.is_blank()) {
+                silent = Some(failure);
+            }
+            None
+        }
+    };
     conn.close().await;
     let step_kinds: Vec<String> = capabilities
         .as_ref()
@@ -176,54 +283,66 @@ async fn probe(target: &Target, fixtures: Vec<crate::flows::Flow>) -> Result<Pla
         .unwrap_or_default();
     let mut flows = builtin(&step_kinds);
     flows.extend(fixtures);
-    Ok(Plan {
-        capabilities,
-        step_kinds,
-        flows,
+    Ok(Probe {
+        plan: Plan {
+            capabilities,
+            step_kinds,
+            flows,
+        },
+        silent,
     })
 }
 
 /// Runs the selected tests one after another, calling `on_result` after each.
 ///
 /// # Errors
-/// Usage errors: bad globs, unusable fixtures, an executor that cannot be started.
+/// Usage errors: bad globs or globs matching nothing, unusable fixtures or baseline, an
+/// executor that cannot be started.
 pub async fn run(
     options: &Options,
-    mut on_result: impl FnMut(&TestResult),
+    mut on_result: impl FnMut(&TestResult, usize, usize),
 ) -> Result<SuiteReport, Error> {
     let started_at = now_rfc3339();
     let began = Instant::now();
-    let (selected, not_run) = select(&options.filter, &options.skip)?;
+    let (selected, not_selected) = select(&options.filter, &options.skip)?;
     let fixtures = match &options.fixtures {
         Some(dir) => crate::fixtures::load_dir(dir)?,
         None => Vec::new(),
     };
-    let plan = probe(&options.target, fixtures).await?;
+    let baseline = match &options.baseline {
+        Some(path) => Some(Baseline::load(path)?),
+        None => None,
+    };
+    let probe = probe(&options.target, fixtures).await?;
+    let plan = probe.plan;
+    let total = selected.len();
     let mut results = Vec::new();
-    for info in selected {
-        let budget = options.timeout.unwrap_or(info.timeout);
-        let start = Instant::now();
-        let ctx = Ctx {
-            target: &options.target,
-            plan: &plan,
-            deadline: start + budget,
-        };
-        let check =
-            match tokio::time::timeout(budget + Duration::from_secs(1), run_body(info.id, &ctx))
-                .await
-            {
-                Ok(Some(check)) => check,
-                Ok(None) => Err(Failure::new(
-                    "the suite has no body for this test (a bug of rep-conformance)",
-                )),
-                Err(_) => Err(Failure::new(format!(
-                    "timed out after {} s",
-                    budget.as_secs()
-                ))),
-            };
-        let result = TestResult::new(info, check, start.elapsed());
-        on_result(&result);
+    let mut aborted = None;
+    if let Some(failure) = probe.silent {
+        let first = selected[0];
+        let failure = failure.context(format!(
+            "the executor did not answer the first {METHOD_CAPABILITIES} (probe), so the suite stopped"
+        ));
+        let mut result = TestResult::new(first, Err(failure.clone().into()), began.elapsed());
+        result.verdict = Verdict::Fail;
+        on_result(&result, 1, total);
         results.push(result);
+        aborted = Some(Aborted {
+            reason: failure.reason,
+            not_run: selected[1..].iter().map(|t| t.id).collect(),
+        });
+    } else {
+        for (n, info) in selected.iter().enumerate() {
+            let mut result = run_one(info, options, &plan).await;
+            if options.strict {
+                result.apply_strict();
+            }
+            if let Some(reason) = baseline.as_ref().and_then(|b| b.reason(info.id)) {
+                result.apply_baseline(reason);
+            }
+            on_result(&result, n + 1, total);
+            results.push(result);
+        }
     }
     Ok(SuiteReport {
         target: options.target.clone(),
@@ -231,8 +350,28 @@ pub async fn run(
         started_at,
         duration: began.elapsed(),
         results,
-        not_run,
+        not_selected,
+        aborted,
+        strict: options.strict,
+        baseline: options.baseline.clone(),
     })
+}
+
+/// Runs one test within its budget (plus a second for its own clean-up).
+async fn run_one(info: &TestInfo, options: &Options, plan: &Plan) -> TestResult {
+    let budget = options.timeout.unwrap_or(info.timeout);
+    let start = Instant::now();
+    let ctx = Ctx {
+        target: &options.target,
+        plan,
+        deadline: start + budget,
+    };
+    let check = match tokio::time::timeout(budget + Duration::from_secs(1), (info.body)(&ctx)).await
+    {
+        Ok(check) => check,
+        Err(_) => Err(Failure::new(format!("timed out after {} s", budget.as_secs())).into()),
+    };
+    TestResult::new(info, check, start.elapsed())
 }
 
 fn now_rfc3339() -> String {
@@ -247,13 +386,36 @@ mod tests {
 
     #[test]
     fn filter_and_skip_select_by_glob() {
-        let (selected, not_run) = select(&["REP-CAN-*".into()], &["*-003".into()]).unwrap();
+        let (selected, not_selected) = select(&["REP-CAN-*".into()], &["*-003".into()]).unwrap();
         let ids: Vec<&str> = selected.iter().map(|t| t.id).collect();
         assert_eq!(ids, ["REP-CAN-001", "REP-CAN-002"]);
-        assert_eq!(not_run.len(), CATALOGUE.len() - 2);
+        assert_eq!(not_selected.len(), CATALOGUE.len() - 2);
         assert!(matches!(
             select(&["[".into()], &[]),
             Err(Error::Glob { .. })
+        ));
+    }
+
+    #[test]
+    fn a_pattern_matching_nothing_and_an_empty_selection_are_usage_errors() {
+        assert!(matches!(
+            select(&["REP-NOPE-*".into()], &[]),
+            Err(Error::NoMatch {
+                flag: "--filter",
+                ..
+            })
+        ));
+        assert!(matches!(
+            select(&["REP-CAN-*".into(), "REP-CAM-*".into()], &[]),
+            Err(Error::NoMatch { .. })
+        ));
+        assert!(matches!(
+            select(&[], &["REP-NOPE-*".into()]),
+            Err(Error::NoMatch { flag: "--skip", .. })
+        ));
+        assert!(matches!(
+            select(&["REP-CAN-*".into()], &["REP-CAN-*".into()]),
+            Err(Error::NothingSelected)
         ));
     }
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use rep_spec::{
-    CancelResult, ErrorData, ErrorObject, Frame, HealthResult, Id, JSONRPC_VERSION, METHOD_CANCEL,
+    CancelResult, ErrorData, ErrorObject, Frame, HealthResult, Id, IncomingRequest, METHOD_CANCEL,
     METHOD_CAPABILITIES, METHOD_HEALTH, METHOD_POLL, METHOD_START_RUN, Response, RunIdParams,
-    StartRunParams, StartRunResult, codes,
+    StartRunParams, StartRunResult, codes, parse_request,
 };
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -41,49 +41,9 @@ impl Executor {
         if line.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
-        let value: Value = match serde_json::from_slice(line) {
-            Ok(value) => value,
-            Err(e) => {
-                return Some(Response::error(
-                    Id::Null,
-                    ErrorObject::new(codes::PARSE_ERROR, format!("Parse error: {e}")),
-                ));
-            }
-        };
-        let Value::Object(mut request) = value else {
-            return Some(invalid_request(
-                Id::Null,
-                "a request must be a JSON object (batches are not used)",
-            ));
-        };
-        let id = match request.get("id") {
-            None => None,
-            Some(raw) => match Id::from_value(raw) {
-                Some(id) => Some(id),
-                None => {
-                    return Some(invalid_request(
-                        Id::Null,
-                        "id must be a string, a number or null",
-                    ));
-                }
-            },
-        };
-        let reply_id = id.clone().unwrap_or(Id::Null);
-        if request.get("jsonrpc").and_then(Value::as_str) != Some(JSONRPC_VERSION) {
-            return Some(invalid_request(reply_id, "jsonrpc must be \"2.0\""));
-        }
-        let Some(Value::String(method)) = request.remove("method") else {
-            return Some(invalid_request(reply_id, "method must be a string"));
-        };
-        let params = match request.remove("params") {
-            None => Value::Object(Map::new()),
-            Some(p @ (Value::Object(_) | Value::Array(_))) => p,
-            Some(_) => {
-                return Some(invalid_request(
-                    reply_id,
-                    "params must be an object or an array",
-                ));
-            }
+        let IncomingRequest { id, method, params } = match parse_request(line) {
+            Ok(request) => request,
+            Err(error) => return Some(error.response()),
         };
         let Some(id) = id else {
             tracing::warn!(%method, "ignoring notification: REP v0.1 uses none");
@@ -204,13 +164,6 @@ fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
 
 fn to_raw<T: serde::Serialize>(result: T) -> Result<Box<RawValue>, serde_json::Error> {
     serde_json::value::to_raw_value(&result)
-}
-
-fn invalid_request(id: Id, why: &str) -> Response<Box<RawValue>> {
-    Response::error(
-        id,
-        ErrorObject::new(codes::INVALID_REQUEST, format!("Invalid Request: {why}")),
-    )
 }
 
 fn internal(e: serde_json::Error) -> ErrorObject {

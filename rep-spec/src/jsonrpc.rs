@@ -312,6 +312,106 @@ pub fn parse_response_text(text: &str) -> Result<RawResponse<'_>, FrameError> {
     .into_response()
 }
 
+/// A request (or notification) an executor read from the host, once the JSON-RPC 2.0 §4
+/// envelope rules hold: an object with `"jsonrpc": "2.0"`, a string `method`, `params` an
+/// object or an array (`{}` when absent), and an `id` that is a number, a string or `null`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingRequest {
+    /// The request id; `None` for a notification (no `id` member), which gets no answer.
+    pub id: Option<Id>,
+    /// The method name, e.g. [`METHOD_POLL`](crate::METHOD_POLL).
+    pub method: String,
+    /// The params: an object or an array; `{}` when the member is absent.
+    pub params: Value,
+}
+
+/// Why a frame from the host is not a request, and how JSON-RPC 2.0 §5.1 says to answer it:
+/// -32700 with id `null` for invalid JSON, -32600 for everything else, with the request's id
+/// when it could be read and `null` when not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The frame is not valid JSON (-32700, id `null`).
+    #[error("Parse error: {message}")]
+    Parse {
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The frame is JSON but not a valid request object (-32600).
+    #[error("Invalid Request: {reason}")]
+    Invalid {
+        /// The id to answer with: the request's own when it could be read, else `null`.
+        id: Id,
+        /// What is wrong, e.g. `jsonrpc must be "2.0"`.
+        reason: &'static str,
+    },
+}
+
+impl RequestError {
+    /// The JSON-RPC error code: -32700 or -32600.
+    pub fn code(&self) -> i64 {
+        match self {
+            RequestError::Parse { .. } => crate::codes::PARSE_ERROR,
+            RequestError::Invalid { .. } => crate::codes::INVALID_REQUEST,
+        }
+    }
+
+    /// The id the error response carries (JSON-RPC 2.0 §5: `null` when the id could not be
+    /// read).
+    pub fn id(&self) -> Id {
+        match self {
+            RequestError::Parse { .. } => Id::Null,
+            RequestError::Invalid { id, .. } => id.clone(),
+        }
+    }
+
+    /// The error response an executor sends for this frame.
+    pub fn response<R>(&self) -> Response<R> {
+        Response::error(self.id(), ErrorObject::new(self.code(), self.to_string()))
+    }
+}
+
+/// Reads one frame from the host as a JSON-RPC 2.0 request (REP v0.1 §1, JSON-RPC 2.0 §4),
+/// checking, in order: JSON (else -32700), an object (batches are not used), the `id` type,
+/// `"jsonrpc": "2.0"`, a string `method`, and `params` an object or an array (each -32600).
+///
+/// # Errors
+/// [`RequestError`], which says the code and id of the error response to send.
+pub fn parse_request(frame: &[u8]) -> Result<IncomingRequest, RequestError> {
+    let value: Value = serde_json::from_slice(frame).map_err(|e| RequestError::Parse {
+        message: e.to_string(),
+    })?;
+    let invalid = |id: &Option<Id>, reason| RequestError::Invalid {
+        id: id.clone().unwrap_or(Id::Null),
+        reason,
+    };
+    let Value::Object(mut request) = value else {
+        return Err(invalid(
+            &None,
+            "a request must be a JSON object (batches are not used)",
+        ));
+    };
+    let id = match request.get("id") {
+        None => None,
+        Some(raw) => Some(
+            Id::from_value(raw)
+                .ok_or_else(|| invalid(&None, "id must be a string, a number or null"))?,
+        ),
+    };
+    if request.get("jsonrpc").and_then(Value::as_str) != Some(JSONRPC_VERSION) {
+        return Err(invalid(&id, "jsonrpc must be \"2.0\""));
+    }
+    let Some(Value::String(method)) = request.remove("method") else {
+        return Err(invalid(&id, "method must be a string"));
+    };
+    let params = match request.remove("params") {
+        None => Value::Object(Map::new()),
+        Some(p @ (Value::Object(_) | Value::Array(_))) => p,
+        Some(_) => return Err(invalid(&id, "params must be an object or an array")),
+    };
+    Ok(IncomingRequest { id, method, params })
+}
+
 fn parse_error_object(error: Value) -> Result<ErrorObject, FrameError> {
     let bad = |reason: &str| FrameError::BadErrorObject {
         reason: reason.to_owned(),
@@ -322,6 +422,29 @@ fn parse_error_object(error: Value) -> Result<ErrorObject, FrameError> {
     }
     if !object.get("message").is_some_and(Value::is_string) {
         return Err(bad("message is missing or not a string"));
+    }
+    match object.get("data") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(data)) => {
+            type TypeCheck = fn(&Value) -> bool;
+            let typed: [(&str, TypeCheck, &str); 3] = [
+                ("step_id", Value::is_string, "a string"),
+                (
+                    "attempt",
+                    |v| v.as_u64().is_some_and(|n| u32::try_from(n).is_ok()),
+                    "an integer ≥ 0",
+                ),
+                ("retriable", Value::is_boolean, "a boolean"),
+            ];
+            for (field, ok, what) in typed {
+                if data.get(field).is_some_and(|v| !v.is_null() && !ok(v)) {
+                    return Err(FrameError::BadErrorObject {
+                        reason: format!("data.{field} is not {what}"),
+                    });
+                }
+            }
+        }
+        Some(_) => return Err(bad("data is not an object")),
     }
     serde_json::from_value(error).map_err(|e| FrameError::BadErrorObject {
         reason: e.to_string(),
@@ -360,6 +483,89 @@ mod tests {
             err,
             json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Parse error"}})
         );
+    }
+
+    #[test]
+    fn parse_request_follows_json_rpc_rules_in_order() {
+        let cases: [(&str, i64, Id); 8] = [
+            ("{not json", codes::PARSE_ERROR, Id::Null),
+            ("[1, 2]", codes::INVALID_REQUEST, Id::Null),
+            ("42", codes::INVALID_REQUEST, Id::Null),
+            (
+                r#"{"jsonrpc": "2.0", "id": {"x": 1}, "method": "m"}"#,
+                codes::INVALID_REQUEST,
+                Id::Null,
+            ),
+            (
+                r#"{"id": 1, "method": "m"}"#,
+                codes::INVALID_REQUEST,
+                Id::from(1),
+            ),
+            (
+                r#"{"jsonrpc": "2.0", "id": 7}"#,
+                codes::INVALID_REQUEST,
+                Id::from(7),
+            ),
+            (
+                r#"{"jsonrpc": "2.0", "id": "s", "method": 7}"#,
+                codes::INVALID_REQUEST,
+                Id::String("s".into()),
+            ),
+            (
+                r#"{"jsonrpc": "2.0", "id": 4, "method": "m", "params": 5}"#,
+                codes::INVALID_REQUEST,
+                Id::from(4),
+            ),
+        ];
+        for (frame, code, id) in cases {
+            let error = parse_request(frame.as_bytes()).unwrap_err();
+            assert_eq!((error.code(), error.id()), (code, id.clone()), "{frame}");
+            let response = serde_json::to_value(error.response::<Value>()).unwrap();
+            assert_eq!(response["error"]["code"], code, "{frame}");
+            assert_eq!(
+                serde_json::to_value(&id).unwrap(),
+                response["id"],
+                "{frame}"
+            );
+        }
+        let request =
+            parse_request(br#"{"jsonrpc": "2.0", "id": 3, "method": "Runtime.Poll"}"#).unwrap();
+        assert_eq!(request.id, Some(Id::from(3)));
+        assert_eq!(request.method, "Runtime.Poll");
+        assert_eq!(request.params, json!({}));
+        let notification =
+            parse_request(br#"{"jsonrpc": "2.0", "method": "m", "params": [1]}"#).unwrap();
+        assert_eq!(notification.id, None);
+        assert_eq!(notification.params, json!([1]));
+        let null_id = parse_request(br#"{"jsonrpc": "2.0", "id": null, "method": "m"}"#).unwrap();
+        assert_eq!(null_id.id, Some(Id::Null));
+    }
+
+    #[test]
+    fn error_objects_name_the_mistyped_data_field() {
+        let reason = |data: Value| match parse_response(
+            json!({"jsonrpc": "2.0", "id": 1, "error": {"code": 1, "message": "m", "data": data}}),
+        ) {
+            Err(FrameError::BadErrorObject { reason }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(json!("see stderr")), "data is not an object");
+        assert_eq!(
+            reason(json!({"step_id": 3})),
+            "data.step_id is not a string"
+        );
+        assert_eq!(
+            reason(json!({"attempt": -1})),
+            "data.attempt is not an integer ≥ 0"
+        );
+        assert_eq!(
+            reason(json!({"retriable": "no"})),
+            "data.retriable is not a boolean"
+        );
+        let ok = parse_response(
+            json!({"jsonrpc": "2.0", "id": 1, "error": {"code": 1, "message": "m", "data": null}}),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[test]

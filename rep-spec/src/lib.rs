@@ -27,8 +27,8 @@ pub use event::{Event, StepState, event_type};
 pub use exit::ExitCode;
 pub use framing::{DEFAULT_MAX_FRAME_BYTES, Frame, LineFramer};
 pub use jsonrpc::{
-    FrameError, Id, JSONRPC_VERSION, RawResponse, Request, Response, parse_response,
-    parse_response_text,
+    FrameError, Id, IncomingRequest, JSONRPC_VERSION, RawResponse, Request, RequestError, Response,
+    parse_request, parse_response, parse_response_text,
 };
 pub use methods::*;
 #[cfg(feature = "tokio")]

@@ -1,6 +1,9 @@
 //! `broken-executor`: a small, synchronous REP v0.1 executor written from the spec alone (no
-//! executor kit), used by rep-conformance's self-test. Without arguments it passes every test
-//! of the catalogue; `--fault REP-XXX-NNN` breaks exactly the behaviour that test checks.
+//! executor kit, no rep-spec), used by rep-conformance's self-test. Without arguments it
+//! passes every test of the catalogue; `--fault REP-XXX-NNN` breaks exactly the behaviour that
+//! test checks; `--fault echo` writes every line it reads back to stdout instead of answering
+//! (as `/bin/cat` would), and `--fault silent` never answers. `--require-env NAME=VALUE` makes
+//! it exit at once unless its environment holds that variable.
 //!
 //! Step kinds: `finish` (ends the run completed) and `switch` (`key_from` `$input.<key>`,
 //! `cases`, `default`). Any node may carry `with._mock: {"fail": true}` (the step fails) or
@@ -63,7 +66,12 @@ impl Executor {
     }
 
     fn handle_line(&mut self, line: &str, out: &mut impl Write) {
-        if line.trim().is_empty() {
+        if self.is("echo") {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+            return;
+        }
+        if line.trim().is_empty() || self.is("silent") {
             return;
         }
         let value: Value = match serde_json::from_str(line) {
@@ -211,11 +219,14 @@ impl Executor {
             schema_check(ir).map_err(|why| (1003, format!("invalid Flow IR: {why}")))?;
         }
         kinds_ok()?;
+        let inputs = params.get("inputs").cloned().unwrap_or(json!({}));
+        if !self.is("REP-RUN-007") {
+            inputs_check(ir, &inputs).map_err(|why| (1000, format!("bad inputs: {why}")))?;
+        }
         let run_id = match params.get("options").and_then(|o| o.get("run_id")) {
-            Some(Value::String(id)) => id.clone(),
+            Some(Value::String(id)) if !self.is("REP-RUN-006") => id.clone(),
             _ => format!("run-{}", self.runs.len() + 1),
         };
-        let inputs = params.get("inputs").cloned().unwrap_or(json!({}));
         let run = self.plan(ir, &inputs);
         self.runs.insert(run_id.clone(), run);
         if self.is("REP-RUN-005") {
@@ -249,9 +260,14 @@ impl Executor {
             event["timestamp"] = ts;
             events.push(Planned { at, event });
         };
+        let message = if self.is("REP-EVT-003") {
+            "msg"
+        } else {
+            "message"
+        };
         push(
             Duration::ZERO,
-            json!({"type": "log", "level": "info", "message": "run started"}),
+            json!({"type": "log", "level": "info", message: "run started"}),
         );
         let entry = nodes.iter().find(|n| {
             !edges
@@ -331,7 +347,7 @@ impl Executor {
         }
         push(
             t,
-            json!({"type": "log", "level": "info", "message": format!("run {status}")}),
+            json!({"type": "log", "level": "info", message: format!("run {status}")}),
         );
         Run {
             started: Instant::now(),
@@ -350,6 +366,8 @@ impl Executor {
         let run_id = self.run_id(params)?;
         let lif_001 = self.is("REP-LIF-001");
         let lif_004 = self.is("REP-LIF-004");
+        let lif_006 = self.is("REP-LIF-006");
+        let sum_001 = self.is("REP-SUM-001");
         let Some(run) = self.runs.get_mut(&run_id) else {
             if self.is("REP-LIF-005") {
                 std::process::exit(70);
@@ -365,25 +383,31 @@ impl Executor {
             .collect();
         run.delivered = due;
         let status = if run.is_done() {
-            if run.reported_final && lif_001 {
+            if run.reported_final && lif_006 {
                 "running"
             } else {
                 run.reported_final = true;
-                run.status
+                if lif_001 && run.status == "completed" {
+                    "done"
+                } else {
+                    run.status
+                }
             }
         } else {
             "running"
         };
-        Ok(json!({
-            "status": status,
-            "events": events,
-            "summary": {"completed_steps": run.completed_steps, "failed_steps": run.failed_steps, "outputs": {}}
-        }))
+        let summary = if sum_001 {
+            json!({"outputs": {}})
+        } else {
+            json!({"completed_steps": run.completed_steps, "failed_steps": run.failed_steps, "outputs": {}})
+        };
+        Ok(json!({"status": status, "events": events, "summary": summary}))
     }
 
     fn cancel(&mut self, params: &Map<String, Value>) -> Reply {
         let run_id = self.run_id(params)?;
         let (can_001, can_002) = (self.is("REP-CAN-001"), self.is("REP-CAN-002"));
+        let can_003 = self.is("REP-CAN-003");
         let Some(run) = self.runs.get_mut(&run_id) else {
             return Err((1000, format!("unknown run id {run_id:?}")));
         };
@@ -391,6 +415,9 @@ impl Executor {
         if run.is_done() {
             let ok = !(can_001 || (can_002 && run.cancels > 1));
             return Ok(json!({"ok": ok}));
+        }
+        if can_003 {
+            return Ok(json!({"ok": true}));
         }
         let now = run.elapsed();
         run.events.retain(|p| p.at <= now);
@@ -438,6 +465,33 @@ fn switch_target(node: &Value, inputs: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Checks `inputs` against the IR's `inputs_schema` (`{name: {type: "<WDL type>"}}`, as the
+/// compiler writes it): a present input of the wrong type is bad.
+fn inputs_check(ir: &Map<String, Value>, inputs: &Value) -> Result<(), String> {
+    let Some(Value::Object(schema)) = ir.get("inputs_schema") else {
+        return Ok(());
+    };
+    for (name, spec) in schema {
+        let (Some(value), Some(kind)) =
+            (inputs.get(name), spec.get("type").and_then(Value::as_str))
+        else {
+            continue;
+        };
+        let ok = match kind {
+            "int" | "integer" => value.is_i64() || value.is_u64(),
+            "float" | "number" => value.is_number(),
+            "string" => value.is_string(),
+            "bool" | "boolean" => value.is_boolean(),
+            k if k.starts_with("list") => value.is_array(),
+            _ => true,
+        };
+        if !ok {
+            return Err(format!("input {name} is {value}, not {kind}"));
+        }
+    }
+    Ok(())
+}
+
 fn schema_check(ir: &Map<String, Value>) -> Result<(), String> {
     let flow = ir
         .get("flow")
@@ -470,6 +524,19 @@ fn schema_check(ir: &Map<String, Value>) -> Result<(), String> {
     Ok(())
 }
 
+/// Replaces SIGTERM's default action (exit) with a handler that does nothing: tokio installs
+/// its handler for the life of the process once a listener is registered (no `unsafe`).
+fn ignore_sigterm() -> Option<tokio::runtime::Runtime> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let listener = runtime.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    });
+    listener.ok().map(|_| runtime)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let fault = args
@@ -478,11 +545,28 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned()
         .unwrap_or_default();
+    // `--require-env NAME=VALUE` (repeatable): exit at once unless the environment has it,
+    // as an executor that needs LD_LIBRARY_PATH or a port name would fail.
+    for pair in args.windows(2).filter(|w| w[0] == "--require-env") {
+        let (name, value) = pair[1].split_once('=').unwrap_or((&pair[1], ""));
+        if std::env::var(name).ok().as_deref() != Some(value) {
+            eprintln!("broken-executor: {name} must be {value:?} in my environment");
+            std::process::exit(3);
+        }
+    }
+    let _sigterm = if fault == "REP-PRC-002" {
+        ignore_sigterm()
+    } else {
+        None
+    };
     let mut executor = Executor {
         fault,
         runs: HashMap::new(),
         requests: 0,
     };
+    if executor.is("silent") {
+        eprintln!("broken-executor: silent: reading requests, answering none");
+    }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {

@@ -1,70 +1,73 @@
 //! REP-FRM-*: transport and framing (REP v0.1 §1).
+//!
+//! Every request goes through [`Connection::request`], which accepts only a JSON-RPC 2.0
+//! response carrying the request's own id (rep-spec's rules): an echoed request, a
+//! notification or a response to another id never counts as an answer.
 
 use std::time::Duration;
 
-use rep_spec::{FrameError, parse_response};
+use rep_spec::{
+    FrameError, METHOD_CANCEL, METHOD_CAPABILITIES, METHOD_HEALTH, METHOD_POLL, parse_response,
+};
 use serde_json::{Value, json};
 
 use crate::checks::{Ctx, runs};
-use crate::conn::Reply;
-use crate::verdict::{Check, Failure, Success};
+use crate::verdict::{Check, Failure};
+
+/// A method no executor implements, for error responses.
+pub const NO_SUCH_METHOD: &str = "Runtime.NoSuchMethod";
+
+/// A run id no executor knows.
+pub const UNKNOWN_RUN_ID: &str = "conformance-unknown-run";
 
 /// REP-FRM-001: a success and an error response, each one JSON object on one `\n`-terminated
 /// line.
 pub async fn one_object_per_line(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
-    let mut checked = 0;
-    for method in ["Runtime.Capabilities", "Runtime.NoSuchMethod"] {
+    for method in [METHOD_CAPABILITIES, NO_SUCH_METHOD] {
         let reply = conn.request(method, json!({})).await?;
-        if !reply.value.is_object() {
-            return Err(reply.fail(format!("the answer to {method} is not a JSON object")));
-        }
         if !reply.line.terminated {
-            return Err(reply.fail(format!("the answer to {method} is not terminated by \\n")));
+            return Err(reply
+                .fail(format!("the answer to {method} is not terminated by \\n"))
+                .into());
         }
-        checked += 1;
     }
     conn.close().await;
-    Ok(Success::Pass(format!(
-        "{checked} responses, each one JSON object on one line"
-    )))
+    Ok("a result and an error response, each one JSON object on one line".into())
 }
 
 /// REP-FRM-002: during Capabilities, a whole run, Cancel, Health and stdin EOF, every line on
-/// stdout is a JSON-RPC 2.0 response, one per request.
-pub async fn only_frames_on_stdout(ctx: &Ctx<'_>) -> Check {
+/// stdout is a JSON-RPC 2.0 response (no log line, no notification: REP v0.1 uses none), one
+/// per request.
+pub async fn only_responses_on_stdout(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
-    let mut requests = 0;
-    conn.request("Runtime.Capabilities", json!({})).await?;
-    requests += 1;
+    conn.request(METHOD_CAPABILITIES, json!({})).await?;
     let flow = ctx.plan.completing().ok();
     if let Some(flow) = flow {
         let run_id = runs::start(&mut conn, flow, &runs::run_id("frm-002", 1)).await?;
-        requests += 1;
-        requests += runs::poll_until_final(&mut conn, &run_id).await?.len();
-        conn.request("Runtime.Cancel", json!({"run_id": run_id}))
+        runs::poll_until_final(&mut conn, &run_id).await?;
+        conn.request(METHOD_CANCEL, json!({"run_id": run_id}))
             .await?;
-        requests += 1;
     }
-    conn.request("Runtime.Health", json!({})).await?;
-    conn.request("Runtime.NoSuchMethod", json!({})).await?;
-    requests += 2;
+    conn.request(METHOD_HEALTH, json!({})).await?;
+    conn.request(NO_SUCH_METHOD, json!({})).await?;
+    let requests = usize::try_from(conn.requests_sent()).unwrap_or(usize::MAX);
     conn.process().close_stdin();
-    let (_, _) = conn.drain(Duration::from_secs(2)).await;
+    conn.drain(Duration::from_secs(2)).await;
     let lines = conn.received().to_vec();
     conn.close().await;
-    for line in &lines {
+    for line in lines.iter().filter(|l| !l.is_blank()) {
         let value: Value = serde_json::from_slice(&line.bytes).map_err(|_| {
             Failure::with_frame("a line on stdout is not a JSON-RPC frame", &line.bytes)
         })?;
-        match parse_response(value) {
-            Ok(_) | Err(FrameError::Notification { .. }) => {}
-            Err(e) => {
-                return Err(Failure::with_frame(
-                    format!("a line on stdout is not a JSON-RPC response: {e}"),
-                    &line.bytes,
-                ));
-            }
+        if let Err(e) = parse_response(value) {
+            let why = match e {
+                FrameError::Notification { .. } => {
+                    format!("REP v0.1 uses no notifications, yet the executor sent one ({e})")
+                }
+                e => format!("a line on stdout is not a JSON-RPC 2.0 response: {e}"),
+            };
+            return Err(Failure::with_frame(why, &line.bytes).into());
         }
     }
     if lines.len() > requests {
@@ -72,62 +75,49 @@ pub async fn only_frames_on_stdout(ctx: &Ctx<'_>) -> Check {
         return Err(Failure::with_frame(
             format!("{} lines on stdout for {requests} requests", lines.len()),
             extra,
-        ));
+        )
+        .into());
     }
     let what = if flow.is_some() {
         "a whole run"
     } else {
         "Capabilities and Health (no runnable flow)"
     };
-    Ok(Success::Pass(format!(
-        "{} lines for {requests} requests during {what}, all responses",
+    Ok(format!(
+        "{} lines for {requests} requests during {what} and stdin EOF, all responses",
         lines.len()
-    )))
+    ))
 }
 
-/// REP-FRM-003: success and error responses carry `"jsonrpc": "2.0"`.
+/// REP-FRM-003: success and error responses carry `"jsonrpc": "2.0"` (rep-spec rejects a
+/// response without it).
 pub async fn jsonrpc_version(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
     let calls = [
-        ("Runtime.Capabilities", json!({})),
-        ("Runtime.NoSuchMethod", json!({})),
-        ("Runtime.Poll", json!({"run_id": "conformance-unknown-run"})),
+        (METHOD_CAPABILITIES, json!({})),
+        (NO_SUCH_METHOD, json!({})),
+        (METHOD_POLL, json!({"run_id": UNKNOWN_RUN_ID})),
     ];
     for (method, params) in calls {
-        let reply = conn.request(method, params).await?;
-        if reply.value.get("jsonrpc") != Some(&json!("2.0")) {
-            return Err(reply.fail(format!("the answer to {method} lacks \"jsonrpc\": \"2.0\"")));
-        }
+        conn.request(method, params).await?;
     }
     conn.close().await;
-    Ok(Success::Pass(
-        "3 responses (results and errors) carry \"jsonrpc\": \"2.0\"".into(),
-    ))
+    Ok("3 responses (results and errors) carry \"jsonrpc\": \"2.0\"".into())
 }
 
 /// REP-FRM-004: five requests, ids 1..5, each answered with its own id.
 pub async fn ids_echoed(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
     let calls = [
-        ("Runtime.Capabilities", json!({})),
-        ("Runtime.Health", json!({})),
-        ("Runtime.NoSuchMethod", json!({})),
-        ("Runtime.Poll", json!({"run_id": "conformance-unknown-run"})),
-        ("Runtime.Capabilities", json!({})),
+        (METHOD_CAPABILITIES, json!({})),
+        (METHOD_HEALTH, json!({})),
+        (NO_SUCH_METHOD, json!({})),
+        (METHOD_POLL, json!({"run_id": UNKNOWN_RUN_ID})),
+        (METHOD_CAPABILITIES, json!({})),
     ];
     for (method, params) in calls {
-        let reply: Reply = conn.request(method, params).await?;
-        if reply.value.get("id") != Some(&json!(reply.id)) {
-            return Err(reply.fail(format!(
-                "request id {} ({method}) was answered with id {}",
-                reply.id,
-                reply
-                    .value
-                    .get("id")
-                    .map_or("(none)".to_owned(), Value::to_string)
-            )));
-        }
+        conn.request(method, params).await?;
     }
     conn.close().await;
-    Ok(Success::Pass("ids 1..5 echoed".into()))
+    Ok("ids 1..5 echoed".into())
 }

@@ -1,19 +1,19 @@
 //! The bodies of the catalogue's tests, one module per area, and what they share.
 
-mod cancel;
-mod framing;
-mod lifecycle;
-mod process;
-mod rpc;
-mod runs;
-mod start;
+pub mod cancel;
+pub mod framing;
+pub mod lifecycle;
+pub mod process;
+pub mod rpc;
+pub mod runs;
+pub mod start;
 
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::conn::{Connection, Target};
 use crate::flows::{Expect, Flow};
-use crate::verdict::{Check, Failure};
+use crate::verdict::{Failure, Skip};
 
 /// What the suite learnt before the tests: the executor's capabilities and the flows it can
 /// be asked to run.
@@ -44,39 +44,48 @@ impl Plan {
     /// The first runnable flow expected to complete.
     ///
     /// # Errors
-    /// "not testable" when there is none.
-    pub fn completing(&self) -> Result<&Flow, Failure> {
+    /// A skip when there is none.
+    pub fn completing(&self) -> Result<&Flow, Skip> {
         self.expecting(Expect::Completed)
             .into_iter()
             .next()
-            .ok_or_else(|| no_flow("a flow that completes"))
+            .ok_or_else(|| self.no_flow("a flow that completes"))
     }
 
-    /// Every runnable flow, or "not testable" when there is none.
+    /// Every runnable flow.
     ///
     /// # Errors
-    /// "not testable" when there is no runnable flow.
-    pub fn all_runnable(&self) -> Result<Vec<&Flow>, Failure> {
+    /// A skip when there is none.
+    pub fn all_runnable(&self) -> Result<Vec<&Flow>, Skip> {
         let flows = self.runnable();
         if flows.is_empty() {
-            return Err(no_flow("a flow to run"));
+            return Err(self.no_flow("a flow to run"));
         }
         Ok(flows)
     }
 
+    /// Whether the executor advertises step kind `kind`.
+    pub fn advertises(&self, kind: &str) -> bool {
+        self.step_kinds.iter().any(|k| k == kind)
+    }
+
     /// A step kind the executor advertises (`finish` when none is known).
     pub fn advertised_kind(&self) -> &str {
-        if self.step_kinds.iter().any(|k| k == "finish") {
+        if self.advertises("finish") {
             return "finish";
         }
         self.step_kinds.first().map_or("finish", String::as_str)
     }
-}
 
-fn no_flow(what: &str) -> Failure {
-    Failure::not_testable(format!(
-        "needs {what}, but the executor does not advertise `finish` and no --fixtures flow fits"
-    ))
+    /// The skip of a test that needs `what` and has no flow for it.
+    pub fn no_flow(&self, what: &str) -> Skip {
+        let hint = if self.advertises("finish") {
+            "give --fixtures DIR with a flow the executor runs".to_owned()
+        } else {
+            "advertise the control kind `finish` (the built-in flows use it), or give --fixtures DIR with a flow the executor runs".to_owned()
+        };
+        Skip::new(format!("no runnable flow (needs {what})"), hint)
+    }
 }
 
 /// What a test body sees: the executor, the plan, and its deadline.
@@ -97,80 +106,6 @@ impl Ctx<'_> {
     pub fn connect(&self) -> Result<Connection, Failure> {
         Connection::spawn(self.target, self.deadline)
     }
-}
-
-/// Runs the body of test `id`; `None` when the catalogue id has no body (a bug of the suite,
-/// caught by its self-test).
-pub async fn run_body(id: &str, ctx: &Ctx<'_>) -> Option<Check> {
-    Some(match id {
-        "REP-FRM-001" => framing::one_object_per_line(ctx).await,
-        "REP-FRM-002" => framing::only_frames_on_stdout(ctx).await,
-        "REP-FRM-003" => framing::jsonrpc_version(ctx).await,
-        "REP-FRM-004" => framing::ids_echoed(ctx).await,
-        "REP-RPC-001" => rpc::parse_error(ctx).await,
-        "REP-RPC-002" => rpc::invalid_request(ctx).await,
-        "REP-RPC-003" => rpc::method_not_found(ctx).await,
-        "REP-RPC-004" => rpc::invalid_params(ctx).await,
-        "REP-ERR-001" => rpc::error_objects(ctx).await,
-        "REP-CAP-001" => start::capabilities_shape(ctx).await,
-        "REP-RUN-001" => start::unsupported_version(ctx).await,
-        "REP-RUN-002" => start::version_checked_first(ctx).await,
-        "REP-RUN-003" => start::unknown_kind(ctx).await,
-        "REP-RUN-004" => start::schema_invalid_ir(ctx).await,
-        "REP-RUN-005" => start::start_result(ctx).await,
-        "REP-RUN-006" => start::run_id_from_options(ctx).await,
-        "REP-LIF-001" => lifecycle::status_values(ctx).await,
-        "REP-LIF-002" => lifecycle::completes(ctx).await,
-        "REP-LIF-003" => lifecycle::fails(ctx).await,
-        "REP-LIF-004" => lifecycle::events_once(ctx).await,
-        "REP-LIF-005" => lifecycle::unknown_run(ctx).await,
-        "REP-EVT-001" => lifecycle::event_shape(ctx).await,
-        "REP-EVT-002" => lifecycle::step_event_shape(ctx).await,
-        "REP-SUM-001" => lifecycle::summary_counts(ctx).await,
-        "REP-CAN-001" => cancel::finished(ctx).await,
-        "REP-CAN-002" => cancel::idempotent(ctx).await,
-        "REP-CAN-003" => cancel::running(ctx).await,
-        "REP-HLT-001" => cancel::health(ctx).await,
-        "REP-PRC-001" => process::stdin_eof(ctx).await,
-        "REP-PRC-002" => process::sigterm(ctx).await,
-        _ => return None,
-    })
-}
-
-/// Checks an `error` member: `{code: integer, message: string, data?: object}` with, in
-/// `data`, `step_id` a string, `attempt` an integer, `retriable` a boolean when present
-/// (REP v0.1 §5). Returns the code.
-///
-/// # Errors
-/// What is wrong, as a reason (the caller adds the frame).
-pub fn error_object(error: &Value) -> Result<i64, String> {
-    let Some(object) = error.as_object() else {
-        return Err("the error member is not an object".into());
-    };
-    let code = object
-        .get("code")
-        .and_then(Value::as_i64)
-        .ok_or("error.code is missing or not an integer")?;
-    if !object.get("message").is_some_and(Value::is_string) {
-        return Err("error.message is missing or not a string".into());
-    }
-    match object.get("data") {
-        None => {}
-        Some(Value::Object(data)) => {
-            let typed = [
-                ("step_id", Value::is_string as fn(&Value) -> bool),
-                ("attempt", Value::is_u64),
-                ("retriable", Value::is_boolean),
-            ];
-            for (field, ok) in typed {
-                if data.get(field).is_some_and(|v| !ok(v)) {
-                    return Err(format!("error.data.{field} has the wrong type"));
-                }
-            }
-        }
-        Some(_) => return Err("error.data is not an object".into()),
-    }
-    Ok(code)
 }
 
 /// An IR the executor could run but for what a test changes: the first runnable flow's, else

@@ -1,67 +1,78 @@
-//! REP-RPC-* and REP-ERR-001: malformed requests and error objects (REP v0.1 §5).
+//! REP-RPC-* and REP-ERR-001: malformed requests and error objects (REP v0.1 §5). The code
+//! and id each malformed frame must get come from rep-spec's request rules
+//! ([`rep_spec::parse_request`]), the ones the executor kit answers with.
 
-use serde_json::{Value, json};
+use rep_spec::{
+    Id, METHOD_CAPABILITIES, METHOD_POLL, METHOD_START_RUN, RequestError, codes, parse_request,
+};
+use serde_json::json;
 
-use crate::checks::{Ctx, count, error_object, flows_for_errors};
-use crate::conn::{Connection, Line, short_error};
-use crate::verdict::{Check, Failure, Success};
+use crate::checks::framing::{NO_SUCH_METHOD, UNKNOWN_RUN_ID};
+use crate::checks::{Ctx, count, flows_for_errors};
+use crate::conn::{Connection, Reply, short_error};
+use crate::verdict::{Check, Failure, Skip};
 
-/// Sends `bytes` (a malformed frame) and reads the answer as JSON.
-async fn send_malformed(
+/// Sends the malformed frame `bytes` (with its `\n`) and requires the error JSON-RPC 2.0
+/// prescribes for it: its code, and its id or `null`.
+async fn expect_request_error(
     conn: &mut Connection,
     bytes: &[u8],
     what: &str,
-) -> Result<(Line, Value), Failure> {
-    conn.send_raw(bytes).await?;
-    let line = conn.next_line(what).await?;
-    let value = serde_json::from_slice(&line.bytes).map_err(|e| {
-        Failure::with_frame(
-            format!("the answer to {what} is not JSON ({e})"),
-            &line.bytes,
-        )
-    })?;
-    Ok((line, value))
-}
-
-/// Requires `value` to be an error response with `code` and an id in `ids`.
-fn expect_error(
-    line: &Line,
-    value: &Value,
-    code: i64,
-    ids: &[Value],
-    what: &str,
 ) -> Result<(), Failure> {
-    let fail = |reason: String| Failure::with_frame(reason, &line.bytes);
-    let Some(error) = value.get("error") else {
-        return Err(fail(format!("{what} was not answered with an error")));
+    let expected = match parse_request(bytes.strip_suffix(b"\n").unwrap_or(bytes)) {
+        Err(error) => error,
+        Ok(_) => {
+            return Err(Failure::new(format!(
+                "{what} is a valid request (a bug of rep-conformance)"
+            )));
+        }
     };
-    let found = error.get("code").and_then(Value::as_i64);
-    if found != Some(code) {
-        return Err(fail(format!(
-            "{what} was answered {} instead of {code}",
-            short_error(error)
-        )));
+    conn.send_raw(bytes).await?;
+    let until = conn.answer_deadline();
+    let (line, response) = conn.read_response(what, until).await?;
+    let fail = |reason: String| Failure::with_frame(reason, &line.bytes);
+    let code = expected.code();
+    match &response.payload {
+        Ok(_) => {
+            return Err(fail(format!(
+                "{what} was answered with a result, not error {code}"
+            )));
+        }
+        Err(error) if error.code != code => {
+            return Err(fail(format!(
+                "{what} was answered {} instead of {code}",
+                short_error(error)
+            )));
+        }
+        Err(_) => {}
     }
-    let id = value.get("id").unwrap_or(&Value::Null);
-    if !value.as_object().is_some_and(|o| o.contains_key("id")) || !ids.contains(id) {
-        let allowed: Vec<String> = ids.iter().map(Value::to_string).collect();
+    let allowed = allowed_ids(&expected);
+    if !allowed.contains(&response.id) {
+        let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
         return Err(fail(format!(
-            "the {code} error for {what} has id {id}, expected {}",
+            "the {code} error for {what} has id {}, expected {}",
+            response.id,
             allowed.join(" or ")
         )));
     }
     Ok(())
 }
 
+/// The ids an error response to a malformed frame may carry: the request's id when it could
+/// be read, and `null` (JSON-RPC 2.0 §5: `null` when the id could not be detected).
+fn allowed_ids(error: &RequestError) -> Vec<Id> {
+    match error.id() {
+        Id::Null => vec![Id::Null],
+        id => vec![id, Id::Null],
+    }
+}
+
 /// Requires the executor to still answer Capabilities.
 async fn still_alive(conn: &mut Connection, after: &str) -> Result<(), Failure> {
-    conn.call("Runtime.Capabilities", json!({}))
+    conn.call(METHOD_CAPABILITIES, json!({}))
         .await
         .map(|_| ())
-        .map_err(|f| Failure {
-            reason: format!("after {after}, Capabilities failed: {}", f.reason),
-            frame: f.frame,
-        })
+        .map_err(|f| f.context(format!("after {after}, Capabilities failed")))
 }
 
 /// REP-RPC-001: a truncated JSON line → -32700 with id null, and the executor lives on.
@@ -70,59 +81,54 @@ pub async fn parse_error(ctx: &Ctx<'_>) -> Check {
     let what = "a line of invalid JSON";
     let bad =
         b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"Runtime.Capabilities\", \"params\": {\n";
-    let (line, value) = send_malformed(&mut conn, bad, what).await?;
-    expect_error(&line, &value, -32700, &[Value::Null], what)?;
+    expect_request_error(&mut conn, bad, what).await?;
     still_alive(&mut conn, what).await?;
     conn.close().await;
-    Ok(Success::Pass(
-        "-32700 with id null, then Capabilities answered".into(),
-    ))
+    Ok("-32700 with id null, then Capabilities answered".into())
 }
 
 /// REP-RPC-002: a request without `method` → -32600 with its id (or null); a non-object →
 /// -32600 with id null.
 pub async fn invalid_request(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
-    let cases: [(&[u8], &str, Vec<Value>); 2] = [
+    let cases: [(&[u8], &str); 2] = [
         (
             b"{\"jsonrpc\": \"2.0\", \"id\": 7}\n",
             "a request without method",
-            vec![json!(7), Value::Null],
         ),
-        (
-            b"42\n",
-            "a request that is not an object",
-            vec![Value::Null],
-        ),
+        (b"42\n", "a request that is not an object"),
     ];
-    for (bytes, what, ids) in cases {
-        let (line, value) = send_malformed(&mut conn, bytes, what).await?;
-        expect_error(&line, &value, -32600, &ids, what)?;
+    for (bytes, what) in cases {
+        expect_request_error(&mut conn, bytes, what).await?;
     }
     still_alive(&mut conn, "invalid requests").await?;
     conn.close().await;
-    Ok(Success::Pass(
-        "-32600 for a request without method and for a non-object".into(),
-    ))
+    Ok("-32600 for a request without method and for a non-object".into())
+}
+
+/// Requires `reply` to be the error `code` (the id was checked by the request).
+fn expect_code(reply: &Reply, code: i64, what: &str) -> Result<(), Failure> {
+    match reply.error() {
+        None => Err(reply.fail(format!("{what} was not answered with an error"))),
+        Some(error) if error.code != code => Err(reply.fail(format!(
+            "{what} was answered {} instead of {code}",
+            short_error(error)
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// REP-RPC-003: an unknown method → -32601 with the request's id.
 pub async fn method_not_found(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
-    let reply = conn.request("Runtime.NoSuchMethod", json!({})).await?;
-    expect_error(
-        &reply.line,
-        &reply.value,
-        -32601,
-        &[json!(reply.id)],
-        "Runtime.NoSuchMethod",
-    )?;
+    let reply = conn.request(NO_SUCH_METHOD, json!({})).await?;
+    expect_code(&reply, codes::METHOD_NOT_FOUND, NO_SUCH_METHOD)?;
     still_alive(&mut conn, "an unknown method").await?;
     conn.close().await;
-    Ok(Success::Pass("-32601 with the request's id".into()))
+    Ok("-32601 with the request's id".into())
 }
 
-/// REP-RPC-004: Poll with a numeric run_id, and Poll without run_id → -32602.
+/// REP-RPC-004 (SHOULD): Poll with a numeric run_id, and Poll without run_id → -32602.
 pub async fn invalid_params(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
     let cases = [
@@ -130,46 +136,44 @@ pub async fn invalid_params(ctx: &Ctx<'_>) -> Check {
         (json!({}), "Runtime.Poll without run_id"),
     ];
     for (params, what) in cases {
-        let reply = conn.request("Runtime.Poll", params).await?;
-        expect_error(&reply.line, &reply.value, -32602, &[json!(reply.id)], what)?;
+        let reply = conn.request(METHOD_POLL, params).await?;
+        expect_code(&reply, codes::INVALID_PARAMS, what)?;
     }
     still_alive(&mut conn, "invalid params").await?;
     conn.close().await;
-    Ok(Success::Pass(
-        "-32602 for a mistyped and a missing run_id".into(),
-    ))
+    Ok("-32602 for a mistyped and a missing run_id".into())
 }
 
 /// REP-ERR-001: every error response seen (unknown method, invalid params, StartRun of an
-/// unsupported version, Poll of an unknown run) has a well-formed error object.
+/// unsupported version, Poll of an unknown run) has a well-formed error object — rep-spec
+/// checks `code`, `message` and the types in `data` as it reads each response.
 pub async fn error_objects(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
     let unsupported = crate::flows::with_version(&flows_for_errors(ctx.plan), "2.0.0");
     let calls = [
-        ("Runtime.NoSuchMethod", json!({})),
-        ("Runtime.Poll", json!({"run_id": 5})),
+        (NO_SUCH_METHOD, json!({})),
+        (METHOD_POLL, json!({"run_id": 5})),
         (
-            "Runtime.StartRun",
+            METHOD_START_RUN,
             json!({"ir": unsupported, "inputs": {}, "options": {"run_id": "conformance-err-001"}}),
         ),
-        ("Runtime.Poll", json!({"run_id": "conformance-unknown-run"})),
+        (METHOD_POLL, json!({"run_id": UNKNOWN_RUN_ID})),
     ];
     let mut errors = 0;
     for (method, params) in calls {
-        let reply = conn.request(method, params).await?;
-        if let Some(error) = reply.error() {
-            error_object(error).map_err(|why| reply.fail(format!("{method}: {why}")))?;
+        if conn.request(method, params).await?.error().is_some() {
             errors += 1;
         }
     }
     conn.close().await;
     if errors == 0 {
-        return Err(Failure::not_testable(
+        return Err(Skip::without_hint(
             "the executor answered no request with an error (not even an unknown method)",
-        ));
+        )
+        .into());
     }
-    Ok(Success::Pass(format!(
+    Ok(format!(
         "{} well formed",
         count(errors, "error object", "error objects")
-    )))
+    ))
 }

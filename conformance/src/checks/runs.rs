@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use rep_spec::{METHOD_POLL, METHOD_START_RUN, RunStatus};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::checks::Ctx;
@@ -14,14 +16,11 @@ const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Longest pause between polls.
 const MAX_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The status values of REP v0.1 §3.
-pub const STATUSES: [&str; 4] = ["pending", "running", "completed", "failed"];
-
 /// One `Runtime.Poll` answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollRecord {
-    /// `status`, one of [`STATUSES`].
-    pub status: String,
+    /// `status`.
+    pub status: RunStatus,
     /// `events` (empty when absent).
     pub events: Vec<Value>,
     /// `summary`, when present.
@@ -33,7 +32,7 @@ pub struct PollRecord {
 impl PollRecord {
     /// Whether the status is `completed` or `failed`.
     pub fn is_final(&self) -> bool {
-        self.status == "completed" || self.status == "failed"
+        self.status.is_final()
     }
 }
 
@@ -54,9 +53,9 @@ impl RunRecord {
         self.polls.last()
     }
 
-    /// The final status.
-    pub fn status(&self) -> &str {
-        self.last().map_or("", |p| p.status.as_str())
+    /// The final status (`failed` when no poll was recorded, which cannot happen).
+    pub fn status(&self) -> RunStatus {
+        self.last().map_or(RunStatus::Failed, |p| p.status)
     }
 
     /// Every event of every poll, with the poll that delivered it.
@@ -87,12 +86,9 @@ pub async fn start_raw(
         "options": {"run_id": run_id, "trace_id": "conformance-trace", "allow_shell": false}
     });
     let result = conn
-        .call("Runtime.StartRun", params)
+        .call(METHOD_START_RUN, params)
         .await
-        .map_err(|f| Failure {
-            reason: format!("{} (flow {})", f.reason, flow.name),
-            frame: f.frame,
-        })?;
+        .map_err(|f| f.context(format!("flow {}", flow.name)))?;
     let reply = conn
         .last_reply()
         .ok_or_else(|| Failure::new("no StartRun reply recorded"))?;
@@ -114,15 +110,22 @@ pub async fn start(conn: &mut Connection, flow: &Flow, run_id: &str) -> Result<S
 /// One `Runtime.Poll`.
 ///
 /// # Errors
-/// A non-success answer, a status outside [`STATUSES`], `events` not an array, `summary`
-/// not an object.
+/// A non-success answer, a status that is not pending, running, completed or failed,
+/// `events` not an array, `summary` not an object (REP v0.1 §3).
 pub async fn poll(conn: &mut Connection, run_id: &str) -> Result<PollRecord, Failure> {
-    let result = conn.call("Runtime.Poll", json!({"run_id": run_id})).await?;
+    let result = conn.call(METHOD_POLL, json!({"run_id": run_id})).await?;
     let reply = conn
         .last_reply()
         .ok_or_else(|| Failure::new("no Poll reply recorded"))?;
     let status = match result.get("status") {
-        Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => s.clone(),
+        Some(s) if s.is_string() => match RunStatus::deserialize(s) {
+            Ok(status) => status,
+            Err(_) => {
+                return Err(reply.fail(format!(
+                    "Poll status {s} is not one of pending, running, completed, failed"
+                )));
+            }
+        },
         Some(other) => {
             return Err(reply.fail(format!(
                 "Poll status {other} is not one of pending, running, completed, failed"
@@ -202,10 +205,7 @@ pub async fn run_each(
         let mut conn = ctx.connect()?;
         let record = run_on(&mut conn, flow, &run_id(tag, n + 1)).await;
         conn.close().await;
-        runs.push(record.map_err(|f| Failure {
-            reason: format!("flow {}: {}", flow.name, f.reason),
-            frame: f.frame,
-        })?);
+        runs.push(record.map_err(|f| f.context(format!("flow {}", flow.name)))?);
     }
     Ok(runs)
 }

@@ -3,9 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::catalogue::{Area, CATALOGUE, Level};
+use crate::catalogue::{Area, CATALOGUE};
+use crate::checks::count;
 use crate::suite::SuiteReport;
-use crate::verdict::{TestResult, Verdict};
+use crate::verdict::{BaselineStatus, TestResult, Verdict};
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +25,31 @@ impl Style {
     }
 }
 
-fn verdict_tag(result: &TestResult, style: Style) -> String {
-    match (result.verdict, result.level) {
-        (Verdict::Pass, _) => style.paint("32", "PASS"),
-        (Verdict::Skip, _) => style.paint("90", "SKIP"),
-        (Verdict::Fail, Level::Must) => style.paint("1;31", "FAIL"),
-        (Verdict::Fail, Level::Should) => style.paint("33", "WARN"),
+/// The verdict as a tag: `PASS`, `FAIL`, `WARN`, `SKIP`, or `XFAIL` for a failure the
+/// baseline expects.
+pub fn tag(result: &TestResult) -> &'static str {
+    let expected = result
+        .baseline
+        .as_ref()
+        .is_some_and(|b| b.status == BaselineStatus::ExpectedFailure);
+    match result.verdict {
+        _ if expected => "XFAIL",
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Warn => "WARN",
+        Verdict::Skip => "SKIP",
     }
+}
+
+fn painted_tag(result: &TestResult, style: Style) -> String {
+    let tag = tag(result);
+    let code = match tag {
+        "PASS" => "32",
+        "FAIL" => "1;31",
+        "WARN" => "33",
+        _ => "90",
+    };
+    style.paint(code, &format!("{tag:<5}"))
 }
 
 /// The whole summary as text.
@@ -68,34 +87,55 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
         let _ = writeln!(
             out,
             "  {} {} {:<6} {:<7} {}",
-            verdict_tag(result, style),
+            painted_tag(result, style),
             result.id,
             result.level.as_str(),
             result.section,
             result.title
         );
-        let _ = writeln!(out, "       {}", result.reason);
+        let _ = writeln!(out, "        {}", result.reason);
+        if let Some(hint) = &result.hint {
+            let _ = writeln!(out, "        to test it: {hint}");
+        }
         if let Some(frame) = &result.frame {
-            let _ = writeln!(out, "       frame: {frame}");
+            let _ = writeln!(out, "        frame: {frame}");
+        }
+        if let Some(baseline) = &result.baseline {
+            let _ = writeln!(out, "        baseline: {}", baseline.reason);
         }
     }
-    let count = |v| report.results.iter().filter(|r| r.verdict == v).count();
-    let _ = writeln!(
-        out,
-        "\n{} tests: {} passed, {} failed ({} MUST, {} SHOULD), {} skipped{} in {:.1} s",
-        report.results.len(),
-        count(Verdict::Pass),
-        count(Verdict::Fail),
-        report.count(Level::Must, Verdict::Fail),
-        report.count(Level::Should, Verdict::Fail),
-        count(Verdict::Skip),
-        if report.not_run.is_empty() {
-            String::new()
-        } else {
-            format!(", {} not selected", report.not_run.len())
-        },
-        report.duration.as_secs_f64()
+    if let Some(aborted) = &report.aborted {
+        let _ = writeln!(
+            out,
+            "\nstopped after the probe: {} tests not run",
+            aborted.not_run.len()
+        );
+    }
+    let mut totals = format!(
+        "\n{}: {} passed, {} failed, {}, {} skipped",
+        count(report.results.len(), "test", "tests"),
+        report.count(Verdict::Pass),
+        report.count(Verdict::Fail),
+        count(report.count(Verdict::Warn), "warning", "warnings"),
+        report.count(Verdict::Skip),
     );
+    let expected = report.baselined(BaselineStatus::ExpectedFailure);
+    let stale = report.baselined(BaselineStatus::Stale);
+    if expected + stale > 0 {
+        let _ = write!(
+            totals,
+            " ({} expected by the baseline, {})",
+            count(expected, "failure", "failures"),
+            count(stale, "stale entry", "stale entries")
+        );
+    }
+    if !report.not_selected.is_empty() {
+        let _ = write!(totals, ", {} not selected", report.not_selected.len());
+    }
+    if report.strict {
+        totals.push_str(", --strict");
+    }
+    let _ = writeln!(out, "{totals} in {:.1} s", report.duration.as_secs_f64());
     let line = report.certification_line();
     let painted = if report.certification().core {
         style.paint("1;32", &line)

@@ -1,34 +1,59 @@
 //! The JUnit XML report (`--junit FILE`): one `<testsuite>` per area, one `<testcase>` per
 //! test named `<id> <title>` with classname `rep.<area>`. A MUST failure is a `<failure
-//! type="MUST">`, a SHOULD failure a `<failure type="SHOULD">` (the exit code, not the XML,
-//! says whether CI passes), a skip a `<skipped>`. Reason and frame are the failure's message
-//! and text.
+//! type="MUST">`, a SHOULD warning a `<failure type="SHOULD">` (the exit code, not the XML,
+//! says whether CI passes), a skip or a failure the baseline expects a `<skipped>` with the
+//! reason. Reason and frame are the failure's message and text.
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::catalogue::Area;
 use crate::suite::SuiteReport;
-use crate::verdict::{TestResult, Verdict};
+use crate::verdict::{BaselineStatus, TestResult, Verdict};
 
 fn case(result: &TestResult) -> TestCase {
-    let mut status = match result.verdict {
-        Verdict::Pass => TestCaseStatus::success(),
-        Verdict::Skip => TestCaseStatus::skipped(),
-        Verdict::Fail => {
+    let expected = result
+        .baseline
+        .as_ref()
+        .filter(|b| b.status == BaselineStatus::ExpectedFailure);
+    let mut status = match (result.verdict, expected) {
+        (Verdict::Pass, _) => TestCaseStatus::success(),
+        (_, Some(baseline)) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!(
+                "expected failure (baseline: {}): {}",
+                baseline.reason, result.reason
+            ));
+            s
+        }
+        (Verdict::Skip, None) => {
+            let mut s = TestCaseStatus::skipped();
+            let hint = result
+                .hint
+                .as_ref()
+                .map(|h| format!(" — to test it: {h}"))
+                .unwrap_or_default();
+            s.set_message(format!("{}{hint}", result.reason));
+            s
+        }
+        (Verdict::Fail | Verdict::Warn, None) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_type(result.level.as_str());
+            s.set_message(result.reason.as_str());
             if let Some(frame) = &result.frame {
                 s.set_description(format!("offending frame: {frame}"));
             }
             s
         }
     };
-    status.set_message(result.reason.as_str());
+    if result.verdict == Verdict::Pass {
+        status.set_message(result.reason.as_str());
+    }
     let mut case = TestCase::new(format!("{} {}", result.id, result.title), status);
     case.set_classname(format!("rep.{}", result.area.name()))
         .set_time(std::time::Duration::from_millis(result.duration_ms))
         .add_property(Property::new("level", result.level.as_str()))
-        .add_property(Property::new("section", result.section));
+        .add_property(Property::new("section", result.section))
+        .add_property(Property::new("verdict", result.verdict.as_str()));
     case
 }
 
