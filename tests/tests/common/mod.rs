@@ -106,11 +106,17 @@ pub fn tm(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-/// Runs `tm runtime run --manifest MANIFEST --flow FLOW` followed by `extra`.
+/// Runs `tm runtime run --manifest MANIFEST --flow FLOW` followed by `extra`, with the
+/// plant-monitor example's inputs unless `extra` gives `--inputs` (the flows of these tests
+/// are plant-monitor or variants of it, with its inputs_schema).
 pub fn tm_run(manifest: &Path, flow: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let manifest = manifest.to_str().expect("utf-8 path");
     let mut args = vec!["runtime", "run", "--manifest", manifest, "--flow", flow];
     args.extend_from_slice(extra);
+    let inputs = plant_monitor_inputs();
+    if !extra.contains(&"--inputs") {
+        args.extend_from_slice(&["--inputs", &inputs]);
+    }
     tm(&args, env)
 }
 
@@ -169,22 +175,11 @@ pub fn run_fake(mode: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     run
 }
 
-/// Runs `tm --runtime-config CONFIG runtime run` on plant-monitor followed by `extra`.
+/// Runs `tm --runtime-config CONFIG runtime run` on plant-monitor followed by `extra` (and
+/// the example's inputs unless `extra` gives `--inputs`).
 pub fn tm_plant_with_config(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let config = config.to_str().expect("utf-8 path");
-    let manifest = plant_monitor_manifest();
-    let manifest = manifest.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "--runtime-config",
-        config,
-        "runtime",
-        "run",
-        "--manifest",
-        manifest,
-        "--flow",
-        "plant-monitor",
-    ];
-    args.extend_from_slice(extra);
+    let args = plant_args(config, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     tm(&args, env)
 }
 
@@ -223,7 +218,8 @@ pub fn assert_no_survivors(stderr: &str) {
     }
 }
 
-/// The plant-monitor command line under the runtime.yaml `config`, then `extra`.
+/// The plant-monitor command line under the runtime.yaml `config`, then `extra` (and the
+/// example's inputs unless `extra` gives `--inputs`).
 pub fn plant_args(config: &Path, extra: &[&str]) -> Vec<String> {
     let manifest = plant_monitor_manifest();
     let mut args: Vec<String> = [
@@ -239,7 +235,18 @@ pub fn plant_args(config: &Path, extra: &[&str]) -> Vec<String> {
     .map(String::from)
     .to_vec();
     args.extend(extra.iter().map(|a| a.to_string()));
+    if !extra.contains(&"--inputs") {
+        args.extend(["--inputs".to_owned(), plant_monitor_inputs()]);
+    }
     args
+}
+
+/// A manifest in `dir` of plant-monitor whose `read` step fails on the mock executor
+/// (`with._mock.fail`): the run fails in a step (exit 1) with valid inputs.
+pub fn failing_flow(dir: &Path) -> PathBuf {
+    let mut ir = plant_monitor_ir();
+    ir["graph"]["nodes"][0]["with"]["_mock"] = serde_json::json!({"fail": true});
+    write_flow(dir, "plant-monitor", &ir)
 }
 
 /// A `tm` process whose stderr is watched as it runs, so a test can act on what it says
