@@ -80,8 +80,8 @@ impl Observer for EventsJsonl {
 /// out of the flow's nodes, and the step running now with its attempt when the node may be
 /// retried (`write (attempt 2/3)`). A step counts as done when it succeeded, or when it failed
 /// for the last time (its last allowed attempt, or the run ended after its failure). The line
-/// is cleared on interrupt and when the run ends, and replaced by one summary line:
-/// `completed: 6 steps in 12 ms`.
+/// is cleared on interrupt and when the run ends; [`Progress::print_summary`] then writes one
+/// summary line: `completed: 6 steps in 12 ms`.
 pub struct Progress {
     bar: ProgressBar,
     /// Attempts each node may take (`retry.max + 1`), by node id.
@@ -90,6 +90,8 @@ pub struct Progress {
     last: HashMap<String, (StepState, u32)>,
     started: Instant,
     color: bool,
+    /// The summary line, once the run ended.
+    summary: Option<String>,
 }
 
 impl Progress {
@@ -115,7 +117,16 @@ impl Progress {
             last: HashMap::new(),
             started: Instant::now(),
             color,
+            summary: None,
         })
+    }
+
+    /// Writes the summary line (`completed: 6 steps in 12 ms`, colored when asked) to stderr,
+    /// once the run ended; the caller picks the moment, e.g. after the result is printed.
+    pub fn print_summary(&self) {
+        if let Some(line) = &self.summary {
+            stderr_sink().host_line(line);
+        }
     }
 
     fn allowed(&self, step: &str) -> u32 {
@@ -232,7 +243,7 @@ impl Observer for Progress {
 
     fn on_finish(&mut self, outcome: &Outcome) {
         self.bar.finish_and_clear();
-        stderr_sink().host_line(&self.summary(outcome));
+        self.summary = Some(self.summary(outcome));
     }
 }
 
@@ -248,6 +259,7 @@ mod tests {
             last: HashMap::new(),
             started: Instant::now(),
             color: false,
+            summary: None,
         }
     }
 

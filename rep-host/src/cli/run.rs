@@ -7,7 +7,7 @@ use flow_ir::{LoadedFlow, Manifest};
 use rep_host::{
     Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupts, Observer, Outcome,
     Overrides, Progress, ResolvedExecutor, RunRequest, RuntimeConfig, cache_dir, compile_sources,
-    kill_orphans, resolve_executor, run_with, write_cache,
+    kill_orphans, resolve_executor, run_with, stderr_sink, write_cache,
 };
 use rep_spec::ExitCode;
 use serde_json::{Map, Value};
@@ -20,6 +20,10 @@ use super::{note, stderr_color};
 
 /// How long `tm` spends killing descendants that escaped the executor's process group.
 const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(1);
+
+/// How long `tm` waits, on a terminal, for its queued stderr lines before it draws or prints
+/// something that must follow them.
+const TERMINAL_FLUSH_WAIT: Duration = Duration::from_millis(200);
 
 /// The Python that compiles `--sources` when neither `--python` nor runtime.yaml names one.
 const DEFAULT_PYTHON: &str = "python3";
@@ -96,6 +100,8 @@ fn run_flow(
     let mut progress = if global.quiet {
         None
     } else {
+        // Warnings so far go out before the progress line is drawn.
+        stderr_sink().flush(TERMINAL_FLUSH_WAIT);
         let nodes = loaded.ir.graph.nodes.iter();
         let attempts = nodes.map(|n| (n.id.clone(), n.retry.max.saturating_add(1)));
         Progress::on_tty(attempts, stderr_color(global.color))
@@ -127,7 +133,14 @@ fn run_flow(
         }
     }
     let manifest = show_manifest.then(|| manifest_path.display().to_string());
-    print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    if let Some(progress) = &progress {
+        // On a terminal: the error line, then the result, then the summary line, in order.
+        stderr_sink().flush(TERMINAL_FLUSH_WAIT);
+        print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+        progress.print_summary();
+    } else {
+        print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    }
     tracing::debug!(peak_rss_kib = peak_rss_kib(), "outcome printed");
     let code = outcome.exit_code();
     // The process ends right after this: freeing every event of a large run one by one
