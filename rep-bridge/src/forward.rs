@@ -154,8 +154,9 @@ where
         out.clear();
         for line in lines.drain(..) {
             match classify(&line) {
-                RemoteLine::Frame => {
-                    out.extend_from_slice(&line);
+                RemoteLine::Frame { start } => {
+                    log_remote_line(&line[..start]);
+                    out.extend_from_slice(&line[start..]);
                     out.push(b'\n');
                 }
                 RemoteLine::Blank => {}
@@ -174,7 +175,7 @@ where
 }
 
 fn log_remote_line(line: &[u8]) {
-    if classify(line) != RemoteLine::Blank {
+    if !line.iter().all(u8::is_ascii_whitespace) {
         log::foreign("rep-bridge: remote: ", line);
     }
 }
@@ -242,7 +243,7 @@ mod tests {
     async fn non_json_lines_from_the_remote_never_reach_stdout() {
         let mut rig = rig(1024, Duration::ZERO);
         rig.remote
-            .write_all(b"U-Boot 2024.01\r\n\r\n{not json}\n[1]\n{\"id\":1}\n")
+            .write_all(b"U-Boot 2024.01\r\n\r\n{not json}\n[1]\nrep> {\"id\":1}\n")
             .await
             .unwrap();
         assert_eq!(read_some(&mut rig.host_out).await, b"{\"id\":1}\n");
