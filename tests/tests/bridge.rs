@@ -312,6 +312,42 @@ fn tm_runs_plant_monitor_through_the_bridge_over_a_pty_serial_line() {
     assert_none_left(&format!("serial\0{device}"));
 }
 
+#[test]
+fn a_serial_port_in_use_is_refused_at_once() {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let device = nix::unistd::ttyname(&pty.slave).unwrap();
+    let device = device.to_str().unwrap();
+    let first = Bridge::start(&["serial", device]);
+    // Wait until the first bridge has the device open.
+    let fds = format!("/proc/{}/fd", first.child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_dir(&fds)
+        .unwrap()
+        .flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == Path::new(device)))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first bridge never opened {device}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Opening and locking are two steps: let the first finish both.
+    std::thread::sleep(Duration::from_millis(100));
+    let mut second = Bridge::start(&["serial", device]);
+    let (status, elapsed, stderr) = second.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to serial {device}: Unable to acquire exclusive lock"
+        )),
+        "{stderr}"
+    );
+    drop(first);
+    assert_none_left(&format!("serial\0{device}"));
+}
+
 /// A TCP "board" that prints a boot banner when connected, then relays to a mock executor
 /// on its stdio — like a UART shared by a bootloader and the executor.
 fn board_with_banner(banner: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
@@ -668,4 +704,28 @@ fn rep_conformance_certifies_the_mock_executor_through_the_bridge() {
     );
     assert!(stdout.contains("REP v0.1 core: certified"), "{stdout}");
     assert_none_left(&bridge_cmdline(&mock.transport()));
+}
+
+#[test]
+fn help_shows_examples_transports_and_exit_codes() {
+    let output = Command::new(rep_bridge()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0));
+    for needle in [
+        "Examples:",
+        "Exit codes:",
+        "tcp",
+        "unix",
+        "serial",
+        "--connect-timeout",
+        "--settle-ms",
+        "--max-frame-bytes",
+    ] {
+        assert!(help.contains(needle), "{needle:?} missing from:\n{help}");
+    }
+    let usage = Command::new(rep_bridge())
+        .args(["udp", "x:1"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
 }
