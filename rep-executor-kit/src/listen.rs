@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
@@ -114,7 +115,30 @@ impl Listener {
     pub fn local_addr(&self) -> &ListenAddr {
         &self.local
     }
+
+    /// The next connection, as its two halves.
+    async fn accept(&self) -> std::io::Result<(Reader, Writer)> {
+        match &self.inner {
+            Inner::Tcp(tcp) => {
+                let (stream, peer) = tcp.accept().await?;
+                // Requests and responses are single small writes: never wait for more.
+                let _ = stream.set_nodelay(true);
+                tracing::debug!(%peer, "connection accepted");
+                let (reader, writer) = stream.into_split();
+                Ok((Box::new(reader), Box::new(writer)))
+            }
+            Inner::Unix(unix) => {
+                let (stream, _) = unix.accept().await?;
+                tracing::debug!("connection accepted");
+                let (reader, writer) = stream.into_split();
+                Ok((Box::new(reader), Box::new(writer)))
+            }
+        }
+    }
 }
+
+type Reader = Box<dyn AsyncRead + Unpin + Send>;
+type Writer = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// Binds a Unix socket, replacing a stale socket file nobody accepts on.
 async fn bind_unix(path: &Path) -> std::io::Result<UnixListener> {
@@ -162,46 +186,21 @@ impl Executor {
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return Ok(());
             };
+            let (reader, writer) = match listener.accept().await {
+                Ok(connection) => connection,
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
             let session = self.fresh();
-            match &listener.inner {
-                Inner::Tcp(tcp) => {
-                    let (stream, peer) = match tcp.accept().await {
-                        Ok(accepted) => accepted,
-                        Err(e) if transient(&e) => continue,
-                        Err(e) => return Err(e),
-                    };
-                    // Requests and responses are single small writes: never wait for more.
-                    let _ = stream.set_nodelay(true);
-                    tracing::debug!(%peer, "connection accepted");
-                    let (reader, writer) = stream.into_split();
-                    tokio::spawn(async move {
-                        session.serve_session(reader, writer).await;
-                        drop(slot);
-                    });
-                }
-                Inner::Unix(unix) => {
-                    let (stream, _) = match unix.accept().await {
-                        Ok(accepted) => accepted,
-                        Err(e) if transient(&e) => continue,
-                        Err(e) => return Err(e),
-                    };
-                    tracing::debug!("connection accepted");
-                    let (reader, writer) = stream.into_split();
-                    tokio::spawn(async move {
-                        session.serve_session(reader, writer).await;
-                        drop(slot);
-                    });
-                }
-            }
+            tokio::spawn(async move {
+                session.serve_session(reader, writer).await;
+                drop(slot);
+            });
         }
     }
 
     /// One connection: serve until the peer closes, then cancel what is still running.
-    async fn serve_session<R, W>(self, reader: R, writer: W)
-    where
-        R: tokio::io::AsyncRead + Unpin,
-        W: tokio::io::AsyncWrite + Unpin,
-    {
+    async fn serve_session(self, reader: Reader, writer: Writer) {
         if let Err(error) = self.serve(reader, writer).await {
             tracing::debug!(%error, "connection failed");
         }

@@ -545,10 +545,11 @@ fn spawn_mode_fails_fast_when_the_command_dies_before_listening() {
     );
 }
 
-#[test]
-fn a_killed_bridge_takes_its_command_along() {
+/// A bridge in spawn mode that keeps trying to connect (for a minute) to a port nobody
+/// listens on, while CMD is `sh -c SCRIPT`.
+fn bridge_waiting_with(script: &str) -> Bridge {
     let address = format!("127.0.0.1:{}", free_port());
-    let mut bridge = Bridge::start(&[
+    Bridge::start(&[
         "--connect-timeout",
         "60",
         "tcp",
@@ -556,8 +557,13 @@ fn a_killed_bridge_takes_its_command_along() {
         "--",
         "sh",
         "-c",
-        "echo \"sim: pid $$\"; exec sleep 1000",
-    ]);
+        script,
+    ])
+}
+
+#[test]
+fn a_killed_bridge_takes_its_command_along() {
+    let mut bridge = bridge_waiting_with("echo \"sim: pid $$\"; exec sleep 1000");
     let pid = pid_after(&bridge.line_starting("sim: pid "), "sim: pid ");
     // SIGKILL: no handler runs; the parent-death signal must end the command.
     bridge.child.kill().unwrap();
@@ -567,17 +573,9 @@ fn a_killed_bridge_takes_its_command_along() {
 
 #[test]
 fn sigterm_kills_the_spawned_group_and_exits_143() {
-    let address = format!("127.0.0.1:{}", free_port());
-    let mut bridge = Bridge::start(&[
-        "--connect-timeout",
-        "60",
-        "tcp",
-        &address,
-        "--",
-        "sh",
-        "-c",
+    let mut bridge = bridge_waiting_with(
         "sleep 1000 & echo \"sim: grandchild pid $!\"; echo \"sim: pid $$\"; exec sleep 1000",
-    ]);
+    );
     let grandchild = pid_after(
         &bridge.line_starting("sim: grandchild pid "),
         "sim: grandchild pid ",
