@@ -1,22 +1,21 @@
 //! Forwarding whole frames (REP v0.1 §1): host stdin → remote, remote → host stdout.
 //!
-//! Each direction is split into lines under the frame bound and writes only complete lines,
-//! one write per batch of lines read together, so a frame is never split or interleaved
-//! with anything. From the remote, only JSON objects reach stdout; any other line (a boot
-//! banner, debug output on a shared UART) is logged on stderr.
+//! Both directions read through rep-spec's bounded [`FrameReader`] and write only complete
+//! lines, one write per frame, so a frame is never split or interleaved with anything, and a
+//! line passing the frame bound ends the bridge as soon as the bound is passed. From the
+//! remote, only JSON objects reach stdout; any other line (a boot banner, debug output on a
+//! shared UART) is logged on stderr.
 
 use std::time::Duration;
 
+use rep_spec::{Frame, FrameReader, LineFramer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::error::BridgeError;
-use crate::frames::{Framer, RemoteLine, TooLong, classify};
+use crate::frames::{RemoteLine, classify};
 use crate::log;
 use crate::transport::Connection;
-
-/// Bytes read at once from either side.
-const CHUNK: usize = 64 * 1024;
 
 /// How frames are forwarded.
 #[derive(Debug, Clone)]
@@ -54,7 +53,7 @@ where
 }
 
 async fn host_to_remote<R, W>(
-    mut host: R,
+    host: R,
     mut remote: W,
     transport: &str,
     options: &Options,
@@ -68,34 +67,26 @@ where
         transport: transport.to_owned(),
         error,
     };
-    let mut framer = Framer::new(options.max_frame_bytes);
-    let (mut buf, mut lines, mut out) = (vec![0u8; CHUNK], Vec::new(), Vec::new());
+    let mut frames = FrameReader::new(host, options.max_frame_bytes);
     loop {
-        let n = host.read(&mut buf).await.map_err(BridgeError::HostRead)?;
-        if n == 0 {
-            // An unterminated last frame is still a frame: it goes out terminated.
-            lines.extend(framer.take_partial());
-        } else {
-            framer.feed(&buf[..n], &mut lines).map_err(|TooLong(len)| {
-                BridgeError::HostTooLong {
+        // An unterminated last line is still a frame: it goes out terminated.
+        match frames.next_frame().await.map_err(BridgeError::HostRead)? {
+            Some(Frame::Line(mut line)) => {
+                line.push(b'\n');
+                remote.write_all(&line).await.map_err(write_failed)?;
+                remote.flush().await.map_err(write_failed)?;
+            }
+            Some(Frame::TooLong { len }) => {
+                return Err(BridgeError::HostTooLong {
                     len,
                     max: options.max_frame_bytes,
-                }
-            })?;
-        }
-        if !lines.is_empty() {
-            out.clear();
-            for line in lines.drain(..) {
-                out.extend_from_slice(&line);
-                out.push(b'\n');
+                });
             }
-            remote.write_all(&out).await.map_err(write_failed)?;
-            remote.flush().await.map_err(write_failed)?;
-        }
-        if n == 0 {
-            // The remote sees EOF (REP: "shut down"); a failure here changes nothing.
-            let _ = remote.shutdown().await;
-            return Ok(());
+            None => {
+                // The remote sees EOF (REP: "shut down"); a failure here changes nothing.
+                let _ = remote.shutdown().await;
+                return Ok(());
+            }
         }
     }
 }
@@ -110,65 +101,79 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut framer = Framer::new(options.max_frame_bytes);
-    let (mut buf, mut lines, mut out) = (vec![0u8; CHUNK], Vec::new(), Vec::new());
-    let mut settling = (!options.settle.is_zero()).then(|| Instant::now() + options.settle);
+    let closed = || BridgeError::RemoteClosed {
+        transport: transport.to_owned(),
+    };
+    let read_failed = |error| BridgeError::RemoteRead {
+        transport: transport.to_owned(),
+        error,
+    };
+    if !options.settle.is_zero() {
+        match settle(&mut remote, options).await {
+            Ok(true) => {}
+            Ok(false) => return closed(),
+            Err(error) => return read_failed(error),
+        }
+    }
+    let mut frames = FrameReader::new(remote, options.max_frame_bytes);
     loop {
-        let read = match settling {
-            None => remote.read(&mut buf).await,
-            Some(until) => tokio::select! {
-                read = remote.read(&mut buf) => read,
-                () = tokio::time::sleep_until(until) => {
-                    settling = None;
-                    if let Some(partial) = framer.take_partial() {
-                        log_remote_line(&partial);
-                    }
-                    continue;
-                }
-            },
+        let line = match frames.next_frame().await {
+            Ok(Some(Frame::Line(line))) => line,
+            Ok(Some(Frame::TooLong { len })) => {
+                return BridgeError::RemoteTooLong {
+                    transport: transport.to_owned(),
+                    len,
+                    max: options.max_frame_bytes,
+                };
+            }
+            Ok(None) => return closed(),
+            Err(error) => return read_failed(error),
         };
-        let n = match read {
-            Ok(0) => {
-                if let Some(partial) = framer.take_partial() {
+        match classify(&line) {
+            RemoteLine::Frame { start } => {
+                log_remote_line(&line[..start]);
+                let mut frame = line;
+                frame.drain(..start);
+                frame.push(b'\n');
+                if let Err(error) = host.write_all(&frame).await {
+                    return BridgeError::HostWrite(error);
+                }
+                if let Err(error) = host.flush().await {
+                    return BridgeError::HostWrite(error);
+                }
+            }
+            RemoteLine::Blank => {}
+            RemoteLine::Log => log_remote_line(&line),
+        }
+    }
+}
+
+/// The settle time after connecting: logs the remote's lines until it is over and drops a
+/// partial line left then, so it cannot glue onto the first frame. `Ok(false)` when the
+/// remote closed meanwhile.
+async fn settle<R: AsyncRead + Unpin>(remote: &mut R, options: &Options) -> std::io::Result<bool> {
+    let until = Instant::now() + options.settle;
+    let mut framer = LineFramer::new(options.max_frame_bytes);
+    let (mut chunk, mut lines) = (vec![0u8; 16 * 1024], Vec::new());
+    loop {
+        tokio::select! {
+            read = remote.read(&mut chunk) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                framer.feed(&chunk[..n], &mut lines);
+                for frame in lines.drain(..) {
+                    if let Frame::Line(line) = frame {
+                        log_remote_line(&line);
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(until) => {
+                if let Some(Frame::Line(partial)) = framer.finish() {
                     log_remote_line(&partial);
                 }
-                return BridgeError::RemoteClosed {
-                    transport: transport.to_owned(),
-                };
-            }
-            Ok(n) => n,
-            Err(error) => {
-                return BridgeError::RemoteRead {
-                    transport: transport.to_owned(),
-                    error,
-                };
-            }
-        };
-        if let Err(TooLong(len)) = framer.feed(&buf[..n], &mut lines) {
-            return BridgeError::RemoteTooLong {
-                transport: transport.to_owned(),
-                len,
-                max: options.max_frame_bytes,
-            };
-        }
-        out.clear();
-        for line in lines.drain(..) {
-            match classify(&line) {
-                RemoteLine::Frame { start } => {
-                    log_remote_line(&line[..start]);
-                    out.extend_from_slice(&line[start..]);
-                    out.push(b'\n');
-                }
-                RemoteLine::Blank => {}
-                RemoteLine::Log => log_remote_line(&line),
-            }
-        }
-        if !out.is_empty() {
-            if let Err(error) = host.write_all(&out).await {
-                return BridgeError::HostWrite(error);
-            }
-            if let Err(error) = host.flush().await {
-                return BridgeError::HostWrite(error);
+                return Ok(true);
             }
         }
     }

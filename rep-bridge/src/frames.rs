@@ -1,67 +1,6 @@
-//! Framing for both directions (REP v0.1 §1): rep-spec's [`LineFramer`], reporting an
-//! over-long line as soon as the bound is passed, and what a line from the remote is.
-//!
-//! The early report is ours only until rep-spec's framer reports the bound itself; then
-//! [`Framer`] shrinks to a pass-through.
+//! What a line from the remote is: a frame for the host, or something to log.
 
-use rep_spec::{Frame, LineFramer};
 use serde_json::value::RawValue;
-
-/// A line that passed the frame bound: its length so far in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooLong(pub usize);
-
-/// Splits a byte stream into lines of at most `max` bytes.
-#[derive(Debug)]
-pub struct Framer {
-    lines: LineFramer,
-    /// Scratch space for the frames of one chunk.
-    frames: Vec<Frame>,
-    /// Bytes of the line in progress (since the last `\n`).
-    open_line: usize,
-}
-
-impl Framer {
-    /// A framer for lines of at most `max` bytes (the `\n` not counted).
-    pub fn new(max: usize) -> Framer {
-        Framer {
-            lines: LineFramer::new(max),
-            frames: Vec::new(),
-            open_line: 0,
-        }
-    }
-
-    /// Feeds `chunk`, appending the lines it completes to `out` (without their `\n`).
-    ///
-    /// # Errors
-    /// [`TooLong`] as soon as a line passes the bound, newline or not.
-    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), TooLong> {
-        self.lines.feed(chunk, &mut self.frames);
-        for frame in self.frames.drain(..) {
-            match frame {
-                Frame::Line(line) => out.push(line),
-                Frame::TooLong { len } => return Err(TooLong(len)),
-            }
-        }
-        self.open_line = match chunk.iter().rposition(|&b| b == b'\n') {
-            Some(i) => chunk.len() - i - 1,
-            None => self.open_line + chunk.len(),
-        };
-        if self.open_line > self.lines.max_bytes() {
-            return Err(TooLong(self.open_line));
-        }
-        Ok(())
-    }
-
-    /// Ends the stream or drops the line in progress: that partial line, if any.
-    pub fn take_partial(&mut self) -> Option<Vec<u8>> {
-        self.open_line = 0;
-        match self.lines.finish() {
-            Some(Frame::Line(line)) => Some(line),
-            Some(Frame::TooLong { .. }) | None => None,
-        }
-    }
-}
 
 /// How far into a line a frame may start after noise glued to it (see [`classify`]); it bounds
 /// the attempts to parse one line.
@@ -104,47 +43,6 @@ pub fn classify(line: &[u8]) -> RemoteLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn feed_all(max: usize, chunks: &[&[u8]]) -> (Vec<Vec<u8>>, Result<(), TooLong>) {
-        let mut framer = Framer::new(max);
-        let mut lines = Vec::new();
-        for chunk in chunks {
-            if let Err(e) = framer.feed(chunk, &mut lines) {
-                return (lines, Err(e));
-            }
-        }
-        (lines, Ok(()))
-    }
-
-    #[test]
-    fn whole_lines_come_out_whatever_the_chunks() {
-        let (lines, end) = feed_all(10, &[b"{\"a\"", b":1}\r\n{}", b"\n"]);
-        assert_eq!(lines, vec![b"{\"a\":1}".to_vec(), b"{}".to_vec()]);
-        assert_eq!(end, Ok(()));
-    }
-
-    #[test]
-    fn an_over_long_line_is_reported_before_its_newline() {
-        assert_eq!(feed_all(4, &[b"ok\n12", b"345"]).1, Err(TooLong(5)));
-        assert_eq!(feed_all(4, &[b"123456"]).1, Err(TooLong(6)));
-        // The bound itself is fine.
-        assert_eq!(feed_all(4, &[b"1234", b"\n"]).1, Ok(()));
-    }
-
-    #[test]
-    fn an_over_long_line_with_its_newline_in_one_chunk_is_reported() {
-        assert_eq!(feed_all(4, &[b"123456\nok\n"]).1, Err(TooLong(6)));
-    }
-
-    #[test]
-    fn the_partial_line_can_be_dropped() {
-        let mut framer = Framer::new(100);
-        let mut lines = Vec::new();
-        framer.feed(b"U-Boot> ", &mut lines).unwrap_or_default();
-        assert_eq!(framer.take_partial(), Some(b"U-Boot> ".to_vec()));
-        framer.feed(b"{}\n", &mut lines).unwrap_or_default();
-        assert_eq!(lines, vec![b"{}".to_vec()]);
-    }
 
     #[test]
     fn a_frame_glued_to_noise_is_found() {
