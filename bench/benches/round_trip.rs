@@ -151,8 +151,7 @@ fn bridged_round_trip(bencher: Bencher, listen: &str) {
         .unwrap();
     let listening = Listening::start(listen);
     let bridge = rep_bench::built_binary("rep-bridge").expect("rep-bridge");
-    let (mut session, _process, run_id, _) =
-        poll_session_with(&rt, &bridge, &listening.transport);
+    let (mut session, _process, run_id, _) = poll_session_with(&rt, &bridge, &listening.transport);
     let deadline = Instant::now() + Duration::from_secs(3600);
     bencher.bench_local(|| rt.block_on(session.poll(&run_id, deadline)).unwrap());
 }
