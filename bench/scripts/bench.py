@@ -2,7 +2,7 @@
 """Whole-process benchmarks of rep (issue: benchmarks with budgets).
 
 Build first:  cargo build --release --workspace
-Then:         python3 bench/scripts/bench.py all            (or one of: e2e compare large memory idle)
+Then:         python3 bench/scripts/bench.py all            (or one of: e2e compare large memory idle bridge)
 
 Every figure is printed as min / median / max over the runs, with its budget. Only the
 standard library is used; `compare` installs trace-mind 1.2.0 from PyPI into a temporary
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "target" / "release"
 TM = RELEASE / "tm"
 MOCK = RELEASE / "mock-executor"
+BRIDGE = RELEASE / "rep-bridge"
 PLANT = ROOT / "examples" / "plant-monitor"
 PLANT_MANIFEST = PLANT / "out" / "dsl" / "manifest.json"
 PLANT_INPUTS = PLANT / "input.json"
@@ -252,6 +253,67 @@ def bench_idle(runs):
     check("end noticed within 10 ms", max(lags) <= 0.010, f"max {max(lags) * 1e3:.1f} ms")
 
 
+class Peer:
+    """An executor process spoken to with pre-serialized request lines (no JSON work timed)."""
+
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def call(self, line):
+        self.proc.stdin.write(line)
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def request(id_, method, params):
+    return (json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}) + "\n").encode()
+
+
+def bench_bridge(rounds):
+    print(f"\n== Poll round trip: direct stdio vs through rep-bridge ({rounds} rounds, interleaved)")
+    if not BRIDGE.is_file():
+        sys.exit(f"{BRIDGE} is missing: run `cargo build --release --workspace` first")
+    ir = json.loads((PLANT / "out" / "dsl" / "flows" / "plant-monitor.ir.json").read_text())
+    inputs = json.loads(PLANT_INPUTS.read_text())
+    listeners, peers = [], {"direct": Peer([str(MOCK)])}
+    sock = Path(tempfile.mkdtemp(prefix="rep-bridge-bench-")) / "mock.sock"
+    for kind, listen in (("tcp", "tcp:127.0.0.1:0"), ("unix", f"unix:{sock}")):
+        mock = subprocess.Popen([str(MOCK), "--listen", listen], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        listeners.append(mock)
+        addr = mock.stderr.readline().decode().strip().removeprefix("listening on ").split(":", 1)[1]
+        peers[f"bridge {kind}"] = Peer([str(BRIDGE), kind, addr])
+    poll = request(3, "Runtime.Poll", {"run_id": "bench"})
+    for peer in peers.values():
+        peer.call(request(1, "Runtime.Capabilities", {}))
+        peer.call(request(2, "Runtime.StartRun", {"ir": ir, "inputs": inputs, "options": {"run_id": "bench"}}))
+        while b'"completed"' not in peer.call(poll):
+            pass
+    samples = {name: [] for name in peers}
+    for _ in range(rounds):
+        for name, peer in peers.items():
+            start = time.perf_counter()
+            peer.call(poll)
+            samples[name].append(time.perf_counter() - start)
+    for peer in peers.values():
+        peer.close()
+    for mock in listeners:
+        mock.kill()
+        mock.wait()
+    direct = statistics.median(samples["direct"])
+    for name, values in samples.items():
+        lo, med, hi = stats(values)
+        print(f"  {name:12}: {lo * 1e6:7.1f} / {med * 1e6:7.1f} / {hi * 1e6:8.1f} µs   ({med / direct:.2f}x direct)")
+    # The 2x budget is judged on `cargo bench -p rep-bench` (tm's own client, as a host runs
+    # the bridge); this raw client's direct round trip is ~3x faster, so the bridge's fixed
+    # cost (two more process wake-ups per round trip) weighs more here.
+    print("  (budget: see rep_poll_round_trip_via_bridge_tcp in `cargo bench -p rep-bench`)")
+
+
 def parse_rfc3339(text):
     # 2026-11-20T23:14:42.952236926Z -> epoch seconds (nanoseconds kept as a fraction)
     base, _, frac = text.rstrip("Z").partition(".")
@@ -261,11 +323,11 @@ def parse_rfc3339(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["e2e", "compare", "large", "memory", "idle", "all"])
+    parser.add_argument("what", choices=["e2e", "compare", "large", "memory", "idle", "bridge", "all"])
     parser.add_argument("--runs", type=int, default=200, help="runs of the fast whole-process figures")
     parser.add_argument("--venv", help="an existing virtualenv with trace-mind 1.2.0 (compare)")
     args = parser.parse_args()
-    for binary in (TM, MOCK):
+    for binary in (MOCK,) + (() if args.what == "bridge" else (TM,)):
         if not binary.is_file():
             sys.exit(f"{binary} is missing: run `cargo build --release --workspace` first")
     print(f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}; python {sys.version.split()[0]}")
@@ -279,6 +341,8 @@ def main():
         bench_memory()
     if args.what in ("idle", "all"):
         bench_idle(max(3, min(args.runs, 5)))
+    if args.what in ("bridge", "all"):
+        bench_bridge(max(1000, args.runs * 10))
 
 
 if __name__ == "__main__":
