@@ -186,7 +186,8 @@ static int resolve_string(rep_json s, const rep_scope *scope, rep_json *out)
     size_t n;
     const char *r;
     long len;
-    if (s.n < 3 || memchr(s.p, '$', s.n) == NULL) {
+    /* Only a string with a '$' (or an escape, which may be one) can be a reference. */
+    if (s.n < 3 || (memchr(s.p, '$', s.n) == NULL && memchr(s.p, '\\', s.n) == NULL)) {
         return 0;
     }
     len = rep_json_string_decode(s, buf, sizeof buf);

@@ -776,9 +776,9 @@ static void start_step(rep_executor *ex, rep_run *run, rep_slot *slot, uint64_t 
         e->retriable = 0;
         slot->with_len = 0;
         attempt_failed(ex, run, slot, e, now);
-        return;
     }
-    call_handler(ex, run, slot);
+    /* The handler runs when the slot is served: every ready step starts before any runs, as
+     * concurrent steps do. */
 }
 
 /* Serves one busy slot if it is due; returns 1 when something happened. */
@@ -932,17 +932,18 @@ void rep_run_tick(rep_executor *ex, rep_run *run)
         uint64_t now = rep_now(ex);
         int i, progressed = 0;
         rep_slot *slot;
-        for (i = 0; i < REP_CONCURRENCY; i++) {
-            if (run->slots[i].phase != PHASE_FREE) {
-                progressed |= serve_slot(ex, run, &run->slots[i], now);
-            }
-        }
+        /* Every ready step starts (up to REP_CONCURRENCY) before any handler runs. */
         while (!run->has_failure && !run->finished_flow && !run->stopping && run->ready_len > 0 &&
                can_progress(run, 2 + LOGS_PER_CALL) && (slot = free_slot(run)) != NULL &&
                actions < MAX_ACTIONS) {
             start_step(ex, run, slot, now);
             progressed = 1;
             actions++;
+        }
+        for (i = 0; i < REP_CONCURRENCY; i++) {
+            if (run->slots[i].phase != PHASE_FREE) {
+                progressed |= serve_slot(ex, run, &run->slots[i], now);
+            }
         }
         if (busy_slots(run) == 0 &&
             (run->ready_len == 0 || run->has_failure || run->finished_flow || run->stopping)) {

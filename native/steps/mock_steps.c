@@ -225,6 +225,29 @@ static int parse_float(const char *p, size_t n, num *x)
                     (exp_neg ? -exp : exp);
         if (first_exp < -400) {
             num_append(x, "0.0", 3);
+        } else if (first_exp >= -7 && first_exp <= 20) {
+            /* Positional, as serde_json writes such doubles: 80.0, 0.001, 1500.25 */
+            long k;
+            if (neg) {
+                num_append(x, "-", 1);
+            }
+            if (first_exp < 0) {
+                num_append(x, "0.", 2);
+                for (k = first_exp + 1; k < 0; k++) {
+                    num_append(x, "0", 1);
+                }
+                num_append(x, sig, nsig);
+            } else {
+                for (k = 0; k <= first_exp; k++) {
+                    num_append(x, (size_t)k < nsig ? sig + k : "0", 1);
+                }
+                num_append(x, ".", 1);
+                if ((size_t)first_exp + 1 < nsig) {
+                    num_append(x, sig + first_exp + 1, nsig - (size_t)first_exp - 1);
+                } else {
+                    num_append(x, "0", 1);
+                }
+            }
         } else {
             if (neg) {
                 num_append(x, "-", 1);
