@@ -11,13 +11,14 @@
 #   bash native/build.sh fuzz [SECS] build the libFuzzer target (clang, libclang-rt-14-dev) and
 #                                    fuzz the request handler SECS seconds (default 60)
 #
+# The artifacts go to $REP_NATIVE_OUT, else $CARGO_TARGET_DIR/native, else target/native.
 # A missing toolchain skips what needs it, with a note on stderr; with REP_NATIVE_REQUIRED=1
 # (as CI sets it) a missing toolchain is an error. Builds are incremental (make) and
 # serialized by a lock, so concurrent test processes can all call this script.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out=${REP_NATIVE_OUT:-$root/target/native}
+out=${REP_NATIVE_OUT:-${CARGO_TARGET_DIR:-$root/target}/native}
 command=${1:-build}
 required=${REP_NATIVE_REQUIRED:-0}
 
@@ -54,7 +55,7 @@ if ! has make; then
     exit 1
 fi
 if has cc; then
-    targets+=("$out/c-executor")
+    targets+=("$out/c-executor" "$out/hello-executor")
 else
     skip c-executor "no C compiler (apt-get install gcc)"
 fi
@@ -93,6 +94,8 @@ fi
 if [ ${#targets[@]} -gt 0 ]; then
     make -s --no-print-directory -C "$root/native" -j2 OUT="$out" "${targets[@]}" >&2
 fi
+# The lock guards the build only: tests and the fuzzer run without it.
+flock -u 9
 
 case "$command" in
     test)
@@ -105,10 +108,20 @@ case "$command" in
             seconds=${2:-60}
             corpus="$out/fuzz/corpus"
             mkdir -p "$corpus"
-            # New inputs go to the scratch corpus; the committed seeds are read only.
-            "$out/fuzz/fuzz-request" -max_total_time="$seconds" -max_len=8192 \
+            log="$out/fuzz/fuzz.log"
+            # New inputs go to the scratch corpus; the committed seeds are only read. The log
+            # keeps libFuzzer's progress lines; the summary goes to stderr.
+            if "$out/fuzz/fuzz-request" -max_total_time="$seconds" -max_len=16384 \
                 -dict="$root/native/c/fuzz/rep.dict" -artifact_prefix="$out/fuzz/" \
-                -print_final_stats=1 "$corpus" "$root/native/c/fuzz/corpus"
+                -print_final_stats=1 "$corpus" "$root/native/c/fuzz/corpus" >"$log" 2>&1; then
+                runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+                rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+                echo "native/build.sh: fuzzed ${runs:-?} inputs in $seconds s (${rate:-?}/s), no crash (log: $log)" >&2
+            else
+                tail -n 40 "$log" >&2
+                echo "native/build.sh: the fuzzer failed: see $log and the crash-* input in $out/fuzz/" >&2
+                exit 1
+            fi
         fi
         ;;
 esac

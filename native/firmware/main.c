@@ -177,7 +177,9 @@ static void board_init(void)
     UART_CTL = 0;
     UART_IBRD = 6;             /* 115200 baud at 12.5 MHz (QEMU ignores the rate) */
     UART_FBRD = 50;
-    UART_LCRH = 0x70;          /* 8N1, FIFOs on */
+    /* 8N1 with the FIFOs off: switching them on would empty the receive buffer, losing a
+     * byte that arrived since reset (a host may write as soon as it connects). */
+    UART_LCRH = 0x60;
     UART_IM = IM_RX;
     UART_CTL = 0x301;          /* enable, TX, RX */
     NVIC_ISER0 = 1u << UART0_IRQ;
