@@ -241,20 +241,15 @@ fn c_executor_fails_a_step_and_exits_1_like_the_mock() {
     let Some(executor) = artifact("c-executor") else {
         return;
     };
-    let bad = r#"{"endpoint": "e", "nodes": "x"}"#;
-    let expected = outcome(
-        &mock_executor(),
-        &plant_monitor_manifest(),
-        "plant-monitor",
-        Some(bad),
-    );
-    let actual = outcome(
-        &executor,
-        &plant_monitor_manifest(),
-        "plant-monitor",
-        Some(bad),
-    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut ir = plant_monitor_ir();
+    ir["graph"]["nodes"][1]["with"]["_mock"] = serde_json::json!({"fail": true});
+    let manifest = write_flow(dir.path(), "plant-monitor", &ir);
+    let inputs = plant_monitor_inputs();
+    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
+    let actual = outcome(&executor, &manifest, "plant-monitor", Some(&inputs));
     assert_eq!(actual, expected);
+    assert_eq!(actual["status"], "failed", "{actual}");
     assert_eq!(actual["exit"], 1, "{actual}");
 }
 
