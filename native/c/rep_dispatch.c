@@ -208,18 +208,31 @@ static int unknown_run(rep_executor *ex, rep_json id, rep_json run_id)
                           run_id.n > 140 ? 140 : run_id.n);
 }
 
-static int poll(rep_executor *ex, rep_json id, rep_json params)
+/* The run named by Poll's or Cancel's params, or NULL with the error answered (`*status` 0, or
+ * -1 when the answer could not be written). */
+static rep_run *named_run(rep_executor *ex, rep_json id, rep_json params, int *status)
 {
     rep_json run_id;
     rep_run *run;
-    rep_writer w;
     int r = run_id_param(ex, id, params, &run_id);
     if (r != 0) {
-        return r == -1 ? 0 : -1;
+        *status = r == -1 ? 0 : -1;
+        return NULL;
     }
     run = find_run(ex, run_id);
     if (!run) {
-        return unknown_run(ex, id, run_id);
+        *status = unknown_run(ex, id, run_id);
+    }
+    return run;
+}
+
+static int poll(rep_executor *ex, rep_json id, rep_json params)
+{
+    rep_writer w;
+    int status = 0;
+    rep_run *run = named_run(ex, id, params, &status);
+    if (!run) {
+        return status;
     }
     rep_run_tick(ex, run);
     response_begin(ex, &w, id, "result");
@@ -229,16 +242,11 @@ static int poll(rep_executor *ex, rep_json id, rep_json params)
 
 static int cancel(rep_executor *ex, rep_json id, rep_json params)
 {
-    rep_json run_id;
-    rep_run *run;
     rep_writer w;
-    int r = run_id_param(ex, id, params, &run_id);
-    if (r != 0) {
-        return r == -1 ? 0 : -1;
-    }
-    run = find_run(ex, run_id);
+    int status = 0;
+    rep_run *run = named_run(ex, id, params, &status);
     if (!run) {
-        return unknown_run(ex, id, run_id);
+        return status;
     }
     rep_run_cancel(ex, run);
     response_begin(ex, &w, id, "result");

@@ -71,6 +71,8 @@ void rep_w_raw(rep_writer *w, const char *bytes, size_t n);
 void rep_w_escaped(rep_writer *w, const char *s, size_t n, size_t max_out);
 /** Writes the separator a new item needs. */
 void rep_w_item(rep_writer *w);
+/** `v` in decimal into `out` (not NUL-terminated); returns its length. */
+size_t rep_format_u64(uint64_t v, char out[20]);
 /** Writes an unsigned decimal. */
 void rep_w_u64_raw(rep_writer *w, uint64_t v);
 /** Sends what a flushing writer holds to its callback. Returns 0 or -1. */

@@ -59,13 +59,7 @@ static void t_str(text *t, const char *s)
 static void t_u64(text *t, uint64_t v)
 {
     char digits[20];
-    size_t n = 0;
-    do {
-        digits[sizeof digits - 1 - n] = (char)('0' + v % 10);
-        v /= 10;
-        n++;
-    } while (v > 0);
-    t_add(t, digits + sizeof digits - n, n);
+    t_add(t, digits, rep_format_u64(v, digits));
 }
 
 /* Appends a JSON pointer segment (RFC 6901 escapes). */
@@ -720,16 +714,153 @@ static void add_missing(rep_ir_problem *pr, const rep_graph *g, rep_json ir, uin
     pr->missing_count++;
 }
 
+/* Checks the items of `array` (at `pointer`) with `check`, at most `limit` of them; returns
+ * how many were checked. */
+static uint16_t check_items(checker *c, rep_json ir, rep_json array, long limit,
+                            const char *pointer, const char *too_many,
+                            void (*check)(checker *, rep_json, rep_json, long))
+{
+    rep_json_iter it;
+    rep_json v;
+    long count = 0;
+    rep_json_iter_init(&it, array);
+    while (!c->failed && rep_json_iter_next(&it, NULL, &v)) {
+        if (count >= limit) {
+            problem(c, P(pointer), too_many, NONE, NULL);
+            break;
+        }
+        check(c, ir, v, count);
+        count++;
+    }
+    return (uint16_t)count;
+}
+
+/* Rule 2: unique node ids. */
+static void check_unique_ids(checker *c, rep_json ir)
+{
+    uint16_t i, j;
+    for (i = 1; !c->failed && i < c->g->node_count; i++) {
+        for (j = 0; j < i; j++) {
+            if (rep_json_strings_equal(node_id(c->g, ir, i), node_id(c->g, ir, j))) {
+                char msg[40];
+                text t;
+                t.buf = msg;
+                t.cap = sizeof msg - 1;
+                t.len = 0;
+                t_str(&t, " (rule 2, first at /graph/nodes/");
+                t_u64(&t, j);
+                t_str(&t, ")");
+                msg[t.len] = '\0';
+                problem(c, PI("/graph/nodes", i, "/id"), "duplicate node id ",
+                        node_id(c->g, ir, i), msg);
+                break;
+            }
+        }
+    }
+}
+
+static void check_graph(checker *c, rep_json ir, rep_json graph)
+{
+    static const char *const graph_keys[] = {"nodes", "edges", NULL};
+    rep_graph *g = c->g;
+    rep_json nodes, edges;
+    uint16_t i;
+    if (!expect_object(c, graph, P("/graph"), "graph")) {
+        return;
+    }
+    nodes = required(c, graph, "nodes", P("/graph"));
+    edges = required(c, graph, "edges", P("/graph"));
+    no_other_members(c, graph, graph_keys, P("/graph"));
+    if (!c->failed && rep_json_typeof(nodes) != REP_JSON_ARRAY) {
+        wrong_type(c, P("/graph/nodes"), "nodes", "an array", nodes);
+    }
+    if (!c->failed && rep_json_typeof(edges) != REP_JSON_ARRAY) {
+        wrong_type(c, P("/graph/edges"), "edges", "an array", edges);
+    }
+    g->node_count = check_items(c, ir, nodes, REP_MAX_NODES, "/graph/nodes",
+                                "more nodes than this executor's limit REP_MAX_NODES", check_node);
+    if (!c->failed && g->node_count == 0) {
+        problem(c, P("/graph/nodes"), "\"nodes\" must have at least 1 item", NONE, NULL);
+    }
+    check_unique_ids(c, ir);
+    g->edge_count = check_items(c, ir, edges, REP_MAX_EDGES, "/graph/edges",
+                                "more edges than this executor's limit REP_MAX_EDGES", check_edge);
+    for (i = 0; !c->failed && i < g->node_count; i++) {
+        if (g->nodes[i].flags & REP_NODE_SWITCH) {
+            check_switch(c, ir, i);
+        }
+    }
+    if (!c->failed) {
+        build_out_lists(g);
+        check_acyclic(c, ir);
+    }
+}
+
+/* Rule 6 and the schema's metadata. */
+static void check_metadata(checker *c, rep_json metadata)
+{
+    rep_json at, source;
+    if (!expect_object(c, metadata, P("/metadata"), "metadata")) {
+        return;
+    }
+    at = required(c, metadata, "generated_at", P("/metadata"));
+    source = required(c, metadata, "source_file", P("/metadata"));
+    expect_string(c, source, P("/metadata/source_file"), "source_file");
+    if (expect_string(c, at, P("/metadata/generated_at"), "generated_at")) {
+        char buf[64];
+        long n = rep_json_string_decode(at, buf, sizeof buf);
+        if (n < 0 || !rfc3339(buf, (size_t)n)) {
+            problem(c, P("/metadata/generated_at"),
+                    "\"generated_at\" must be an RFC 3339 date-time such as "
+                    "2026-11-20T22:58:45Z, found ",
+                    at, " (rule 6)");
+        }
+    }
+}
+
+/* 1002: the kinds nobody runs, sorted and named once each. Returns -1 when there are some. */
+static int check_kinds(checker *c, rep_json ir)
+{
+    rep_graph *g = c->g;
+    rep_ir_problem *pr = c->pr;
+    text t;
+    uint16_t i;
+    for (i = 0; i < g->node_count; i++) {
+        if (g->nodes[i].kind == 0xFFFFu) {
+            add_missing(pr, g, ir, i);
+        }
+    }
+    if (pr->missing_count == 0) {
+        return 0;
+    }
+    pr->code = REP_UNSUPPORTED_STEP_KIND;
+    t.buf = pr->message;
+    t.cap = sizeof pr->message;
+    t.len = 0;
+    t_str(&t, "unsupported step kind(s): ");
+    for (i = 0; i < pr->missing_count; i++) {
+        rep_json kind = node_kind(g, ir, pr->missing[i]);
+        char name[64];
+        long n = rep_json_string_decode(kind, name, sizeof name);
+        if (i > 0) {
+            t_str(&t, ", ");
+        }
+        if (n >= 0) {
+            t_add(&t, name, (size_t)n);
+        } else {
+            t_add(&t, kind.p, kind.n);
+        }
+    }
+    pr->message_len = t.len;
+    return -1;
+}
+
 int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr)
 {
     static const char *const flow_keys[] = {"name", "timeout_ms", NULL};
     static const char *const constants_keys[] = {"policyRef", "policy", NULL};
-    static const char *const graph_keys[] = {"nodes", "edges", NULL};
     checker c;
-    rep_json flow, constants, inputs_schema, graph, metadata, nodes, edges, v;
-    rep_json_iter it;
-    long count;
-    uint16_t i;
+    rep_json flow, constants, inputs_schema, graph, metadata;
     c.ex = ex;
     c.g = g;
     c.pr = pr;
@@ -746,7 +877,6 @@ int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr
     inputs_schema = required(&c, ir, "inputs_schema", P(""));
     graph = required(&c, ir, "graph", P(""));
     metadata = required(&c, ir, "metadata", P(""));
-
     if (expect_object(&c, flow, P("/flow"), "flow")) {
         rep_json name = required(&c, flow, "name", P("/flow"));
         rep_json timeout = required(&c, flow, "timeout_ms", P("/flow"));
@@ -762,119 +892,11 @@ int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr
         expect_object(&c, policy, P("/constants/policy"), "policy");
     }
     expect_object(&c, inputs_schema, P("/inputs_schema"), "inputs_schema");
-    if (expect_object(&c, graph, P("/graph"), "graph")) {
-        nodes = required(&c, graph, "nodes", P("/graph"));
-        edges = required(&c, graph, "edges", P("/graph"));
-        no_other_members(&c, graph, graph_keys, P("/graph"));
-        if (!c.failed && rep_json_typeof(nodes) != REP_JSON_ARRAY) {
-            wrong_type(&c, P("/graph/nodes"), "nodes", "an array", nodes);
-        }
-        if (!c.failed && rep_json_typeof(edges) != REP_JSON_ARRAY) {
-            wrong_type(&c, P("/graph/edges"), "edges", "an array", edges);
-        }
-        count = 0;
-        rep_json_iter_init(&it, nodes);
-        while (!c.failed && rep_json_iter_next(&it, NULL, &v)) {
-            if (count >= REP_MAX_NODES) {
-                problem(&c, P("/graph/nodes"),
-                        "more nodes than this executor's limit REP_MAX_NODES", NONE, NULL);
-                break;
-            }
-            check_node(&c, ir, v, count);
-            count++;
-            g->node_count = (uint16_t)count;
-        }
-        if (!c.failed && count == 0) {
-            problem(&c, P("/graph/nodes"), "\"nodes\" must have at least 1 item", NONE, NULL);
-        }
-        /* Rule 2: unique ids. */
-        for (i = 1; !c.failed && i < g->node_count; i++) {
-            uint16_t j;
-            for (j = 0; j < i; j++) {
-                if (rep_json_strings_equal(node_id(g, ir, i), node_id(g, ir, j))) {
-                    char msg[40];
-                    text t;
-                    t.buf = msg;
-                    t.cap = sizeof msg - 1;
-                    t.len = 0;
-                    t_str(&t, " (rule 2, first at /graph/nodes/");
-                    t_u64(&t, j);
-                    t_str(&t, ")");
-                    msg[t.len] = '\0';
-                    problem(&c, PI("/graph/nodes", i, "/id"), "duplicate node id ",
-                            node_id(g, ir, i), msg);
-                    break;
-                }
-            }
-        }
-        count = 0;
-        rep_json_iter_init(&it, edges);
-        while (!c.failed && rep_json_iter_next(&it, NULL, &v)) {
-            if (count >= REP_MAX_EDGES) {
-                problem(&c, P("/graph/edges"),
-                        "more edges than this executor's limit REP_MAX_EDGES", NONE, NULL);
-                break;
-            }
-            check_edge(&c, ir, v, count);
-            count++;
-            g->edge_count = (uint16_t)count;
-        }
-        for (i = 0; !c.failed && i < g->node_count; i++) {
-            if (g->nodes[i].flags & REP_NODE_SWITCH) {
-                check_switch(&c, ir, i);
-            }
-        }
-        if (!c.failed) {
-            build_out_lists(g);
-            check_acyclic(&c, ir);
-        }
-    }
-    if (expect_object(&c, metadata, P("/metadata"), "metadata")) {
-        rep_json at = required(&c, metadata, "generated_at", P("/metadata"));
-        rep_json source = required(&c, metadata, "source_file", P("/metadata"));
-        expect_string(&c, source, P("/metadata/source_file"), "source_file");
-        if (expect_string(&c, at, P("/metadata/generated_at"), "generated_at")) {
-            char buf[64];
-            long n = rep_json_string_decode(at, buf, sizeof buf);
-            if (n < 0 || !rfc3339(buf, (size_t)n)) {
-                problem(&c, P("/metadata/generated_at"),
-                        "\"generated_at\" must be an RFC 3339 date-time such as "
-                        "2026-11-20T22:58:45Z, found ",
-                        at, " (rule 6)");
-            }
-        }
-    }
+    check_graph(&c, ir, graph);
+    check_metadata(&c, metadata);
     if (c.failed) {
         return -1;
     }
-    /* 1002: kinds nobody runs, after the document is known valid. */
-    for (i = 0; i < g->node_count; i++) {
-        if (g->nodes[i].kind == 0xFFFFu) {
-            add_missing(pr, g, ir, i);
-        }
-    }
-    if (pr->missing_count > 0) {
-        text t;
-        pr->code = REP_UNSUPPORTED_STEP_KIND;
-        t.buf = pr->message;
-        t.cap = sizeof pr->message;
-        t.len = 0;
-        t_str(&t, "unsupported step kind(s): ");
-        for (i = 0; i < pr->missing_count; i++) {
-            rep_json kind = node_kind(g, ir, pr->missing[i]);
-            char name[64];
-            long n = rep_json_string_decode(kind, name, sizeof name);
-            if (i > 0) {
-                t_str(&t, ", ");
-            }
-            if (n >= 0) {
-                t_add(&t, name, (size_t)n);
-            } else {
-                t_add(&t, kind.p, kind.n);
-            }
-        }
-        pr->message_len = t.len;
-        return -1;
-    }
-    return 0;
+    /* After the document is known valid: 1003 comes before 1002. */
+    return check_kinds(&c, ir);
 }

@@ -1066,7 +1066,7 @@ void rep_w_end_array(rep_writer *w)
     close_container(w, "]");
 }
 
-void rep_w_u64_raw(rep_writer *w, uint64_t v)
+size_t rep_format_u64(uint64_t v, char out[20])
 {
     char digits[20];
     size_t n = 0;
@@ -1075,7 +1075,14 @@ void rep_w_u64_raw(rep_writer *w, uint64_t v)
         v /= 10;
         n++;
     } while (v > 0);
-    rep_w_raw(w, digits + sizeof digits - n, n);
+    memcpy(out, digits + sizeof digits - n, n);
+    return n;
+}
+
+void rep_w_u64_raw(rep_writer *w, uint64_t v)
+{
+    char digits[20];
+    rep_w_raw(w, digits, rep_format_u64(v, digits));
 }
 
 void rep_w_int(rep_writer *w, int64_t v)
