@@ -254,6 +254,40 @@ fn c_executor_fails_a_step_and_exits_1_like_the_mock() {
 }
 
 #[test]
+fn the_guides_hello_executor_runs_a_flow() {
+    let Some(executor) = artifact("hello-executor") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut ir = plant_monitor_ir();
+    ir["graph"] = serde_json::json!({
+        "nodes": [
+            {"id": "hi", "type": "greet", "with": {"name": "$input.who"}, "timeout_ms": 0,
+             "retry": {"max": 0, "backoff_ms": 0}},
+            {"id": "done", "type": "finish", "with": {}, "timeout_ms": 0,
+             "retry": {"max": 0, "backoff_ms": 0}}
+        ],
+        "edges": [{"from": "hi", "to": "done", "on": "success"}]
+    });
+    ir["inputs_schema"] = serde_json::json!({});
+    let manifest = write_flow(dir.path(), "hello", &ir);
+    let executor = executor.to_str().unwrap();
+    let run = tm_run(
+        &manifest,
+        "hello",
+        &[
+            "--executor-path",
+            executor,
+            "--inputs",
+            r#"{"who": "wörld"}"#,
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.steps("succeeded"), ["hi", "done"]);
+}
+
+#[test]
 fn c_executor_help_and_usage_errors() {
     let Some(executor) = artifact("c-executor") else {
         return;
