@@ -172,6 +172,11 @@ private:
             rep_step_fail(raw, 3002, (std::string("step handler threw: ") + e.what()).c_str());
             rep_step_set_retriable(raw, 0);
             rep_step_set_cause(raw, "panic");
+        } catch (...) {
+            // Nothing may unwind through the C library.
+            rep_step_fail(raw, 3002, "step handler threw something that is not a std::exception");
+            rep_step_set_retriable(raw, 0);
+            rep_step_set_cause(raw, "panic");
         }
         return REP_STEP_FAILED;
     }
