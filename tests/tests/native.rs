@@ -148,13 +148,15 @@ fn assert_matches_mock(executor: &Path) {
     }
 }
 
-/// `rep-conformance` with conformance/fixtures/native certifies the executor: core, cancel
-/// and health (read from its JSON report).
+/// `rep-conformance --strict` with conformance/fixtures/native certifies the executor: every
+/// MUST test ran and passed, and core, cancel and health are certified (read from its JSON
+/// report).
 fn assert_certified(executor: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let output = Command::new(bin_dir().join("rep-conformance"))
         .arg("run")
+        .arg("--strict")
         .arg("--executor")
         .arg(executor)
         .arg("--fixtures")
