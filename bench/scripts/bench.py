@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Whole-process benchmarks of rep (issue: benchmarks with budgets).
 
-Build first:  cargo build --release --workspace
-Then:         python3 bench/scripts/bench.py all            (or one of: e2e compare large memory idle bridge)
+Build first:  cargo build --release --workspace   (and bash native/build.sh for `native`)
+Then:         python3 bench/scripts/bench.py all    (or one of: e2e compare large memory idle bridge native)
 
 Every figure is printed as min / median / max over the runs, with its budget. Only the
 standard library is used; `compare` installs trace-mind 1.2.0 from PyPI into a temporary
@@ -28,6 +28,7 @@ BRIDGE = RELEASE / "rep-bridge"
 PLANT = ROOT / "examples" / "plant-monitor"
 PLANT_MANIFEST = PLANT / "out" / "dsl" / "manifest.json"
 PLANT_INPUTS = PLANT / "input.json"
+NATIVE = ROOT / "target" / "native"
 
 
 def stats(samples):
@@ -66,6 +67,47 @@ def bench_e2e(runs):
     print(f"  rep tm + mock-executor: {fmt_ms(samples)}")
     check("median <= 5 ms", statistics.median(samples) <= 0.005, f"median {statistics.median(samples) * 1e3:.2f} ms")
     return samples
+
+
+def section_sizes(elf):
+    """{section: bytes} of an ELF file, from arm-none-eabi-size -A."""
+    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], stdout=subprocess.PIPE, check=True, text=True).stdout
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
+def bench_native(runs):
+    """The native executors (issue 12): the firmware's flash and RAM, and plant-monitor end to
+    end on each native executor next to the mock executor."""
+    print(f"\n== native executors: firmware size, tm runtime run examples/plant-monitor ({runs} runs each)")
+    elf = NATIVE / "firmware.elf"
+    if not elf.is_file():
+        sys.exit(f"{elf} is missing: run `bash native/build.sh` first")
+    sizes = section_sizes(elf)
+    flash = sizes.get(".text", 0) + sizes.get(".data", 0)
+    ram = sizes.get(".data", 0) + sizes.get(".bss", 0)
+    print(f"  firmware.elf: flash {flash} B ({flash / 1024:.1f} KiB of 256), RAM {ram} B ({ram / 1024:.1f} KiB of 64, "
+          f"plus the 8 KiB stack)")
+    check("flash <= 128 KiB", flash <= 128 * 1024, f"{flash / 1024:.1f} KiB")
+    check("static RAM <= 48 KiB", ram <= 48 * 1024, f"{ram / 1024:.1f} KiB")
+    executors = [("mock-executor", MOCK), ("c-executor", NATIVE / "c-executor"),
+                 ("cpp-executor", NATIVE / "cpp-executor"), ("qemu-executor", NATIVE / "qemu-executor")]
+    for name, path in executors:
+        if not path.is_file():
+            sys.exit(f"{path} is missing: run `bash native/build.sh` first")
+        args = ["--executor-path", str(path)] + plant_args()
+        for _ in range(2):
+            run_tm(args)
+        count = runs if name != "qemu-executor" else max(5, min(runs, 30))
+        samples = [run_tm(args)[0] for _ in range(count)]
+        print(f"  tm + {name:14}: {fmt_ms(samples)}  ({count} runs)")
+        if name == "qemu-executor":
+            check("median <= 1 s (boot QEMU, run, stop it)", statistics.median(samples) <= 1.0,
+                  f"median {statistics.median(samples) * 1e3:.0f} ms")
 
 
 def reference_venv(venv):
@@ -323,7 +365,7 @@ def parse_rfc3339(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["e2e", "compare", "large", "memory", "idle", "bridge", "all"])
+    parser.add_argument("what", choices=["e2e", "compare", "large", "memory", "idle", "bridge", "native", "all"])
     parser.add_argument("--runs", type=int, default=200, help="runs of the fast whole-process figures")
     parser.add_argument("--venv", help="an existing virtualenv with trace-mind 1.2.0 (compare)")
     args = parser.parse_args()
@@ -343,6 +385,8 @@ def main():
         bench_idle(max(3, min(args.runs, 5)))
     if args.what in ("bridge", "all"):
         bench_bridge(max(1000, args.runs * 10))
+    if args.what in ("native", "all"):
+        bench_native(min(args.runs, 50))
 
 
 if __name__ == "__main__":
