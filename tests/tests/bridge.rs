@@ -704,27 +704,3 @@ fn rep_conformance_certifies_the_mock_executor_through_the_bridge() {
     assert!(stdout.contains("REP v0.1 core: certified"), "{stdout}");
     assert_none_left(&bridge_cmdline(&mock.transport()));
 }
-
-#[test]
-fn help_shows_examples_transports_and_exit_codes() {
-    let output = Command::new(rep_bridge()).arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0));
-    for needle in [
-        "Examples:",
-        "Exit codes:",
-        "tcp",
-        "unix",
-        "serial",
-        "--connect-timeout",
-        "--settle-ms",
-        "--max-frame-bytes",
-    ] {
-        assert!(help.contains(needle), "{needle:?} missing from:\n{help}");
-    }
-    let usage = Command::new(rep_bridge())
-        .args(["udp", "x:1"])
-        .output()
-        .unwrap();
-    assert_eq!(usage.status.code(), Some(2));
-}
