@@ -1,11 +1,14 @@
 //! One `Runtime.Poll` round trip through the host's client and the kit's server over real
-//! pipes, against the physical limit: a raw ping-pong of lines of the same size with `cat`.
+//! pipes, against the physical limit: a raw ping-pong of lines of the same size with `cat`;
+//! and the same Poll through `rep-bridge` to the mock executor on a loopback TCP listener
+//! (budget: 2× the direct round trip) and on a Unix socket.
 //!
 //! Build the executors first: `cargo build --release --workspace && cargo bench -p rep-bench`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark set-up: a failure is the report
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
@@ -27,6 +30,15 @@ type PipeSession = Session<tokio::process::ChildStdout, tokio::process::ChildStd
 /// which must outlive it), and the byte length of one Poll response for it.
 fn poll_session(rt: &tokio::runtime::Runtime) -> (PipeSession, ExecutorProcess, String, usize) {
     let mock = rep_bench::built_binary("mock-executor").expect("mock-executor");
+    poll_session_with(rt, &mock, &[])
+}
+
+/// As [`poll_session`], with the executor `program ARGS…`.
+fn poll_session_with(
+    rt: &tokio::runtime::Runtime,
+    program: &Path,
+    args: &[String],
+) -> (PipeSession, ExecutorProcess, String, usize) {
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/plant-monitor/out/dsl/manifest.json");
     let flow = Manifest::load(&manifest)
@@ -41,7 +53,7 @@ fn poll_session(rt: &tokio::runtime::Runtime) -> (PipeSession, ExecutorProcess, 
             allow_shell: false,
             log_json: false,
         };
-        let command = ExecutorCommand::for_path(&mock, &[], EnvPolicy::default());
+        let command = ExecutorCommand::for_path(program, args, EnvPolicy::default());
         let mut process = ExecutorProcess::spawn(&command, &env).unwrap();
         let (stdin, stdout) = (
             process.take_stdin().unwrap(),
@@ -94,17 +106,80 @@ fn rep_poll_round_trip(bencher: Bencher) {
     bencher.bench_local(|| rt.block_on(session.poll(&run_id, deadline)).unwrap());
 }
 
-struct Echo {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+/// A child process, killed and reaped when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-impl Drop for Echo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The mock executor serving on a listener; killed when dropped.
+struct Listening {
+    _child: Reaped,
+    /// The bridge's transport arguments: `[tcp, HOST:PORT]` or `[unix, PATH]`.
+    transport: Vec<String>,
+}
+
+impl Listening {
+    /// `mock-executor --listen ADDR` (`tcp:…` or `unix:…`).
+    fn start(listen: &str) -> Listening {
+        let mock = rep_bench::built_binary("mock-executor").expect("mock-executor");
+        let mut child = Command::new(mock)
+            .args(["--listen", listen])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let (kind, address) = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.split_once(':'))
+            .expect("mock-executor prints its address");
+        Listening {
+            _child: Reaped(child),
+            transport: vec![kind.to_owned(), address.to_owned()],
+        }
     }
+}
+
+/// A Poll round trip through `rep-bridge` to the mock executor listening on `listen`.
+fn bridged_round_trip(bencher: Bencher, listen: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listening = Listening::start(listen);
+    let bridge = rep_bench::built_binary("rep-bridge").expect("rep-bridge");
+    let (mut session, _process, run_id, _) = poll_session_with(&rt, &bridge, &listening.transport);
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    bencher.bench_local(|| rt.block_on(session.poll(&run_id, deadline)).unwrap());
+}
+
+/// The budget: at most 2× `rep_poll_round_trip`.
+#[divan::bench]
+fn rep_poll_round_trip_via_bridge_tcp(bencher: Bencher) {
+    bridged_round_trip(bencher, "tcp:127.0.0.1:0");
+}
+
+#[divan::bench]
+fn rep_poll_round_trip_via_bridge_unix(bencher: Bencher) {
+    let socket = std::env::temp_dir().join(format!("rep-bench-{}.sock", std::process::id()));
+    bridged_round_trip(bencher, &format!("unix:{}", socket.display()));
+    let _ = std::fs::remove_file(socket);
+}
+
+struct Echo {
+    _child: Reaped,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
 }
 
 #[divan::bench]
@@ -122,7 +197,7 @@ fn raw_pipe_ping_pong(bencher: Bencher) {
     let mut echo = Echo {
         stdin: child.stdin.take().unwrap(),
         stdout: BufReader::new(child.stdout.take().unwrap()),
-        child,
+        _child: Reaped(child),
     };
     let mut line = vec![b'x'; size];
     line.push(b'\n');

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::consistency::entry_warnings;
+use crate::hash::inputs_schema_hash;
 use crate::model::FlowIr;
 use crate::problem::ValidationError;
 use crate::validate::validate;
@@ -36,6 +37,25 @@ pub struct ManifestEntry {
     /// Unknown entry fields, kept in document order.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl ManifestEntry {
+    /// The entry the reference compiler writes for `ir` stored at `ir_path` (relative to the
+    /// manifest's folder, `/`-separated): `name` = `flow.name`, `source_file` =
+    /// `metadata.source_file`, `policyRef` = `constants.policyRef`, `step_kinds` = the sorted
+    /// set of `graph.nodes[].type`, `inputs_schema_hash` of `inputs_schema` (Flow IR v1.0.0,
+    /// section "Manifest"). Serialized, its fields come in the compiler's order.
+    pub fn for_ir(ir: &FlowIr, ir_path: impl Into<String>) -> ManifestEntry {
+        ManifestEntry {
+            name: ir.flow.name.clone(),
+            source_file: Some(ir.metadata.source_file.clone()),
+            policy_ref: Some(ir.constants.policy_ref.clone()),
+            step_kinds: ir.required_step_kinds().into_iter().collect(),
+            inputs_schema_hash: Some(inputs_schema_hash(&ir.inputs_schema)),
+            ir_path: ir_path.into(),
+            extra: Map::new(),
+        }
+    }
 }
 
 /// A loaded `manifest.json` (Flow IR v1.0.0, section "Manifest").

@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use flow_ir::{
-    FlowIr, Manifest, ManifestError, ProblemKind, canonical_json, find_cycle, inputs_schema_hash,
-    validate,
+    FlowIr, Manifest, ManifestEntry, ManifestError, ProblemKind, canonical_json, find_cycle,
+    inputs_schema_hash, validate,
 };
 use serde_json::{Value, json};
 
@@ -53,6 +53,28 @@ fn examples_load_without_warnings() {
         );
         // And the typed model serializes back to the same document.
         assert_eq!(serde_json::to_value(&loaded.ir).unwrap(), loaded.document);
+    }
+}
+
+/// An entry written for the compiler's IR is the compiler's entry, field for field and in
+/// the compiler's field order.
+#[test]
+fn entries_written_for_the_examples_equal_the_compilers() {
+    for (example, _, _) in EXAMPLES {
+        let path = example_manifest(example);
+        let manifest = Manifest::load(&path).unwrap();
+        for entry in &manifest.entries {
+            let loaded = manifest.load_flow(&entry.name).unwrap();
+            let written = ManifestEntry::for_ir(&loaded.ir, entry.ir_path.clone());
+            assert_eq!(&written, entry, "{example}");
+        }
+        let original: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let rewritten = serde_json::to_value(&manifest.entries).unwrap();
+        assert_eq!(
+            serde_json::to_string(&rewritten).unwrap(),
+            serde_json::to_string(&original).unwrap(),
+            "{example}: field order"
+        );
     }
 }
 

@@ -112,6 +112,19 @@ impl Executor {
         }
     }
 
+    /// An executor with the same handlers and settings and no runs: the state of one more
+    /// host session (a connection of [`Executor::serve_listener`]).
+    pub(crate) fn fresh(&self) -> Executor {
+        Executor {
+            handlers: self.handlers.clone(),
+            version: self.version.clone(),
+            concurrency: self.concurrency,
+            max_request_bytes: self.max_request_bytes,
+            cancel_grace: self.cancel_grace,
+            registry: RunRegistry::default(),
+        }
+    }
+
     /// Whether a step kind can run here: a registered handler or a built-in control kind.
     pub fn supports(&self, kind: &str) -> bool {
         self.handlers.contains_key(kind) || kind == BUILTIN_SWITCH || kind == BUILTIN_FINISH

@@ -7,6 +7,8 @@
 //! graph (entry nodes, `success`/`failure` edges, the built-in `switch` and `finish`,
 //! references in `with`, retries, timeouts), and delivers every `step` and `log` event exactly
 //! once through `Runtime.Poll`.
+//! [`Executor::listen`] serves the same protocol on a TCP or Unix-socket listener instead, one
+//! fresh executor state per connection, for executors reached through `rep-bridge`.
 //!
 //! What the kit guarantees around a handler (the authoring guide, `docs/writing-an-executor.md`,
 //! has the details):
@@ -46,6 +48,7 @@ mod clock;
 mod dispatch;
 mod executor;
 mod handler;
+mod listen;
 mod registry;
 mod resolve;
 mod run;
@@ -59,6 +62,7 @@ pub use executor::{
     DEFAULT_MAX_REQUEST_BYTES, Executor, ExecutorBuilder, OUTPUT_STEP_KIND, UNKNOWN_RUN,
 };
 pub use handler::{FailureCause, StepContext, StepError, StepFuture, StepHandler, StepResult};
+pub use listen::{ListenAddr, ListenAddrError, Listener, MAX_CONNECTIONS};
 pub use resolve::{Scope, resolve, resolve_map};
 pub use run::RunHandle;
 

@@ -32,6 +32,20 @@ impl RunRegistry {
             .cloned()
     }
 
+    /// Cancels every run that is still going (the host session that started them is gone).
+    pub(crate) fn cancel_all(&self) {
+        let runs: Vec<_> = self
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for run in runs {
+            run.cancel();
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.runs.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

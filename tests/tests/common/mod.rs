@@ -43,6 +43,14 @@ pub fn mock_executor() -> PathBuf {
     built("mock-executor")
 }
 
+pub fn rep_bridge() -> PathBuf {
+    built("rep-bridge")
+}
+
+pub fn rep_conformance() -> PathBuf {
+    built("rep-conformance")
+}
+
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }

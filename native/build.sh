@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# native/build.sh — builds the native executors into target/native/:
+#   c-executor     the C library on stdio (gcc)
+#   cpp-executor   the C++17 wrapper's example (g++, nlohmann-json3-dev)
+#   firmware.elf   the Cortex-M3 firmware (gcc-arm-none-eabi, libnewlib-arm-none-eabi)
+#   qemu-executor  the firmware in QEMU through rep-bridge (runs with qemu-system-arm)
+#
+# Usage:
+#   bash native/build.sh             build what the installed toolchains can build
+#   bash native/build.sh test        build, then run the C unit tests (AddressSanitizer + UBSan)
+#   bash native/build.sh fuzz [SECS] build the libFuzzer target (clang, libclang-rt-14-dev) and
+#                                    fuzz the request handler SECS seconds (default 60)
+#
+# The artifacts go to $REP_NATIVE_OUT, else $CARGO_TARGET_DIR/native, else target/native.
+# A missing toolchain skips what needs it, with a note on stderr; with REP_NATIVE_REQUIRED=1
+# (as CI sets it) a missing toolchain is an error. Builds are incremental (make) and
+# serialized by a lock, so concurrent test processes can all call this script.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${REP_NATIVE_OUT:-${CARGO_TARGET_DIR:-$root/target}/native}
+command=${1:-build}
+required=${REP_NATIVE_REQUIRED:-0}
+
+case "$command" in
+    build | test | fuzz) ;;
+    -h | --help)
+        sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "native/build.sh: unknown command '$command' (build, test, fuzz; see --help)" >&2
+        exit 2
+        ;;
+esac
+
+mkdir -p "$out"
+exec 9>"$out/.lock"
+flock 9
+
+missing=()
+# Notes a toolchain that is not there: skipped, or an error under REP_NATIVE_REQUIRED=1.
+skip() {
+    echo "native/build.sh: skipping $1: $2" >&2
+    missing+=("$1")
+}
+
+has() {
+    command -v "$1" >/dev/null 2>&1
+}
+
+targets=()
+if ! has make; then
+    echo "native/build.sh: make is missing (apt-get install make)" >&2
+    exit 1
+fi
+if has cc; then
+    targets+=("$out/c-executor" "$out/hello-executor")
+else
+    skip c-executor "no C compiler (apt-get install gcc)"
+fi
+if has c++ && echo '#include <nlohmann/json.hpp>' | c++ -std=c++17 -E -x c++ - >/dev/null 2>&1; then
+    targets+=("$out/cpp-executor")
+else
+    skip cpp-executor "no C++ compiler with nlohmann/json.hpp (apt-get install g++ nlohmann-json3-dev)"
+fi
+if has arm-none-eabi-gcc && [ -f "$(arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -print-file-name=libc_nano.a)" ]; then
+    targets+=("$out/firmware.elf" "$out/qemu-executor")
+else
+    skip "firmware.elf and qemu-executor" \
+        "no arm-none-eabi-gcc with newlib-nano (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
+fi
+if [ "$command" = test ]; then
+    if has cc; then
+        targets+=("$out/tests/unit-tests")
+    else
+        skip "unit tests" "no C compiler"
+    fi
+fi
+if [ "$command" = fuzz ]; then
+    probe='int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d[0] + (int)n; }'
+    if has clang && echo "$probe" | clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1; then
+        targets+=("$out/fuzz/fuzz-request")
+    else
+        skip "fuzz target" "no clang with libFuzzer (apt-get install clang libclang-rt-14-dev)"
+    fi
+fi
+
+if [ "$required" = 1 ] && [ ${#missing[@]} -gt 0 ]; then
+    echo "native/build.sh: REP_NATIVE_REQUIRED=1 and toolchains are missing for: ${missing[*]}" >&2
+    exit 1
+fi
+
+if [ ${#targets[@]} -gt 0 ]; then
+    make -s --no-print-directory -C "$root/native" -j2 OUT="$out" "${targets[@]}" >&2
+fi
+# The lock guards the build only: tests and the fuzzer run without it.
+flock -u 9
+
+case "$command" in
+    test)
+        if [ -x "$out/tests/unit-tests" ]; then
+            (cd "$root" && "$out/tests/unit-tests")
+        fi
+        ;;
+    fuzz)
+        if [ -x "$out/fuzz/fuzz-request" ]; then
+            seconds=${2:-60}
+            corpus="$out/fuzz/corpus"
+            mkdir -p "$corpus"
+            log="$out/fuzz/fuzz.log"
+            # New inputs go to the scratch corpus; the committed seeds are only read. The log
+            # keeps libFuzzer's progress lines; the summary goes to stderr.
+            if "$out/fuzz/fuzz-request" -max_total_time="$seconds" -max_len=16384 \
+                -dict="$root/native/c/fuzz/rep.dict" -artifact_prefix="$out/fuzz/" \
+                -print_final_stats=1 "$corpus" "$root/native/c/fuzz/corpus" >"$log" 2>&1; then
+                runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+                rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+                echo "native/build.sh: fuzzed ${runs:-?} inputs in $seconds s (${rate:-?}/s), no crash (log: $log)" >&2
+            else
+                tail -n 40 "$log" >&2
+                echo "native/build.sh: the fuzzer failed: see $log and the crash-* input in $out/fuzz/" >&2
+                exit 1
+            fi
+        fi
+        ;;
+esac

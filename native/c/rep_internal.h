@@ -1,0 +1,144 @@
+/*
+ * rep_internal.h — declarations shared by the library's sources; not part of the API.
+ */
+#ifndef REP_INTERNAL_H
+#define REP_INTERNAL_H
+
+#include "rep_executor.h"
+
+/* REP v0.1 §5 error codes and the JSON-RPC 2.0 ones. */
+#define REP_PARSE_ERROR (-32700)
+#define REP_INVALID_REQUEST (-32600)
+#define REP_METHOD_NOT_FOUND (-32601)
+#define REP_INVALID_PARAMS (-32602)
+#define REP_UNKNOWN_RUN 1000
+#define REP_UNSUPPORTED_IR_VERSION 1001
+#define REP_UNSUPPORTED_STEP_KIND 1002
+#define REP_INVALID_IR 1003
+#define REP_STEP_FAILED_CODE 2001
+#define REP_TRANSPORT 3001
+#define REP_INTERNAL 3002
+
+/* Built-in kinds in rep_node_info.kind. */
+#define REP_KIND_SWITCH 0xFFFEu
+#define REP_KIND_FINISH 0xFFFDu
+
+/* rep_node_info.flags: what the node's type string is. */
+#define REP_NODE_SWITCH 1u
+#define REP_NODE_FINISH 2u
+#define REP_NODE_EMIT 4u
+
+/* rep_error_info.cause */
+#define REP_CAUSE_NONE 0
+#define REP_CAUSE_TIMEOUT 1
+#define REP_CAUSE_CANCELLED 2
+#define REP_CAUSE_PANIC 3
+
+/* rep_error_info.details */
+#define REP_DETAILS_NONE 0
+#define REP_DETAILS_TIMEOUT_MS 1
+#define REP_DETAILS_FLOW_TIMEOUT_MS 2
+
+/* rep_run.status (REP v0.1 §3). */
+#define REP_STATUS_PENDING 0
+#define REP_STATUS_RUNNING 1
+#define REP_STATUS_COMPLETED 2
+#define REP_STATUS_FAILED 3
+
+/* ---- rep_json.c ---- */
+
+/** The first byte at or after `p` that is not JSON blank (or `end`). */
+const char *rep_skip_ws(const char *p, const char *end);
+/** The end of the (valid) JSON value starting at `p`, never past `end`. */
+const char *rep_value_end(const char *p, const char *end);
+/** A value made of `p..end` with surrounding blanks trimmed. */
+rep_json rep_json_slice(const char *p, const char *end);
+
+/** Decodes a JSON string value byte by byte. */
+typedef struct rep_strdec {
+    const char *p, *end;
+    unsigned char pend[4];
+    int npend, ipend;
+} rep_strdec;
+void rep_strdec_init(rep_strdec *d, rep_json s);
+/** The next decoded byte, or -1 at the end. */
+int rep_strdec_next(rep_strdec *d);
+
+/** Writes raw bytes (no separator, no escaping). */
+void rep_w_raw(rep_writer *w, const char *bytes, size_t n);
+/** Writes `n` bytes as the content of a JSON string (escaped, without quotes), at most
+ *  `max_out` output bytes, cut at a character boundary. */
+void rep_w_escaped(rep_writer *w, const char *s, size_t n, size_t max_out);
+/** Writes the separator a new item needs. */
+void rep_w_item(rep_writer *w);
+/** `v` in decimal into `out` (not NUL-terminated); returns its length. */
+size_t rep_format_u64(uint64_t v, char out[20]);
+/** Writes an unsigned decimal. */
+void rep_w_u64_raw(rep_writer *w, uint64_t v);
+/** Sends what a flushing writer holds to its callback. Returns 0 or -1. */
+int rep_w_flush(rep_writer *w);
+
+/** Whether the `n` bytes at `p` are a JSON number (strict grammar). */
+int rep_is_json_number(const char *p, size_t n);
+
+/* ---- rep_ir.c ---- */
+
+/** Why StartRun refused an IR: the code, a message and, for 1003, the JSON pointer. */
+typedef struct rep_ir_problem {
+    int32_t code;
+    char pointer[96];
+    size_t pointer_len;
+    char message[REP_MAX_MESSAGE_BYTES];
+    size_t message_len;
+    /* 1002: the missing kinds (indexes of nodes naming them) */
+    uint16_t missing[REP_MAX_KINDS + 8];
+    uint16_t missing_count;
+} rep_ir_problem;
+
+/** Checks `ir` in REP order — version (1001), schema and semantic rules (1003), step kinds
+ *  (1002) — and builds its graph into `g` (offsets relative to ir.p). Returns 0, or -1 with
+ *  `problem` filled. */
+int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *problem);
+
+/** Whether `kind` (a JSON string) names a step kind this executor runs; sets `*index`. */
+int rep_kind_lookup(const rep_executor *ex, rep_json kind, uint16_t *index);
+
+/* ---- rep_resolve.c ---- */
+
+/** What references see: the inputs and the outputs of the steps that succeeded so far. */
+typedef struct rep_scope {
+    rep_json inputs;
+    const rep_run *run; /* NULL: no step outputs */
+} rep_scope;
+
+/** Writes `with` with every reference resolved (REP dialect "References"). */
+void rep_resolve(rep_json with, const rep_scope *scope, rep_writer *out);
+
+/** The output of the succeeded step whose id is the `n` bytes at `id`, or missing. */
+rep_json rep_step_output(const rep_run *run, const char *id, size_t n);
+
+/* ---- rep_run.c ---- */
+
+/** Prepares `run` for a new run of `ir` (already copied into run->doc). */
+void rep_run_start(rep_executor *ex, rep_run *run);
+/** Advances `run`. */
+void rep_run_tick(rep_executor *ex, rep_run *run);
+/** When `run` next needs a tick (ms from now, 0: now), at most `max_ms`. */
+uint32_t rep_run_idle_ms(rep_executor *ex, rep_run *run, uint32_t max_ms);
+/** Runtime.Cancel. */
+void rep_run_cancel(rep_executor *ex, rep_run *run);
+/** Writes the Poll result of `run` and drains its events. */
+void rep_run_poll(rep_executor *ex, rep_run *run, rep_writer *w);
+/** Whether `run` is completed or failed. */
+int rep_run_final(const rep_run *run);
+/** Monotonic now. */
+uint64_t rep_now(rep_executor *ex);
+/** Writes an RFC 3339 UTC timestamp of `unix_ms` (with milliseconds) into `out` (24 bytes). */
+size_t rep_format_rfc3339(uint64_t unix_ms, char *out);
+/** Writes an error object `{code, message, data?}` for a run or step error. */
+void rep_write_error_info(const rep_run *run, const rep_error_info *e, rep_writer *w);
+/** Sets `e` to `code` and the message `a` + `b` (b may be NULL), cut to size. */
+void rep_error_set(rep_error_info *e, int32_t code, const char *a, size_t an, const char *b,
+                   size_t bn);
+
+#endif /* REP_INTERNAL_H */

@@ -1,0 +1,339 @@
+//! Forwarding whole frames (REP v0.1 §1): host stdin → remote, remote → host stdout.
+//!
+//! Both directions read through rep-spec's bounded [`FrameReader`] and write only complete
+//! lines, one write per frame, so a frame is never split or interleaved with anything, and a
+//! line passing the frame bound ends the bridge as soon as the bound is passed. From the
+//! remote, only JSON objects reach stdout; any other line (a boot banner, debug output on a
+//! shared UART) is logged on stderr.
+
+use std::time::Duration;
+
+use rep_spec::{Frame, FrameReader, LineFramer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+use crate::error::BridgeError;
+use crate::frames::{RemoteLine, classify};
+use crate::log;
+use crate::transport::Connection;
+
+/// How frames are forwarded.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Longest line accepted from either side, in bytes (the `\n` not counted).
+    pub max_frame_bytes: usize,
+    /// How long after connecting the host's frames are held back (a board resetting on
+    /// open); what the remote sends meanwhile is logged, and a partial line it left is
+    /// dropped when the time is up.
+    pub settle: Duration,
+}
+
+/// Forwards until the host closes stdin (`Ok`: everything read was sent and the
+/// connection's sending side is shut down) or a side fails.
+///
+/// # Errors
+/// The first failure of either direction (see [`BridgeError`]); `transport` names the
+/// remote in it.
+pub async fn forward<HR, HW>(
+    host_in: HR,
+    host_out: HW,
+    remote: Connection,
+    transport: &str,
+    options: &Options,
+) -> Result<(), BridgeError>
+where
+    HR: AsyncRead + Unpin,
+    HW: AsyncWrite + Unpin,
+{
+    let Connection { reader, writer } = remote;
+    tokio::select! {
+        result = host_to_remote(host_in, writer, transport, options) => result,
+        error = remote_to_host(reader, host_out, transport, options) => Err(error),
+    }
+}
+
+async fn host_to_remote<R, W>(
+    host: R,
+    mut remote: W,
+    transport: &str,
+    options: &Options,
+) -> Result<(), BridgeError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    tokio::time::sleep(options.settle).await;
+    let write_failed = |error| BridgeError::RemoteWrite {
+        transport: transport.to_owned(),
+        error,
+    };
+    let mut frames = FrameReader::new(host, options.max_frame_bytes);
+    loop {
+        // An unterminated last line is still a frame: it goes out terminated.
+        match frames.next_frame().await.map_err(BridgeError::HostRead)? {
+            Some(Frame::Line(mut line)) => {
+                line.push(b'\n');
+                remote.write_all(&line).await.map_err(write_failed)?;
+                remote.flush().await.map_err(write_failed)?;
+            }
+            Some(Frame::TooLong { len }) => {
+                return Err(BridgeError::HostTooLong {
+                    len,
+                    max: options.max_frame_bytes,
+                });
+            }
+            None => {
+                // The remote sees EOF (REP: "shut down"); a failure here changes nothing.
+                let _ = remote.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn remote_to_host<R, W>(
+    mut remote: R,
+    mut host: W,
+    transport: &str,
+    options: &Options,
+) -> BridgeError
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let closed = || BridgeError::RemoteClosed {
+        transport: transport.to_owned(),
+    };
+    let read_failed = |error| BridgeError::RemoteRead {
+        transport: transport.to_owned(),
+        error,
+    };
+    if !options.settle.is_zero() {
+        match settle(&mut remote, options).await {
+            Ok(true) => {}
+            Ok(false) => return closed(),
+            Err(error) => return read_failed(error),
+        }
+    }
+    let mut frames = FrameReader::new(remote, options.max_frame_bytes);
+    loop {
+        let line = match frames.next_frame().await {
+            Ok(Some(Frame::Line(line))) => line,
+            Ok(Some(Frame::TooLong { len })) => {
+                return BridgeError::RemoteTooLong {
+                    transport: transport.to_owned(),
+                    len,
+                    max: options.max_frame_bytes,
+                };
+            }
+            Ok(None) => return closed(),
+            Err(error) => return read_failed(error),
+        };
+        match classify(&line) {
+            RemoteLine::Frame { start } => {
+                log_remote_line(&line[..start]);
+                let mut frame = line;
+                frame.drain(..start);
+                frame.push(b'\n');
+                if let Err(error) = host.write_all(&frame).await {
+                    return BridgeError::HostWrite(error);
+                }
+                if let Err(error) = host.flush().await {
+                    return BridgeError::HostWrite(error);
+                }
+            }
+            RemoteLine::Blank => {}
+            RemoteLine::Log => log_remote_line(&line),
+        }
+    }
+}
+
+/// The settle time after connecting: logs the remote's lines until it is over and drops a
+/// partial line left then, so it cannot glue onto the first frame. `Ok(false)` when the
+/// remote closed meanwhile.
+async fn settle<R: AsyncRead + Unpin>(remote: &mut R, options: &Options) -> std::io::Result<bool> {
+    let until = Instant::now() + options.settle;
+    let mut framer = LineFramer::new(options.max_frame_bytes);
+    let (mut chunk, mut lines) = (vec![0u8; 16 * 1024], Vec::new());
+    loop {
+        tokio::select! {
+            read = remote.read(&mut chunk) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                framer.feed(&chunk[..n], &mut lines);
+                for frame in lines.drain(..) {
+                    if let Frame::Line(line) = frame {
+                        log_remote_line(&line);
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(until) => {
+                if let Some(Frame::Line(partial)) = framer.finish() {
+                    log_remote_line(&partial);
+                }
+                return Ok(true);
+            }
+        }
+    }
+}
+
+fn log_remote_line(line: &[u8]) {
+    if !line.iter().all(u8::is_ascii_whitespace) {
+        log::foreign("rep-bridge: remote: ", line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
+
+    use super::*;
+    use tokio::io::{DuplexStream, duplex};
+
+    /// A bridge over in-memory pipes: (host writes, host reads, remote reads, remote writes,
+    /// the forwarding task).
+    struct Rig {
+        host_in: DuplexStream,
+        host_out: DuplexStream,
+        remote: DuplexStream,
+        done: tokio::task::JoinHandle<Result<(), BridgeError>>,
+    }
+
+    fn rig(max_frame_bytes: usize, settle: Duration) -> Rig {
+        let (host_in, bridge_in) = duplex(1 << 20);
+        let (bridge_out, host_out) = duplex(1 << 20);
+        let (remote, bridge_remote) = duplex(1 << 20);
+        let (reader, writer) = tokio::io::split(bridge_remote);
+        let connection = Connection {
+            reader: Box::new(reader),
+            writer: Box::new(writer),
+        };
+        let options = Options {
+            max_frame_bytes,
+            settle,
+        };
+        let done = tokio::spawn(async move {
+            forward(bridge_in, bridge_out, connection, "test remote", &options).await
+        });
+        Rig {
+            host_in,
+            host_out,
+            remote,
+            done,
+        }
+    }
+
+    async fn read_some(from: &mut DuplexStream) -> Vec<u8> {
+        let mut buf = vec![0u8; 1 << 16];
+        let n = from.read(&mut buf).await.unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[tokio::test]
+    async fn frames_go_both_ways_whole() {
+        let mut rig = rig(1024, Duration::ZERO);
+        rig.host_in.write_all(b"{\"id\":1}\n{\"id\"").await.unwrap();
+        assert_eq!(read_some(&mut rig.remote).await, b"{\"id\":1}\n");
+        rig.host_in.write_all(b":2}\n").await.unwrap();
+        assert_eq!(read_some(&mut rig.remote).await, b"{\"id\":2}\n");
+        rig.remote.write_all(b"{\"result\":").await.unwrap();
+        rig.remote.write_all(b"1}\r\n").await.unwrap();
+        assert_eq!(read_some(&mut rig.host_out).await, b"{\"result\":1}\n");
+    }
+
+    #[tokio::test]
+    async fn non_json_lines_from_the_remote_never_reach_stdout() {
+        let mut rig = rig(1024, Duration::ZERO);
+        rig.remote
+            .write_all(b"U-Boot 2024.01\r\n\r\n{not json}\n[1]\nrep> {\"id\":1}\n")
+            .await
+            .unwrap();
+        assert_eq!(read_some(&mut rig.host_out).await, b"{\"id\":1}\n");
+    }
+
+    #[tokio::test]
+    async fn stdin_eof_sends_the_last_frame_and_closes_the_connection() {
+        let mut rig = rig(1024, Duration::ZERO);
+        rig.host_in
+            .write_all(b"{\"a\":1}\n{\"b\":2}")
+            .await
+            .unwrap();
+        rig.host_in.shutdown().await.unwrap();
+        assert!(rig.done.await.unwrap().is_ok());
+        let mut all = Vec::new();
+        rig.remote.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all, b"{\"a\":1}\n{\"b\":2}\n");
+    }
+
+    #[tokio::test]
+    async fn the_remote_closing_is_an_error_naming_it() {
+        let rig = rig(1024, Duration::ZERO);
+        drop(rig.remote);
+        let error = rig.done.await.unwrap().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "test remote: connection closed by the remote"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_over_long_remote_line_fails_before_its_newline() {
+        let mut rig = rig(16, Duration::ZERO);
+        rig.remote.write_all(&[b'x'; 17]).await.unwrap();
+        let error = rig.done.await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                error,
+                BridgeError::RemoteTooLong {
+                    len: 17,
+                    max: 16,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let mut out = Vec::new();
+        drop(rig.host_in);
+        rig.host_out.read_to_end(&mut out).await.unwrap();
+        assert!(out.is_empty(), "nothing of it reached stdout");
+    }
+
+    #[tokio::test]
+    async fn an_over_long_host_frame_fails() {
+        let mut rig = rig(16, Duration::ZERO);
+        rig.host_in.write_all(&[b'{'; 40]).await.unwrap();
+        let error = rig.done.await.unwrap().unwrap_err();
+        assert!(
+            matches!(error, BridgeError::HostTooLong { max: 16, .. }),
+            "{error}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settling_holds_host_frames_and_drops_a_partial_banner() {
+        let mut rig = rig(1024, Duration::from_secs(2));
+        rig.host_in.write_all(b"{\"id\":1}\n").await.unwrap();
+        rig.remote
+            .write_all(b"booting...\r\nU-Boot> ")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut buf = [0u8; 64];
+        let early = tokio::time::timeout(Duration::from_millis(10), rig.remote.read(&mut buf));
+        assert!(early.await.is_err(), "nothing is sent while settling");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(read_some(&mut rig.remote).await, b"{\"id\":1}\n");
+        // The prompt left before the settle time ended is not glued to the first frame.
+        rig.remote
+            .write_all(b"{\"id\":1,\"result\":{}}\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            read_some(&mut rig.host_out).await,
+            b"{\"id\":1,\"result\":{}}\n"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The native executors of `native/` (issue 12) as a host and a certifier see them:
+//! `c-executor`, `cpp-executor` and `qemu-executor` (the Cortex-M3 firmware in QEMU behind
+//! `rep-bridge`) give the same `status` and `summary.outputs` as `mock-executor`, and
+//! `rep-conformance` certifies them; the C unit tests pass under ASan and UBSan.
+//!
+//! The artifacts come from `bash native/build.sh` (incremental, so each test process calls it).
+//! Where a toolchain is missing (arm-none-eabi-gcc, nlohmann-json3-dev, qemu-system-arm) a test
+//! prints that it is skipped and passes — unless `REP_NATIVE_REQUIRED=1` (CI sets it), which
+//! makes a missing toolchain, artifact or `rep-bridge` a failure.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where native/build.sh puts the artifacts for this build: `native/` beside the profile
+/// folder holding `tm`, so that qemu-executor finds `../debug/rep-bridge` (or release).
+fn native_dir() -> PathBuf {
+    bin_dir().parent().expect("target dir").join("native")
+}
+
+fn required() -> bool {
+    std::env::var("REP_NATIVE_REQUIRED").as_deref() == Ok("1")
+}
+
+/// Reports that `what` cannot be tested here: a failure under `REP_NATIVE_REQUIRED=1`, else a
+/// note on stderr (the test then returns early and passes).
+fn unavailable(what: &str) {
+    assert!(!required(), "REP_NATIVE_REQUIRED=1, but {what}");
+    eprintln!("skipped: {what}");
+}
+
+/// `bash native/build.sh [args]`, once per argument list and test process; its stderr on failure.
+fn build(args: &'static [&'static str]) -> Result<String, String> {
+    let output = Command::new("bash")
+        .arg(repo().join("native/build.sh"))
+        .args(args)
+        .env("REP_NATIVE_OUT", native_dir())
+        .current_dir(repo())
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "native/build.sh {args:?} failed ({}):\n{stdout}\n{stderr}",
+            output.status
+        ))
+    }
+}
+
+/// The built artifact `name` of target/native/, or `None` (skipped) when it cannot be built.
+fn artifact(name: &str) -> Option<PathBuf> {
+    static BUILT: OnceLock<Result<String, String>> = OnceLock::new();
+    if let Err(e) = BUILT.get_or_init(|| build(&[])) {
+        panic!("{e}");
+    }
+    let path = native_dir().join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        unavailable(&format!(
+            "{name} was not built: a toolchain is missing (native/build.sh's note above says which)"
+        ));
+        None
+    }
+}
+
+/// `qemu-executor` with what it needs at run time: qemu-system-arm and a built rep-bridge.
+fn qemu_executor() -> Option<PathBuf> {
+    let executor = artifact("qemu-executor")?;
+    artifact("firmware.elf")?;
+    if Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        unavailable("qemu-system-arm is not installed (apt-get install qemu-system-arm)");
+        return None;
+    }
+    if !bin_dir().join("rep-bridge").is_file() {
+        unavailable(&format!(
+            "rep-bridge is not built in {} (cargo build -p rep-bridge)",
+            bin_dir().display()
+        ));
+        return None;
+    }
+    Some(executor)
+}
+
+fn smoke_sample_manifest() -> PathBuf {
+    examples().join("smoke-sample/out/dsl/manifest.json")
+}
+
+/// `{status, outputs}` of a run of `flow` (with `inputs`) on `executor`.
+fn outcome(executor: &Path, manifest: &Path, flow: &str, inputs: Option<&str>) -> Value {
+    let executor = executor.to_str().unwrap();
+    let mut extra = vec!["--executor-path", executor];
+    if let Some(inputs) = inputs {
+        extra.extend(["--inputs", inputs]);
+    }
+    let run = tm_run(manifest, flow, &extra, &[]);
+    let out = run.json();
+    assert!(
+        out["status"].is_string(),
+        "no status from {executor}:\n{}",
+        run.stderr
+    );
+    serde_json::json!({"status": out["status"], "outputs": out["summary"]["outputs"], "exit": run.code})
+}
+
+/// The executor gives the mock executor's status and outputs on plant-monitor (both branches
+/// of its switch) and smoke-sample.
+fn assert_matches_mock(executor: &Path) {
+    let plant = plant_monitor_inputs();
+    let low = r#"{"endpoint": "opc.tcp://localhost:4840", "nodes": ["ns=2;i=2"], "mock_values": {"ns=2;i=2": 70.5}}"#;
+    let cases: [(PathBuf, &str, Option<&str>); 3] = [
+        (
+            plant_monitor_manifest(),
+            "plant-monitor",
+            Some(plant.as_str()),
+        ),
+        (plant_monitor_manifest(), "plant-monitor", Some(low)),
+        (smoke_sample_manifest(), "sample", None),
+    ];
+    for (manifest, flow, inputs) in cases {
+        let expected = outcome(&mock_executor(), &manifest, flow, inputs);
+        let actual = outcome(executor, &manifest, flow, inputs);
+        assert_eq!(
+            actual,
+            expected,
+            "{} differs from mock-executor on {flow} with {inputs:?}",
+            executor.display()
+        );
+        assert_eq!(expected["status"], "completed", "{expected}");
+    }
+}
+
+/// `rep-conformance --strict` with conformance/fixtures/native certifies the executor: every
+/// MUST test ran and passed, and core, cancel and health are certified (read from its JSON
+/// report).
+fn assert_certified(executor: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let output = Command::new(bin_dir().join("rep-conformance"))
+        .arg("run")
+        .arg("--strict")
+        .arg("--executor")
+        .arg(executor)
+        .arg("--fixtures")
+        .arg(repo().join("conformance/fixtures/native"))
+        .arg("--json")
+        .arg(&report)
+        .output()
+        .expect("rep-conformance runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "rep-conformance failed on {}:\n{stdout}\n{}",
+        executor.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let certification = &report["certification"];
+    assert_eq!(
+        (
+            &certification["core"],
+            &certification["cancel"],
+            &certification["health"]
+        ),
+        (&Value::Bool(true), &Value::Bool(true), &Value::Bool(true)),
+        "{certification}\n{stdout}"
+    );
+    assert_eq!(report["summary"]["failed"], 0, "{stdout}");
+}
+
+#[test]
+fn c_unit_tests_pass_under_address_and_undefined_behaviour_sanitizers() {
+    let stdout = build(&["test"]).unwrap_or_else(|e| panic!("{e}"));
+    if !stdout.contains("C unit tests:") {
+        unavailable("the C unit tests were not built (no C compiler)");
+        return;
+    }
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn c_executor_gives_the_mock_executors_outputs() {
+    if let Some(executor) = artifact("c-executor") {
+        assert_matches_mock(&executor);
+    }
+}
+
+#[test]
+fn cpp_executor_gives_the_mock_executors_outputs() {
+    if let Some(executor) = artifact("cpp-executor") {
+        assert_matches_mock(&executor);
+    }
+}
+
+#[test]
+fn qemu_executor_gives_the_mock_executors_outputs() {
+    if let Some(executor) = qemu_executor() {
+        assert_matches_mock(&executor);
+    }
+}
+
+#[test]
+fn rep_conformance_certifies_c_executor() {
+    if let Some(executor) = artifact("c-executor") {
+        assert_certified(&executor);
+    }
+}
+
+#[test]
+fn rep_conformance_certifies_cpp_executor() {
+    if let Some(executor) = artifact("cpp-executor") {
+        assert_certified(&executor);
+    }
+}
+
+#[test]
+fn rep_conformance_certifies_qemu_executor() {
+    if let Some(executor) = qemu_executor() {
+        assert_certified(&executor);
+    }
+}
+
+#[test]
+fn c_executor_fails_a_step_and_exits_1_like_the_mock() {
+    let Some(executor) = artifact("c-executor") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut ir = plant_monitor_ir();
+    ir["graph"]["nodes"][1]["with"]["_mock"] = serde_json::json!({"fail": true});
+    let manifest = write_flow(dir.path(), "plant-monitor", &ir);
+    let inputs = plant_monitor_inputs();
+    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
+    let actual = outcome(&executor, &manifest, "plant-monitor", Some(&inputs));
+    assert_eq!(actual, expected);
+    assert_eq!(actual["status"], "failed", "{actual}");
+    assert_eq!(actual["exit"], 1, "{actual}");
+}
+
+#[test]
+fn the_guides_hello_executor_runs_a_flow() {
+    let Some(executor) = artifact("hello-executor") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut ir = plant_monitor_ir();
+    ir["graph"] = serde_json::json!({
+        "nodes": [
+            {"id": "hi", "type": "greet", "with": {"name": "$input.who"}, "timeout_ms": 0,
+             "retry": {"max": 0, "backoff_ms": 0}},
+            {"id": "done", "type": "finish", "with": {}, "timeout_ms": 0,
+             "retry": {"max": 0, "backoff_ms": 0}}
+        ],
+        "edges": [{"from": "hi", "to": "done", "on": "success"}]
+    });
+    ir["inputs_schema"] = serde_json::json!({});
+    let manifest = write_flow(dir.path(), "hello", &ir);
+    let executor = executor.to_str().unwrap();
+    let run = tm_run(
+        &manifest,
+        "hello",
+        &[
+            "--executor-path",
+            executor,
+            "--inputs",
+            r#"{"who": "wörld"}"#,
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.steps("succeeded"), ["hi", "done"]);
+}
+
+#[test]
+fn c_executor_help_and_usage_errors() {
+    let Some(executor) = artifact("c-executor") else {
+        return;
+    };
+    let help = Command::new(&executor).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: c-executor"));
+    let bad = Command::new(&executor).arg("--nope").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(bad.stdout.is_empty(), "nothing on stdout for a usage error");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--nope"));
+}
