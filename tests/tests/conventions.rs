@@ -561,7 +561,7 @@ fn on_a_terminal_an_interrupt_clears_the_progress_line() {
         .status()
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    let screen = String::from_utf8_lossy(&output.stdout).into_owned();
+    let screen = without_colors(&String::from_utf8_lossy(&output.stdout));
     let drawn = screen
         .rfind("step 0/6")
         .unwrap_or_else(|| panic!("{screen:?}"));
@@ -589,7 +589,26 @@ fn on_terminal(args: &[&str]) -> String {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    without_colors(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// `screen` without its SGR (color) escapes, `ESC [ … m`; other escapes stay.
+fn without_colors(screen: &str) -> String {
+    let mut plain = String::with_capacity(screen.len());
+    let mut rest = screen;
+    while let Some(start) = rest.find("\x1b[") {
+        plain.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
+            _ => {
+                plain.push_str("\x1b[");
+                rest = after;
+            }
+        }
+    }
+    plain.push_str(rest);
+    plain
 }
 
 fn shell_quote(text: &str) -> String {
