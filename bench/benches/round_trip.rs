@@ -66,7 +66,14 @@ fn poll_session_with(
             run_id: Some("bench".into()),
             ..RunOptions::default()
         };
-        let inputs = serde_json::Map::new();
+        let inputs: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../examples/plant-monitor/input.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
         let params = StartRunParamsRef {
             ir: &flow.document,
             inputs: &inputs,

@@ -278,7 +278,7 @@ fn the_mock_executor_is_certified_with_and_without_fixtures() {
     assert!(
         with.verdict("REP-LIF-003")
             .1
-            .contains("plant-monitor-bad-nodes")
+            .contains("plant-monitor-write-fails")
     );
     assert_eq!(with.verdict("REP-CAN-003").0, "pass");
 

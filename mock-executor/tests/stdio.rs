@@ -53,3 +53,47 @@ fn answers_capabilities_and_exits_promptly_on_stdin_eof() {
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert!(rest.is_empty(), "nothing but frames on stdout: {rest:?}");
 }
+
+/// Regression: with stdout redirected to a file, the first answer was written and the second
+/// failed with EAGAIN ("Resource temporarily unavailable"): stdin had been switched to
+/// non-blocking mode before stdout turned out not to be a pipe, and blocking stdio then read
+/// the non-blocking stdin.
+#[test]
+fn serves_with_stdout_redirected_to_a_file() {
+    let out_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("mock-executor-stdout-{}.txt", std::process::id()));
+    let out = std::fs::File::create(&out_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-executor"))
+        .stdin(Stdio::piped())
+        .stdout(out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let request = |id: u32| {
+        format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"Runtime.Capabilities","params":{{}}}}"#)
+    };
+    writeln!(stdin, "{}", request(1)).unwrap();
+    // The executor must wait on an empty stdin between the two requests.
+    std::thread::sleep(Duration::from_millis(300));
+    writeln!(stdin, "{}", request(2)).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let written = std::fs::read_to_string(&out_path).unwrap();
+    let _ = std::fs::remove_file(&out_path);
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ids: Vec<u64> = written
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [1, 2], "{written}");
+}

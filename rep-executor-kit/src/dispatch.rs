@@ -112,6 +112,9 @@ impl Executor {
                 json!({"missing": missing}),
             ));
         }
+        if let Err(error) = flow_ir::check_inputs(&flow.inputs_schema, &params.inputs) {
+            return Err(invalid_inputs(&error));
+        }
         let run_id = params
             .options
             .run_id
@@ -177,6 +180,24 @@ fn validation(code: i64, message: String, details: Value) -> ErrorObject {
         ..ErrorData::default()
     };
     ErrorObject::new(code, message).with_data(data)
+}
+
+/// 1004 for inputs that do not match `inputs_schema`: the first problem in the message,
+/// every problem in `data.details` as `{pointer, input, declared, message}`.
+fn invalid_inputs(error: &flow_ir::InputsError) -> ErrorObject {
+    let details: Vec<Value> = error
+        .problems
+        .iter()
+        .map(|p| {
+            json!({"pointer": p.pointer, "input": p.name, "declared": p.declared, "message": p.message})
+        })
+        .collect();
+    let message = match error.problems.as_slice() {
+        [only] => format!("invalid inputs: {only}"),
+        [first, rest @ ..] => format!("invalid inputs: {first} (and {} more)", rest.len()),
+        [] => "invalid inputs".to_owned(),
+    };
+    validation(codes::INVALID_INPUTS, message, Value::Array(details))
 }
 
 fn unknown_run(run_id: &str) -> ErrorObject {

@@ -3,9 +3,10 @@
 //! An executor author registers one async handler per step kind and calls
 //! [`Executor::serve_stdio`]; the kit answers the JSON-RPC 2.0 requests of REP v0.1 on
 //! stdin/stdout, validates Flow IR at `Runtime.StartRun` (version → 1001, schema and semantic
-//! rules → 1003, step kinds → 1002), schedules the graph (entry nodes, `success`/`failure`
-//! edges, the built-in `switch` and `finish`, references in `with`, retries, timeouts), and
-//! delivers every `step` and `log` event exactly once through `Runtime.Poll`.
+//! rules → 1003, step kinds → 1002, run inputs against `inputs_schema` → 1004), schedules the
+//! graph (entry nodes, `success`/`failure` edges, the built-in `switch` and `finish`,
+//! references in `with`, retries, timeouts), and delivers every `step` and `log` event exactly
+//! once through `Runtime.Poll`.
 //! [`Executor::listen`] serves the same protocol on a TCP or Unix-socket listener instead, one
 //! fresh executor state per connection, for executors reached through `rep-bridge`.
 //!

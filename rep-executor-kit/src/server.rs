@@ -1,6 +1,7 @@
 //! The stdio loop: frames in, responses out (REP v0.1 §1).
 
 use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
 
 use rep_spec::FrameReader;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -20,9 +21,16 @@ impl Executor {
     /// # Errors
     /// An I/O error reading stdin or writing stdout (e.g. the host went away).
     pub async fn serve_stdio(&self) -> std::io::Result<()> {
-        match (pipe_stdin(), pipe_stdout()) {
-            (Ok(stdin), Ok(stdout)) => self.serve(stdin, stdout).await,
-            _ => self.serve(tokio::io::stdin(), tokio::io::stdout()).await,
+        // Both or neither: converting one of them sets O_NONBLOCK on a file description that
+        // blocking stdio would then use (and fail on with EAGAIN). So look before touching.
+        if is_fifo(&std::io::stdin()) && is_fifo(&std::io::stdout()) {
+            let stdin =
+                pipe::Receiver::from_owned_fd(std::io::stdin().as_fd().try_clone_to_owned()?)?;
+            let stdout =
+                pipe::Sender::from_owned_fd(std::io::stdout().as_fd().try_clone_to_owned()?)?;
+            self.serve(stdin, stdout).await
+        } else {
+            self.serve(tokio::io::stdin(), tokio::io::stdout()).await
         }
     }
 
@@ -54,14 +62,12 @@ impl Executor {
     }
 }
 
-/// Stdin as a reactor-driven pipe; an error when it is not a pipe.
-fn pipe_stdin() -> std::io::Result<pipe::Receiver> {
-    let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
-    pipe::Receiver::from_owned_fd(fd)
-}
-
-/// Stdout as a reactor-driven pipe; an error when it is not a pipe.
-fn pipe_stdout() -> std::io::Result<pipe::Sender> {
-    let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
-    pipe::Sender::from_owned_fd(fd)
+/// Whether `stream` (stdin or stdout) is a pipe (FIFO), without changing its flags.
+fn is_fifo(stream: &impl AsFd) -> bool {
+    stream
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|file| file.metadata())
+        .is_ok_and(|meta| meta.file_type().is_fifo())
 }

@@ -139,6 +139,56 @@ async fn start_run_checks_version_then_schema_then_step_kinds() {
         .clone();
     assert_eq!(error["code"], 1002, "{error}");
     assert_eq!(error["data"]["details"]["missing"], json!(["nope"]));
+    // Valid, supported, but with inputs that miss their declaration: 1004, after 1002.
+    let mut ir = flow(vec![node("a", "nope", json!({}))], vec![]);
+    ir["inputs_schema"] = json!({"count": {"type": "int"}});
+    let error = wire
+        .call(4, "Runtime.StartRun", json!({"ir": ir, "inputs": {}}))
+        .await["error"]
+        .clone();
+    assert_eq!(
+        error["code"], 1002,
+        "step kinds are checked before inputs: {error}"
+    );
+}
+
+#[tokio::test]
+async fn start_run_refuses_inputs_that_do_not_match_inputs_schema_with_1004() {
+    let mut wire = Wire::start(executor());
+    let mut ir = flow(
+        vec![node("a", "echo", json!({"n": "$input.nodes"}))],
+        vec![],
+    );
+    ir["inputs_schema"] = json!({
+        "endpoint": {"type": "string"},
+        "nodes": {"type": "list<string>"},
+        "extra": {"type": "Tensor"},
+    });
+    let inputs = json!({"nodes": ["a", 7], "extra": 1});
+    let error = wire
+        .call(1, "Runtime.StartRun", json!({"ir": ir, "inputs": inputs}))
+        .await["error"]
+        .clone();
+    assert_eq!(error["code"], 1004, "{error}");
+    assert_eq!(error["data"]["retriable"], false);
+    assert_eq!(
+        error["message"],
+        "invalid inputs: input endpoint (string): missing (and 1 more)"
+    );
+    assert_eq!(
+        error["data"]["details"],
+        json!([
+            {"pointer": "/endpoint", "input": "endpoint", "declared": "string", "message": "missing"},
+            {"pointer": "/nodes/1", "input": "nodes", "declared": "list<string>",
+             "message": "expected a string, got number 7"},
+        ])
+    );
+    // Nothing was started under the refused StartRun; matching inputs (plus undeclared
+    // ones, passed through) start the run.
+    let inputs = json!({"endpoint": "e", "nodes": ["a"], "extra": {}, "undeclared": true});
+    wire.start_run(2, "r-ok", &ir, inputs).await;
+    let (result, _) = wire.poll_until_final("r-ok").await;
+    assert_eq!(result["status"], "completed", "{result}");
 }
 
 #[tokio::test]

@@ -45,6 +45,10 @@ pub struct RuntimeSection {
     /// Pass the host's whole environment (tokens and credentials included). Default false.
     #[serde(default)]
     pub inherit_env: bool,
+    /// The Python interpreter that has TraceMind installed: it compiles `--sources` and runs
+    /// TraceMind's commands as `python -m tm` when no TraceMind `tm` is on PATH. A bare name
+    /// is looked up on PATH; default `python3`. (TraceMind's own loader ignores this key.)
+    pub python: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,8 +91,8 @@ pub enum ConfigError {
     /// `plugins_language` differs from `language`.
     #[error(
         "runtime config {path}: plugins_language {plugins:?} does not match language {language:?}; \
-         plugins must be written for the executor's language family: re-run `tm init` with the desired runtime, \
-         or set both to the same value"
+         plugins must be written for the executor's language family: set runtime.language and \
+         runtime.plugins_language to the same value"
     )]
     LanguageMismatch {
         /// The file.
@@ -140,7 +144,7 @@ impl RuntimeConfig {
                 .location()
                 .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
                 .unwrap_or_default(),
-            message: first_line(&e.to_string()),
+            message: bare_message(&e),
         })?;
         let runtime = file.runtime;
         if let (Some(language), Some(plugins)) = (&runtime.language, &runtime.plugins_language)
@@ -159,8 +163,15 @@ impl RuntimeConfig {
     }
 }
 
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).to_owned()
+/// The parser's message without its location (the error names that once) or control
+/// characters.
+fn bare_message(error: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter;
+    serde_saphyr::DefaultMessageFormatter
+        .format_message(error.without_snippet())
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Command-line overrides; flags win over the file (REP v0.1 §7).
@@ -175,12 +186,26 @@ pub struct Overrides {
 /// The executor to start, its arguments and its environment policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedExecutor {
-    /// The executor path.
+    /// The executor path as configured: a bare name is looked up on PATH when it is started,
+    /// a relative path is relative to the working directory.
     pub path: PathBuf,
     /// Extra arguments from the configuration.
     pub args: Vec<String>,
     /// What the executor's environment holds besides `TRACE_MIND_*`.
     pub env: EnvPolicy,
+    /// Where the path came from (named in messages about it).
+    pub source: ExecutorSource,
+}
+
+/// Where the executor path came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutorSource {
+    /// `--executor-path` (or the caller's own choice).
+    Flag,
+    /// `runtime.executor_path` of this runtime config file.
+    ConfigFile(PathBuf),
+    /// The default: the mock executor beside the `tm` binary.
+    BesideTm,
 }
 
 /// The environment an executor gets (REP v0.1 §6 plus host policy): by default only the
@@ -229,20 +254,33 @@ pub fn resolve_executor(
         pass: config.runtime.pass_env.clone(),
         set: config.runtime.executor_env.clone(),
     };
-    if let Some(path) = overrides
-        .executor_path
-        .clone()
-        .or_else(|| config.runtime.executor_path.clone())
-    {
+    if let Some(path) = overrides.executor_path.clone() {
         return Ok(ResolvedExecutor {
             path: expand_home(path),
             args,
             env,
+            source: ExecutorSource::Flag,
+        });
+    }
+    if let Some(path) = config.runtime.executor_path.clone() {
+        return Ok(ResolvedExecutor {
+            path: expand_home(path),
+            args,
+            env,
+            source: match &config.source {
+                Some(file) => ExecutorSource::ConfigFile(file.clone()),
+                None => ExecutorSource::Flag,
+            },
         });
     }
     let candidate = default_dir.map(|dir| dir.join(DEFAULT_EXECUTOR_NAME));
     match candidate {
-        Some(path) if path.is_file() => Ok(ResolvedExecutor { path, args, env }),
+        Some(path) if path.is_file() => Ok(ResolvedExecutor {
+            path,
+            args,
+            env,
+            source: ExecutorSource::BesideTm,
+        }),
         Some(path) => Err(ConfigError::NoExecutor {
             looked_for: path.display().to_string(),
         }),
@@ -298,7 +336,36 @@ mod tests {
         let error = parse("runtime:\n  language: rust\n  plugins_language: python\n")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("tm init"), "{error}");
+        assert!(
+            error.contains("set runtime.language and runtime.plugins_language to the same value"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn parse_errors_name_their_location_once() {
+        for yaml in [
+            "runtime:\n  engine: proc\n  executor: x\n",
+            "runtime: [unclosed\n",
+        ] {
+            let error = parse(yaml).unwrap_err().to_string();
+            assert_eq!(error.matches("line").count(), 1, "{error}");
+            assert!(!error.contains('\n'), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_python_key_and_the_source_of_the_executor_path() {
+        let config = parse("runtime:\n  python: /opt/tm/bin/python\n  executor_path: x\n").unwrap();
+        assert_eq!(
+            config.runtime.python,
+            Some(PathBuf::from("/opt/tm/bin/python"))
+        );
+        let resolved = resolve_executor(&config, &Overrides::default(), None).unwrap();
+        assert_eq!(
+            resolved.source,
+            ExecutorSource::ConfigFile(PathBuf::from("runtime.yaml"))
+        );
     }
 
     #[test]

@@ -13,10 +13,11 @@ use rep_spec::{ENV_ALLOW_SHELL, ENV_ENGINE_TIMEOUT, ENV_LOG_JSON, ENV_RUN_ID, EN
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::config::EnvPolicy;
+use crate::config::{EnvPolicy, ExecutorSource, ResolvedExecutor};
 use crate::error::{Cause, RunError};
 use crate::shutdown::ExecutorHandle;
 use crate::stderr::{StderrTail, forward_stderr};
+use crate::which::{find_on_path, is_bare_name};
 
 /// How long [`ExecutorProcess::shutdown`] waits, once the process group is dead, for the
 /// rest of its stderr to be forwarded.
@@ -27,12 +28,15 @@ pub const STDERR_DRAIN_WAIT: Duration = Duration::from_millis(200);
 pub struct ExecutorCommand {
     /// The executor path as configured (shown in messages).
     pub path: PathBuf,
-    /// The program actually run: `python3` for a `.py` path, else `path` itself.
+    /// The program actually run: `python3` for a `.py` path, else `path` itself. A bare name
+    /// (no `/`) is looked up on the executor's PATH when it is started.
     pub program: PathBuf,
     /// Arguments: the script path for `.py`, then configured arguments.
     pub args: Vec<String>,
     /// The environment policy.
     pub env: EnvPolicy,
+    /// Where `path` came from: named when it cannot be started.
+    pub source: ExecutorSource,
 }
 
 impl ExecutorCommand {
@@ -51,8 +55,119 @@ impl ExecutorCommand {
             program,
             args,
             env,
+            source: ExecutorSource::Flag,
         }
     }
+
+    /// The program to start: `program`, or for a bare name the file it names on the PATH
+    /// the executor gets (its `executor_env` PATH, else the host's).
+    ///
+    /// # Errors
+    /// [`Cause::Spawn`] naming the program and the PATH lookup when nothing is found.
+    pub fn locate(&self) -> Result<PathBuf, RunError> {
+        if !is_bare_name(&self.program) {
+            return Ok(self.program.clone());
+        }
+        let path = match self.env.set.get("PATH") {
+            Some(path) => Some(std::ffi::OsString::from(path)),
+            None => std::env::var_os("PATH"),
+        };
+        find_on_path(self.program.as_os_str(), path.as_deref())
+            .ok_or_else(|| RunError::transport(Cause::Spawn, self.not_on_path()))
+    }
+
+    fn not_on_path(&self) -> String {
+        let program = self.program.display();
+        if self.program != self.path {
+            return format!(
+                "{program} not found on PATH (needed to run {})",
+                self.path.display()
+            );
+        }
+        let mut message = format!("executor {program} not found on PATH{}", self.named_in());
+        if Path::new(".").join(&self.program).is_file() {
+            message.push_str(&format!(
+                "; to run the {program} of the working directory, write ./{program}"
+            ));
+        }
+        message
+    }
+
+    /// ` (runtime.executor_path in FILE)` when the path came from a config file.
+    fn named_in(&self) -> String {
+        match &self.source {
+            ExecutorSource::ConfigFile(file) => {
+                format!(" (runtime.executor_path in {})", file.display())
+            }
+            ExecutorSource::Flag | ExecutorSource::BesideTm => String::new(),
+        }
+    }
+
+    /// "executor not found: PATH", with where a relative path was resolved and which config
+    /// file named it.
+    fn not_found(&self) -> String {
+        let mut message = format!("executor not found: {}", self.path.display());
+        let relative = self.path.is_relative();
+        match (&self.source, relative) {
+            (ExecutorSource::ConfigFile(file), true) => message.push_str(&format!(
+                " (runtime.executor_path in {}, resolved against the working directory {})",
+                file.display(),
+                working_directory()
+            )),
+            (_, true) => message.push_str(&format!(
+                " (resolved against the working directory {})",
+                working_directory()
+            )),
+            (_, false) => message.push_str(&self.named_in()),
+        }
+        message
+    }
+}
+
+impl From<ResolvedExecutor> for ExecutorCommand {
+    fn from(resolved: ResolvedExecutor) -> ExecutorCommand {
+        let mut command = ExecutorCommand::for_path(&resolved.path, &resolved.args, resolved.env);
+        command.source = resolved.source;
+        command
+    }
+}
+
+fn working_directory() -> String {
+    std::env::current_dir().map_or_else(|_| "(unknown)".to_owned(), |d| d.display().to_string())
+}
+
+/// Refuses a text file without `#!` before the kernel does (or, worse, `/bin/sh` runs it:
+/// the C library's fallback for files the kernel cannot execute). Binaries and scripts with
+/// a `#!` line pass, and so does anything that cannot be read here (the spawn reports it).
+fn check_runnable(command: &ExecutorCommand, program: &Path) -> Result<(), RunError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    let read = std::fs::File::open(program).and_then(|file| file.take(512).read_to_end(&mut head));
+    if read.is_err() || head.starts_with(b"#!") || head.contains(&0) {
+        return Ok(());
+    }
+    let text = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        // A multi-byte character cut at the 512th byte is still text.
+        Err(e) => e.error_len().is_none(),
+    };
+    if !text {
+        return Ok(());
+    }
+    let what = if head.is_empty() {
+        "an empty file"
+    } else {
+        "a script without #!"
+    };
+    Err(RunError::transport(
+        Cause::Spawn,
+        format!(
+            "executor {} is {what}{}; add a #! line (e.g. #!/usr/bin/env python3) or name the \
+             interpreter in runtime.yaml executor_path/executor_args",
+            command.path.display(),
+            command.named_in(),
+        ),
+    ))
 }
 
 /// The per-run environment of REP v0.1 §6.
@@ -96,7 +211,11 @@ impl ExecutorProcess {
     pub fn spawn(command: &ExecutorCommand, env: &RunEnv) -> Result<ExecutorProcess, RunError> {
         let timeout_secs =
             env.engine_timeout.as_secs() + u64::from(env.engine_timeout.subsec_nanos() > 0);
-        let mut cmd = Command::new(&command.program);
+        let program = command.locate()?;
+        if command.program == command.path {
+            check_runnable(command, &program)?;
+        }
+        let mut cmd = Command::new(&program);
         cmd.args(&command.args);
         if !command.env.inherit {
             cmd.env_clear();
@@ -299,10 +418,18 @@ fn spawn_error(command: &ExecutorCommand, error: &std::io::Error) -> RunError {
                 command.path.display()
             )
         }
-        std::io::ErrorKind::NotFound => format!("executor not found: {}", command.path.display()),
-        std::io::ErrorKind::PermissionDenied => {
-            format!("executor is not executable: {}", command.path.display())
-        }
+        std::io::ErrorKind::NotFound => command.not_found(),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "executor is not executable: {}{}",
+            command.path.display(),
+            command.named_in()
+        ),
+        _ if error.raw_os_error() == Some(nix::libc::ENOEXEC) => format!(
+            "executor {} cannot be executed on this machine (exec format error): a binary \
+             for another platform, or a script without #!{}",
+            command.path.display(),
+            command.named_in()
+        ),
         _ => format!("cannot start executor {}: {error}", command.path.display()),
     };
     RunError::transport(Cause::Spawn, what)

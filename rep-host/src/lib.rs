@@ -14,6 +14,7 @@
 
 mod cache;
 mod client;
+mod compile;
 mod config;
 mod error;
 mod interrupt;
@@ -26,11 +27,15 @@ mod shutdown;
 mod sink;
 mod spawn;
 mod stderr;
+mod which;
 
 pub use cache::{CacheError, CacheRecord, cache_dir, clear_cache, write_cache};
 pub use client::{CLOSE_WAIT, Client, NOTIFICATION_LOG_INTERVAL};
+pub use compile::{
+    Artifact, COMPILER_OUTPUT_BYTES, CompileError, CompileRequest, Compiled, compile_sources,
+};
 pub use config::{
-    ALLOWED_ENV, ConfigError, DEFAULT_EXECUTOR_NAME, Engine, EnvPolicy, Overrides,
+    ALLOWED_ENV, ConfigError, DEFAULT_EXECUTOR_NAME, Engine, EnvPolicy, ExecutorSource, Overrides,
     ResolvedExecutor, RuntimeConfig, RuntimeSection, resolve_executor,
 };
 pub use error::{Cause, RunError};
@@ -49,3 +54,4 @@ pub use shutdown::{
 };
 pub use sink::{QUEUE_BYTES, SinkWriter, StderrSink, stderr_sink};
 pub use stderr::STDERR_TAIL_LINES;
+pub use which::{find_all_on_path, find_on_path, is_bare_name, is_executable_file};

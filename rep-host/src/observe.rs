@@ -1,22 +1,30 @@
 //! Observers of a run: the `--events-jsonl` writer and the TTY progress line.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rep_spec::{RunStatus, StepState};
 use serde_json::value::RawValue;
 
+use crate::error::Cause;
+use crate::interrupt::Interrupt;
 use crate::runner::{Observer, Outcome};
+use crate::sink::stderr_sink;
 
 /// Appends every event to a file as JSON Lines, flushed after each Poll, so a killed host
-/// still leaves on disk every event it had received. Lines are written whole.
+/// still leaves on disk every event it had received. Each line is
+/// `{"run_id": "<run id>", "event": <the event exactly as the executor sent it>}`, so that the
+/// runs appended to one file can be told apart. Lines are written whole.
 pub struct EventsJsonl {
     path: PathBuf,
     out: Option<BufWriter<File>>,
+    /// `{"run_id":"…","event":` for the run being observed.
+    prefix: Vec<u8>,
 }
 
 impl EventsJsonl {
@@ -32,17 +40,31 @@ impl EventsJsonl {
         Ok(EventsJsonl {
             path: path.to_owned(),
             out: Some(BufWriter::new(file)),
+            prefix: line_prefix(""),
         })
     }
 }
 
+fn line_prefix(run_id: &str) -> Vec<u8> {
+    let mut prefix = b"{\"run_id\":".to_vec();
+    // A string always serializes.
+    let _ = serde_json::to_writer(&mut prefix, run_id);
+    prefix.extend_from_slice(b",\"event\":");
+    prefix
+}
+
 impl Observer for EventsJsonl {
+    fn on_run_started(&mut self, run_id: &str) {
+        self.prefix = line_prefix(run_id);
+    }
+
     fn on_events(&mut self, events: &[Box<RawValue>]) {
         let Some(out) = self.out.as_mut() else { return };
         // An event is one line of the executor's stdout: its text holds no newline.
         let result = events.iter().try_for_each(|event| {
-            out.write_all(event.get().as_bytes())
-                .and_then(|()| out.write_all(b"\n"))
+            out.write_all(&self.prefix)?;
+            out.write_all(event.get().as_bytes())?;
+            out.write_all(b"}\n")
         });
         if let Err(error) = result.and_then(|()| out.flush()) {
             tracing::warn!(
@@ -54,28 +76,130 @@ impl Observer for EventsJsonl {
     }
 }
 
-/// A progress line on stderr — step n of m, the current step, elapsed time — drawn only
-/// when stderr is a terminal.
+/// A progress line on stderr, drawn only when stderr is a terminal: elapsed time, steps done
+/// out of the flow's nodes, and the step running now with its attempt when the node may be
+/// retried (`write (attempt 2/3)`). A step counts as done when it succeeded, or when it failed
+/// for the last time (its last allowed attempt, or the run ended after its failure). The line
+/// is cleared on interrupt and when the run ends; [`Progress::print_summary`] then writes one
+/// summary line: `completed: 6 steps in 12 ms`.
 pub struct Progress {
     bar: ProgressBar,
-    done: BTreeSet<String>,
+    /// Attempts each node may take (`retry.max + 1`), by node id.
+    attempts: HashMap<String, u32>,
+    /// The last state of each step seen, with its attempt.
+    last: HashMap<String, (StepState, u32)>,
+    started: Instant,
+    color: bool,
+    /// The summary line, once the run ended.
+    summary: Option<String>,
 }
 
 impl Progress {
-    /// A progress line for a flow of `steps` nodes; `None` when stderr is not a terminal.
-    pub fn on_tty(steps: usize) -> Option<Progress> {
+    /// A progress line for a flow whose nodes are `nodes` (`(id, attempts)`, attempts being
+    /// `retry.max + 1`), with a colored summary when `color`; `None` when stderr is not a
+    /// terminal.
+    pub fn on_tty(nodes: impl IntoIterator<Item = (String, u32)>, color: bool) -> Option<Progress> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
-        let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
+        let attempts: HashMap<String, u32> = nodes.into_iter().collect();
+        let bar = ProgressBar::with_draw_target(
+            Some(attempts.len() as u64),
+            ProgressDrawTarget::stderr(),
+        );
         let style = ProgressStyle::with_template("{spinner} [{elapsed}] step {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(120));
         Some(Progress {
             bar,
-            done: BTreeSet::new(),
+            attempts,
+            last: HashMap::new(),
+            started: Instant::now(),
+            color,
+            summary: None,
         })
+    }
+
+    /// Writes the summary line (`completed: 6 steps in 12 ms`, colored when asked) to stderr,
+    /// once the run ended; the caller picks the moment, e.g. after the result is printed.
+    pub fn print_summary(&self) {
+        if let Some(line) = &self.summary {
+            stderr_sink().host_line(line);
+        }
+    }
+
+    fn allowed(&self, step: &str) -> u32 {
+        self.attempts.get(step).copied().unwrap_or(1).max(1)
+    }
+
+    /// `step`, or `step (attempt n/max)` for a node that may be retried.
+    fn label(&self, step: &str, attempt: u32) -> String {
+        match self.allowed(step) {
+            1 => step.to_owned(),
+            max => format!("{step} (attempt {attempt}/{max})"),
+        }
+    }
+
+    /// Steps done while the run goes on: succeeded, or failed on their last allowed attempt.
+    fn done_so_far(&self) -> usize {
+        self.last
+            .iter()
+            .filter(|(step, (state, attempt))| match state {
+                StepState::Succeeded => true,
+                StepState::Failed => *attempt >= self.allowed(step),
+                StepState::Started => false,
+            })
+            .count()
+    }
+
+    /// `completed: 6 steps in 12 ms` (`, 1 failed` when steps failed).
+    fn summary(&self, outcome: &Outcome) -> String {
+        let succeeded = self
+            .last
+            .values()
+            .filter(|(state, _)| *state == StepState::Succeeded)
+            .count();
+        let failed = self
+            .last
+            .values()
+            .filter(|(state, _)| *state == StepState::Failed)
+            .count();
+        let (word, color) = match (outcome.error.as_ref().and_then(|e| e.cause), outcome.status) {
+            (Some(Cause::Interrupted), _) => ("interrupted", YELLOW),
+            (Some(Cause::Terminated), _) => ("terminated", YELLOW),
+            (_, RunStatus::Completed) => ("completed", GREEN),
+            _ => ("failed", RED),
+        };
+        let done = succeeded + failed;
+        let noun = if done == 1 { "step" } else { "steps" };
+        let mut line = if self.color {
+            format!("{color}{word}{RESET}")
+        } else {
+            word.to_owned()
+        };
+        line.push_str(&format!(
+            ": {done} {noun} in {}",
+            human(self.started.elapsed())
+        ));
+        if failed > 0 {
+            line.push_str(&format!(", {failed} failed"));
+        }
+        line
+    }
+}
+
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const RESET: &str = "\x1b[0m";
+
+/// `12 ms` below a second, else `1.2 s`.
+fn human(elapsed: Duration) -> String {
+    if elapsed < Duration::from_secs(1) {
+        format!("{} ms", elapsed.as_millis())
+    } else {
+        format!("{:.1} s", elapsed.as_secs_f64())
     }
 }
 
@@ -88,14 +212,15 @@ impl Observer for Progress {
             kind: Option<Cow<'a, str>>,
             #[serde(borrow)]
             step_id: Option<Cow<'a, str>>,
-            #[serde(borrow)]
-            state: Option<Cow<'a, str>>,
+            state: Option<StepState>,
+            attempt: Option<u32>,
         }
         for event in events {
             let Ok(StepFields {
                 kind: Some(kind),
                 step_id: Some(step),
-                state,
+                state: Some(state),
+                attempt,
             }) = serde_json::from_str::<StepFields<'_>>(event.get())
             else {
                 continue;
@@ -103,18 +228,107 @@ impl Observer for Progress {
             if kind != "step" {
                 continue;
             }
-            match state.as_deref() {
-                Some("started") => self.bar.set_message(step.into_owned()),
-                Some("succeeded" | "failed") => {
-                    self.done.insert(step.into_owned());
-                    self.bar.set_position(self.done.len() as u64);
-                }
-                _ => {}
+            let attempt = attempt.unwrap_or(1);
+            if state == StepState::Started {
+                self.bar.set_message(self.label(&step, attempt));
             }
+            self.last.insert(step.into_owned(), (state, attempt));
+        }
+        self.bar.set_position(self.done_so_far() as u64);
+    }
+
+    fn on_interrupt(&mut self, _interrupt: Interrupt) {
+        self.bar.finish_and_clear();
+    }
+
+    fn on_finish(&mut self, outcome: &Outcome) {
+        self.bar.finish_and_clear();
+        self.summary = Some(self.summary(outcome));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::RunIds;
+
+    fn progress(nodes: &[(&str, u32)]) -> Progress {
+        Progress {
+            bar: ProgressBar::hidden(),
+            attempts: nodes.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect(),
+            last: HashMap::new(),
+            started: Instant::now(),
+            color: false,
+            summary: None,
         }
     }
 
-    fn on_finish(&mut self, _outcome: &Outcome) {
-        self.bar.finish_and_clear();
+    fn step(id: &str, state: &str, attempt: u32) -> Box<RawValue> {
+        let text = format!(
+            r#"{{"type":"step","timestamp":"t","step_id":"{id}","state":"{state}","attempt":{attempt}}}"#
+        );
+        RawValue::from_string(text).unwrap()
+    }
+
+    #[test]
+    fn a_failed_attempt_that_will_be_retried_is_not_a_finished_step() {
+        let mut p = progress(&[("read", 1), ("write", 3)]);
+        p.on_events(&[step("read", "started", 1), step("read", "succeeded", 1)]);
+        assert_eq!(p.bar.position(), 1);
+        p.on_events(&[step("write", "started", 1)]);
+        assert_eq!(p.bar.message(), "write (attempt 1/3)");
+        p.on_events(&[step("write", "failed", 1), step("write", "started", 2)]);
+        assert_eq!(
+            (p.bar.position(), p.bar.message().as_str()),
+            (1, "write (attempt 2/3)")
+        );
+        p.on_events(&[step("write", "failed", 2), step("write", "started", 3)]);
+        p.on_events(&[step("write", "failed", 3)]);
+        assert_eq!(p.bar.position(), 2, "the last allowed attempt failed: done");
+        let mut outcome = Outcome::new(RunIds::random());
+        outcome.status = RunStatus::Failed;
+        assert!(
+            p.summary(&outcome).starts_with("failed: 2 steps in "),
+            "{}",
+            p.summary(&outcome)
+        );
+        assert!(p.summary(&outcome).ends_with(", 1 failed"));
+    }
+
+    #[test]
+    fn the_summary_counts_the_steps_that_ran() {
+        let mut p = progress(&[("a", 1), ("b", 1), ("c", 1)]);
+        p.on_events(&[step("a", "started", 1), step("a", "succeeded", 1)]);
+        p.on_events(&[step("b", "started", 1), step("b", "succeeded", 1)]);
+        let mut outcome = Outcome::new(RunIds::random());
+        outcome.status = RunStatus::Completed;
+        let line = p.summary(&outcome);
+        assert!(line.starts_with("completed: 2 steps in "), "{line}");
+        assert!(line.ends_with(" ms"), "{line}");
+        outcome.error = Some(crate::error::RunError::transport(Cause::Interrupted, "x"));
+        assert!(p.summary(&outcome).starts_with("interrupted: 2 steps"));
+    }
+
+    #[test]
+    fn jsonl_lines_carry_the_run_id_beside_the_event_as_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        for run in ["run-1", "run-2"] {
+            let mut jsonl = EventsJsonl::open(&path).unwrap();
+            jsonl.on_run_started(run);
+            jsonl.on_events(&[step("a", "started", 1)]);
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["run_id"], "run-1");
+        assert_eq!(lines[1]["run_id"], "run-2");
+        assert_eq!(
+            serde_json::to_string(&lines[1]["event"]).unwrap(),
+            step("a", "started", 1).get()
+        );
     }
 }

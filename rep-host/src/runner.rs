@@ -101,8 +101,14 @@ impl Outcome {
 /// Sees the run's progress; read-only (architecture invariant 2). All methods default to
 /// doing nothing.
 pub trait Observer {
+    /// The executor accepted the run: `run_id` is the id StartRun answered (the one printed
+    /// in the outcome). Called once, before any event.
+    fn on_run_started(&mut self, _run_id: &str) {}
     /// The events of one Poll, in order, as soon as they arrive (JSON text as received).
     fn on_events(&mut self, _events: &[Box<RawValue>]) {}
+    /// An interrupt arrived: the run is being cancelled (no more events follow; the shutdown
+    /// sequence may still take seconds before [`Observer::on_finish`]).
+    fn on_interrupt(&mut self, _interrupt: Interrupt) {}
     /// The run ended (called once, after the executor was shut down, with the final
     /// outcome).
     fn on_finish(&mut self, _outcome: &Outcome) {}
@@ -230,6 +236,11 @@ where
             }
         }
     };
+    if let Phase::Interrupted(interrupt) = phase {
+        for observer in observers.iter_mut() {
+            observer.on_interrupt(interrupt);
+        }
+    }
     let (error, ending) = match phase {
         Phase::Driven(Ok(()), _) => (None, Ending::RunEnded),
         Phase::Interrupted(interrupt) => (Some(interrupted(interrupt)), cancel(&outcome)),
@@ -400,6 +411,9 @@ where
     outcome.run_id = session.start_run(params, deadline).await?;
     tracing::debug!(run_id = %outcome.run_id, "run started");
     outcome.status = RunStatus::Running;
+    for observer in observers.iter_mut() {
+        observer.on_run_started(&outcome.run_id);
+    }
     let mut interval = Duration::ZERO;
     loop {
         if !interval.is_zero() {

@@ -49,7 +49,13 @@ fn two_hundred_sequential_runs_leak_no_descriptor_or_process() {
     let request = RunRequest {
         ir: loaded.document.clone(),
         required_step_kinds: loaded.ir.required_step_kinds(),
-        inputs: serde_json::Map::new(),
+        inputs: serde_json::from_str(
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plant-monitor/input.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap(),
         executor: ExecutorCommand::for_path(&mock_executor(), &[], EnvPolicy::default()),
         engine_timeout: Duration::from_secs(30),
         max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,

@@ -13,6 +13,9 @@ pub mod codes {
     pub const UNSUPPORTED_STEP_KIND: i64 = 1002;
     /// 1003: the IR payload is invalid (schema or semantic rules) (Validation).
     pub const INVALID_IR: i64 = 1003;
+    /// 1004: the run inputs do not match the IR's `inputs_schema` (Validation; REP v0.1 §3
+    /// \[clarified\]: "bad inputs").
+    pub const INVALID_INPUTS: i64 = 1004;
     /// 2001: a step failed to execute (StepFailure).
     pub const STEP_FAILED: i64 = 2001;
     /// 3001: broken transport, EOF, invalid JSON or timeout (RuntimeInternal).

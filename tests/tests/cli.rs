@@ -76,9 +76,9 @@ fn a_reading_below_the_threshold_takes_the_default_branch() {
 
 #[test]
 fn exit_1_when_a_step_fails() {
-    let manifest = plant_monitor_manifest();
-    let inputs = r#"{"endpoint": "opc.tcp://x", "nodes": "not-a-list"}"#;
-    let run = tm_run(&manifest, "plant-monitor", &["--inputs", inputs], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = failing_flow(dir.path());
+    let run = tm_run(&manifest, "plant-monitor", &[], &[]);
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     let out = run.json();
     assert_eq!(out["status"], "failed");
@@ -190,7 +190,12 @@ fn exit_3_when_plugins_language_differs_from_language() {
     .unwrap();
     let run = tm_plant_with_config(&config, &[], &[]);
     assert_eq!(run.code, 3, "stderr: {}", run.stderr);
-    assert!(run.stderr.contains("tm init"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("set runtime.language and runtime.plugins_language to the same value"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -296,6 +301,8 @@ fn global_flags_work_before_and_after_the_subcommand() {
             manifest.to_str().unwrap(),
             "--flow",
             "plant-monitor",
+            "--inputs",
+            &plant_monitor_inputs(),
         ],
         &[],
     );
@@ -332,6 +339,8 @@ fn engine_python_is_refused_with_an_explanation() {
             manifest.to_str().unwrap(),
             "--flow",
             "plant-monitor",
+            "--inputs",
+            &plant_monitor_inputs(),
         ],
         &[],
     );

@@ -239,6 +239,8 @@ fn sigint_cancels_the_run_prints_events_and_exits_130() {
                 manifest.to_str().unwrap(),
                 "--flow",
                 "plant-monitor",
+                "--inputs",
+                &plant_monitor_inputs(),
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -323,7 +325,14 @@ fn events_jsonl_receives_every_event_as_it_arrives() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(Value::Array(lines), run.json()["events"]);
+    // Each line: the run id beside the event, the event exactly as the executor sent it.
+    let run_id = &run.json()["run_id"];
+    assert!(
+        lines.iter().all(|line| &line["run_id"] == run_id),
+        "{lines:?}"
+    );
+    let events: Vec<Value> = lines.iter().map(|line| line["event"].clone()).collect();
+    assert_eq!(Value::Array(events), run.json()["events"]);
     assert!(
         !run.stderr.contains('\r'),
         "no progress line when stderr is not a terminal"

@@ -146,6 +146,8 @@ fn a_closed_stderr_changes_neither_the_exit_code_nor_stdout() {
     let manifest = plant_monitor_manifest();
     let manifest = manifest.to_str().unwrap();
     let garbage = fake_config(dir.path(), "garbage");
+    let failing = failing_flow(dir.path());
+    let inputs = plant_monitor_inputs();
     let cases: Vec<(Vec<String>, i32, bool)> = vec![
         (plant_args(&garbage, &[]), 4, true),
         (
@@ -153,11 +155,11 @@ fn a_closed_stderr_changes_neither_the_exit_code_nor_stdout() {
                 "runtime",
                 "run",
                 "--manifest",
-                manifest,
+                failing.to_str().unwrap(),
                 "--flow",
                 "plant-monitor",
                 "--inputs",
-                r#"{"endpoint": "opc.tcp://x", "nodes": "not-a-list"}"#,
+                &inputs,
             ]
             .map(String::from)
             .to_vec(),

@@ -1,62 +1,123 @@
 //! What the user typed.
+//!
+//! The command tree is the one list of this `tm`'s own commands: any other command is
+//! TraceMind's and is handed to TraceMind's CLI ([`Command::External`]), so a command added
+//! here always wins over TraceMind's of the same name.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use rep_host::Engine;
 
-const EXAMPLES: &str = "\
-Examples:
-  # Run a compiled flow on the default executor (mock-executor beside tm)
-  tm runtime run --manifest out/dsl/manifest.json --flow plant-monitor --inputs @input.json
+/// Every line at most 72 columns: with `\` continuations, no example is wrapped (and broken
+/// for copy-paste) by `tm --help` on an 80-column terminal, nor in the manual page.
+pub const EXAMPLES: &str = "  # Run a compiled flow on the default executor (mock-executor)
+  tm runtime run --manifest out/dsl/manifest.json \\
+      --flow plant-monitor --inputs @input.json
+
+  # Compile the sources with TraceMind's compiler, then run the flow
+  tm verify online --sources flows/ policies/ --out out/dsl \\
+      --flow plant-monitor --inputs @input.json
 
   # The reference's spelling: global flags before the subcommand
-  tm --engine proc --executor-path ./my-executor runtime run --manifest out/dsl/manifest.json --flow hello
+  tm --engine proc --executor-path ./my-executor \\
+      runtime run --manifest out/dsl/manifest.json --flow hello
 
   # What does an executor support?
   tm runtime capabilities --executor-path ./my-executor
 
-  # Verify a flow from out/dsl/manifest.json with inline inputs and a 30 s engine timeout
-  tm verify online --flow plant-monitor --inputs '{\"endpoint\": \"opc.tcp://localhost:4840\"}' --timeout 30
+  # Inputs from stdin, a 30 s engine timeout, every event in a file
+  tm verify online --flow plant-monitor --inputs @- --timeout 30 \\
+      --events-jsonl events.jsonl < input.json
 
-Exit codes:
-  0  the run completed
+  # Shell completions and the manual page
+  tm completions bash > ~/.local/share/bash-completion/completions/tm
+  tm man > ~/.local/share/man/man1/tm.1";
+
+/// How TraceMind's commands are run.
+pub const TRACEMIND_COMMANDS: &str = "\
+Other commands (dsl, init, new, run, validate, ...) are TraceMind's:
+tm hands them, with all their arguments, to the next `tm` on PATH
+that is not this one, else to `python3 -m tm`
+(pip install 'trace-mind[yaml]').";
+
+/// The exit codes (REP v0.1 §5).
+pub const EXIT_CODES: &str = "  0  the run completed
   1  the run failed (a step failed)
-  2  bad input before any executor started: invalid IR, manifest, inputs, config or usage
-  3  Validation: capabilities mismatch, IR or inputs rejected by the executor, language mismatch
-  4  RuntimeInternal: engine timeout, missing or crashing executor, broken transport
-  130, 143  interrupted by SIGINT or SIGTERM (the run is cancelled, received events printed)";
+  2  bad input before any executor started: invalid IR, manifest,
+     inputs, sources, config or usage
+  3  Validation: capabilities mismatch, IR or inputs rejected by the
+     executor, language mismatch
+  4  RuntimeInternal: engine timeout, missing or crashing executor,
+     broken transport
+  130, 143  interrupted by SIGINT or SIGTERM (the run is cancelled,
+     received events printed)";
+
+fn after_help() -> String {
+    format!("Examples:\n{EXAMPLES}\n\n{TRACEMIND_COMMANDS}\n\nExit codes:\n{EXIT_CODES}")
+}
 
 /// Run compiled TraceMind flows (Flow IR v1.0.0) on an out-of-process executor speaking
 /// REP v0.1 (JSON-RPC 2.0 over stdio).
 ///
 /// The result is printed to stdout as JSON; logs and the executor's stderr go to stderr.
 #[derive(Debug, Parser)]
-#[command(name = "tm", version, after_help = EXAMPLES)]
+#[command(
+    name = "tm",
+    version,
+    disable_version_flag = true,
+    arg_required_else_help = true,
+    max_term_width = 100,
+    after_help = after_help()
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Print the version of this tm and of the TraceMind CLI it hands other commands to.
+    #[arg(short = 'V', long)]
+    pub version: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Runtime configuration file (runtime.yaml: engine, language, plugins_language,
-    /// executor_path).
+    /// executor_path, python).
     #[arg(long, global = true, value_name = "FILE")]
     pub runtime_config: Option<PathBuf>,
     /// Engine; this host runs `proc` (out-of-process executors).
     #[arg(long, global = true, value_enum)]
     pub engine: Option<Engine>,
-    /// Executor to run (a `.py` path runs with python3). Default: runtime.yaml's
-    /// executor_path, else mock-executor beside tm.
+    /// Executor to run: a path, or a bare name looked up on PATH (a `.py` path runs with
+    /// python3). Default: runtime.yaml's executor_path, else mock-executor beside tm.
     #[arg(long, global = true, value_name = "PATH")]
     pub executor_path: Option<PathBuf>,
     /// Largest frame accepted from the executor, in bytes.
     #[arg(long, global = true, value_name = "BYTES", default_value_t = rep_spec::DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
+    /// Print errors only: no warnings, notes or progress line.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more: -v info, -vv debug (phase timings), -vvv trace. Wins over RUST_LOG.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Color on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set (to anything but the empty string).
+    Auto,
+    /// Always (also through a pipe, and despite `NO_COLOR`).
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,11 +132,19 @@ pub enum Command {
         #[command(subcommand)]
         command: VerifyCommand,
     },
+    /// Print a completion script for tm's own commands.
+    Completions(CompletionsArgs),
+    /// Print tm's manual page (roff), or write a page per command into a folder.
+    Man(ManArgs),
+    /// Any other command: TraceMind's, handed to TraceMind's CLI with all its arguments.
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
-    /// Run one flow of a manifest written by `tm dsl compile --emit-ir`.
+    /// Run one flow of a compiled manifest (TraceMind's compiler output; see
+    /// `tm verify online --sources`).
     Run(RunArgs),
     /// Print the executor's Runtime.Capabilities as JSON.
     Capabilities(CapabilitiesArgs),
@@ -109,7 +178,8 @@ pub struct CacheClearArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
-    /// Run a flow from precompiled artifacts and report the outcome.
+    /// Run a flow from compiled artifacts (compiling its sources first with --sources) and
+    /// report the outcome.
     Online(OnlineArgs),
 }
 
@@ -119,13 +189,19 @@ pub struct FlowArgs {
     /// Flow name (the manifest entry's `name`).
     #[arg(long)]
     pub flow: String,
-    /// Run inputs: a JSON object, or @FILE to read it from a file.
-    #[arg(long, value_name = "JSON|@FILE")]
+    /// Run inputs: a JSON object, @FILE to read it from a file, or @- from stdin.
+    #[arg(long, value_name = "JSON|@FILE|@-")]
     pub inputs: Option<String>,
-    /// Engine timeout in seconds, handshake included (fractions allowed).
+    /// Do not check the inputs against the flow's inputs_schema before starting the
+    /// executor (the executor may still refuse them).
+    #[arg(long)]
+    pub no_input_check: bool,
+    /// Engine timeout in seconds, handshake included (fractions allowed); with --sources it
+    /// bounds the compilation too.
     #[arg(long, value_name = "SECS", default_value_t = 120.0, value_parser = positive_seconds)]
     pub timeout: f64,
-    /// Append every event to FILE as JSON Lines as it arrives (flushed after each poll).
+    /// Append every event to FILE as JSON Lines, `{"run_id", "event"}` each, as it arrives
+    /// (flushed after each poll).
     #[arg(long, value_name = "FILE")]
     pub events_jsonl: Option<PathBuf>,
 }
@@ -141,11 +217,42 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct OnlineArgs {
-    /// Path to manifest.json.
+    /// Path to manifest.json. With --sources, the compiled manifest.json in --out is run
+    /// (--out defaults to this file's folder).
     #[arg(long, default_value = "out/dsl/manifest.json")]
     pub manifest: PathBuf,
+    /// WDL/PDL files or folders to compile with TraceMind's compiler before the run.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub sources: Vec<PathBuf>,
+    /// Folder for the compiled artifacts. Default: the folder of --manifest.
+    #[arg(long, value_name = "DIR", requires = "sources")]
+    pub out: Option<PathBuf>,
+    /// Overwrite existing compiled artifacts.
+    #[arg(long, requires = "sources")]
+    pub force: bool,
+    /// Compile without running TraceMind's linter first.
+    #[arg(long, requires = "sources")]
+    pub no_lint: bool,
+    /// The Python that has trace-mind installed. Default: runtime.python of the runtime
+    /// config, else python3 on PATH.
+    #[arg(long, value_name = "PATH", requires = "sources")]
+    pub python: Option<PathBuf>,
     #[command(flatten)]
     pub flow: FlowArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write tm.1 and one page per subcommand (tm-runtime-run.1, …) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {

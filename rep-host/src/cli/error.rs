@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use flow_ir::ManifestError;
-use rep_host::{CacheError, ConfigError, RunError};
+use rep_host::{CacheError, CompileError, ConfigError, Interrupt, RunError};
 use rep_spec::ExitCode;
 
-use super::inputs::InputsError;
+use super::delegate::DelegateError;
+use super::inputs::InputsArgError;
 
 /// A failure of a `tm` command. Messages do not repeat their source: the chain printer
 /// shows it as "caused by: …".
@@ -16,9 +17,18 @@ pub enum Failure {
     /// The manifest, the flow's IR file, or the IR itself (before any executor started).
     #[error(transparent)]
     Manifest(ManifestError),
-    /// `--inputs`.
+    /// `--inputs` cannot be read or parsed.
     #[error(transparent)]
-    Inputs(InputsError),
+    Inputs(InputsArgError),
+    /// The inputs do not match the flow's `inputs_schema` (before any executor started).
+    #[error("the inputs of flow {flow:?} do not match its inputs_schema")]
+    InputsMismatch {
+        flow: String,
+        problems: flow_ir::InputsError,
+    },
+    /// `--sources` could not be compiled.
+    #[error(transparent)]
+    Compile(CompileError),
     /// runtime.yaml or the flags that resolve the executor.
     #[error(transparent)]
     Config(ConfigError),
@@ -37,6 +47,15 @@ pub enum Failure {
     /// The async runtime cannot be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// `tm man --dir DIR` cannot write its pages.
+    #[error("cannot write the manual pages into {dir}")]
+    Man {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// A TraceMind command could not be handed to TraceMind's CLI.
+    #[error(transparent)]
+    Delegate(DelegateError),
     /// The run (or the Capabilities exchange) failed: the error in the JSON output.
     #[error(transparent)]
     Run(RunError),
@@ -48,12 +67,20 @@ impl Failure {
         match self {
             Failure::Manifest(_)
             | Failure::Inputs(_)
+            | Failure::InputsMismatch { .. }
             | Failure::EventsJsonl { .. }
             | Failure::Usage(_) => ExitCode::BadInput,
+            Failure::Compile(CompileError::Interrupted(Interrupt::Sigint)) => ExitCode::Interrupted,
+            Failure::Compile(CompileError::Interrupted(Interrupt::Sigterm)) => ExitCode::Terminated,
+            Failure::Compile(_) => ExitCode::BadInput,
             Failure::Config(ConfigError::LanguageMismatch { .. }) => ExitCode::Validation,
             Failure::Config(ConfigError::NoExecutor { .. }) => ExitCode::RuntimeInternal,
             Failure::Config(_) => ExitCode::BadInput,
-            Failure::Cache(_) | Failure::Runtime(_) => ExitCode::RuntimeInternal,
+            Failure::Delegate(DelegateError::NotInstalled { .. }) => ExitCode::BadInput,
+            Failure::Delegate(_) => ExitCode::RuntimeInternal,
+            Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } => {
+                ExitCode::RuntimeInternal
+            }
             Failure::Run(error) => error.exit_code(),
         }
     }

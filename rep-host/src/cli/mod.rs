@@ -1,22 +1,26 @@
-//! The `tm` command line: parsing (`args`), then the work (`run`, `runtime`), one exit-code
-//! mapping (`error`).
+//! The `tm` command line: parsing (`args`), then the work (`run`, `runtime`, `shell`), the
+//! hand-over of TraceMind's commands (`delegate`), one exit-code mapping (`error`).
 
 mod args;
+mod delegate;
 mod error;
 mod inputs;
 mod output;
 mod run;
 mod runtime;
+mod shell;
 
+use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::process::ExitCode as ProcessExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use flow_ir::ManifestError;
 use rep_host::{SinkWriter, stderr_sink};
 use rep_spec::ExitCode;
 
-use args::{CacheCommand, Cli, Command, RuntimeCommand, VerifyCommand};
+use args::{CacheCommand, Cli, Color, Command, GlobalArgs, RuntimeCommand, VerifyCommand};
 use error::Failure;
 
 /// How long `tm` waits at exit for its stderr to take the last lines. A stderr nobody reads
@@ -25,41 +29,164 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
-    let cli = Cli::parse();
-    init_logging();
-    // Descendants of the executor that leave its process group are re-parented to tm, which
-    // kills them when the run ends.
-    if let Err(error) = rep_host::become_subreaper() {
-        tracing::debug!("cannot become a child subreaper: {error}");
-    }
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let cli = match parse(&argv) {
+        Ok(cli) => cli,
+        Err(code) => return exit(code),
+    };
+    init_logging(&cli.global);
+    let external = matches!(cli.command, Some(Command::External(_)));
     let result = match &cli.command {
-        Command::Runtime { command } => match command {
-            RuntimeCommand::Run(args) => run::runtime_run(&cli.global, args),
-            RuntimeCommand::Capabilities(args) => runtime::capabilities(&cli.global, args),
-            RuntimeCommand::Cache {
-                command: CacheCommand::Clear(args),
-            } => runtime::cache_clear(&cli.global, args),
-        },
-        Command::Verify {
-            command: VerifyCommand::Online(args),
-        } => run::verify_online(&cli.global, args),
+        _ if cli.version && !external => delegate::print_version(&cli.global),
+        None => Err(Failure::Usage(
+            "a command is required: tm runtime run, tm verify online, … (see tm --help)",
+        )),
+        Some(command) => run_command(&cli.global, command, argv.get(1..).unwrap_or_default()),
     };
     let code = match result {
         Ok(code) => code,
         Err(failure) => report(&failure),
     };
-    stderr_sink().flush(STDERR_FLUSH_WAIT);
-    ProcessExitCode::from(code.code())
+    exit(code.code())
 }
 
-/// Logs go to stderr only (stdout carries the result), through the non-blocking sink;
-/// `RUST_LOG` sets the filter.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+/// Runs `command`; `args` is the command line after `tm`, for TraceMind's commands.
+fn run_command(
+    global: &GlobalArgs,
+    command: &Command,
+    args: &[OsString],
+) -> Result<ExitCode, Failure> {
+    match command {
+        // TraceMind's: handed over before anything of ours starts (this process becomes
+        // TraceMind's CLI).
+        Command::External(words) => {
+            let name = words.first().map(|w| w.to_string_lossy().into_owned());
+            Err(delegate::hand_over(
+                global,
+                args,
+                name.as_deref().unwrap_or_default(),
+                &own_commands(),
+            ))
+        }
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
+        Command::Runtime { command } => {
+            become_subreaper();
+            match command {
+                RuntimeCommand::Run(args) => run::runtime_run(global, args),
+                RuntimeCommand::Capabilities(args) => runtime::capabilities(global, args),
+                RuntimeCommand::Cache {
+                    command: CacheCommand::Clear(args),
+                } => runtime::cache_clear(global, args),
+            }
+        }
+        Command::Verify {
+            command: VerifyCommand::Online(args),
+        } => {
+            become_subreaper();
+            run::verify_online(global, args)
+        }
+    }
+}
+
+/// Descendants of the executor that leave its process group are re-parented to tm, which
+/// kills them when the run ends.
+fn become_subreaper() {
+    if let Err(error) = rep_host::become_subreaper() {
+        tracing::debug!("cannot become a child subreaper: {error}");
+    }
+}
+
+fn exit(code: u8) -> ProcessExitCode {
+    stderr_sink().flush(STDERR_FLUSH_WAIT);
+    ProcessExitCode::from(code)
+}
+
+/// The command line, or the exit code after clap printed help or a usage error (help to
+/// stdout; errors to stderr through the sink, colored per `--color`).
+fn parse(argv: &[OsString]) -> Result<Cli, u8> {
+    let color = color_in(argv);
+    let clap_color = match color {
+        Color::Auto => clap::ColorChoice::Auto,
+        Color::Always => clap::ColorChoice::Always,
+        Color::Never => clap::ColorChoice::Never,
+    };
+    let parsed = Cli::command()
+        .color(clap_color)
+        .try_get_matches_from(argv)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    parsed.map_err(|error| {
+        if error.use_stderr() {
+            let rendered = error.render();
+            let text = if stderr_color(color) {
+                rendered.ansi().to_string()
+            } else {
+                rendered.to_string()
+            };
+            note(text.trim_end());
+        } else {
+            // Help: stdout; a closed stdout is not an error.
+            let _ = error.print();
+        }
+        u8::try_from(error.exit_code()).unwrap_or(2)
+    })
+}
+
+/// `--color WHEN` as given on the command line (the last one wins), before clap has parsed
+/// it: clap's own messages are colored by it too.
+fn color_in(argv: &[OsString]) -> Color {
+    use clap::ValueEnum;
+    let mut color = Color::Auto;
+    let mut args = argv.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.next().map(|v| v.into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_owned),
+            None if arg == "--" => break,
+            None => continue,
+        };
+        if let Some(parsed) = value.and_then(|v| Color::from_str(&v, true).ok()) {
+            color = parsed;
+        }
+    }
+    color
+}
+
+/// Whether `tm`'s stderr is colored: `--color`, else a terminal without `NO_COLOR`.
+pub fn stderr_color(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    }
+}
+
+/// The names of this tm's own commands (TraceMind's CLI gets every other).
+fn own_commands() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name().to_owned())
+        .collect()
+}
+
+/// Logs go to stderr only (stdout carries the result), through the non-blocking sink.
+/// `-q` shows errors only; `-v`/`-vv`/`-vvv` info/debug/trace; else `RUST_LOG`, else warnings.
+fn init_logging(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match (global.quiet, global.verbose) {
+        (true, _) => EnvFilter::new("error"),
+        (false, 0) => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        (false, 1) => EnvFilter::new("info"),
+        (false, 2) => EnvFilter::new("debug"),
+        (false, _) => EnvFilter::new("trace"),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(stderr_color(global.color))
         .with_writer(SinkWriter)
         .with_target(false)
         .init();
@@ -72,18 +199,79 @@ fn note(line: &str) {
 
 /// Prints `error: …` and its causes to stderr and returns the failure's exit code.
 fn report(failure: &Failure) -> ExitCode {
-    if let Failure::Manifest(ManifestError::InvalidIr { path, source }) = failure {
-        note(&format!("error: invalid Flow IR in {}:", path.display()));
-        for problem in &source.problems {
-            note(&format!("  - {problem}"));
+    match failure {
+        Failure::Manifest(ManifestError::InvalidIr { path, source }) => {
+            note(&format!("error: invalid Flow IR in {}:", path.display()));
+            for problem in &source.problems {
+                note(&format!("  - {problem}"));
+            }
         }
-        return failure.exit_code();
-    }
-    note(&format!("error: {failure}"));
-    let mut source = std::error::Error::source(failure);
-    while let Some(cause) = source {
-        note(&format!("caused by: {cause}"));
-        source = cause.source();
+        Failure::InputsMismatch { problems, .. } => {
+            note(&format!("error: {failure}:"));
+            for problem in &problems.problems {
+                note(&format!("  - {problem}"));
+            }
+            note(
+                "hint: give the inputs with --inputs JSON|@FILE|@-; --no-input-check skips this check",
+            );
+        }
+        _ => {
+            note(&format!("error: {failure}"));
+            let mut source = std::error::Error::source(failure);
+            while let Some(cause) = source {
+                note(&format!("caused by: {cause}"));
+                source = cause.source();
+            }
+        }
     }
     failure.exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        std::iter::once("tm")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    #[test]
+    fn tm_s_own_commands_are_never_handed_to_tracemind() {
+        // Whatever is added to the command tree (tm executor …, tm ir … later) is ours.
+        for name in own_commands() {
+            // `tm NAME --help` is this tm's help: the command is ours, not handed over.
+            let parsed = Cli::try_parse_from(argv(&[&name, "--help"]));
+            match parsed {
+                Err(error) => assert_eq!(error.kind(), clap::error::ErrorKind::DisplayHelp),
+                Ok(cli) => panic!("{name} was parsed as {:?}", cli.command),
+            }
+        }
+        for name in ["dsl", "init", "run", "validate", "new", "daemon"] {
+            let cli = Cli::try_parse_from(argv(&["--engine", "proc", name, "x", "--flag"]));
+            match cli.map(|c| c.command) {
+                Ok(Some(Command::External(args))) => {
+                    assert_eq!(args, argv(&[name, "x", "--flag"])[1..]);
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_color_flag_is_found_before_parsing() {
+        assert_eq!(
+            color_in(&argv(&["--color", "never", "runtime"])),
+            Color::Never
+        );
+        assert_eq!(
+            color_in(&argv(&["runtime", "--color=always"])),
+            Color::Always
+        );
+        assert_eq!(color_in(&argv(&["--", "--color=always"])), Color::Auto);
+        assert_eq!(color_in(&argv(&["--color", "nope"])), Color::Auto);
+    }
 }

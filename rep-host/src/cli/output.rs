@@ -39,3 +39,9 @@ pub fn print_outcome(flow: &str, manifest: Option<&str>, outcome: &Outcome) {
     let _ = writeln!(stdout);
     let _ = stdout.flush();
 }
+
+/// Writes `bytes` on stdout. A closed stdout (`| head`) is ignored: the exit code still tells.
+pub fn print_stdout(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+}

@@ -1,49 +1,93 @@
 //! `tm runtime run` and `tm verify online`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use flow_ir::Manifest;
+use flow_ir::{LoadedFlow, Manifest};
 use rep_host::{
-    Cause, Engine, EventsJsonl, ExecutorCommand, Interrupts, Observer, Outcome, Overrides,
-    Progress, ResolvedExecutor, RunRequest, RuntimeConfig, cache_dir, kill_orphans,
-    resolve_executor, run_with, write_cache,
+    Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupts, Observer, Outcome,
+    Overrides, Progress, ResolvedExecutor, RunRequest, RuntimeConfig, cache_dir, compile_sources,
+    kill_orphans, resolve_executor, run_with, stderr_sink, write_cache,
 };
 use rep_spec::ExitCode;
+use serde_json::{Map, Value};
 
 use super::args::{FlowArgs, GlobalArgs, OnlineArgs, RunArgs};
 use super::error::Failure;
 use super::inputs::parse_inputs;
-use super::note;
 use super::output::print_outcome;
+use super::{note, stderr_color};
 
 /// How long `tm` spends killing descendants that escaped the executor's process group.
 const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(1);
 
+/// How long `tm` waits, on a terminal, for its queued stderr lines before it draws or prints
+/// something that must follow them.
+const TERMINAL_FLUSH_WAIT: Duration = Duration::from_millis(200);
+
+/// The Python that compiles `--sources` when neither `--python` nor runtime.yaml names one.
+const DEFAULT_PYTHON: &str = "python3";
+
 pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, Failure> {
-    run_flow(global, &args.manifest, &args.flow, false)
+    run_flow(global, &args.flow, Target::Manifest(&args.manifest), false)
 }
 
 pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<ExitCode, Failure> {
-    run_flow(global, &args.manifest, &args.flow, true)
+    let target = if args.sources.is_empty() {
+        Target::Manifest(&args.manifest)
+    } else {
+        Target::Sources(args)
+    };
+    run_flow(global, &args.flow, target, true)
+}
+
+/// Where the flow comes from.
+enum Target<'a> {
+    /// A compiled manifest.
+    Manifest(&'a Path),
+    /// Sources to compile first (`verify online --sources`).
+    Sources(&'a OnlineArgs),
 }
 
 fn run_flow(
     global: &GlobalArgs,
-    manifest_path: &Path,
     flow: &FlowArgs,
+    target: Target<'_>,
     show_manifest: bool,
 ) -> Result<ExitCode, Failure> {
     // Everything that can be checked without an executor comes first: exit 2 here.
-    let loaded = Manifest::load(manifest_path)
+    let config = load_config(global)?;
+    let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::Runtime)?;
+    // Installed now: an interrupt while compiling kills the compiler.
+    let mut interrupts = {
+        let _entered = runtime.enter();
+        Interrupts::from_signals()
+    };
+    let manifest_path = match target {
+        Target::Manifest(path) => path.to_path_buf(),
+        Target::Sources(args) => {
+            let request = compile_request(args, &config, flow.timeout);
+            let compiled = runtime
+                .block_on(compile_sources(&request, &mut interrupts))
+                .map_err(Failure::Compile)?;
+            compiled.manifest
+        }
+    };
+    let loaded = Manifest::load(&manifest_path)
         .and_then(|m| m.load_flow(&flow.flow))
         .map_err(Failure::Manifest)?;
     tracing::debug!(flow = %flow.flow, nodes = loaded.ir.graph.nodes.len(), "Flow IR loaded and valid");
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
-    let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
-    let (config, executor) = configured_executor(global)?;
+    if !flow.no_input_check {
+        check_inputs(&flow.flow, &loaded, &inputs)?;
+    }
+    let executor = resolve(global, &config)?;
     let mut jsonl = match &flow.events_jsonl {
         Some(path) => Some(
             EventsJsonl::open(path).map_err(|source| Failure::EventsJsonl {
@@ -53,21 +97,25 @@ fn run_flow(
         ),
         None => None,
     };
-    let mut progress = Progress::on_tty(loaded.ir.graph.nodes.len());
+    let mut progress = if global.quiet {
+        None
+    } else {
+        // Warnings so far go out before the progress line is drawn.
+        stderr_sink().flush(TERMINAL_FLUSH_WAIT);
+        let nodes = loaded.ir.graph.nodes.iter();
+        let attempts = nodes.map(|n| (n.id.clone(), n.retry.max.saturating_add(1)));
+        Progress::on_tty(attempts, stderr_color(global.color))
+    };
     let request = RunRequest {
         required_step_kinds: loaded.ir.required_step_kinds(),
         ir: loaded.document,
         inputs,
-        executor: ExecutorCommand::for_path(&executor.path, &executor.args, executor.env),
+        executor: ExecutorCommand::from(executor),
         engine_timeout: Duration::from_secs_f64(flow.timeout),
         max_frame_bytes: global.max_frame_bytes,
         allow_shell: false,
         log_json: false,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::Runtime)?;
     let executor_path = request.executor.path.display().to_string();
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(jsonl) = jsonl.as_mut() {
@@ -76,8 +124,7 @@ fn run_flow(
     if let Some(progress) = progress.as_mut() {
         observers.push(progress);
     }
-    let outcome = runtime
-        .block_on(async { run_with(request, &mut observers, Interrupts::from_signals()).await });
+    let outcome = runtime.block_on(run_with(request, &mut observers, interrupts));
     kill_orphans(ORPHAN_KILL_WAIT);
     if let Some(error) = &outcome.error {
         note(&format!("error: {error}"));
@@ -86,13 +133,61 @@ fn run_flow(
         }
     }
     let manifest = show_manifest.then(|| manifest_path.display().to_string());
-    print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    if let Some(progress) = &progress {
+        // On a terminal: the error line, then the result, then the summary line, in order.
+        stderr_sink().flush(TERMINAL_FLUSH_WAIT);
+        print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+        progress.print_summary();
+    } else {
+        print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    }
     tracing::debug!(peak_rss_kib = peak_rss_kib(), "outcome printed");
     let code = outcome.exit_code();
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
     Ok(code)
+}
+
+/// The compilation `verify online --sources` asks for: into `--out`, else the folder of
+/// `--manifest` (as TraceMind's own `verify online` does), with `--python`, else
+/// runtime.python, else python3.
+fn compile_request(args: &OnlineArgs, config: &RuntimeConfig, timeout: f64) -> CompileRequest {
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| match args.manifest.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        });
+    CompileRequest {
+        python: args
+            .python
+            .clone()
+            .or_else(|| config.runtime.python.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON)),
+        sources: args.sources.clone(),
+        out_dir,
+        force: args.force,
+        lint: !args.no_lint,
+        timeout: Duration::from_secs_f64(timeout),
+    }
+}
+
+/// The inputs against the flow's `inputs_schema` (exit 2 when they do not match).
+fn check_inputs(
+    flow: &str,
+    loaded: &LoadedFlow,
+    inputs: &Map<String, Value>,
+) -> Result<(), Failure> {
+    let schema = &loaded.ir.inputs_schema;
+    for (name, declared) in flow_ir::unknown_input_types(schema) {
+        tracing::debug!("input {name}: type {declared:?} is not checked (unknown type name)");
+    }
+    flow_ir::check_inputs(schema, inputs).map_err(|problems| Failure::InputsMismatch {
+        flow: flow.to_owned(),
+        problems,
+    })
 }
 
 /// This process's peak resident set size in KiB (`VmHWM`), for the debug log; Linux only.
@@ -102,14 +197,16 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The `--runtime-config` file, or the defaults.
+pub fn load_config(global: &GlobalArgs) -> Result<RuntimeConfig, Failure> {
+    match &global.runtime_config {
+        Some(path) => RuntimeConfig::load(path).map_err(Failure::Config),
+        None => Ok(RuntimeConfig::default()),
+    }
+}
+
 /// Resolves runtime.yaml and the flags to the executor to run.
-pub fn configured_executor(
-    global: &GlobalArgs,
-) -> Result<(RuntimeConfig, ResolvedExecutor), Failure> {
-    let config = match &global.runtime_config {
-        Some(path) => RuntimeConfig::load(path).map_err(Failure::Config)?,
-        None => RuntimeConfig::default(),
-    };
+pub fn resolve(global: &GlobalArgs, config: &RuntimeConfig) -> Result<ResolvedExecutor, Failure> {
     let overrides = Overrides {
         engine: global.engine,
         executor_path: global.executor_path.clone(),
@@ -117,9 +214,7 @@ pub fn configured_executor(
     let tm_dir = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf));
-    let executor =
-        resolve_executor(&config, &overrides, tm_dir.as_deref()).map_err(Failure::Config)?;
-    Ok((config, executor))
+    resolve_executor(config, &overrides, tm_dir.as_deref()).map_err(Failure::Config)
 }
 
 /// The engine name used for the capability cache: `--engine`, else runtime.yaml, else proc.
@@ -151,10 +246,14 @@ fn cache_mismatch(global: &GlobalArgs, config: &RuntimeConfig, executor: &str, o
         written_at,
     };
     match cache_dir().and_then(|dir| write_cache(&dir, &record)) {
-        Ok(path) => note(&format!(
-            "note: the executor's capabilities were cached at {}",
-            path.display()
-        )),
+        Ok(path) => {
+            if !global.quiet {
+                note(&format!(
+                    "note: the executor's capabilities were cached at {}",
+                    path.display()
+                ));
+            }
+        }
         Err(error) => {
             let cause = std::error::Error::source(&error)
                 .map(|cause| format!(": {cause}"))

@@ -1,6 +1,5 @@
 //! `tm runtime capabilities` and `tm runtime cache clear`.
 
-use std::io::Write;
 use std::time::Duration;
 
 use rep_host::{ExecutorCommand, cache_dir, clear_cache, fetch_capabilities, kill_orphans};
@@ -9,11 +8,12 @@ use rep_spec::ExitCode;
 use super::args::{CacheClearArgs, CapabilitiesArgs, GlobalArgs};
 use super::error::Failure;
 use super::note;
-use super::run::configured_executor;
+use super::output::print_stdout;
+use super::run::{load_config, resolve};
 
 pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<ExitCode, Failure> {
-    let (_, executor) = configured_executor(global)?;
-    let command = ExecutorCommand::for_path(&executor.path, &executor.args, executor.env);
+    let config = load_config(global)?;
+    let command = ExecutorCommand::from(resolve(global, &config)?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -26,10 +26,8 @@ pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<Exit
     ));
     kill_orphans(Duration::from_secs(1));
     let capabilities = result.map_err(Failure::Run)?;
-    // A closed stdout (`| head`) ends tm quietly: the exit code still tells.
-    let mut stdout = std::io::stdout().lock();
     if let Ok(text) = serde_json::to_string_pretty(&capabilities) {
-        let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+        print_stdout(format!("{text}\n").as_bytes());
     }
     Ok(ExitCode::Completed)
 }

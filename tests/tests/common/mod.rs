@@ -114,11 +114,17 @@ pub fn tm(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-/// Runs `tm runtime run --manifest MANIFEST --flow FLOW` followed by `extra`.
+/// Runs `tm runtime run --manifest MANIFEST --flow FLOW` followed by `extra`, with the
+/// plant-monitor example's inputs unless `extra` gives `--inputs` (the flows of these tests
+/// are plant-monitor or variants of it, with its inputs_schema).
 pub fn tm_run(manifest: &Path, flow: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let manifest = manifest.to_str().expect("utf-8 path");
     let mut args = vec!["runtime", "run", "--manifest", manifest, "--flow", flow];
     args.extend_from_slice(extra);
+    let inputs = plant_monitor_inputs();
+    if !extra.contains(&"--inputs") {
+        args.extend_from_slice(&["--inputs", &inputs]);
+    }
     tm(&args, env)
 }
 
@@ -177,22 +183,11 @@ pub fn run_fake(mode: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     run
 }
 
-/// Runs `tm --runtime-config CONFIG runtime run` on plant-monitor followed by `extra`.
+/// Runs `tm --runtime-config CONFIG runtime run` on plant-monitor followed by `extra` (and
+/// the example's inputs unless `extra` gives `--inputs`).
 pub fn tm_plant_with_config(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let config = config.to_str().expect("utf-8 path");
-    let manifest = plant_monitor_manifest();
-    let manifest = manifest.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "--runtime-config",
-        config,
-        "runtime",
-        "run",
-        "--manifest",
-        manifest,
-        "--flow",
-        "plant-monitor",
-    ];
-    args.extend_from_slice(extra);
+    let args = plant_args(config, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     tm(&args, env)
 }
 
@@ -231,7 +226,8 @@ pub fn assert_no_survivors(stderr: &str) {
     }
 }
 
-/// The plant-monitor command line under the runtime.yaml `config`, then `extra`.
+/// The plant-monitor command line under the runtime.yaml `config`, then `extra` (and the
+/// example's inputs unless `extra` gives `--inputs`).
 pub fn plant_args(config: &Path, extra: &[&str]) -> Vec<String> {
     let manifest = plant_monitor_manifest();
     let mut args: Vec<String> = [
@@ -247,7 +243,18 @@ pub fn plant_args(config: &Path, extra: &[&str]) -> Vec<String> {
     .map(String::from)
     .to_vec();
     args.extend(extra.iter().map(|a| a.to_string()));
+    if !extra.contains(&"--inputs") {
+        args.extend(["--inputs".to_owned(), plant_monitor_inputs()]);
+    }
     args
+}
+
+/// A manifest in `dir` of plant-monitor whose `read` step fails on the mock executor
+/// (`with._mock.fail`): the run fails in a step (exit 1) with valid inputs.
+pub fn failing_flow(dir: &Path) -> PathBuf {
+    let mut ir = plant_monitor_ir();
+    ir["graph"]["nodes"][0]["with"]["_mock"] = serde_json::json!({"fail": true});
+    write_flow(dir, "plant-monitor", &ir)
 }
 
 /// A `tm` process whose stderr is watched as it runs, so a test can act on what it says
@@ -378,4 +385,132 @@ pub fn tm_bounded(args: &[String], env: &[(&str, &str)], limit: Duration) -> Run
     let live = LiveTm::start(args, env);
     let started = live.started();
     live.finish(limit, started)
+}
+
+/// Runs `tm args` in `cwd` with `env` (the variables given replace the host's).
+pub fn tm_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let started = Instant::now();
+    let mut command = Command::new(tm_path());
+    command.args(args).current_dir(cwd).env_remove("RUST_LOG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("tm runs");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Writes an executable file `name` with `text` into `dir` and returns its path.
+pub fn write_script(dir: &Path, name: &str, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// A PATH of `dirs` then the system's own folders (`/usr/local/bin:/usr/bin:/bin`), without
+/// the developer's or CI's other folders (no stray `tm` or trace-mind).
+pub fn path_of(dirs: &[&Path]) -> String {
+    let mut all: Vec<PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
+    all.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from));
+    std::env::join_paths(all)
+        .expect("PATH")
+        .into_string()
+        .expect("utf-8 PATH")
+}
+
+/// The trace-mind release the TraceMind tests run against.
+pub const TRACEMIND: &str = "trace-mind[yaml]==1.2.0";
+
+/// A virtualenv with TraceMind (`trace-mind[yaml]` 1.2.0 from PyPI): `$REP_TRACEMIND_VENV`
+/// (CI installs it there), else `target/tracemind-venv`, created with `pip` on first use
+/// (one test creates it, the others wait). `None` only when it cannot be created and `CI` is
+/// not `true` — PyPI unreachable on a developer's machine: the test then prints why it is
+/// skipped and passes. In CI a missing TraceMind fails the test.
+pub fn tracemind_venv() -> Option<PathBuf> {
+    if let Some(venv) = std::env::var_os("REP_TRACEMIND_VENV") {
+        let venv = PathBuf::from(venv);
+        assert!(
+            venv.join("bin/tm").is_file(),
+            "REP_TRACEMIND_VENV={} has no bin/tm: install {TRACEMIND} there",
+            venv.display()
+        );
+        return Some(venv);
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("..")
+        .join("tracemind-venv");
+    match provision(&venv) {
+        Ok(()) => Some(venv),
+        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI must run the TraceMind tests, but {TRACEMIND} could not be installed: {why}")
+        }
+        Err(why) => {
+            eprintln!(
+                "SKIPPED: {TRACEMIND} could not be installed into {} (is PyPI reachable?): \
+                 {why}\nThis test is mandatory in CI (CI=true).",
+                venv.display()
+            );
+            None
+        }
+    }
+}
+
+/// Creates `venv` with TraceMind unless it is there (marked ready); a lock folder makes
+/// concurrent tests wait for the one that installs.
+fn provision(venv: &Path) -> Result<(), String> {
+    let ready = venv.join(".rep-ready");
+    let lock = venv.with_extension("lock");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if ready.is_file() {
+            return Ok(());
+        }
+        match std::fs::create_dir(&lock) {
+            Ok(()) => break,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => return Err(format!("{} still locked: {e}", lock.display())),
+        }
+    }
+    let result = install(venv);
+    if result.is_ok() {
+        let _ = std::fs::write(&ready, TRACEMIND);
+    } else {
+        let _ = std::fs::remove_dir_all(venv);
+    }
+    let _ = std::fs::remove_dir(&lock);
+    result
+}
+
+fn install(venv: &Path) -> Result<(), String> {
+    let run = |command: &mut Command| -> Result<(), String> {
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{command:?}: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            Err(format!("{command:?} failed: {}", tail.join(" | ")))
+        }
+    };
+    let _ = std::fs::remove_dir_all(venv);
+    run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        TRACEMIND,
+    ]))
 }
