@@ -258,6 +258,36 @@ static int cancel(rep_executor *ex, rep_json id, rep_json params)
 }
 
 /* The error of a refused IR: {code, message, data: {retriable: false, details}}. */
+/* 1004: "invalid inputs: <the first problem> (and N more)", every problem in data.details. */
+static int inputs_error(rep_executor *ex, rep_json id, rep_json inputs_schema, rep_json inputs,
+                        int count, const rep_ir_problem *first)
+{
+    rep_writer w;
+    response_begin(ex, &w, id, "error");
+    rep_w_begin_object(&w);
+    rep_w_key(&w, "code");
+    rep_w_int(&w, REP_INVALID_INPUTS);
+    rep_w_key(&w, "message");
+    rep_w_item(&w);
+    rep_w_raw(&w, "\"invalid inputs: ", 17);
+    rep_w_escaped(&w, first->message, first->message_len, REP_MAX_MESSAGE_BYTES);
+    if (count > 1) {
+        rep_w_raw(&w, " (and ", 6);
+        rep_w_u64_raw(&w, (uint64_t)(count - 1));
+        rep_w_raw(&w, " more)", 6);
+    }
+    rep_w_raw(&w, "\"", 1);
+    rep_w_key(&w, "data");
+    rep_w_begin_object(&w);
+    rep_w_key(&w, "retriable");
+    rep_w_bool(&w, 0);
+    rep_w_key(&w, "details");
+    rep_inputs_details(inputs_schema, inputs, &w);
+    rep_w_end_object(&w);
+    rep_w_end_object(&w);
+    return response_end(&w);
+}
+
 static int ir_error(rep_executor *ex, rep_json id, rep_json ir, const rep_ir_problem *pr)
 {
     rep_writer w;
@@ -334,6 +364,7 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
     static const char empty_object[] = "{}";
     rep_json ir, inputs, options, run_id = {NULL, 0}, v;
     rep_ir_problem problem;
+    int problems;
     rep_run *run;
     char generated[24];
     rep_writer w;
@@ -388,6 +419,12 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
     }
     if (rep_ir_check(ex, ir, &ex->staging, &problem) != 0) {
         return ir_error(ex, id, ir, &problem);
+    }
+    problems = rep_inputs_check(rep_json_get(ir, "inputs_schema"), inputs, problem.message,
+                                sizeof problem.message, &problem.message_len);
+    if (problems > 0) {
+        return inputs_error(ex, id, rep_json_get(ir, "inputs_schema"), inputs, problems,
+                            &problem);
     }
     if (!run_id.p) {
         rep_writer_init(&w, generated, sizeof generated);

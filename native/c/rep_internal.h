@@ -15,6 +15,7 @@
 #define REP_UNSUPPORTED_IR_VERSION 1001
 #define REP_UNSUPPORTED_STEP_KIND 1002
 #define REP_INVALID_IR 1003
+#define REP_INVALID_INPUTS 1004
 #define REP_STEP_FAILED_CODE 2001
 #define REP_TRANSPORT 3001
 #define REP_INTERNAL 3002
@@ -99,6 +100,17 @@ typedef struct rep_ir_problem {
  *  (1002) — and builds its graph into `g` (offsets relative to ir.p). Returns 0, or -1 with
  *  `problem` filled. */
 int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *problem);
+
+/** Checks the run `inputs` against the IR's `inputs_schema` (REP v0.1 §3 [clarified]: 1004):
+ *  every declared input present and of its declared type. Returns the number of problems and
+ *  writes the first one ("input nodes (list<string>): /nodes/1: expected a string, got number
+ *  7") into `first` (at most `first_cap` bytes, `*first_len` set). */
+int rep_inputs_check(rep_json inputs_schema, rep_json inputs, char *first, size_t first_cap,
+                     size_t *first_len);
+
+/** Writes every problem rep_inputs_check counts as a JSON array of
+ *  `{pointer, input, declared, message}` objects. */
+void rep_inputs_details(rep_json inputs_schema, rep_json inputs, rep_writer *w);
 
 /** Whether `kind` (a JSON string) names a step kind this executor runs; sets `*index`. */
 int rep_kind_lookup(const rep_executor *ex, rep_json kind, uint16_t *index);

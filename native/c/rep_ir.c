@@ -900,3 +900,365 @@ int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr
     /* After the document is known valid: 1003 comes before 1002. */
     return check_kinds(&c, ir);
 }
+
+/* ---- run inputs against inputs_schema (REP v0.1 §3 [clarified]: 1004) ----
+ *
+ * The compiler declares each input as {name: {type: "<WDL type>"}}. Understood types
+ * (case-insensitive): string/str, number/float/double, int/integer, bool/boolean, any,
+ * object/map/dict, map<K, V>/dict<K, V> (each value a V), list/array, list<T>/array<T> (each
+ * item a T), and T? (a T, null or no input). Any other type name, a declaration that is not
+ * {type: "<string>"}, or one longer than INPUT_TYPE_BYTES, accepts anything. The same rules
+ * as the Rust kit's (flow-ir's check_inputs), with the same messages. */
+
+#define INPUT_TYPE_BYTES 128
+#define INPUT_TYPE_DEPTH 32
+
+enum input_kind { K_STRING, K_NUMBER, K_INTEGER, K_BOOL, K_OBJECT, K_LIST, K_ANY };
+
+typedef struct inputs_check {
+    rep_writer *details; /* NULL: count the problems and keep the first one's text */
+    unsigned problems;
+    text first;
+    rep_json name;     /* the input being checked (a JSON string) */
+    const char *decl;  /* its declared type, decoded */
+    size_t decl_n;
+    char pointer[REP_MAX_MESSAGE_BYTES];
+    size_t pointer_len;
+    size_t input_pointer_len; /* the pointer's length when it names the input itself */
+} inputs_check;
+
+static int lower_is(const char *s, size_t n, const char *word)
+{
+    size_t i;
+    if (strlen(word) != n) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (c != word[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) {
+        (*n)--;
+    }
+}
+
+/* The kind the type text `t` names; -1 for an unknown one. For list<T> and map<K, V>, `*inner`
+ * is T or V (NULL for a bare list or map). */
+static int input_kind(const char *t, size_t n, const char **inner, size_t *inner_n)
+{
+    const char *lt;
+    size_t name_n, i, depth = 0;
+    *inner = NULL;
+    *inner_n = 0;
+    trim(&t, &n);
+    lt = n ? memchr(t, '<', n) : NULL;
+    name_n = lt ? (size_t)(lt - t) : n;
+    if (lt) {
+        const char *args = lt + 1;
+        size_t args_n = n - name_n - 1;
+        if (args_n == 0 || args[args_n - 1] != '>') {
+            return -1;
+        }
+        args_n--;
+        trim(&t, &name_n);
+        if (lower_is(t, name_n, "list") || lower_is(t, name_n, "array")) {
+            *inner = args;
+            *inner_n = args_n;
+            return K_LIST;
+        }
+        if (!lower_is(t, name_n, "map") && !lower_is(t, name_n, "dict")) {
+            return -1;
+        }
+        for (i = 0; i < args_n; i++) { /* V: after the first comma outside <...> */
+            if (args[i] == '<') {
+                depth++;
+            } else if (args[i] == '>' && depth > 0) {
+                depth--;
+            } else if (args[i] == ',' && depth == 0) {
+                *inner = args + i + 1;
+                *inner_n = args_n - i - 1;
+                return K_OBJECT;
+            }
+        }
+        return -1;
+    }
+    if (lower_is(t, n, "string") || lower_is(t, n, "str")) {
+        return K_STRING;
+    }
+    if (lower_is(t, n, "number") || lower_is(t, n, "float") || lower_is(t, n, "double")) {
+        return K_NUMBER;
+    }
+    if (lower_is(t, n, "int") || lower_is(t, n, "integer")) {
+        return K_INTEGER;
+    }
+    if (lower_is(t, n, "bool") || lower_is(t, n, "boolean")) {
+        return K_BOOL;
+    }
+    if (lower_is(t, n, "any")) {
+        return K_ANY;
+    }
+    if (lower_is(t, n, "object") || lower_is(t, n, "map") || lower_is(t, n, "dict")) {
+        return K_OBJECT;
+    }
+    if (lower_is(t, n, "list") || lower_is(t, n, "array")) {
+        return K_LIST;
+    }
+    return -1;
+}
+
+static int is_integral(rep_json number)
+{
+    double x;
+    if (rep_json_to_double(number, &x) != 0) {
+        return 0;
+    }
+    if (x > -9.0e18 && x < 9.0e18) {
+        return (double)(int64_t)x == x;
+    }
+    return 1; /* doubles this large have no fraction */
+}
+
+static const char *const expected_text[] = {"a string",  "a number", "an integer", "a boolean",
+                                            "an object", "a list",   "a value"};
+
+/* "got number 5", "got string \"x\"", "got a list of 3 items", "got null", ... */
+static void t_describe(text *t, rep_json v)
+{
+    rep_json_iter it;
+    rep_json k, item;
+    unsigned count = 0;
+    char digits[20];
+    switch (rep_json_typeof(v)) {
+    case REP_JSON_NULL:
+        t_add(t, "null", 4);
+        return;
+    case REP_JSON_BOOL:
+        t_add(t, "boolean ", 8);
+        break;
+    case REP_JSON_NUMBER:
+        t_add(t, "number ", 7);
+        break;
+    case REP_JSON_STRING:
+        t_add(t, "string ", 7);
+        break;
+    case REP_JSON_ARRAY:
+        rep_json_iter_init(&it, v);
+        while (rep_json_iter_next(&it, &k, &item)) {
+            count++;
+        }
+        t_add(t, "a list of ", 10);
+        t_add(t, digits, rep_format_u64(count, digits));
+        t_add(t, " items", 6);
+        return;
+    default:
+        t_add(t, "an object", 9);
+        return;
+    }
+    if (v.n > 40) {
+        t_add(t, v.p, 40);
+        t_add(t, "...", 3);
+    } else {
+        t_add(t, v.p, v.n);
+    }
+}
+
+static void input_problem(inputs_check *c, int kind, rep_json value)
+{
+    char buf[REP_MAX_MESSAGE_BYTES];
+    text msg = {buf, sizeof buf, 0};
+    if (value.p) {
+        t_add(&msg, "expected ", 9);
+        t_add(&msg, expected_text[kind], strlen(expected_text[kind]));
+        t_add(&msg, ", got ", 6);
+        t_describe(&msg, value);
+    } else {
+        t_add(&msg, "missing", 7);
+    }
+    c->problems++;
+    if (c->details) {
+        rep_w_begin_object(c->details);
+        rep_w_key(c->details, "pointer");
+        rep_w_string_n(c->details, c->pointer, c->pointer_len);
+        rep_w_key(c->details, "input");
+        rep_w_value(c->details, c->name);
+        rep_w_key(c->details, "declared");
+        rep_w_string_n(c->details, c->decl, c->decl_n);
+        rep_w_key(c->details, "message");
+        rep_w_string_n(c->details, msg.buf, msg.len);
+        rep_w_end_object(c->details);
+    } else if (c->problems == 1) {
+        /* "input nodes (list<string>): /nodes/1: expected a string, got number 7" */
+        char name[REP_MAX_MESSAGE_BYTES];
+        long name_n = rep_json_string_decode(c->name, name, sizeof name);
+        t_add(&c->first, "input ", 6);
+        if (name_n >= 0) {
+            t_add(&c->first, name, (size_t)name_n);
+        }
+        t_add(&c->first, " (", 2);
+        t_add(&c->first, c->decl, c->decl_n);
+        t_add(&c->first, "): ", 3);
+        if (c->pointer_len != c->input_pointer_len) {
+            t_add(&c->first, c->pointer, c->pointer_len);
+            t_add(&c->first, ": ", 2);
+        }
+        t_add(&c->first, msg.buf, msg.len);
+    }
+}
+
+/* Appends "/" and the escaped key (RFC 6901: ~ → ~0, / → ~1) or index to the pointer; a
+ * pointer that would not fit stays as it is (the message still names the input). */
+static size_t pointer_push(inputs_check *c, rep_json key, size_t index)
+{
+    size_t before = c->pointer_len, n = before;
+    char digits[20];
+    if (n < sizeof c->pointer) {
+        c->pointer[n++] = '/';
+    }
+    if (key.p) {
+        rep_strdec d;
+        int ch;
+        rep_strdec_init(&d, key);
+        while ((ch = rep_strdec_next(&d)) >= 0 && n + 2 <= sizeof c->pointer) {
+            if (ch == '~' || ch == '/') {
+                c->pointer[n++] = '~';
+                c->pointer[n++] = ch == '~' ? '0' : '1';
+            } else {
+                c->pointer[n++] = (char)ch;
+            }
+        }
+    } else {
+        size_t dn = rep_format_u64(index, digits);
+        if (n + dn <= sizeof c->pointer) {
+            memcpy(c->pointer + n, digits, dn);
+            n += dn;
+        }
+    }
+    c->pointer_len = n;
+    return before;
+}
+
+static void check_value(inputs_check *c, const char *t, size_t tn, rep_json v, unsigned depth)
+{
+    const char *inner;
+    size_t inner_n, index = 0;
+    int kind = depth > INPUT_TYPE_DEPTH ? -1 : input_kind(t, tn, &inner, &inner_n);
+    rep_json_type type = rep_json_typeof(v);
+    int fits;
+    rep_json_iter it;
+    rep_json key, item;
+    switch (kind) {
+    case K_STRING:
+        fits = type == REP_JSON_STRING;
+        break;
+    case K_NUMBER:
+        fits = type == REP_JSON_NUMBER;
+        break;
+    case K_INTEGER:
+        fits = type == REP_JSON_NUMBER && is_integral(v);
+        break;
+    case K_BOOL:
+        fits = type == REP_JSON_BOOL;
+        break;
+    case K_OBJECT:
+    case K_LIST:
+        fits = type == (kind == K_OBJECT ? REP_JSON_OBJECT : REP_JSON_ARRAY);
+        if (fits && inner) {
+            rep_json_iter_init(&it, v);
+            while (rep_json_iter_next(&it, &key, &item)) {
+                size_t before = pointer_push(c, kind == K_OBJECT ? key : (rep_json){NULL, 0},
+                                             index++);
+                check_value(c, inner, inner_n, item, depth + 1);
+                c->pointer_len = before;
+            }
+        }
+        break;
+    default: /* any, or a type this library does not know */
+        fits = 1;
+        break;
+    }
+    if (!fits) {
+        input_problem(c, kind, v);
+    }
+}
+
+/* Checks every declared input of `inputs`; returns the number of problems. */
+static unsigned check_inputs(inputs_check *c, rep_json inputs_schema, rep_json inputs)
+{
+    rep_json_iter it;
+    rep_json name, entry;
+    char decl[INPUT_TYPE_BYTES];
+    char key[REP_MAX_MESSAGE_BYTES];
+    long key_n;
+    rep_json_iter_init(&it, inputs_schema);
+    while (rep_json_iter_next(&it, &name, &entry)) {
+        long n = rep_json_string_decode(rep_json_get(entry, "type"), decl, sizeof decl);
+        const char *t = decl;
+        size_t tn;
+        int optional = 0;
+        rep_json value;
+        if (n < 0) {
+            continue; /* not {type: "<string>"}, or too long to be a type we know */
+        }
+        tn = (size_t)n;
+        trim(&t, &tn);
+        if (tn > 0 && t[tn - 1] == '?') {
+            optional = 1;
+            tn--;
+        }
+        c->name = name;
+        c->decl = decl;
+        c->decl_n = (size_t)n;
+        c->pointer_len = 0;
+        key_n = rep_json_string_decode(name, key, sizeof key);
+        if (key_n < 0) {
+            continue; /* a name longer than any message could carry: not checked */
+        }
+        value = rep_json_get_n(inputs, key, (size_t)key_n);
+        pointer_push(c, name, 0);
+        c->input_pointer_len = c->pointer_len;
+        if (!value.p) {
+            if (!optional) {
+                input_problem(c, K_ANY, value);
+            }
+        } else if (!(optional && rep_json_typeof(value) == REP_JSON_NULL)) {
+            check_value(c, t, tn, value, 0);
+        }
+    }
+    return c->problems;
+}
+
+int rep_inputs_check(rep_json inputs_schema, rep_json inputs, char *first, size_t first_cap,
+                     size_t *first_len)
+{
+    inputs_check c;
+    memset(&c, 0, sizeof c);
+    c.first.buf = first;
+    c.first.cap = first_cap;
+    check_inputs(&c, inputs_schema, inputs);
+    *first_len = c.first.len;
+    return (int)c.problems;
+}
+
+void rep_inputs_details(rep_json inputs_schema, rep_json inputs, rep_writer *w)
+{
+    inputs_check c;
+    memset(&c, 0, sizeof c);
+    c.details = w;
+    rep_w_begin_array(w);
+    check_inputs(&c, inputs_schema, inputs);
+    rep_w_end_array(w);
+}

@@ -149,8 +149,8 @@ fn assert_matches_mock(executor: &Path) {
 }
 
 /// `rep-conformance --strict` with conformance/fixtures/native certifies the executor: every
-/// MUST test ran and passed, and core, cancel and health are certified (read from its JSON
-/// report).
+/// MUST test ran and passed, no SHOULD test warned, and core, cancel and health are certified
+/// (read from its JSON report).
 fn assert_certified(executor: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
@@ -184,6 +184,8 @@ fn assert_certified(executor: &Path) {
         "{certification}\n{stdout}"
     );
     assert_eq!(report["summary"]["failed"], 0, "{stdout}");
+    // No SHOULD test warns either: REP-RUN-007 passes since the library checks run inputs.
+    assert_eq!(report["summary"]["warned"], 0, "{stdout}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 /*
  * test_dispatch.c — JSON-RPC 2.0 and the Runtime.* methods: error codes, StartRun's checks in
- * REP order (1001 → 1003 → 1002), framing.
+ * REP order (1001 → 1003 → 1002 → 1004), framing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -256,6 +256,55 @@ static void unknown_kinds_are_1002_after_the_document_checks(void)
                   "/graph/nodes/0", "\"retry\" is a required property"));
 }
 
+/* A valid IR declaring `schema` as its inputs_schema. */
+static const char *ir_declaring(const char *schema)
+{
+    static char doc[70000];
+    const char *base = ir(node_list1(), "[]", 0);
+    const char *at = strstr(base, "\"inputs_schema\":{}");
+    snprintf(doc, sizeof doc, "%.*s\"inputs_schema\":%s%s", (int)(at - base), base, schema,
+             at + strlen("\"inputs_schema\":{}"));
+    return doc;
+}
+
+static void inputs_are_checked_against_inputs_schema_1004(void)
+{
+    const char *schema =
+        "{\"endpoint\":{\"type\":\"string\"},\"nodes\":{\"type\":\"list<string>\"},"
+        "\"limit\":{\"type\":\"int?\"},\"tags\":{\"type\":\"map<string, bool>\"},"
+        "\"odd\":{\"type\":\"Tensor<3>\"},\"meta\":{\"description\":\"not a declaration\"}}";
+    const char *doc = ir_declaring(schema);
+    rep_json r;
+    ex_reset();
+    /* Every declared input of its type, extra inputs allowed, an optional one left out. */
+    r = start(doc, "{\"endpoint\":\"e\",\"nodes\":[\"a\"],\"tags\":{},\"odd\":5,\"extra\":1}");
+    CHECK(json_eq(rep_json_get(r, "result"), "{\"run_id\":\"r\"}"));
+    ex_reset();
+    r = start(doc, "{\"endpoint\":\"e\",\"nodes\":[\"a\"],\"tags\":{},\"odd\":5,\"limit\":null}");
+    CHECK(json_eq(rep_json_get(r, "result"), "{\"run_id\":\"r\"}"));
+    ex_reset();
+    r = start(doc, "{\"nodes\":[\"a\",7],\"limit\":1.5,\"tags\":{\"a/b\":\"yes\"},\"odd\":5}");
+    CHECK(json_eq(rep_json_get(r, "error"),
+                  "{\"code\":1004,\"message\":\"invalid inputs: input endpoint (string): "
+                  "missing (and 3 more)\",\"data\":{\"retriable\":false,\"details\":["
+                  "{\"pointer\":\"/endpoint\",\"input\":\"endpoint\",\"declared\":\"string\","
+                  "\"message\":\"missing\"},"
+                  "{\"pointer\":\"/nodes/1\",\"input\":\"nodes\",\"declared\":\"list<string>\","
+                  "\"message\":\"expected a string, got number 7\"},"
+                  "{\"pointer\":\"/limit\",\"input\":\"limit\",\"declared\":\"int?\","
+                  "\"message\":\"expected an integer, got number 1.5\"},"
+                  "{\"pointer\":\"/tags/a~1b\",\"input\":\"tags\",\"declared\":\"map<string, bool>\","
+                  "\"message\":\"expected a boolean, got string \\\"yes\\\"\"}]}}"));
+    /* The pointer is in the message when it is deeper than the input. */
+    ex_reset();
+    r = start(doc, "{\"endpoint\":\"e\",\"nodes\":[[]],\"tags\":{},\"odd\":5}");
+    CHECK(message_has(r, "invalid inputs: input nodes (list<string>): /nodes/0: expected a "
+                         "string, got a list of 0 items"));
+    /* The IR is checked first: an invalid IR with bad inputs is 1003. */
+    ex_reset();
+    CHECK(json_eq(error_code(start("{\"version\":\"1.0.0\"}", "{}")), "1003"));
+}
+
 static void framing(void)
 {
     static char line[REP_MAX_FRAME_BYTES + 64];
@@ -302,6 +351,7 @@ const test_case dispatch_tests[] = {
     {"dispatch: document-level rules", document_level_rules},
     {"dispatch: too many nodes is 1003 naming the limit", too_many_nodes_is_1003_naming_the_limit},
     {"dispatch: unknown kinds are 1002, after 1003", unknown_kinds_are_1002_after_the_document_checks},
+    {"dispatch: inputs against inputs_schema are 1004", inputs_are_checked_against_inputs_schema_1004},
     {"dispatch: framing", framing},
     {"dispatch: a failed write is reported", a_failed_write_is_reported},
     {NULL, NULL}};
