@@ -95,23 +95,7 @@ impl Run {
 
 /// Runs `tm` with `args` and `env`, with the mock executor beside it as the default.
 pub fn tm(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let started = Instant::now();
-    let mut command = Command::new(tm_path());
-    command.args(args).env_remove("RUST_LOG");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("tm runs");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    run_tm(None, args, env)
 }
 
 /// Runs `tm runtime run --manifest MANIFEST --flow FLOW` followed by `extra`, with the
@@ -389,9 +373,16 @@ pub fn tm_bounded(args: &[String], env: &[(&str, &str)], limit: Duration) -> Run
 
 /// Runs `tm args` in `cwd` with `env` (the variables given replace the host's).
 pub fn tm_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_tm(Some(cwd), args, env)
+}
+
+fn run_tm(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let started = Instant::now();
     let mut command = Command::new(tm_path());
-    command.args(args).current_dir(cwd).env_remove("RUST_LOG");
+    command.args(args).env_remove("RUST_LOG");
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
     for (k, v) in env {
         command.env(k, v);
     }
