@@ -81,7 +81,8 @@ impl PartialEq for FrameRecord {
     }
 }
 
-/// One record (one line) of a transcript, tagged by `type`.
+/// One record (one line) of a transcript, tagged by `type`. Read one with
+/// [`Record::from_line`] (serde's internally tagged enums cannot keep a frame's raw JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
@@ -147,6 +148,22 @@ impl Record {
         })
     }
 
+    /// Reads one line of a transcript.
+    ///
+    /// # Errors
+    /// serde_json's error when the line is not a record.
+    pub fn from_line(line: &str) -> Result<Record, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Kind {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        if serde_json::from_str::<Kind>(line)?.kind == "frame" {
+            return serde_json::from_str::<FrameRecord>(line).map(Record::Frame);
+        }
+        serde_json::from_str(line)
+    }
+
     /// The record as one line of JSON, with its `\n`.
     pub fn to_line(&self) -> Vec<u8> {
         // Serializing these types cannot fail: every map key is a string.
@@ -194,8 +211,7 @@ pub fn parse_transcript(text: &str) -> Result<Transcript, TranscriptError> {
         if line.trim().is_empty() {
             continue;
         }
-        let record: Record =
-            serde_json::from_str(line).map_err(|e| TranscriptError::BadRecord {
+        let record = Record::from_line(line).map_err(|e| TranscriptError::BadRecord {
                 line: n + 1,
                 message: e.to_string(),
             })?;
