@@ -280,16 +280,27 @@ fn replay(args: &ReplayArgs) -> u8 {
     };
     if !args.executor.is_file() {
         return fail(
-            format!("cannot start the executor {}: no such file", args.executor.display()),
+            format!(
+                "cannot start the executor {}: no such file",
+                args.executor.display()
+            ),
             EXIT_USAGE,
         );
     }
     let mut target = Target::new(&args.executor);
     target.args = args.args.clone();
     let ignored = compare::ignored_fields(&args.ignore);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(error) => return fail(format!("cannot start the async runtime: {error}"), EXIT_BROKEN),
+        Err(error) => {
+            return fail(
+                format!("cannot start the async runtime: {error}"),
+                EXIT_BROKEN,
+            );
+        }
     };
     let replayed = runtime.block_on(compare::replay(&session, &target, args.timeout, &ignored));
     let replayed = match replayed {

@@ -158,8 +158,9 @@ impl Connection {
             allow_shell: false,
             log_json: false,
         };
-        let mut process = ExecutorProcess::spawn_recorded(&target.command(), &env, recorder.clone())
-            .map_err(|e| Failure::new(format!("cannot start the executor: {}", e.message)))?;
+        let mut process =
+            ExecutorProcess::spawn_recorded(&target.command(), &env, recorder.clone())
+                .map_err(|e| Failure::new(format!("cannot start the executor: {}", e.message)))?;
         let (tx, frames) = mpsc::channel(64);
         if let Some(stdout) = process.take_stdout() {
             tokio::spawn(read_lines(stdout, tx, recorder.clone()));

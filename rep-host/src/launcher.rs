@@ -258,16 +258,13 @@ impl ExecutorProcess {
             .and_then(|id| i32::try_from(id).ok())
             .map(Pid::from_raw);
         let stderr_tail = StderrTail::default();
-        let stderr_forwarder = child
-            .stderr
-            .take()
-            .map(|stderr| {
-                tokio::spawn(forward_stderr(
-                    stderr,
-                    stderr_tail.clone(),
-                    recorder.clone(),
-                ))
-            });
+        let stderr_forwarder = child.stderr.take().map(|stderr| {
+            tokio::spawn(forward_stderr(
+                stderr,
+                stderr_tail.clone(),
+                recorder.clone(),
+            ))
+        });
         Ok(ExecutorProcess {
             command: command.clone(),
             stdin: child.stdin.take(),

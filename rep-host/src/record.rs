@@ -178,7 +178,9 @@ impl Recorder {
                 message: "the writer stopped".into(),
             });
         }
-        done_rx.recv_timeout(RECORD_FINISH_WAIT).map_err(|_| slow())?
+        done_rx
+            .recv_timeout(RECORD_FINISH_WAIT)
+            .map_err(|_| slow())?
     }
 }
 
@@ -267,7 +269,10 @@ mod tests {
     #[test]
     fn an_unwritable_destination_is_an_error_before_the_run() {
         let error = Recorder::create(Path::new("/nonexistent/dir/t.jsonl"), &header()).unwrap_err();
-        assert!(error.to_string().contains("/nonexistent/dir/t.jsonl"), "{error}");
+        assert!(
+            error.to_string().contains("/nonexistent/dir/t.jsonl"),
+            "{error}"
+        );
     }
 
     #[test]

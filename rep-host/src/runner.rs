@@ -174,12 +174,12 @@ pub async fn run_recorded(
         log_json: request.log_json,
     };
     let spawned = ExecutorProcess::spawn_recorded(&request.executor, &env, recorder.clone())
-        .and_then(|mut process| {
-        match (process.take_stdin(), process.take_stdout()) {
-            (Some(stdin), Some(stdout)) => Ok((process, stdin, stdout)),
-            _ => Err(no_pipes()),
-        }
-    });
+        .and_then(
+            |mut process| match (process.take_stdin(), process.take_stdout()) {
+                (Some(stdin), Some(stdout)) => Ok((process, stdin, stdout)),
+                _ => Err(no_pipes()),
+            },
+        );
     let (mut process, stdin, stdout) = match spawned {
         Ok(started) => started,
         Err(error) => {

@@ -212,9 +212,9 @@ pub fn parse_transcript(text: &str) -> Result<Transcript, TranscriptError> {
             continue;
         }
         let record = Record::from_line(line).map_err(|e| TranscriptError::BadRecord {
-                line: n + 1,
-                message: e.to_string(),
-            })?;
+            line: n + 1,
+            message: e.to_string(),
+        })?;
         match (record, header.is_some()) {
             (Record::Header(h), false) => {
                 if h.format != TRANSCRIPT_FORMAT {
@@ -299,7 +299,10 @@ mod tests {
     fn bad_transcripts_name_the_line() {
         let head = String::from_utf8(Record::Header(header()).to_line()).unwrap();
         let err = parse_transcript(&format!("{head}\n{{\"type\":\"nope\"}}\n")).unwrap_err();
-        assert!(matches!(err, TranscriptError::BadRecord { line: 3, .. }), "{err}");
+        assert!(
+            matches!(err, TranscriptError::BadRecord { line: 3, .. }),
+            "{err}"
+        );
         let err = parse_transcript("{\"type\":\"stderr\",\"ms\":1,\"line\":\"x\"}").unwrap_err();
         assert!(matches!(err, TranscriptError::BadHeader(_)), "{err}");
         assert!(parse_transcript("").is_err());

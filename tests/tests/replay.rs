@@ -142,7 +142,11 @@ fn a_replay_against_an_executor_that_drops_an_event_names_the_event() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("14 events recorded, 13 replayed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("14 events recorded, 13 replayed"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -189,7 +193,10 @@ fn tm_against_rep_replay_of_a_recorded_failure_reproduces_exit_code_and_output()
         &[],
     );
     assert_eq!(replayed.code, original.code, "{}", replayed.stderr);
-    assert_eq!(replayed.stdout, original.stdout, "the same output, byte for byte");
+    assert_eq!(
+        replayed.stdout, original.stdout,
+        "the same output, byte for byte"
+    );
 }
 
 #[test]
@@ -236,7 +243,12 @@ fn rep_conformance_run_records_one_transcript_per_test() {
         .collect();
     names.sort();
     assert!(names.contains(&"REP-RUN-001.jsonl".to_owned()), "{names:?}");
-    assert!(names.iter().all(|n| n.starts_with("REP-") && n.ends_with(".jsonl")), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("REP-") && n.ends_with(".jsonl")),
+        "{names:?}"
+    );
     for name in &names {
         let lines = schema_valid_lines(&out.join(name));
         assert_eq!(lines[0]["tool"], "rep-conformance");
@@ -245,4 +257,49 @@ fn rep_conformance_run_records_one_transcript_per_test() {
     // A conformance session of well-formed requests replays against the mock.
     let run = replay(&out.join("REP-RUN-001.jsonl"), &mock_executor(), &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn rep_replay_with_timing_answers_at_the_recorded_delays() {
+    let dir = tempfile::tempdir().unwrap();
+    let (original, transcript) = record(dir.path(), &plant_monitor_manifest(), "golden.jsonl");
+    // The recorded executor took 600 ms more to answer StartRun.
+    let mut lines: Vec<Value> = std::fs::read_to_string(&transcript)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let start = lines
+        .iter()
+        .position(|l| l["frame"]["method"] == "Runtime.StartRun")
+        .unwrap();
+    let answer = start + 1;
+    let slow = lines[start]["ms"].as_f64().unwrap() + 600.0;
+    lines[answer]["ms"] = slow.into();
+    let slow_path = dir.path().join("slow.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&slow_path, text).unwrap();
+    let config = dir.path().join("replay.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "runtime:\n  executor_path: {}\n  executor_args: [--timing, {}]\n",
+            rep_replay().display(),
+            slow_path.display()
+        ),
+    )
+    .unwrap();
+    let replayed = tm_run(
+        &plant_monitor_manifest(),
+        "plant-monitor",
+        &["--runtime-config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    assert_eq!(replayed.stdout, original.stdout);
+    assert!(
+        replayed.elapsed >= std::time::Duration::from_millis(600),
+        "answered after {:?}",
+        replayed.elapsed
+    );
 }

@@ -154,12 +154,15 @@ pub async fn replay(
         }
         match conn.request(&exchange.method, params).await {
             Ok(reply) => {
-                let answer = reply.response.payload.map_err(|e| {
-                    serde_json::to_value(e).unwrap_or(Value::Null)
-                });
+                let answer = reply
+                    .response
+                    .payload
+                    .map_err(|e| serde_json::to_value(e).unwrap_or(Value::Null));
                 if exchange.method == METHOD_START_RUN
-                    && let (Ok(live_result), Some(Ok(recorded_result))) = (&answer, exchange.payload())
-                    && let (Some(old), Some(new)) = (recorded_result.get("run_id"), live_result.get("run_id"))
+                    && let (Ok(live_result), Some(Ok(recorded_result))) =
+                        (&answer, exchange.payload())
+                    && let (Some(old), Some(new)) =
+                        (recorded_result.get("run_id"), live_result.get("run_id"))
                 {
                     run_ids = Some((old.clone(), new.clone()));
                 }
@@ -272,7 +275,11 @@ fn show_opt(text: Option<&str>) -> String {
 }
 
 fn diff_calls(recorded: &[String], replayed: &[String]) -> Option<String> {
-    let n = recorded.iter().zip(replayed).take_while(|(a, b)| a == b).count();
+    let n = recorded
+        .iter()
+        .zip(replayed)
+        .take_while(|(a, b)| a == b)
+        .count();
     if n == recorded.len() && n == replayed.len() {
         return None;
     }
@@ -304,7 +311,11 @@ fn describe(event: &Value) -> String {
 }
 
 fn diff_events(recorded: &[Value], replayed: &[Value]) -> Option<String> {
-    let n = recorded.iter().zip(replayed).take_while(|(a, b)| a == b).count();
+    let n = recorded
+        .iter()
+        .zip(replayed)
+        .take_while(|(a, b)| a == b)
+        .count();
     if n == recorded.len() && n == replayed.len() {
         return None;
     }
@@ -316,21 +327,45 @@ fn diff_events(recorded: &[Value], replayed: &[Value]) -> Option<String> {
     let mut text = String::new();
     match (recorded.get(n), replayed.get(n)) {
         (Some(expected), _) if recorded[n + 1..] == replayed[n..] => {
-            let _ = write!(text, "event {}: the replay lacks {}{counts}", n + 1, describe(expected));
+            let _ = write!(
+                text,
+                "event {}: the replay lacks {}{counts}",
+                n + 1,
+                describe(expected)
+            );
         }
         (_, Some(extra)) if recorded[n..] == replayed[n + 1..] => {
-            let _ = write!(text, "event {}: the replay has an extra {}{counts}", n + 1, describe(extra));
+            let _ = write!(
+                text,
+                "event {}: the replay has an extra {}{counts}",
+                n + 1,
+                describe(extra)
+            );
         }
         (Some(expected), Some(got)) => {
-            let what = first_field_difference(&format!("event {} ({})", n + 1, describe(expected)), expected, got)
-                .unwrap_or_default();
+            let what = first_field_difference(
+                &format!("event {} ({})", n + 1, describe(expected)),
+                expected,
+                got,
+            )
+            .unwrap_or_default();
             let _ = write!(text, "{what}{counts}");
         }
         (Some(expected), None) => {
-            let _ = write!(text, "event {}: the replay ends before {}{counts}", n + 1, describe(expected));
+            let _ = write!(
+                text,
+                "event {}: the replay ends before {}{counts}",
+                n + 1,
+                describe(expected)
+            );
         }
         (None, Some(extra)) => {
-            let _ = write!(text, "event {}: the replay goes on with {}{counts}", n + 1, describe(extra));
+            let _ = write!(
+                text,
+                "event {}: the replay goes on with {}{counts}",
+                n + 1,
+                describe(extra)
+            );
         }
         (None, None) => {}
     }
@@ -348,7 +383,9 @@ pub fn first_field_difference(at: &str, a: &Value, b: &Value) -> Option<String> 
             for (key, value) in x {
                 match y.get(key) {
                     Some(other) => {
-                        if let Some(found) = first_field_difference(&format!("{at}.{key}"), value, other) {
+                        if let Some(found) =
+                            first_field_difference(&format!("{at}.{key}"), value, other)
+                        {
                             return Some(found);
                         }
                     }
@@ -390,13 +427,33 @@ mod tests {
 
     #[test]
     fn a_dropped_an_extra_and_a_changed_event_are_named() {
-        let recorded = run(vec![step("a", "started"), step("a", "succeeded"), step("b", "started")], json!({}));
+        let recorded = run(
+            vec![
+                step("a", "started"),
+                step("a", "succeeded"),
+                step("b", "started"),
+            ],
+            json!({}),
+        );
         let dropped = run(vec![step("a", "started"), step("b", "started")], json!({}));
         let text = diff(&recorded, &dropped).unwrap();
-        assert!(text.starts_with("event 2: the replay lacks step \"a\" succeeded (attempt 1)"), "{text}");
+        assert!(
+            text.starts_with("event 2: the replay lacks step \"a\" succeeded (attempt 1)"),
+            "{text}"
+        );
         let text = diff(&dropped, &recorded).unwrap();
-        assert!(text.starts_with("event 2: the replay has an extra step \"a\" succeeded"), "{text}");
-        let changed = run(vec![step("a", "started"), step("a", "failed"), step("b", "started")], json!({}));
+        assert!(
+            text.starts_with("event 2: the replay has an extra step \"a\" succeeded"),
+            "{text}"
+        );
+        let changed = run(
+            vec![
+                step("a", "started"),
+                step("a", "failed"),
+                step("b", "started"),
+            ],
+            json!({}),
+        );
         let text = diff(&recorded, &changed).unwrap();
         assert!(text.starts_with("event 2 (step \"a\" succeeded (attempt 1)).state: recorded \"succeeded\", replayed \"failed\""), "{text}");
         assert_eq!(diff(&recorded, &recorded.clone()), None);
@@ -405,8 +462,14 @@ mod tests {
     #[test]
     fn outputs_are_compared_and_ignored_fields_are_not() {
         let ignored = ignored_fields(&[]);
-        let a = normalize(&json!({"outputs": {"v": 1}, "duration_ms": 3, "x": [{"timestamp": "t"}]}), &ignored);
-        let b = normalize(&json!({"outputs": {"v": 2}, "duration_ms": 9, "x": [{"timestamp": "u"}]}), &ignored);
+        let a = normalize(
+            &json!({"outputs": {"v": 1}, "duration_ms": 3, "x": [{"timestamp": "t"}]}),
+            &ignored,
+        );
+        let b = normalize(
+            &json!({"outputs": {"v": 2}, "duration_ms": 9, "x": [{"timestamp": "u"}]}),
+            &ignored,
+        );
         let text = diff(&run(vec![], a.clone()), &run(vec![], b)).unwrap();
         assert_eq!(text, "summary.outputs.v: recorded 1, replayed 2");
         assert_eq!(diff(&run(vec![], a.clone()), &run(vec![], a)), None);

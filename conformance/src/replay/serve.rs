@@ -24,12 +24,20 @@ pub fn serve(session: &Session, timing: bool) -> i32 {
     let mut out = stdout.lock();
     let exit_code = session.exit_code.unwrap_or(0);
     let start = Instant::now();
-    if !write_outputs(&mut out, &session.before, None, timing.then_some((start, 0.0))) {
+    if !write_outputs(
+        &mut out,
+        &session.before,
+        None,
+        timing.then_some((start, 0.0)),
+    ) {
         return exit_code;
     }
     let mut by_method: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, exchange) in session.exchanges.iter().enumerate() {
-        by_method.entry(exchange.method.as_str()).or_default().push(i);
+        by_method
+            .entry(exchange.method.as_str())
+            .or_default()
+            .push(i);
     }
     let mut served: BTreeMap<String, usize> = BTreeMap::new();
     let mut line = Vec::new();
@@ -79,10 +87,11 @@ pub fn serve(session: &Session, timing: bool) -> i32 {
             return exit_code;
         }
         // The recorded executor died here without answering: so does the replay.
-        if exchange.response.is_none() && index + 1 == session.exchanges.len() {
-            if let Some(code) = session.exit_code {
-                return code;
-            }
+        if exchange.response.is_none()
+            && index + 1 == session.exchanges.len()
+            && let Some(code) = session.exit_code
+        {
+            return code;
         }
     }
 }
