@@ -81,9 +81,9 @@ impl PartialEq for FrameRecord {
     }
 }
 
-/// One record (one line) of a transcript, tagged by `type`. Read one with
-/// [`Record::from_line`] (serde's internally tagged enums cannot keep a frame's raw JSON).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One record (one line) of a transcript, tagged by `type`. Deserializing one keeps a
+/// frame's JSON byte for byte (see [`Record::from_line`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     /// The first record.
@@ -108,6 +108,33 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signal: Option<i32>,
     },
+}
+
+/// The records other than frames, as serde reads internally tagged enums (which buffer their
+/// content, so they cannot hold a [`RawValue`]: frames are read on their own).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum NotAFrame {
+    Header(Header),
+    Stderr {
+        ms: f64,
+        line: String,
+    },
+    Exit {
+        ms: f64,
+        #[serde(default)]
+        code: Option<i32>,
+        #[serde(default)]
+        signal: Option<i32>,
+    },
+}
+
+impl<'de> Deserialize<'de> for Record {
+    /// Through [`Record::from_line`]: the record is taken as raw JSON first.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Record, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        Record::from_line(raw.get()).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Record {
@@ -161,7 +188,11 @@ impl Record {
         if serde_json::from_str::<Kind>(line)?.kind == "frame" {
             return serde_json::from_str::<FrameRecord>(line).map(Record::Frame);
         }
-        serde_json::from_str(line)
+        Ok(match serde_json::from_str::<NotAFrame>(line)? {
+            NotAFrame::Header(header) => Record::Header(header),
+            NotAFrame::Stderr { ms, line } => Record::Stderr { ms, line },
+            NotAFrame::Exit { ms, code, signal } => Record::Exit { ms, code, signal },
+        })
     }
 
     /// The record as one line of JSON, with its `\n`.
@@ -288,6 +319,10 @@ mod tests {
         let read = parse_transcript(&text).unwrap();
         assert_eq!(read.header, header());
         assert_eq!(read.records, records[1..]);
+        // serde's way reads the same (the frame's JSON kept as sent).
+        let first_frame = text.lines().nth(1).unwrap();
+        let record: Record = serde_json::from_str(first_frame).unwrap();
+        assert_eq!(record, records[1]);
         let Record::Frame(garbage) = &read.records[1] else {
             panic!("a frame")
         };
