@@ -2,7 +2,7 @@
 """Whole-process benchmarks of rep (issue: benchmarks with budgets).
 
 Build first:  cargo build --release --workspace   (and bash native/build.sh for `native`)
-Then:         python3 bench/scripts/bench.py all    (or one of: e2e compare large memory idle bridge native)
+Then:         python3 bench/scripts/bench.py all    (or one of: e2e record compare large memory idle bridge native)
 
 Every figure is printed as min / median / max over the runs, with its budget. Only the
 standard library is used; `compare` installs trace-mind 1.2.0 from PyPI into a temporary
@@ -67,6 +67,26 @@ def bench_e2e(runs):
     print(f"  rep tm + mock-executor: {fmt_ms(samples)}")
     check("median <= 5 ms", statistics.median(samples) <= 0.005, f"median {statistics.median(samples) * 1e3:.2f} ms")
     return samples
+
+
+def bench_record(runs):
+    """The cost of `--record FILE` (issue 15): plain and recorded runs interleaved, pair by pair."""
+    print(f"\n== recording: tm runtime run examples/plant-monitor, plain vs --record ({runs} runs each, interleaved)")
+    with tempfile.TemporaryDirectory() as tmp:
+        transcript = str(Path(tmp) / "session.jsonl")
+        for _ in range(5):
+            run_tm(plant_args())
+            run_tm(plant_args() + ["--record", transcript])
+        plain, recorded = [], []
+        for _ in range(runs):
+            plain.append(run_tm(plant_args())[0])
+            recorded.append(run_tm(plant_args() + ["--record", transcript])[0])
+        size = os.path.getsize(transcript)
+    print(f"  plain:       {fmt_ms(plain)}")
+    print(f"  --record:    {fmt_ms(recorded)}  (transcript {size} bytes)")
+    ratio = statistics.median(recorded) / statistics.median(plain)
+    check("recording overhead <= 10 %", ratio <= 1.10, f"median ratio {ratio:.3f}")
+    return plain, recorded
 
 
 def section_sizes(elf):
@@ -365,7 +385,7 @@ def parse_rfc3339(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["e2e", "compare", "large", "memory", "idle", "bridge", "native", "all"])
+    parser.add_argument("what", choices=["e2e", "record", "compare", "large", "memory", "idle", "bridge", "native", "all"])
     parser.add_argument("--runs", type=int, default=200, help="runs of the fast whole-process figures")
     parser.add_argument("--venv", help="an existing virtualenv with trace-mind 1.2.0 (compare)")
     args = parser.parse_args()
@@ -375,6 +395,8 @@ def main():
     print(f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}; python {sys.version.split()[0]}")
     if args.what in ("e2e", "all"):
         bench_e2e(args.runs)
+    if args.what in ("record", "all"):
+        bench_record(args.runs)
     if args.what in ("compare", "all"):
         bench_compare(min(args.runs, 20), args.venv)
     if args.what in ("large", "all"):

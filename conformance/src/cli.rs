@@ -33,10 +33,26 @@ Examples:
   rep-conformance run --config runtime.yaml --pass-env LD_LIBRARY_PATH --env BOARD_PORT=/dev/ttyUSB0
   rep-conformance run --executor ./my-executor --filter 'REP-RUN-*' --skip REP-RUN-006 -- --verbose
   rep-conformance run --executor ./my-executor --baseline known-failures.yaml --strict
+  rep-conformance run --executor ./my-executor --record transcripts/
+  rep-conformance replay session.jsonl --executor ./my-executor
   rep-conformance list
 
 Exit codes: 0 nothing failed (SHOULD failures are warnings, skips are listed),
 1 a MUST test failed or a baseline entry is stale, 2 usage error.";
+
+const REPLAY_EXAMPLES: &str = "\
+Examples:
+  tm runtime run --manifest out/dsl/manifest.json --flow plant-monitor --record golden.jsonl
+  rep-conformance replay golden.jsonl --executor target/release/my-executor
+  rep-conformance replay golden.jsonl --executor ./executor.py --ignore message -- --verbose
+
+Compared: the calls other than Poll (result, or error and its code), the run's events in
+order (however they were split across Polls), its final status and summary; ignored:
+timestamp, duration_ms, run_id, trace_id and ts fields, and any given with --ignore.
+
+Exit codes: 0 the replay matches the recording, 1 it differs (the first difference is
+printed), 2 usage error or a file that is not a replayable transcript, 4 the executor broke
+(could not start, stopped answering where the recorded one answered).";
 
 /// REP v0.1 conformance tests for any executor binary, over stdio.
 #[derive(Debug, Parser)]
@@ -55,6 +71,30 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print the catalogue: id, level, section, title.
     List,
+    /// Re-send a recorded session's requests to an executor and compare its answers with
+    /// the recorded ones (a golden test; docs/transcripts.md).
+    #[command(after_help = REPLAY_EXAMPLES)]
+    Replay(ReplayArgs),
+}
+
+/// `rep-conformance replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The transcript (`tm … --record FILE`, `rep-conformance run --record DIR`).
+    #[arg(value_name = "FILE")]
+    pub transcript: PathBuf,
+    /// The executor to replay against (a `.py` path runs with python3).
+    #[arg(long, value_name = "PATH")]
+    pub executor: PathBuf,
+    /// Also ignore fields named NAME, at any depth of events and summaries (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub ignore: Vec<String>,
+    /// Time budget of the whole replay in seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "60")]
+    pub timeout: Duration,
+    /// Arguments for the executor (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
 }
 
 /// `rep-conformance run`.
@@ -99,6 +139,10 @@ pub struct RunArgs {
     /// Write the JSON report (docs/conformance-report.schema.json) to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Record every executor process of every test as a transcript in DIR (created if
+    /// missing): DIR/<test id>.jsonl, DIR/<test id>.2.jsonl for a test's second, …
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
     /// Arguments for the executor (after `--`); they replace the config's executor_args.
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
@@ -136,6 +180,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+        Command::Replay(args) => ExitCode::from(replay(&args)),
     };
     // The executors' forwarded stderr goes through rep-host's non-blocking queue: write out
     // its last lines before the process exits.
@@ -189,7 +234,14 @@ fn run(args: RunArgs) -> Result<u8, Error> {
             message: "no such file".into(),
         });
     }
+    if let Some(dir) = &args.record {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Report {
+            path: dir.clone(),
+            message: format!("cannot create the --record folder: {e}"),
+        })?;
+    }
     let options = Options {
+        record: args.record,
         target,
         fixtures: args.fixtures,
         filter: args.filter,
@@ -213,6 +265,75 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         EXIT_PASS
     })
 }
+
+/// `rep-conformance replay`: prints whether the replay matches, or its first difference;
+/// returns the exit code.
+fn replay(args: &ReplayArgs) -> u8 {
+    use crate::replay::{Session, compare};
+    let fail = |message: String, code: u8| {
+        let _ = writeln!(std::io::stderr(), "rep-conformance: {message}");
+        code
+    };
+    let session = match Session::load(&args.transcript) {
+        Ok(session) => session,
+        Err(error) => return fail(error.to_string(), EXIT_USAGE),
+    };
+    if !args.executor.is_file() {
+        return fail(
+            format!(
+                "cannot start the executor {}: no such file",
+                args.executor.display()
+            ),
+            EXIT_USAGE,
+        );
+    }
+    let mut target = Target::new(&args.executor);
+    target.args = args.args.clone();
+    let ignored = compare::ignored_fields(&args.ignore);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return fail(
+                format!("cannot start the async runtime: {error}"),
+                EXIT_BROKEN,
+            );
+        }
+    };
+    let replayed = runtime.block_on(compare::replay(&session, &target, args.timeout, &ignored));
+    let replayed = match replayed {
+        Ok(replayed) => replayed,
+        Err(compare::Broken(reason)) => return fail(reason, EXIT_BROKEN),
+    };
+    let recorded = compare::recorded(&session, &ignored);
+    let mut out = std::io::stdout();
+    match compare::diff(&recorded, &replayed) {
+        None => {
+            let _ = writeln!(
+                out,
+                "replay matches {}: {} calls, {} events, status {}",
+                args.transcript.display(),
+                session.exchanges.len(),
+                replayed.events.len(),
+                replayed.status.as_deref().unwrap_or("none")
+            );
+            EXIT_PASS
+        }
+        Some(difference) => {
+            let _ = writeln!(
+                out,
+                "replay differs from {}:\n  {difference}",
+                args.transcript.display()
+            );
+            EXIT_FAILED
+        }
+    }
+}
+
+/// Exit code of `replay`: the executor broke (REP v0.1 §5's RuntimeInternal code).
+pub const EXIT_BROKEN: u8 = 4;
 
 /// One line on stderr per finished test, terminal or not (CI logs): `[ 3/33] PASS
 /// REP-FRM-003 (12 ms)`, with the reason for anything but a pass. A closed stderr changes

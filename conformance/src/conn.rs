@@ -9,10 +9,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv};
+use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, Recorder, RunEnv};
 use rep_spec::{
-    DEFAULT_MAX_FRAME_BYTES, ErrorObject, Frame, FrameError, FrameReader, Id, Request, Response,
-    parse_response,
+    DEFAULT_MAX_FRAME_BYTES, Direction, ErrorObject, Frame, FrameError, FrameReader, Id, Request,
+    Response, parse_response,
 };
 use serde_json::{Map, Value};
 use tokio::process::ChildStdout;
@@ -52,6 +52,14 @@ impl Target {
             args: Vec::new(),
             env: EnvPolicy::default(),
         }
+    }
+
+    /// The command line as run: the program, then its arguments (for transcripts).
+    pub fn command_line(&self) -> Vec<String> {
+        let command = self.command();
+        std::iter::once(command.program.display().to_string())
+            .chain(command.args)
+            .collect()
     }
 
     fn command(&self) -> ExecutorCommand {
@@ -119,6 +127,7 @@ pub struct Connection {
     deadline: Instant,
     received: Vec<Line>,
     last_reply: Option<Reply>,
+    recorder: Option<Recorder>,
 }
 
 impl Connection {
@@ -128,6 +137,20 @@ impl Connection {
     /// # Errors
     /// A failure naming the path when the executor cannot be started.
     pub fn spawn(target: &Target, deadline: Instant) -> Result<Connection, Failure> {
+        Connection::spawn_recorded(target, deadline, None)
+    }
+
+    /// [`Connection::spawn`], recording the session in `recorder`'s transcript: every byte
+    /// sent, every line received, the executor's stderr and exit status. The transcript is
+    /// finished when the connection is closed or dropped.
+    ///
+    /// # Errors
+    /// As [`Connection::spawn`].
+    pub fn spawn_recorded(
+        target: &Target,
+        deadline: Instant,
+        recorder: Option<Recorder>,
+    ) -> Result<Connection, Failure> {
         let env = RunEnv {
             run_id: "conformance".into(),
             trace_id: "conformance".into(),
@@ -135,11 +158,12 @@ impl Connection {
             allow_shell: false,
             log_json: false,
         };
-        let mut process = ExecutorProcess::spawn(&target.command(), &env)
-            .map_err(|e| Failure::new(format!("cannot start the executor: {}", e.message)))?;
+        let mut process =
+            ExecutorProcess::spawn_recorded(&target.command(), &env, recorder.clone())
+                .map_err(|e| Failure::new(format!("cannot start the executor: {}", e.message)))?;
         let (tx, frames) = mpsc::channel(64);
         if let Some(stdout) = process.take_stdout() {
-            tokio::spawn(read_lines(stdout, tx));
+            tokio::spawn(read_lines(stdout, tx, recorder.clone()));
         }
         Ok(Connection {
             process,
@@ -148,6 +172,7 @@ impl Connection {
             deadline,
             received: Vec::new(),
             last_reply: None,
+            recorder,
         })
     }
 
@@ -197,6 +222,12 @@ impl Connection {
     /// # Errors
     /// A failure when stdin is closed (the executor is gone).
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        if let Some(recorder) = &self.recorder {
+            let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+            for line in bytes.split(|&b| b == b'\n') {
+                recorder.frame(Direction::HostToExecutor, line);
+            }
+        }
         if self.process.write_line(bytes).await.is_err() {
             return Err(self.gone("while a request was being written").await);
         }
@@ -376,10 +407,33 @@ pub fn short_error(error: &ErrorObject) -> String {
     format!("{} {}", error.code, error.message)
 }
 
-async fn read_lines(stdout: ChildStdout, tx: mpsc::Sender<Incoming>) {
+impl Drop for Connection {
+    /// Finishes the transcript, when recording: the exit status if the executor was reaped,
+    /// then the file. A transcript that cannot be written is reported on stderr, once.
+    fn drop(&mut self) {
+        if let Some(recorder) = self.recorder.take() {
+            self.process.record_exit();
+            if let Err(error) = recorder.finish() {
+                rep_host::stderr_sink().host_line(&format!("rep-conformance: warning: {error}"));
+            }
+        }
+    }
+}
+
+async fn read_lines(stdout: ChildStdout, tx: mpsc::Sender<Incoming>, recorder: Option<Recorder>) {
     let mut frames = FrameReader::new(stdout, DEFAULT_MAX_FRAME_BYTES);
     // A read error ends the stream, as EOF does.
     while let Ok(Some(frame)) = frames.next_frame().await {
+        if let Some(recorder) = &recorder {
+            match &frame {
+                Frame::Line(bytes) => recorder.frame(Direction::ExecutorToHost, bytes),
+                Frame::TooLong { len } => recorder.frame_too_long(
+                    Direction::ExecutorToHost,
+                    *len,
+                    DEFAULT_MAX_FRAME_BYTES,
+                ),
+            }
+        }
         let item = match frame {
             Frame::Line(bytes) => Incoming::Line(Line {
                 bytes,

@@ -5,6 +5,8 @@
 //! Layers: [`catalogue`] (ids, levels, sections, and each test's body) → [`checks`] (the
 //! bodies) → [`conn`] (one executor process, raw frames) → [`suite`] (selection, probe,
 //! verdicts, `--strict`, [`baseline`]) → [`report`] (human, JUnit, JSON) → [`cli`].
+//! [`replay`] replays recorded transcripts: as an executor (`rep-replay`) and against one
+//! (`rep-conformance replay`).
 
 #![deny(missing_docs)]
 
@@ -16,6 +18,8 @@ pub mod conn;
 pub mod error;
 pub mod fixtures;
 pub mod flows;
+pub mod recording;
+pub mod replay;
 pub mod report;
 pub mod suite;
 pub mod verdict;

@@ -16,6 +16,7 @@ use crate::checks::{Ctx, Plan};
 use crate::conn::{CALL_TIMEOUT, Connection, Target};
 use crate::error::Error;
 use crate::flows::builtin;
+use crate::recording::TestRecording;
 use crate::verdict::{BaselineStatus, Failure, TestResult, Verdict};
 
 /// Time budget of the probe (spawn, one Capabilities call): an executor that does not answer
@@ -39,6 +40,8 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// `--strict`: a skipped MUST test fails.
     pub strict: bool,
+    /// `--record DIR`: one transcript per executor process of each test.
+    pub record: Option<PathBuf>,
 }
 
 /// Why the suite stopped after the probe.
@@ -361,10 +364,15 @@ pub async fn run(
 async fn run_one(info: &TestInfo, options: &Options, plan: &Plan) -> TestResult {
     let budget = options.timeout.unwrap_or(info.timeout);
     let start = Instant::now();
+    let recording = options
+        .record
+        .as_deref()
+        .map(|dir| TestRecording::new(dir, info.id));
     let ctx = Ctx {
         target: &options.target,
         plan,
         deadline: start + budget,
+        recording: recording.as_ref(),
     };
     let check = match tokio::time::timeout(budget + Duration::from_secs(1), (info.body)(&ctx)).await
     {

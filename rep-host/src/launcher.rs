@@ -15,6 +15,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::config::{EnvPolicy, ExecutorSource, ResolvedExecutor};
 use crate::error::{Cause, RunError};
+use crate::record::Recorder;
 use crate::shutdown::ExecutorHandle;
 use crate::stderr::{StderrTail, forward_stderr};
 use crate::which::{find_on_path, is_bare_name};
@@ -197,6 +198,7 @@ pub struct ExecutorProcess {
     stdout: Option<ChildStdout>,
     stderr_tail: StderrTail,
     stderr_forwarder: Option<tokio::task::JoinHandle<()>>,
+    recorder: Option<Recorder>,
 }
 
 impl ExecutorProcess {
@@ -209,6 +211,19 @@ impl ExecutorProcess {
     /// # Errors
     /// [`Cause::Spawn`] (3001) naming the path when the program cannot be started.
     pub fn spawn(command: &ExecutorCommand, env: &RunEnv) -> Result<ExecutorProcess, RunError> {
+        ExecutorProcess::spawn_recorded(command, env, None)
+    }
+
+    /// [`ExecutorProcess::spawn`], recording the executor's stderr lines in `recorder`'s
+    /// transcript; [`ExecutorProcess::record_exit`] records its exit status.
+    ///
+    /// # Errors
+    /// As [`ExecutorProcess::spawn`].
+    pub fn spawn_recorded(
+        command: &ExecutorCommand,
+        env: &RunEnv,
+        recorder: Option<Recorder>,
+    ) -> Result<ExecutorProcess, RunError> {
         let timeout_secs =
             env.engine_timeout.as_secs() + u64::from(env.engine_timeout.subsec_nanos() > 0);
         let program = command.locate()?;
@@ -243,10 +258,13 @@ impl ExecutorProcess {
             .and_then(|id| i32::try_from(id).ok())
             .map(Pid::from_raw);
         let stderr_tail = StderrTail::default();
-        let stderr_forwarder = child
-            .stderr
-            .take()
-            .map(|stderr| tokio::spawn(forward_stderr(stderr, stderr_tail.clone())));
+        let stderr_forwarder = child.stderr.take().map(|stderr| {
+            tokio::spawn(forward_stderr(
+                stderr,
+                stderr_tail.clone(),
+                recorder.clone(),
+            ))
+        });
         Ok(ExecutorProcess {
             command: command.clone(),
             stdin: child.stdin.take(),
@@ -256,7 +274,16 @@ impl ExecutorProcess {
             status: None,
             stderr_tail,
             stderr_forwarder,
+            recorder,
         })
+    }
+
+    /// Records the exit status in the transcript this process was spawned with, if it has
+    /// exited (call it once the process was reaped).
+    pub fn record_exit(&mut self) {
+        if let (Some(status), Some(recorder)) = (self.try_status(), self.recorder.clone()) {
+            recorder.exit(status);
+        }
     }
 
     /// The command this process runs.

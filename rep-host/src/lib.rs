@@ -8,7 +8,8 @@
 //! shutdown sequence of [`ExecutorHandle`]'s module). The client, session and runner run as
 //! well over an in-memory duplex as over a child's pipes ([`run_session`]).
 //!
-//! This process's own stderr goes through [`stderr_sink`], which never blocks a run.
+//! This process's own stderr goes through [`stderr_sink`], which never blocks a run. A
+//! [`Recorder`] keeps a transcript of a session (docs/transcripts.md).
 
 #![deny(missing_docs)]
 
@@ -21,6 +22,7 @@ mod interrupt;
 mod launcher;
 mod observe;
 mod reaper;
+mod record;
 mod runner;
 mod session;
 mod shutdown;
@@ -43,9 +45,10 @@ pub use interrupt::{Interrupt, InterruptSender, Interrupts};
 pub use launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
 pub use observe::{EventsJsonl, Progress};
 pub use reaper::{become_subreaper, kill_orphans};
+pub use record::{RECORD_FINISH_WAIT, RecordError, Recorder};
 pub use runner::{
     DEFAULT_ENGINE_TIMEOUT, EXIT_REPORT_WAIT, Observer, Outcome, POLL_MAX, POLL_MIN, RunIds,
-    RunRequest, fetch_capabilities, run, run_session, run_with,
+    RunRequest, fetch_capabilities, run, run_recorded, run_session, run_with,
 };
 pub use session::{INVALID_CAPABILITIES, Session, missing_step_kinds};
 pub use shutdown::{

@@ -19,6 +19,7 @@ use crate::client::Client;
 use crate::error::{Cause, RunError};
 use crate::interrupt::{Interrupt, Interrupts};
 use crate::launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
+use crate::record::Recorder;
 use crate::session::{Session, missing_step_kinds};
 use crate::shutdown::{Ending, ExecutorHandle, shut_down};
 
@@ -150,7 +151,19 @@ pub async fn run(request: RunRequest) -> Outcome {
 pub async fn run_with(
     request: RunRequest,
     observers: &mut [&mut dyn Observer],
+    interrupts: Interrupts,
+) -> Outcome {
+    run_recorded(request, observers, interrupts, None).await
+}
+
+/// [`run_with`], recording the session in `recorder`'s transcript when given: every frame
+/// both ways, the executor's stderr lines and its exit status (docs/transcripts.md). The
+/// caller finishes the recorder ([`Recorder::finish`]); recording never changes the outcome.
+pub async fn run_recorded(
+    request: RunRequest,
+    observers: &mut [&mut dyn Observer],
     mut interrupts: Interrupts,
+    recorder: Option<Recorder>,
 ) -> Outcome {
     let ids = RunIds::random();
     let env = RunEnv {
@@ -160,12 +173,13 @@ pub async fn run_with(
         allow_shell: request.allow_shell,
         log_json: request.log_json,
     };
-    let spawned = ExecutorProcess::spawn(&request.executor, &env).and_then(|mut process| {
-        match (process.take_stdin(), process.take_stdout()) {
-            (Some(stdin), Some(stdout)) => Ok((process, stdin, stdout)),
-            _ => Err(no_pipes()),
-        }
-    });
+    let spawned = ExecutorProcess::spawn_recorded(&request.executor, &env, recorder.clone())
+        .and_then(
+            |mut process| match (process.take_stdin(), process.take_stdout()) {
+                (Some(stdin), Some(stdout)) => Ok((process, stdin, stdout)),
+                _ => Err(no_pipes()),
+            },
+        );
     let (mut process, stdin, stdout) = match spawned {
         Ok(started) => started,
         Err(error) => {
@@ -177,16 +191,21 @@ pub async fn run_with(
             return outcome;
         }
     };
-    let session = Session::new(Client::new(stdout, stdin, request.max_frame_bytes));
-    run_session(
-        session,
+    let mut client = Client::new(stdout, stdin, request.max_frame_bytes);
+    if let Some(recorder) = recorder {
+        client.record_to(recorder);
+    }
+    let outcome = run_session(
+        Session::new(client),
         &mut process,
         &request,
         ids,
         observers,
         &mut interrupts,
     )
-    .await
+    .await;
+    process.record_exit();
+    outcome
 }
 
 /// Runs the REP lifecycle of `request` over `session` with a started `executor` (the

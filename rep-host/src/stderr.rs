@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use rep_spec::{Frame, FrameReader};
 use tokio::io::AsyncRead;
 
+use crate::record::Recorder;
 use crate::sink::stderr_sink;
 
 /// How many of the executor's last stderr lines are kept for error messages.
@@ -42,9 +43,13 @@ impl StderrTail {
     }
 }
 
-/// Reads `stderr` to its end: every line is forwarded and kept in `tail`. A read error ends
-/// it like EOF.
-pub async fn forward_stderr(stderr: impl AsyncRead + Unpin, tail: StderrTail) {
+/// Reads `stderr` to its end: every line is forwarded, kept in `tail` and recorded in
+/// `recorder`'s transcript. A read error ends it like EOF.
+pub async fn forward_stderr(
+    stderr: impl AsyncRead + Unpin,
+    tail: StderrTail,
+    recorder: Option<Recorder>,
+) {
     let mut frames = FrameReader::new(stderr, MAX_STDERR_LINE);
     while let Ok(Some(frame)) = frames.next_frame().await {
         let line = match frame {
@@ -56,6 +61,9 @@ pub async fn forward_stderr(stderr: impl AsyncRead + Unpin, tail: StderrTail) {
             }
         };
         stderr_sink().executor_line(line.as_bytes());
+        if let Some(recorder) = &recorder {
+            recorder.stderr(&line);
+        }
         tail.push(&line);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Pure data: method names (§3), params and results (§3), run status, events (§4), the error
 //! object and the code → class → exit-code mapping (§5), and the `TRACE_MIND_*` environment
-//! names (§6), and bounded newline framing (§1). No async runtime, no process I/O.
+//! names (§6), bounded newline framing (§1), and the transcript format of recorded sessions. No async runtime, no process I/O.
 //!
 //! Feature `tokio` adds `FrameReader`, the bounded frame reader over any tokio
 //! `AsyncRead` (tokio's I/O traits only, no runtime).
@@ -19,6 +19,7 @@ mod jsonrpc;
 mod methods;
 #[cfg(feature = "tokio")]
 mod reader;
+mod transcript;
 mod types;
 
 pub use env::*;
@@ -33,6 +34,10 @@ pub use jsonrpc::{
 pub use methods::*;
 #[cfg(feature = "tokio")]
 pub use reader::FrameReader;
+pub use transcript::{
+    Direction, FrameRecord, Header, REP_VERSION, Record, TRANSCRIPT_FORMAT, Transcript,
+    TranscriptError, parse_transcript,
+};
 pub use types::{
     CancelResult, Capabilities, HealthResult, Limits, PollResult, RunIdParams, RunOptions,
     RunStatus, StartRunParams, StartRunParamsRef, StartRunResult,

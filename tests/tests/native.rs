@@ -304,3 +304,36 @@ fn c_executor_help_and_usage_errors() {
     assert!(bad.stdout.is_empty(), "nothing on stdout for a usage error");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--nope"));
 }
+
+/// Issue 15: a session recorded on the mock executor replays identically against the C
+/// executor (`rep-conformance replay`: same events, status and summary).
+#[test]
+fn a_plant_monitor_transcript_recorded_on_the_mock_replays_identically_on_c_executor() {
+    let Some(executor) = artifact("c-executor") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("golden.jsonl");
+    let run = tm_run(
+        &plant_monitor_manifest(),
+        "plant-monitor",
+        &["--record", transcript.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let output = Command::new(rep_conformance())
+        .arg("replay")
+        .arg(&transcript)
+        .arg("--executor")
+        .arg(&executor)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("replay matches"), "{stdout}");
+}

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::conn::{Connection, Target};
 use crate::flows::{Expect, Flow};
+use crate::recording::TestRecording;
 use crate::verdict::{Failure, Skip};
 
 /// What the suite learnt before the tests: the executor's capabilities and the flows it can
@@ -96,6 +97,8 @@ pub struct Ctx<'a> {
     pub plan: &'a Plan,
     /// When the test's time budget ends.
     pub deadline: Instant,
+    /// Where its sessions are recorded (`run --record DIR`), if anywhere.
+    pub recording: Option<&'a TestRecording>,
 }
 
 impl Ctx<'_> {
@@ -104,7 +107,8 @@ impl Ctx<'_> {
     /// # Errors
     /// When it cannot be started.
     pub fn connect(&self) -> Result<Connection, Failure> {
-        Connection::spawn(self.target, self.deadline)
+        let recorder = self.recording.and_then(|r| r.next(self.target));
+        Connection::spawn_recorded(self.target, self.deadline, recorder)
     }
 }
 

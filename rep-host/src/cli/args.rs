@@ -31,6 +31,10 @@ pub const EXAMPLES: &str = "  # Run a compiled flow on the default executor (moc
   tm verify online --flow plant-monitor --inputs @- --timeout 30 \\
       --events-jsonl events.jsonl < input.json
 
+  # Record the session, e.g. for a bug report (docs/transcripts.md)
+  tm runtime run --manifest out/dsl/manifest.json \\
+      --flow plant-monitor --record session.jsonl
+
   # Shell completions and the manual page
   tm completions bash > ~/.local/share/bash-completion/completions/tm
   tm man > ~/.local/share/man/man1/tm.1";
@@ -204,6 +208,11 @@ pub struct FlowArgs {
     /// (flushed after each poll).
     #[arg(long, value_name = "FILE")]
     pub events_jsonl: Option<PathBuf>,
+    /// Record the session as a transcript in FILE (JSON Lines: every frame both ways, the
+    /// executor's stderr and exit status; docs/transcripts.md). Written when the run ends;
+    /// replay it with rep-replay or `rep-conformance replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

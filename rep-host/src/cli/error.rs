@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use flow_ir::ManifestError;
-use rep_host::{CacheError, CompileError, ConfigError, Interrupt, RunError};
+use rep_host::{CacheError, CompileError, ConfigError, Interrupt, RecordError, RunError};
 use rep_spec::ExitCode;
 
 use super::delegate::DelegateError;
@@ -38,6 +38,9 @@ pub enum Failure {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// `--record FILE` cannot be created (before any executor started).
+    #[error("cannot record the session (--record)")]
+    Record(#[source] RecordError),
     /// The command line is incomplete in a way clap cannot tell.
     #[error("{0}")]
     Usage(&'static str),
@@ -69,6 +72,7 @@ impl Failure {
             | Failure::Inputs(_)
             | Failure::InputsMismatch { .. }
             | Failure::EventsJsonl { .. }
+            | Failure::Record(_)
             | Failure::Usage(_) => ExitCode::BadInput,
             Failure::Compile(CompileError::Interrupted(Interrupt::Sigint)) => ExitCode::Interrupted,
             Failure::Compile(CompileError::Interrupted(Interrupt::Sigterm)) => ExitCode::Terminated,

@@ -6,10 +6,10 @@ use std::time::Duration;
 use flow_ir::{LoadedFlow, Manifest};
 use rep_host::{
     Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupts, Observer, Outcome,
-    Overrides, Progress, ResolvedExecutor, RunRequest, RuntimeConfig, cache_dir, compile_sources,
-    kill_orphans, resolve_executor, run_with, stderr_sink, write_cache,
+    Overrides, Progress, Recorder, ResolvedExecutor, RunRequest, RuntimeConfig, cache_dir,
+    compile_sources, kill_orphans, resolve_executor, run_recorded, stderr_sink, write_cache,
 };
-use rep_spec::ExitCode;
+use rep_spec::{ExitCode, Header, REP_VERSION, TRANSCRIPT_FORMAT};
 use serde_json::{Map, Value};
 
 use super::args::{FlowArgs, GlobalArgs, OnlineArgs, RunArgs};
@@ -117,6 +117,10 @@ fn run_flow(
         log_json: false,
     };
     let executor_path = request.executor.path.display().to_string();
+    let recorder = match &flow.record {
+        Some(path) => Some(start_recording(path, &flow.flow, &request.executor)?),
+        None => None,
+    };
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(jsonl) = jsonl.as_mut() {
         observers.push(jsonl);
@@ -124,8 +128,17 @@ fn run_flow(
     if let Some(progress) = progress.as_mut() {
         observers.push(progress);
     }
-    let outcome = runtime.block_on(run_with(request, &mut observers, interrupts));
+    let outcome = runtime.block_on(run_recorded(
+        request,
+        &mut observers,
+        interrupts,
+        recorder.clone(),
+    ));
     kill_orphans(ORPHAN_KILL_WAIT);
+    // A transcript that cannot be written is reported; the run's result stands.
+    if let Some(Err(error)) = recorder.map(|r| r.finish()) {
+        note(&format!("warning: {error}"));
+    }
     if let Some(error) = &outcome.error {
         note(&format!("error: {error}"));
         if error.cause == Some(Cause::CapabilitiesMismatch) {
@@ -147,6 +160,30 @@ fn run_flow(
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
     Ok(code)
+}
+
+/// Starts the `--record` transcript of a run of `flow` on `executor` (exit 2 when its file
+/// cannot be created).
+fn start_recording(
+    path: &Path,
+    flow: &str,
+    executor: &ExecutorCommand,
+) -> Result<Recorder, Failure> {
+    let mut command = vec![executor.program.display().to_string()];
+    command.extend(executor.args.iter().cloned());
+    let header = Header {
+        format: TRANSCRIPT_FORMAT.to_owned(),
+        tool: "tm".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        rep_version: REP_VERSION.to_owned(),
+        executor: command,
+        flow: Some(flow.to_owned()),
+        test: None,
+        started_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    };
+    Recorder::create(path, &header).map_err(Failure::Record)
 }
 
 /// The compilation `verify online --sources` asks for: into `--out`, else the folder of

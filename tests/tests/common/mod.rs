@@ -51,6 +51,10 @@ pub fn rep_conformance() -> PathBuf {
     built("rep-conformance")
 }
 
+pub fn rep_replay() -> PathBuf {
+    built("rep-replay")
+}
+
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }

@@ -1,0 +1,211 @@
+//! Replaying transcripts (docs/transcripts.md): [`Session`] reads a transcript as the
+//! requests a host sent and what the executor wrote after each; [`serve`] answers a live host
+//! with them (`rep-replay`, an executor), [`compare`] re-sends them to a live executor and
+//! compares the answers semantically (`rep-conformance replay`).
+
+pub mod compare;
+pub mod serve;
+
+use std::path::Path;
+
+use rep_spec::{Direction, Record, Transcript, parse_transcript};
+use serde_json::Value;
+
+/// Why a transcript cannot be replayed (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The file cannot be read.
+    #[error("cannot read the transcript {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a transcript.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with the line.
+        source: rep_spec::TranscriptError,
+    },
+    /// A host frame that is not a JSON-RPC request, which cannot be replayed.
+    #[error(
+        "{path}: frame {n} from the host is not a JSON-RPC request with a method and an id; \
+         only sessions of well-formed requests can be replayed"
+    )]
+    NotARequest {
+        /// The file.
+        path: String,
+        /// 1-based index of the frame among the host's frames.
+        n: usize,
+    },
+}
+
+/// Something the executor wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A line on stdout: its text (a JSON frame as recorded, or the raw text).
+    Frame {
+        /// Milliseconds since the session started.
+        ms: f64,
+        /// The line, without its `\n`.
+        text: String,
+    },
+    /// A line on stderr.
+    Stderr {
+        /// Milliseconds since the session started.
+        ms: f64,
+        /// The line.
+        line: String,
+    },
+}
+
+/// One request of the host and what the executor wrote until the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// `method`.
+    pub method: String,
+    /// The request's `id`.
+    pub id: Value,
+    /// `params` (`null` when absent).
+    pub params: Value,
+    /// When it was sent, in ms since the session started.
+    pub sent_ms: f64,
+    /// Everything the executor wrote after it, until the next request.
+    pub outputs: Vec<Output>,
+    /// The index in `outputs` of the response to this request (same id), if one came.
+    pub response: Option<usize>,
+}
+
+impl Exchange {
+    /// The response, parsed: `Ok(result)` or `Err(error object)`; `None` when no response
+    /// came or it is neither.
+    pub fn payload(&self) -> Option<Result<Value, Value>> {
+        let Output::Frame { text, .. } = &self.outputs[self.response?] else {
+            return None;
+        };
+        let value: Value = serde_json::from_str(text).ok()?;
+        match (value.get("result"), value.get("error")) {
+            (Some(result), None) => Some(Ok(result.clone())),
+            (None, Some(error)) => Some(Err(error.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// A transcript as a replay sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The transcript read.
+    pub transcript: Transcript,
+    /// What the executor wrote before the first request.
+    pub before: Vec<Output>,
+    /// The host's requests in order.
+    pub exchanges: Vec<Exchange>,
+    /// The executor's exit code, when recorded (128 + N for a signal N).
+    pub exit_code: Option<i32>,
+}
+
+impl Session {
+    /// Reads the transcript at `path`.
+    ///
+    /// # Errors
+    /// [`ReplayError`] naming the file and, where it applies, the line or frame.
+    pub fn load(path: &Path) -> Result<Session, ReplayError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ReplayError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let transcript = parse_transcript(&text).map_err(|source| ReplayError::Parse {
+            path: shown.clone(),
+            source,
+        })?;
+        Session::from_transcript(transcript, &shown)
+    }
+
+    /// The session of `transcript` (`path` names it in errors).
+    ///
+    /// # Errors
+    /// [`ReplayError::NotARequest`] for a host frame that is not a request.
+    pub fn from_transcript(transcript: Transcript, path: &str) -> Result<Session, ReplayError> {
+        let mut before = Vec::new();
+        let mut exchanges: Vec<Exchange> = Vec::new();
+        let mut exit_code = None;
+        let mut host_frames = 0;
+        for record in &transcript.records {
+            let output = match record {
+                Record::Header(_) => continue,
+                Record::Exit { code, signal, .. } => {
+                    exit_code = code.or(signal.map(|s| 128 + s));
+                    continue;
+                }
+                Record::Stderr { ms, line } => Output::Stderr {
+                    ms: *ms,
+                    line: line.clone(),
+                },
+                Record::Frame(frame) if frame.dir == Direction::HostToExecutor => {
+                    host_frames += 1;
+                    let request = frame
+                        .frame
+                        .as_ref()
+                        .and_then(|f| serde_json::from_str::<Value>(f.get()).ok())
+                        .and_then(|v| {
+                            let method = v.get("method")?.as_str()?.to_owned();
+                            let id = v.get("id")?.clone();
+                            Some((method, id, v.get("params").cloned().unwrap_or(Value::Null)))
+                        });
+                    let Some((method, id, params)) = request else {
+                        return Err(ReplayError::NotARequest {
+                            path: path.to_owned(),
+                            n: host_frames,
+                        });
+                    };
+                    exchanges.push(Exchange {
+                        method,
+                        id,
+                        params,
+                        sent_ms: frame.ms,
+                        outputs: Vec::new(),
+                        response: None,
+                    });
+                    continue;
+                }
+                Record::Frame(frame) => Output::Frame {
+                    ms: frame.ms,
+                    text: match &frame.frame {
+                        Some(json) => json.get().to_owned(),
+                        None => frame.raw.clone().unwrap_or_default(),
+                    },
+                },
+            };
+            match exchanges.last_mut() {
+                None => before.push(output),
+                Some(exchange) => {
+                    if let Output::Frame { text, .. } = &output
+                        && exchange.response.is_none()
+                        && answers(text, &exchange.id)
+                    {
+                        exchange.response = Some(exchange.outputs.len());
+                    }
+                    exchange.outputs.push(output);
+                }
+            }
+        }
+        Ok(Session {
+            transcript,
+            before,
+            exchanges,
+            exit_code,
+        })
+    }
+}
+
+/// Whether the line `text` is a response (no method) carrying `id`.
+fn answers(text: &str, id: &Value) -> bool {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .is_some_and(|v| v.get("method").is_none() && v.get("id") == Some(id))
+}

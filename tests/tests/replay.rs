@@ -1,0 +1,342 @@
+//! Recording and replaying sessions (issue 15, docs/transcripts.md), with the real binaries:
+//! `tm --record` writes a transcript that validates against docs/transcript.schema.json;
+//! `rep-conformance replay` finds it identical on the mock executor and names the first
+//! difference when an executor drops an event or changes an output; `tm` against
+//! `rep-replay` of a recorded failure reproduces the exit code and the output.
+//! (The replay against the C executor is in native.rs, beside its build.)
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+/// Every line of the transcript at `path`, checked against docs/transcript.schema.json.
+fn schema_valid_lines(path: &Path) -> Vec<Value> {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/transcript.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (n, line) in lines.iter().enumerate() {
+        let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "line {}: {errors:?}\n{line}", n + 1);
+    }
+    lines
+}
+
+/// Records plant-monitor (of `manifest`) on the mock executor into `dir/name`.
+fn record(dir: &Path, manifest: &Path, name: &str) -> (Run, PathBuf) {
+    let transcript = dir.join(name);
+    let run = tm_run(
+        manifest,
+        "plant-monitor",
+        &["--record", transcript.to_str().unwrap()],
+        &[],
+    );
+    assert!(transcript.is_file(), "{}", run.stderr);
+    (run, transcript)
+}
+
+fn replay(transcript: &Path, executor: &Path, args: &[&str]) -> Run {
+    let mut command = Command::new(rep_conformance());
+    command
+        .arg("replay")
+        .arg(transcript)
+        .arg("--executor")
+        .arg(executor);
+    if !args.is_empty() {
+        command.arg("--").args(args);
+    }
+    let output = command.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: std::time::Duration::ZERO,
+    }
+}
+
+/// A copy of `transcript` in `to` with `change` applied to the result of the last
+/// `Runtime.Poll` answer (the one that carries the run's end).
+fn doctored(transcript: &Path, to: &Path, change: impl Fn(&mut Value)) -> PathBuf {
+    let mut lines: Vec<Value> = std::fs::read_to_string(transcript)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last_poll = lines
+        .iter()
+        .rposition(|l| l["frame"]["result"]["status"].is_string())
+        .expect("a Poll answer");
+    change(&mut lines[last_poll]["frame"]["result"]);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(to, text).unwrap();
+    to.to_path_buf()
+}
+
+#[test]
+fn a_recorded_plant_monitor_is_schema_valid_and_replays_identically_on_the_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, transcript) = record(dir.path(), &plant_monitor_manifest(), "golden.jsonl");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines = schema_valid_lines(&transcript);
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[0]["tool"], "tm");
+    assert_eq!(lines[0]["flow"], "plant-monitor");
+    let methods: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["dir"] == "host→executor")
+        .map(|l| l["frame"]["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods[..2], ["Runtime.Capabilities", "Runtime.StartRun"]);
+    assert!(methods[2..].iter().all(|m| *m == "Runtime.Poll"));
+    assert_eq!(lines.last().unwrap()["type"], "exit");
+    assert_eq!(lines.last().unwrap()["code"], 0);
+    // The frames are kept whole: the StartRun request carries the whole IR.
+    let start = lines
+        .iter()
+        .find(|l| l["frame"]["method"] == "Runtime.StartRun")
+        .unwrap();
+    assert_eq!(start["frame"]["params"]["ir"], plant_monitor_ir());
+
+    let replayed = replay(&transcript, &mock_executor(), &[]);
+    assert_eq!(replayed.code, 0, "{}{}", replayed.stdout, replayed.stderr);
+    assert!(
+        replayed.stdout.contains("replay matches") && replayed.stdout.contains("14 events"),
+        "{}",
+        replayed.stdout
+    );
+}
+
+#[test]
+fn a_replay_against_an_executor_that_drops_an_event_names_the_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, transcript) = record(dir.path(), &plant_monitor_manifest(), "golden.jsonl");
+    // rep-replay of a doctored transcript is an executor that leaves out `write` started.
+    let dropped = doctored(&transcript, &dir.path().join("dropped.jsonl"), |result| {
+        let events = result["events"].as_array_mut().unwrap();
+        let write = events
+            .iter()
+            .position(|e| e["step_id"] == "write" && e["state"] == "started")
+            .unwrap();
+        events.remove(write);
+    });
+    let run = replay(&transcript, &rep_replay(), &[dropped.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("the replay lacks step \"write\" started (attempt 1)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("14 events recorded, 13 replayed"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_replay_against_an_executor_that_changes_an_output_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, transcript) = record(dir.path(), &plant_monitor_manifest(), "golden.jsonl");
+    let changed = doctored(&transcript, &dir.path().join("changed.jsonl"), |result| {
+        result["summary"]["outputs"]["decision"]["action"] = "SHUTDOWN".into();
+    });
+    let run = replay(&transcript, &rep_replay(), &[changed.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "summary.outputs.decision.action: recorded \"WRITE_BACK\", replayed \"SHUTDOWN\""
+        ),
+        "{}",
+        run.stdout
+    );
+    // The same transcript against itself: identical, however often it was polled.
+    let same = replay(&transcript, &rep_replay(), &[transcript.to_str().unwrap()]);
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+}
+
+#[test]
+fn tm_against_rep_replay_of_a_recorded_failure_reproduces_exit_code_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = failing_flow(dir.path());
+    let (original, transcript) = record(dir.path(), &manifest, "failure.jsonl");
+    assert_eq!(original.code, 1, "{}", original.stderr);
+    let config = dir.path().join("replay.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "runtime:\n  executor_path: {}\n  executor_args: [{}]\n",
+            rep_replay().display(),
+            transcript.display()
+        ),
+    )
+    .unwrap();
+    let replayed = tm_run(
+        &manifest,
+        "plant-monitor",
+        &["--runtime-config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(replayed.code, original.code, "{}", replayed.stderr);
+    assert_eq!(
+        replayed.stdout, original.stdout,
+        "the same output, byte for byte"
+    );
+}
+
+#[test]
+fn a_bad_transcript_exits_2_and_a_broken_executor_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"type\":\"frame\"}\n").unwrap();
+    let run = replay(&bad, &mock_executor(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("bad.jsonl: line 1"), "{}", run.stderr);
+
+    let (_, transcript) = record(dir.path(), &plant_monitor_manifest(), "golden.jsonl");
+    let run = replay(&transcript, &fake_executor(), &["exit-early"]);
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("did not answer Runtime.Capabilities as the recorded one did"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn rep_conformance_run_records_one_transcript_per_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("transcripts");
+    let output = Command::new(rep_conformance())
+        .args(["run", "--filter", "REP-RUN-001", "--filter", "REP-FRM-001"])
+        .arg("--executor")
+        .arg(mock_executor())
+        .arg("--record")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.contains(&"REP-RUN-001.jsonl".to_owned()), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("REP-") && n.ends_with(".jsonl")),
+        "{names:?}"
+    );
+    for name in &names {
+        let lines = schema_valid_lines(&out.join(name));
+        assert_eq!(lines[0]["tool"], "rep-conformance");
+        assert!(name.starts_with(lines[0]["test"].as_str().unwrap()));
+    }
+    // A conformance session of well-formed requests replays against the mock.
+    let run = replay(&out.join("REP-RUN-001.jsonl"), &mock_executor(), &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn rep_replay_with_timing_answers_at_the_recorded_delays() {
+    let dir = tempfile::tempdir().unwrap();
+    let (original, transcript) = record(dir.path(), &plant_monitor_manifest(), "golden.jsonl");
+    // The recorded executor took 600 ms more to answer StartRun.
+    let mut lines: Vec<Value> = std::fs::read_to_string(&transcript)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let start = lines
+        .iter()
+        .position(|l| l["frame"]["method"] == "Runtime.StartRun")
+        .unwrap();
+    let answer = start + 1;
+    let slow = lines[start]["ms"].as_f64().unwrap() + 600.0;
+    lines[answer]["ms"] = slow.into();
+    let slow_path = dir.path().join("slow.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&slow_path, text).unwrap();
+    let config = dir.path().join("replay.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "runtime:\n  executor_path: {}\n  executor_args: [--timing, {}]\n",
+            rep_replay().display(),
+            slow_path.display()
+        ),
+    )
+    .unwrap();
+    let replayed = tm_run(
+        &plant_monitor_manifest(),
+        "plant-monitor",
+        &["--runtime-config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    assert_eq!(replayed.stdout, original.stdout);
+    assert!(
+        replayed.elapsed >= std::time::Duration::from_millis(600),
+        "answered after {:?}",
+        replayed.elapsed
+    );
+}
+
+#[test]
+fn a_transcript_that_cannot_be_written_changes_nothing_but_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    // The destination is a non-empty folder: the final rename fails.
+    let occupied = dir.path().join("occupied");
+    std::fs::create_dir(&occupied).unwrap();
+    std::fs::write(occupied.join("keep"), b"x").unwrap();
+    let plain = tm_run(&plant_monitor_manifest(), "plant-monitor", &[], &[]);
+    let run = tm_run(
+        &plant_monitor_manifest(),
+        "plant-monitor",
+        &["--record", occupied.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["summary"], plain.json()["summary"]);
+    assert!(
+        run.stderr.contains("warning: cannot write the transcript"),
+        "{}",
+        run.stderr
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "no temporary file left behind");
+
+    // A folder that does not exist is refused before any executor starts (exit 2).
+    let missing = dir.path().join("no/such/dir/t.jsonl");
+    let run = tm_run(
+        &plant_monitor_manifest(),
+        "plant-monitor",
+        &["--record", missing.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no/such/dir/t.jsonl"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
