@@ -60,10 +60,11 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Executo
 /// renames it into place, so NAME is either absent, or complete.
 pub fn new(global: &GlobalArgs, args: &ExecutorNewArgs) -> Result<ExitCode, Failure> {
     let spec = spec(args).map_err(Failure::Executor)?;
-    write_project(&args.name, &scaffold::files(&spec)).map_err(Failure::Executor)?;
+    let mut files = scaffold::files(&spec);
     if args.lang == Lang::Rust {
-        copy_lockfile(&spec, &args.name);
+        files.extend(lockfile(&spec));
     }
+    write_project(&args.name, &files).map_err(Failure::Executor)?;
     if !global.quiet {
         note(&format!(
             "created {} ({:?} executor for {}); next: cd {} && ./ci.sh (see its README.md)",
@@ -128,16 +129,25 @@ fn kit_dir(given: Option<&Path>) -> Result<PathBuf, ExecutorError> {
     std::fs::canonicalize(&found).map_err(io("resolve", &found))
 }
 
-/// The workspace's Cargo.lock beside the kit, copied into a Rust project: the versions rep is
-/// tested with, and a build that needs no network when they are in cargo's cache. Best effort.
-fn copy_lockfile(spec: &Spec, project: &Path) {
+/// The workspace's Cargo.lock beside the kit, for a Rust project: the versions rep is tested
+/// with, and a build that needs no network when they are in cargo's cache. Best effort.
+fn lockfile(spec: &Spec) -> Option<scaffold::File> {
     let KitSource::Path(kit) = &spec.kit else {
-        return;
+        return None;
     };
     let lock = kit.join("../Cargo.lock");
-    if lock.is_file() {
-        if let Err(error) = std::fs::copy(&lock, project.join("Cargo.lock")) {
-            tracing::warn!("cannot copy {} into the project: {error}", lock.display());
+    match std::fs::read_to_string(&lock) {
+        Ok(text) => Some(scaffold::File {
+            path: "Cargo.lock",
+            text,
+            executable: false,
+        }),
+        Err(error) => {
+            tracing::warn!(
+                "no Cargo.lock copied into the project: {}: {error}",
+                lock.display()
+            );
+            None
         }
     }
 }

@@ -421,23 +421,13 @@ fn sources(spec: &Spec, idents: &[String]) -> Vec<File> {
             ]
         }
         Lang::C | Lang::Cpp => {
-            let (main_path, main, handler, makefile, register): (
-                _,
-                _,
-                _,
-                _,
-                &dyn Fn(&str, &str) -> String,
-            ) = if spec.lang == Lang::C {
+            let c = spec.lang == Lang::C;
+            let (main_path, main, handler, makefile) = if c {
                 (
                     "src/main.c",
                     template!("c/main.c"),
                     template!("c/handler.c"),
                     template!("c/Makefile"),
-                    &|kind, ident| {
-                        format!(
-                            "    rep_executor_add_step(&executor, \"{kind}\", {ident}, NULL);\n"
-                        )
-                    },
                 )
             } else {
                 (
@@ -445,8 +435,14 @@ fn sources(spec: &Spec, idents: &[String]) -> Vec<File> {
                     template!("cpp/main.cpp"),
                     template!("cpp/handler.cpp"),
                     template!("cpp/Makefile"),
-                    &|kind, ident| format!("    executor.step(\"{kind}\", {ident});\n"),
                 )
+            };
+            let register = |kind: &str, ident: &str| {
+                if c {
+                    format!("    rep_executor_add_step(&executor, \"{kind}\", {ident}, NULL);\n")
+                } else {
+                    format!("    executor.step(\"{kind}\", {ident});\n")
+                }
             };
             let mut files = vec![
                 file("Makefile", fill(makefile, &[("name", name)])),
@@ -457,7 +453,7 @@ fn sources(spec: &Spec, idents: &[String]) -> Vec<File> {
                         &[
                             ("name", name),
                             ("handlers", &handlers(handler)),
-                            ("registrations", &registrations(register)),
+                            ("registrations", &registrations(&register)),
                         ],
                     ),
                 ),
