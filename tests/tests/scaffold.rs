@@ -186,3 +186,46 @@ fn new_refuses_a_non_empty_folder_and_bad_kinds() {
     names.sort();
     assert_eq!(names, ["empty", "taken"]);
 }
+
+/// An executor that lacks the project's step kinds fails the smoke test, each check saying why.
+#[test]
+fn check_names_what_an_unfit_executor_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm_in(
+        dir.path(),
+        &["executor", "new", "unfit", "--kind", "acme.read"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let project = dir.path().join("unfit");
+    let mock = mock_executor();
+    let check = tm(
+        &[
+            "executor",
+            "check",
+            project.to_str().unwrap(),
+            "--executor-path",
+            mock.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    let lines: Vec<&str> = check.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", check.stdout);
+    assert!(
+        lines[0].starts_with("FAIL capabilities")
+            && lines[0].contains("step kinds acme.read are not advertised"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("FAIL flow"), "{}", lines[1]);
+    assert!(lines[2].starts_with("FAIL conformance"), "{}", lines[2]);
+
+    let run = tm(&["executor", "check", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("has no flows/manifest.json"),
+        "{}",
+        run.stderr
+    );
+}
