@@ -17,6 +17,18 @@ pub enum ProblemKind {
     Semantic,
 }
 
+impl ProblemKind {
+    /// The kind's name in machine-readable output: `"unsupported_version"`, `"schema"` or
+    /// `"semantic"` (`tm ir validate --json`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::UnsupportedVersion => "unsupported_version",
+            ProblemKind::Schema => "schema",
+            ProblemKind::Semantic => "semantic",
+        }
+    }
+}
+
 /// One problem found in a Flow IR document.
 ///
 /// `pointer` is an RFC 6901 JSON pointer into the document (`""` for the root), e.g.

@@ -90,11 +90,18 @@ mod tests {
         })
     }
 
-    /// Applies `edit` to a valid document and returns the problems.
-    fn problems_after(edit: impl FnOnce(&mut Value)) -> Vec<Problem> {
-        let mut doc = valid();
-        edit(&mut doc);
-        validate(&doc).unwrap_err().problems
+    /// The invalid document `tests/data/invalid/NAME.ir.json` (a [`valid`] document with one
+    /// edit; `tm ir validate` is tested on the same files) and its problems.
+    fn case(name: &str) -> Vec<Problem> {
+        validate(&case_document(name)).unwrap_err().problems
+    }
+
+    fn case_document(name: &str) -> Value {
+        let path = format!(
+            "{}/tests/data/invalid/{name}.ir.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
     fn has(problems: &[Problem], pointer: &str, kind: ProblemKind) -> bool {
@@ -122,20 +129,20 @@ mod tests {
     fn rule1_empty_strings() {
         // Stated by the schema too (minLength): reported once, by the schema.
         let p = only(
-            problems_after(|d| d["graph"]["nodes"][0]["type"] = json!("")),
+            case("rule1-empty-node-type"),
             "/graph/nodes/0/type",
             ProblemKind::Schema,
         );
         assert!(p.message.contains("shorter than 1"), "{p}");
         // Not in the schema: reported by rule 1.
         let p = only(
-            problems_after(|d| d["graph"]["edges"][1]["case"] = json!("")),
+            case("rule1-empty-edge-case"),
             "/graph/edges/1/case",
             ProblemKind::Semantic,
         );
         assert!(p.message.contains("must not be empty"), "{p}");
         let p = only(
-            problems_after(|d| d["metadata"]["generated_at"] = json!("")),
+            case("rule1-empty-generated-at"),
             "/metadata/generated_at",
             ProblemKind::Semantic,
         );
@@ -175,7 +182,7 @@ mod tests {
 
     #[test]
     fn rule2_duplicate_ids() {
-        let problems = problems_after(|d| d["graph"]["nodes"][2]["id"] = json!("a"));
+        let problems = case("rule2-duplicate-id-of-a-used-node");
         let p = problems
             .iter()
             .find(|p| p.pointer == "/graph/nodes/2/id")
@@ -193,11 +200,7 @@ mod tests {
 
     #[test]
     fn rule2_alone() {
-        let problems = problems_after(|d| {
-            let mut copy = d["graph"]["nodes"][3].clone();
-            copy["type"] = json!("dsl.emit");
-            d["graph"]["nodes"].as_array_mut().unwrap().push(copy);
-        });
+        let problems = case("rule2-duplicate-id");
         let p = only(problems, "/graph/nodes/4/id", ProblemKind::Semantic);
         assert!(p.message.contains("duplicate node id \"c\""), "{p}");
         assert!(p.message.contains("/graph/nodes/3"), "{p}");
@@ -206,13 +209,13 @@ mod tests {
     #[test]
     fn rule3_edges_name_existing_nodes() {
         let p = only(
-            problems_after(|d| d["graph"]["edges"][3]["to"] = json!("ghost")),
+            case("rule3-edge-to-unknown-node"),
             "/graph/edges/3/to",
             ProblemKind::Semantic,
         );
         assert!(p.message.contains("\"ghost\""), "{p}");
         let p = only(
-            problems_after(|d| d["graph"]["edges"][0]["from"] = json!("nobody")),
+            case("rule3-edge-from-unknown-node"),
             "/graph/edges/0/from",
             ProblemKind::Semantic,
         );
@@ -222,12 +225,11 @@ mod tests {
     #[test]
     fn rule4_on() {
         only(
-            problems_after(|d| d["graph"]["edges"][0]["on"] = json!("always")),
+            case("rule4-edge-on-unknown"),
             "/graph/edges/0/on",
             ProblemKind::Schema,
         );
-        let mut doc = valid();
-        doc["graph"]["edges"][0]["on"] = json!("always");
+        let doc = case_document("rule4-edge-on-unknown");
         let p = only(
             semantic_problems(&doc, &HashSet::new()),
             "/graph/edges/0/on",
@@ -239,18 +241,18 @@ mod tests {
     #[test]
     fn rule5_integer_ranges() {
         only(
-            problems_after(|d| d["graph"]["nodes"][1]["timeout_ms"] = json!(2_147_483_648_u64)),
+            case("rule5-node-timeout-too-large"),
             "/graph/nodes/1/timeout_ms",
             ProblemKind::Schema,
         );
         only(
-            problems_after(|d| d["graph"]["nodes"][1]["retry"]["max"] = json!(-1)),
+            case("rule5-negative-retry-max"),
             "/graph/nodes/1/retry/max",
             ProblemKind::Schema,
         );
         // 1.0 passes the schema's "integer" but not the model: the rule says so.
         let p = only(
-            problems_after(|d| d["flow"]["timeout_ms"] = json!(5.0)),
+            case("rule5-timeout-written-as-float"),
             "/flow/timeout_ms",
             ProblemKind::Semantic,
         );
@@ -271,7 +273,7 @@ mod tests {
     #[test]
     fn rule6_generated_at() {
         let p = only(
-            problems_after(|d| d["metadata"]["generated_at"] = json!("yesterday")),
+            case("rule6-generated-at-not-rfc3339"),
             "/metadata/generated_at",
             ProblemKind::Semantic,
         );
@@ -285,8 +287,7 @@ mod tests {
 
     #[test]
     fn rule7_newer_major_version() {
-        let mut doc = valid();
-        doc["version"] = json!("2.0.0");
+        let doc = case_document("rule7-newer-major-version");
         let e = validate(&doc).unwrap_err();
         assert!(e.is_unsupported_version());
         let p = only(e.problems, "/version", ProblemKind::UnsupportedVersion);
@@ -300,20 +301,18 @@ mod tests {
     #[test]
     fn switch_cases_name_existing_nodes() {
         let p = only(
-            problems_after(|d| d["graph"]["nodes"][1]["with"]["cases"]["X"] = json!("nowhere")),
+            case("switch-case-to-unknown-node"),
             "/graph/nodes/1/with/cases/X",
             ProblemKind::Semantic,
         );
         assert!(p.message.contains("\"nowhere\""), "{p}");
         only(
-            problems_after(|d| {
-                d["graph"]["nodes"][1]["with"]["cases"] = json!({"a/b": 3, "_D": "c"});
-            }),
+            case("switch-case-not-a-string"),
             "/graph/nodes/1/with/cases/a~1b",
             ProblemKind::Semantic,
         );
         only(
-            problems_after(|d| d["graph"]["nodes"][1]["with"]["default"] = json!("_NOPE")),
+            case("switch-default-not-a-case"),
             "/graph/nodes/1/with/default",
             ProblemKind::Semantic,
         );
@@ -321,23 +320,14 @@ mod tests {
 
     #[test]
     fn cycles_are_reported() {
-        let p = only(
-            problems_after(|d| {
-                d["graph"]["edges"]
-                    .as_array_mut()
-                    .unwrap()
-                    .push(json!({"from": "c", "to": "a", "on": "failure"}));
-            }),
-            "/graph/edges",
-            ProblemKind::Semantic,
-        );
+        let p = only(case("cycle"), "/graph/edges", ProblemKind::Semantic);
         assert!(p.message.contains("a → s → b → c → a"), "{p}");
     }
 
     #[test]
     fn edge_case_must_be_a_string() {
         only(
-            problems_after(|d| d["graph"]["edges"][1]["case"] = json!(7)),
+            case("edge-case-not-a-string"),
             "/graph/edges/1/case",
             ProblemKind::Semantic,
         );
@@ -345,12 +335,7 @@ mod tests {
 
     #[test]
     fn several_rules_at_once_in_document_order() {
-        let problems = problems_after(|d| {
-            d["metadata"]["generated_at"] = json!("not a date");
-            d["graph"]["edges"][0]["to"] = json!("ghost");
-            d["graph"]["nodes"][3]["id"] = json!("b");
-            d["graph"]["nodes"][0]["retry"]["extra"] = json!(1);
-        });
+        let problems = case("several-rules-at-once");
         let got: Vec<(&str, ProblemKind)> = problems
             .iter()
             .map(|p| (p.pointer.as_str(), p.kind))
@@ -372,37 +357,29 @@ mod tests {
 
     #[test]
     fn schema_invalid_documents_report_pointers() {
-        let problems = problems_after(|d| {
-            d.as_object_mut().unwrap().remove("graph");
-        });
+        let problems = case("schema-missing-graph");
         let p = only(problems, "", ProblemKind::Schema);
         assert!(p.message.contains("\"graph\""), "{p}");
 
         only(
-            problems_after(|d| {
-                d["graph"]["nodes"] = json!([]);
-                d["graph"]["edges"] = json!([]);
-            }),
+            case("schema-empty-graph"),
             "/graph/nodes",
             ProblemKind::Schema,
         );
         let p = only(
-            problems_after(|d| d["graph"]["nodes"][0]["retry"]["jitter"] = json!(true)),
+            case("schema-unknown-retry-field"),
             "/graph/nodes/0/retry",
             ProblemKind::Schema,
         );
         assert!(p.message.contains("jitter"), "{p}");
-        let problems = problems_after(|d| d["flow"]["name"] = json!("bad name!"));
+        let problems = case("schema-bad-flow-name");
         let p = only(problems, "/flow/name", ProblemKind::Schema);
         assert!(p.message.contains("bad name!"), "{p}");
     }
 
     #[test]
     fn schema_failure_still_runs_semantic_rules() {
-        let problems = problems_after(|d| {
-            d.as_object_mut().unwrap().remove("constants");
-            d["graph"]["edges"][0]["to"] = json!("ghost");
-        });
+        let problems = case("schema-missing-constants-and-edge-to-unknown");
         assert!(has(&problems, "", ProblemKind::Schema), "{problems:#?}");
         assert!(
             has(&problems, "/graph/edges/0/to", ProblemKind::Semantic),
@@ -412,13 +389,7 @@ mod tests {
 
     #[test]
     fn messages_read_well() {
-        let problems = problems_after(|d| {
-            d.as_object_mut().unwrap().remove("graph");
-            d["flow"]["name"] = json!("bad name!");
-            d["flow"]["timeout_ms"] = json!(-1);
-            d["flow"]["x"] = json!({"big": [1, 2, 3]});
-            d["constants"]["policy"] = json!([]);
-        });
+        let problems = case("schema-five-problems");
         for p in &problems {
             println!("{p}");
         }
@@ -427,9 +398,9 @@ mod tests {
 
     #[test]
     fn non_object_documents() {
-        let e = validate(&json!([1, 2])).unwrap_err();
+        let e = validate(&case_document("not-an-object-array")).unwrap_err();
         assert!(e.is_unsupported_version());
-        let e = validate_document(&json!("x")).unwrap_err();
+        let e = validate_document(&case_document("not-an-object-string")).unwrap_err();
         assert!(has(&e.problems, "", ProblemKind::Schema));
     }
 }

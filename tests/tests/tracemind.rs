@@ -334,8 +334,8 @@ fn without_tracemind_a_tracemind_command_names_the_package() {
         format!(
             "error: `tm dsl` is not a command of this tm (rep), and TraceMind's CLI, which would \
              run it, is not installed: no other tm on PATH, and {} has no trace-mind package \
-             (pip install 'trace-mind[yaml]'). This tm's own commands: runtime, verify, \
-             completions, man",
+             (pip install 'trace-mind[yaml]'). This tm's own commands: runtime, verify, ir, \
+             executor, completions, man",
             bare.display()
         )
     );

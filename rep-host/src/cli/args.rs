@@ -136,6 +136,16 @@ pub enum Command {
         #[command(subcommand)]
         command: VerifyCommand,
     },
+    /// Check Flow IR files and write manifests for them (no TraceMind needed).
+    Ir {
+        #[command(subcommand)]
+        command: IrCommand,
+    },
+    /// Start and check an executor of your own.
+    Executor {
+        #[command(subcommand)]
+        command: ExecutorCommand,
+    },
     /// Print a completion script for tm's own commands.
     Completions(CompletionsArgs),
     /// Print tm's manual page (roff), or write a page per command into a folder.
@@ -269,4 +279,104 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 1e9 => Ok(secs),
         _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
+}
+
+/// `tm ir …`.
+#[derive(Debug, Subcommand)]
+pub enum IrCommand {
+    /// Check Flow IR v1.0.0 files: the JSON Schema and the semantic rules. Every problem is
+    /// printed with its JSON pointer; exit code 2 when any file has one.
+    #[command(after_help = "Examples:
+  tm ir validate flows/*.ir.json
+  tm ir validate --json flows/hello.ir.json | jq '.files[].problems'")]
+    Validate(IrValidateArgs),
+    /// Write the manifest.json of Flow IR files (name, step_kinds, inputs_schema_hash,
+    /// ir_path relative to the manifest), as TraceMind's compiler would.
+    #[command(after_help = "Examples:
+  tm ir manifest flows/hello.ir.json --out manifest.json
+  tm runtime run --manifest manifest.json --flow hello")]
+    Manifest(IrManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IrValidateArgs {
+    /// The Flow IR files.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print the result as one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IrManifestArgs {
+    /// The Flow IR files, one manifest entry each, in this order.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the manifest to FILE (replaced whole, never half-written) instead of stdout.
+    /// ir_path is relative to FILE's folder (to the working directory for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `tm executor …`.
+#[derive(Debug, Subcommand)]
+pub enum ExecutorCommand {
+    /// Create a ready-to-run executor project: handlers, a sample flow, conformance
+    /// fixtures, a README and a CI script.
+    #[command(after_help = "Examples:
+  tm executor new my-executor --kind acme.read --kind acme.write
+  tm executor new my-executor --lang c --kind demo.hello
+  cd my-executor && ./ci.sh")]
+    New(ExecutorNewArgs),
+    /// Smoke-test an executor project (or binary): capabilities, the sample flow, the
+    /// conformance core; one line per check.
+    #[command(after_help = "Examples:
+  tm executor check my-executor
+  tm executor check my-executor --executor my-executor/target/debug/my-executor")]
+    Check(ExecutorCheckArgs),
+}
+
+/// The language of a generated executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Rust on rep-executor-kit (cargo).
+    Rust,
+    /// C99 on the native library, vendored (make).
+    C,
+    /// C++17 on the native library's C++ wrapper and nlohmann/json, vendored (make).
+    Cpp,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutorNewArgs {
+    /// The project's name and folder (a new or empty folder): letters, digits, '-' and '_'.
+    #[arg(value_name = "NAME")]
+    pub name: PathBuf,
+    /// Language of the executor.
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    pub lang: Lang,
+    /// A step kind to handle (repeatable), e.g. acme.read. Default: <name>.hello.
+    #[arg(long = "kind", value_name = "STEP_KIND")]
+    pub kinds: Vec<String>,
+    /// Rust: depend on rep-executor-kit at this rep checkout (default: the source tree this
+    /// tm was built from).
+    #[arg(long, value_name = "PATH", conflicts_with = "kit_git")]
+    pub kit_path: Option<PathBuf>,
+    /// Rust: depend on rep-executor-kit from this git repository instead.
+    #[arg(long, value_name = "URL")]
+    pub kit_git: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutorCheckArgs {
+    /// The project folder made by `tm executor new` (holding rep-project.json).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The executor binary. Default: the project's built binary.
+    #[arg(long, value_name = "FILE")]
+    pub executor: Option<PathBuf>,
+    /// Seconds each check may take.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = positive_seconds)]
+    pub timeout: f64,
 }

@@ -8,7 +8,9 @@ use rep_host::{CacheError, CompileError, ConfigError, Interrupt, RecordError, Ru
 use rep_spec::ExitCode;
 
 use super::delegate::DelegateError;
+use super::executor::ExecutorError;
 use super::inputs::InputsArgError;
+use super::ir::IrManifestError;
 
 /// A failure of a `tm` command. Messages do not repeat their source: the chain printer
 /// shows it as "caused by: …".
@@ -59,6 +61,12 @@ pub enum Failure {
     /// A TraceMind command could not be handed to TraceMind's CLI.
     #[error(transparent)]
     Delegate(DelegateError),
+    /// `tm ir manifest` wrote nothing.
+    #[error(transparent)]
+    IrManifest(IrManifestError),
+    /// `tm executor new` or `tm executor check` could not do its work.
+    #[error(transparent)]
+    Executor(ExecutorError),
     /// The run (or the Capabilities exchange) failed: the error in the JSON output.
     #[error(transparent)]
     Run(RunError),
@@ -85,6 +93,8 @@ impl Failure {
             Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } => {
                 ExitCode::RuntimeInternal
             }
+            Failure::IrManifest(error) => error.exit_code(),
+            Failure::Executor(error) => error.exit_code(),
             Failure::Run(error) => error.exit_code(),
         }
     }

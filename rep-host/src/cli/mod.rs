@@ -4,7 +4,9 @@
 mod args;
 mod delegate;
 mod error;
+mod executor;
 mod inputs;
+mod ir;
 mod output;
 mod run;
 mod runtime;
@@ -20,7 +22,10 @@ use flow_ir::ManifestError;
 use rep_host::{SinkWriter, stderr_sink};
 use rep_spec::ExitCode;
 
-use args::{CacheCommand, Cli, Color, Command, GlobalArgs, RuntimeCommand, VerifyCommand};
+use args::{
+    CacheCommand, Cli, Color, Command, ExecutorCommand, GlobalArgs, IrCommand, RuntimeCommand,
+    VerifyCommand,
+};
 use error::Failure;
 
 /// How long `tm` waits at exit for its stderr to take the last lines. A stderr nobody reads
@@ -79,6 +84,21 @@ fn run_command(
                     command: CacheCommand::Clear(args),
                 } => runtime::cache_clear(global, args),
             }
+        }
+        Command::Ir {
+            command: IrCommand::Validate(args),
+        } => ir::validate(global, args),
+        Command::Ir {
+            command: IrCommand::Manifest(args),
+        } => ir::manifest(args),
+        Command::Executor {
+            command: ExecutorCommand::New(args),
+        } => executor::new(global, args),
+        Command::Executor {
+            command: ExecutorCommand::Check(args),
+        } => {
+            become_subreaper();
+            executor::check(global, args)
         }
         Command::Verify {
             command: VerifyCommand::Online(args),
@@ -201,6 +221,15 @@ fn note(line: &str) {
 fn report(failure: &Failure) -> ExitCode {
     match failure {
         Failure::Manifest(ManifestError::InvalidIr { path, source }) => {
+            note(&format!("error: invalid Flow IR in {}:", path.display()));
+            for problem in &source.problems {
+                note(&format!("  - {problem}"));
+            }
+        }
+        Failure::IrManifest(ir::IrManifestError::File(ir::IrFileError::Invalid {
+            path,
+            source,
+        })) => {
             note(&format!("error: invalid Flow IR in {}:", path.display()));
             for problem in &source.problems {
                 note(&format!("  - {problem}"));

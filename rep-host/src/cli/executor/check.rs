@@ -1,0 +1,357 @@
+//! `tm executor check PATH`: the quick smoke test of a project made by `tm executor new`, one
+//! line per check on stdout: the executor's capabilities cover the manifest's step kinds, the
+//! sample flow completes, and `rep-conformance` certifies the REP v0.1 core with the
+//! project's fixtures.
+//!
+//! Each check runs a real program, as the project's CI does: this `tm` itself (`runtime
+//! capabilities`, `runtime run`) and the `rep-conformance` binary (beside `tm`, else on PATH).
+//! The conformance crate depends on the host library, so the host cannot link it back; and a
+//! child process bounds every check in time without any shared state.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use flow_ir::Manifest;
+use rep_spec::ExitCode;
+use serde_json::Value;
+
+use super::{ExecutorError, io};
+use crate::cli::args::{ExecutorCheckArgs, GlobalArgs};
+use crate::cli::error::Failure;
+use crate::cli::output::print_stdout;
+
+/// Bytes kept of a check's stdout or stderr (the rest is read and dropped).
+const OUTPUT_BYTES: usize = 4 << 20;
+
+/// The project's files the checks use.
+const MANIFEST: &str = "flows/manifest.json";
+const INPUTS: &str = "flows/sample.inputs.json";
+const FIXTURES: &str = "conformance";
+const RUNTIME_CONFIG: &str = "runtime.yaml";
+
+/// One check's result.
+struct Verdict {
+    ok: bool,
+    name: &'static str,
+    detail: String,
+}
+
+/// Runs the checks in PATH; exit code 0 when all pass, 1 when one fails.
+pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<ExitCode, Failure> {
+    let project = &args.path;
+    let manifest_path = project.join(MANIFEST);
+    if !manifest_path.is_file() {
+        return Err(Failure::Executor(ExecutorError::Usage(format!(
+            "{} has no {MANIFEST}: give the folder of a project made by `tm executor new`",
+            project.display()
+        ))));
+    }
+    let manifest = Manifest::load(&manifest_path).map_err(Failure::Manifest)?;
+    // The executor as the user names it (relative to here), else runtime.yaml's (relative to
+    // the project, where the checks run).
+    let executor = match &global.executor_path {
+        Some(path) => {
+            Some(std::path::absolute(path).map_err(|e| Failure::Executor(io("resolve", path)(e)))?)
+        }
+        None => None,
+    };
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let tm =
+        std::env::current_exe().map_err(|e| Failure::Executor(io("find", Path::new("tm"))(e)))?;
+    let mut host_flags: Vec<String> = Vec::new();
+    if project.join(RUNTIME_CONFIG).is_file() {
+        host_flags.extend(["--runtime-config".into(), RUNTIME_CONFIG.into()]);
+    }
+    if let Some(path) = &executor {
+        host_flags.extend(["--executor-path".into(), path.display().to_string()]);
+    }
+
+    let mut verdicts = Vec::new();
+    let kinds: Vec<String> = manifest
+        .entries
+        .iter()
+        .flat_map(|e| e.step_kinds.iter().cloned())
+        .collect();
+    verdicts.push(capabilities(&tm, project, &host_flags, &kinds, timeout));
+    for entry in &manifest.entries {
+        verdicts.push(sample_run(&tm, project, &host_flags, &entry.name, timeout));
+    }
+    verdicts.push(conformance(&tm, project, executor.as_deref(), timeout));
+
+    let mut text = String::new();
+    for v in &verdicts {
+        let mark = if v.ok { "ok  " } else { "FAIL" };
+        text.push_str(&format!("{mark} {:<13} {}\n", v.name, v.detail));
+    }
+    print_stdout(text.as_bytes());
+    Ok(if verdicts.iter().all(|v| v.ok) {
+        ExitCode::Completed
+    } else {
+        ExitCode::RunFailed
+    })
+}
+
+fn capabilities(
+    tm: &Path,
+    project: &Path,
+    flags: &[String],
+    kinds: &[String],
+    timeout: Duration,
+) -> Verdict {
+    let name = "capabilities";
+    let mut command = Command::new(tm);
+    command.args(flags).args(["runtime", "capabilities"]);
+    let out = match run(command, project, timeout) {
+        Ok(out) if out.code == Some(0) => out,
+        Ok(out) => return fail(name, &out),
+        Err(detail) => {
+            return Verdict {
+                ok: false,
+                name,
+                detail,
+            };
+        }
+    };
+    let advertised: Vec<String> = serde_json::from_str::<Value>(&out.stdout)
+        .ok()
+        .and_then(|caps| serde_json::from_value(caps["step_kinds"].clone()).ok())
+        .unwrap_or_default();
+    let mut missing: Vec<&String> = kinds.iter().filter(|k| !advertised.contains(k)).collect();
+    missing.sort();
+    missing.dedup();
+    if missing.is_empty() {
+        Verdict {
+            ok: true,
+            name,
+            detail: format!("step kinds {}", advertised.join(", ")),
+        }
+    } else {
+        Verdict {
+            ok: false,
+            name,
+            detail: format!(
+                "the manifest's step kinds {} are not advertised (advertised: {})",
+                missing
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                advertised.join(", ")
+            ),
+        }
+    }
+}
+
+fn sample_run(
+    tm: &Path,
+    project: &Path,
+    flags: &[String],
+    flow: &str,
+    timeout: Duration,
+) -> Verdict {
+    let name = "flow";
+    let mut command = Command::new(tm);
+    command
+        .args(flags)
+        .args(["runtime", "run", "--manifest", MANIFEST, "--flow", flow]);
+    if project.join(INPUTS).is_file() {
+        command.args(["--inputs", &format!("@{INPUTS}")]);
+    }
+    let started = Instant::now();
+    match run(command, project, timeout) {
+        Ok(out) if out.code == Some(0) => {
+            let outputs = serde_json::from_str::<Value>(&out.stdout)
+                .map(|v| v["summary"]["outputs"].to_string())
+                .unwrap_or_default();
+            Verdict {
+                ok: true,
+                name,
+                detail: format!(
+                    "{flow} completed in {} ms, outputs {outputs}",
+                    started.elapsed().as_millis()
+                ),
+            }
+        }
+        Ok(out) => {
+            let printed: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+            match printed["status"].as_str() {
+                Some(status) => Verdict {
+                    ok: false,
+                    name,
+                    detail: format!(
+                        "{flow} {status}: {}",
+                        printed["error"]["message"]
+                            .as_str()
+                            .or(printed["summary"]["error"]["message"].as_str())
+                            .unwrap_or("(no error message)")
+                    ),
+                },
+                None => fail(name, &out),
+            }
+        }
+        Err(detail) => Verdict {
+            ok: false,
+            name,
+            detail,
+        },
+    }
+}
+
+fn conformance(tm: &Path, project: &Path, executor: Option<&Path>, timeout: Duration) -> Verdict {
+    let name = "conformance";
+    let Some(binary) = rep_conformance(tm) else {
+        return Verdict {
+            ok: false,
+            name,
+            detail: "rep-conformance is neither beside tm nor on PATH: cargo install --locked \
+                     --path REP/conformance --bin rep-conformance"
+                .into(),
+        };
+    };
+    let mut command = Command::new(binary);
+    command.arg("run");
+    match executor {
+        Some(path) => command.arg("--executor").arg(path),
+        None => command.args(["--config", RUNTIME_CONFIG]),
+    };
+    if project.join(FIXTURES).is_dir() {
+        command.args(["--fixtures", FIXTURES]);
+    }
+    // Many tests, each with its own budget: the whole catalogue gets a few timeouts.
+    match run(command, project, timeout * 5) {
+        Ok(out) => {
+            let certification = out
+                .stdout
+                .lines()
+                .rev()
+                .find(|l| l.contains("REP v0.1 core:"))
+                .map(str::trim)
+                .unwrap_or("(no certification line)")
+                .to_owned();
+            if out.code == Some(0) {
+                Verdict {
+                    ok: true,
+                    name,
+                    detail: certification,
+                }
+            } else {
+                Verdict {
+                    ok: false,
+                    name,
+                    detail: format!(
+                        "{certification} (exit code {}; run `rep-conformance run` in {} for the report)",
+                        out.code.map_or("none".into(), |c| c.to_string()),
+                        project.display()
+                    ),
+                }
+            }
+        }
+        Err(detail) => Verdict {
+            ok: false,
+            name,
+            detail,
+        },
+    }
+}
+
+/// `rep-conformance` beside this tm, else on PATH.
+fn rep_conformance(tm: &Path) -> Option<PathBuf> {
+    let beside = tm.with_file_name(format!("rep-conformance{}", std::env::consts::EXE_SUFFIX));
+    if rep_host::is_executable_file(&beside) {
+        return Some(beside);
+    }
+    let path = std::env::var_os("PATH");
+    rep_host::find_on_path(std::ffi::OsStr::new("rep-conformance"), path.as_deref())
+}
+
+/// A failed program's verdict: its exit code and the last line of its stderr.
+fn fail(name: &'static str, out: &Output) -> Verdict {
+    let last = out
+        .stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("(no output)");
+    Verdict {
+        ok: false,
+        name,
+        detail: format!(
+            "exit code {}: {last}",
+            out.code.map_or("none".into(), |c| c.to_string())
+        ),
+    }
+}
+
+struct Output {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `command` in `dir`, killed after `timeout`; its output is read on threads so that a
+/// full pipe never stalls it.
+fn run(mut command: Command, dir: &Path, timeout: Duration) -> Result<Output, String> {
+    use std::os::unix::process::CommandExt;
+    // Its own process group, killed whole on a timeout: no grandchild keeps a pipe open.
+    let mut child = command
+        .process_group(0)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            if let Some(pipe) = pipe {
+                let mut pipe = pipe.take(OUTPUT_BYTES as u64);
+                let _ = pipe.read_to_end(&mut kept);
+                let _ = std::io::copy(&mut pipe.into_inner(), &mut std::io::sink());
+            }
+            String::from_utf8_lossy(&kept).into_owned()
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                if let Ok(pid) = i32::try_from(child.id()) {
+                    let group = nix::unistd::Pid::from_raw(pid);
+                    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+                }
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("cannot wait for {:?}: {e}", command.get_program())),
+        }
+    };
+    let out = Output {
+        code: status.and_then(|s| s.code()),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    match status {
+        Some(_) => Ok(out),
+        None => Err(format!(
+            "did not finish within {} s (--timeout)",
+            timeout.as_secs_f64()
+        )),
+    }
+}

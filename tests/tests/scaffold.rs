@@ -1,0 +1,231 @@
+//! `tm executor new` (issue 14): for Rust, C and C++, the generated project builds, runs its
+//! sample flow under `tm` and is certified by `rep-conformance` by its own `ci.sh` — the
+//! commands of its README — with no edits; `tm executor check` agrees.
+//!
+//! The Rust project builds in the workspace's target folder (as `scaffold-e2e-rust`, a name no
+//! workspace binary has), so it reuses the kit's dependencies already built for the workspace,
+//! and offline: the project gets the workspace's Cargo.lock. The C and C++ projects need gcc,
+//! g++, make and nlohmann-json3-dev: without them the test is skipped, unless
+//! `REP_NATIVE_REQUIRED=1` (CI sets it) makes that a failure, as in tests/tests/native.rs.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn target_dir() -> PathBuf {
+    bin_dir().parent().expect("target dir").to_path_buf()
+}
+
+fn has(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Generates `name` in a temp folder, runs its `ci.sh`, then `tm executor check` on it.
+fn generate_build_certify(name: &str, lang: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm_in(
+        dir.path(),
+        &[
+            "executor",
+            "new",
+            name,
+            "--lang",
+            lang,
+            "--kind",
+            "demo.hello",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let project = dir.path().join(name);
+    // tm and rep-conformance first, then the user's PATH (cargo, make, compilers).
+    let user_path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::iter::once(bin_dir()).chain(std::env::split_paths(&user_path));
+    let path = std::env::join_paths(dirs).unwrap().into_string().unwrap();
+    // What the README says to run, as CI runs it.
+    let ci = Command::new("bash")
+        .arg("ci.sh")
+        .current_dir(&project)
+        .env("PATH", &path)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_NET_OFFLINE", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&ci.stdout);
+    let stderr = String::from_utf8_lossy(&ci.stderr);
+    assert!(
+        ci.status.success(),
+        "ci.sh of {lang} failed ({}):\n{stdout}\n{stderr}",
+        ci.status
+    );
+    // The sample flow completed with its outputs, and the executor is certified.
+    assert!(stdout.contains("\"status\": \"completed\""), "{stdout}");
+    assert!(
+        stdout.contains("\"demo_hello\": \"hello, world\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("REP v0.1 core: certified + cancel + health"),
+        "{stdout}"
+    );
+
+    // The smoke test, one line per check.
+    let executor = match lang {
+        "rust" => target_dir().join("debug").join(name),
+        _ => project.join("build").join(name),
+    };
+    let check = tm(
+        &[
+            "executor",
+            "check",
+            project.to_str().unwrap(),
+            "--executor-path",
+            executor.to_str().unwrap(),
+        ],
+        &[("PATH", &path)],
+    );
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+    let lines: Vec<&str> = check.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", check.stdout);
+    assert!(lines[0].starts_with("ok   capabilities  step kinds demo.hello, dsl.emit"));
+    assert!(lines[1].starts_with("ok   flow          sample completed"));
+    assert!(
+        lines[2].contains("REP v0.1 core: certified"),
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn a_new_rust_executor_builds_runs_and_is_certified() {
+    generate_build_certify("scaffold-e2e-rust", "rust");
+}
+
+fn native_available(compilers: &[&str], header: Option<&str>) -> bool {
+    let mut missing: Vec<String> = compilers
+        .iter()
+        .filter(|c| !has(c))
+        .map(|c| (*c).to_owned())
+        .collect();
+    if !has("make") {
+        missing.push("make".into());
+    }
+    if let Some(header) = header.filter(|h| !Path::new(h).is_file()) {
+        missing.push(header.to_owned());
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let what = format!("the generated native project needs {}", missing.join(", "));
+    assert!(
+        std::env::var("REP_NATIVE_REQUIRED").as_deref() != Ok("1"),
+        "REP_NATIVE_REQUIRED=1, but {what}"
+    );
+    eprintln!("skipped: {what}");
+    false
+}
+
+#[test]
+fn a_new_c_executor_builds_runs_and_is_certified() {
+    if native_available(&["cc"], None) {
+        generate_build_certify("scaffold-e2e-c", "c");
+    }
+}
+
+#[test]
+fn a_new_cpp_executor_builds_runs_and_is_certified() {
+    if native_available(&["cc", "c++"], Some("/usr/include/nlohmann/json.hpp")) {
+        generate_build_certify("scaffold-e2e-cpp", "cpp");
+    }
+}
+
+#[test]
+fn new_refuses_a_non_empty_folder_and_bad_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("taken")).unwrap();
+    std::fs::write(dir.path().join("taken/notes.txt"), "mine").unwrap();
+    let run = tm_in(dir.path(), &["executor", "new", "taken"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("already exists and is not empty"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("taken")).unwrap().count(),
+        1
+    );
+    let run = tm_in(
+        dir.path(),
+        &["executor", "new", "x", "--kind", "finish"],
+        &[],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--kind finish"), "{}", run.stderr);
+    // An empty folder is fine; nothing else was left behind.
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let run = tm_in(
+        dir.path(),
+        &["executor", "new", "empty", "--lang", "c"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dir.path().join("empty/src/main.c").is_file());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["empty", "taken"]);
+}
+
+/// An executor that lacks the project's step kinds fails the smoke test, each check saying why.
+#[test]
+fn check_names_what_an_unfit_executor_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm_in(
+        dir.path(),
+        &["executor", "new", "unfit", "--kind", "acme.read"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let project = dir.path().join("unfit");
+    let mock = mock_executor();
+    let check = tm(
+        &[
+            "executor",
+            "check",
+            project.to_str().unwrap(),
+            "--executor-path",
+            mock.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    let lines: Vec<&str> = check.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", check.stdout);
+    assert!(
+        lines[0].starts_with("FAIL capabilities")
+            && lines[0].contains("step kinds acme.read are not advertised"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("FAIL flow"), "{}", lines[1]);
+    assert!(lines[2].starts_with("FAIL conformance"), "{}", lines[2]);
+
+    let run = tm(&["executor", "check", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("has no flows/manifest.json"),
+        "{}",
+        run.stderr
+    );
+}
