@@ -53,29 +53,45 @@ static int response_end(rep_writer *w)
     return rep_w_flush(w);
 }
 
+/* Starts an error response: `{"code": code, "message": "` — the caller writes the message's
+ * escaped text, then ends it with a closing quote or validation_data_begin. */
+static void error_begin(rep_executor *ex, rep_writer *w, rep_json id, int32_t code)
+{
+    response_begin(ex, w, id, "error");
+    rep_w_begin_object(w);
+    rep_w_key(w, "code");
+    rep_w_int(w, code);
+    rep_w_key(w, "message");
+    rep_w_item(w);
+    rep_w_raw(w, "\"", 1);
+}
+
+/* Ends the message and opens `"data": {"retriable": false` (Validation errors, 1xxx); the
+ * caller adds members, then closes data and the error with two rep_w_end_object. */
+static void validation_data_begin(rep_writer *w)
+{
+    rep_w_raw(w, "\"", 1);
+    rep_w_key(w, "data");
+    rep_w_begin_object(w);
+    rep_w_key(w, "retriable");
+    rep_w_bool(w, 0);
+}
+
 /* An error response whose message is `a` followed by the `bn` bytes at `b` (may be NULL). */
 static int error_response(rep_executor *ex, rep_json id, int32_t code, const char *a,
                           const char *b, size_t bn)
 {
     rep_writer w;
-    response_begin(ex, &w, id, "error");
-    rep_w_begin_object(&w);
-    rep_w_key(&w, "code");
-    rep_w_int(&w, code);
-    rep_w_key(&w, "message");
-    rep_w_item(&w);
-    rep_w_raw(&w, "\"", 1);
+    error_begin(ex, &w, id, code);
     rep_w_escaped(&w, a, strlen(a), REP_MAX_MESSAGE_BYTES);
     if (b) {
         rep_w_escaped(&w, b, bn, REP_MAX_MESSAGE_BYTES);
     }
-    rep_w_raw(&w, "\"", 1);
     if (code >= 1000 && code <= 1999) {
-        rep_w_key(&w, "data");
-        rep_w_begin_object(&w);
-        rep_w_key(&w, "retriable");
-        rep_w_bool(&w, 0);
+        validation_data_begin(&w);
         rep_w_end_object(&w);
+    } else {
+        rep_w_raw(&w, "\"", 1);
     }
     rep_w_end_object(&w);
     return response_end(&w);
@@ -257,30 +273,20 @@ static int cancel(rep_executor *ex, rep_json id, rep_json params)
     return response_end(&w);
 }
 
-/* The error of a refused IR: {code, message, data: {retriable: false, details}}. */
 /* 1004: "invalid inputs: <the first problem> (and N more)", every problem in data.details. */
 static int inputs_error(rep_executor *ex, rep_json id, rep_json inputs_schema, rep_json inputs,
                         int count, const rep_ir_problem *first)
 {
     rep_writer w;
-    response_begin(ex, &w, id, "error");
-    rep_w_begin_object(&w);
-    rep_w_key(&w, "code");
-    rep_w_int(&w, REP_INVALID_INPUTS);
-    rep_w_key(&w, "message");
-    rep_w_item(&w);
-    rep_w_raw(&w, "\"invalid inputs: ", 17);
+    error_begin(ex, &w, id, REP_INVALID_INPUTS);
+    rep_w_raw(&w, "invalid inputs: ", 16);
     rep_w_escaped(&w, first->message, first->message_len, REP_MAX_MESSAGE_BYTES);
     if (count > 1) {
         rep_w_raw(&w, " (and ", 6);
         rep_w_u64_raw(&w, (uint64_t)(count - 1));
         rep_w_raw(&w, " more)", 6);
     }
-    rep_w_raw(&w, "\"", 1);
-    rep_w_key(&w, "data");
-    rep_w_begin_object(&w);
-    rep_w_key(&w, "retriable");
-    rep_w_bool(&w, 0);
+    validation_data_begin(&w);
     rep_w_key(&w, "details");
     rep_inputs_details(inputs_schema, inputs, &w);
     rep_w_end_object(&w);
@@ -288,17 +294,12 @@ static int inputs_error(rep_executor *ex, rep_json id, rep_json inputs_schema, r
     return response_end(&w);
 }
 
+/* The error of a refused IR: {code, message, data: {retriable: false, details}}. */
 static int ir_error(rep_executor *ex, rep_json id, rep_json ir, const rep_ir_problem *pr)
 {
     rep_writer w;
     uint16_t i;
-    response_begin(ex, &w, id, "error");
-    rep_w_begin_object(&w);
-    rep_w_key(&w, "code");
-    rep_w_int(&w, pr->code);
-    rep_w_key(&w, "message");
-    rep_w_item(&w);
-    rep_w_raw(&w, "\"", 1);
+    error_begin(ex, &w, id, pr->code);
     if (pr->code == REP_INVALID_IR) {
         rep_w_raw(&w, "invalid Flow IR: ", 17);
         if (pr->pointer_len == 0) {
@@ -308,11 +309,7 @@ static int ir_error(rep_executor *ex, rep_json id, rep_json ir, const rep_ir_pro
         rep_w_raw(&w, ": ", 2);
     }
     rep_w_escaped(&w, pr->message, pr->message_len, REP_MAX_MESSAGE_BYTES);
-    rep_w_raw(&w, "\"", 1);
-    rep_w_key(&w, "data");
-    rep_w_begin_object(&w);
-    rep_w_key(&w, "retriable");
-    rep_w_bool(&w, 0);
+    validation_data_begin(&w);
     rep_w_key(&w, "details");
     if (pr->code == REP_UNSUPPORTED_STEP_KIND) {
         const rep_graph *g = &ex->staging;
