@@ -19,9 +19,9 @@ pub struct RunError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
     /// The executor's error object, when the executor reported the error: exactly as it was
-    /// sent (every number in its `data` kept).
+    /// sent (every number in its `data` kept). Boxed: most errors have none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub executor_error: Option<RawErrorObject>,
+    pub executor_error: Option<Box<RawErrorObject>>,
     /// With [`Cause::CapabilitiesMismatch`]: the step kinds the executor lacks, sorted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_step_kinds: Option<Vec<String>>,
@@ -95,7 +95,7 @@ impl RunError {
                 error.code, error.message
             ),
             cause: Some(Cause::ExecutorError),
-            executor_error: Some(error),
+            executor_error: Some(Box::new(error)),
             missing_step_kinds: None,
         }
     }

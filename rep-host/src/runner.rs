@@ -508,7 +508,7 @@ fn run_failed_error(summary: Option<&RawValue>) -> RunError {
                 class: error.class(),
                 message,
                 cause: Some(Cause::RunFailed),
-                executor_error: Some(error),
+                executor_error: Some(Box::new(error)),
                 missing_step_kinds: None,
             }
         }

@@ -3,6 +3,7 @@
 //! second one stops the waiting: [`exit_now`] kills every process group this process
 //! started and exits at once. The exit code is 128 + the signal: 130, 143, 129.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -49,6 +50,10 @@ impl Interrupt {
 #[derive(Debug)]
 pub struct Interrupts {
     rx: Option<mpsc::UnboundedReceiver<Interrupt>>,
+    /// Arrived, not yet taken by [`Interrupts::next`].
+    pending: VecDeque<Interrupt>,
+    /// The first one that arrived.
+    first: Option<Interrupt>,
 }
 
 /// Sends [`Interrupt`]s to the [`Interrupts`] made with it by [`Interrupts::channel`].
@@ -65,13 +70,19 @@ impl InterruptSender {
 impl Interrupts {
     /// No interrupt ever arrives.
     pub fn none() -> Interrupts {
-        Interrupts { rx: None }
+        Interrupts {
+            rx: None,
+            pending: VecDeque::new(),
+            first: None,
+        }
     }
 
     /// Interrupts delivered by hand (tests, embedders with their own signal handling).
     pub fn channel() -> (InterruptSender, Interrupts) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (InterruptSender(tx), Interrupts { rx: Some(rx) })
+        let mut interrupts = Interrupts::none();
+        interrupts.rx = Some(rx);
+        (InterruptSender(tx), interrupts)
     }
 
     /// This process's SIGINT, SIGTERM and SIGHUP, every time they arrive. The handlers are
@@ -106,13 +117,29 @@ impl Interrupts {
 
     /// The next interrupt; never resolves if none comes. Cancel-safe.
     pub async fn next(&mut self) -> Interrupt {
+        if let Some(interrupt) = self.pending.pop_front() {
+            return interrupt;
+        }
         if let Some(rx) = self.rx.as_mut()
             && let Some(interrupt) = rx.recv().await
         {
+            self.first.get_or_insert(interrupt);
             return interrupt;
         }
         self.rx = None;
         std::future::pending().await
+    }
+
+    /// The first interrupt that arrived so far, taken by [`Interrupts::next`] or not: once
+    /// one has, nothing should wait long any more (a stalled reader of the last output).
+    pub fn received(&mut self) -> Option<Interrupt> {
+        if let Some(rx) = self.rx.as_mut() {
+            while let Ok(interrupt) = rx.try_recv() {
+                self.first.get_or_insert(interrupt);
+                self.pending.push_back(interrupt);
+            }
+        }
+        self.first
     }
 }
 
@@ -209,6 +236,18 @@ pub fn exit_on_signals() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_interrupt_is_remembered_once_taken_and_seen_before() {
+        let (sender, mut interrupts) = Interrupts::channel();
+        assert_eq!(interrupts.received(), None);
+        sender.send(Interrupt::Sighup);
+        sender.send(Interrupt::Sigint);
+        assert_eq!(interrupts.received(), Some(Interrupt::Sighup));
+        assert_eq!(interrupts.next().await, Interrupt::Sighup);
+        assert_eq!(interrupts.next().await, Interrupt::Sigint);
+        assert_eq!(interrupts.received(), Some(Interrupt::Sighup));
+    }
 
     #[test]
     fn exit_codes_follow_the_shell_convention() {

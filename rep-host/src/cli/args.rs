@@ -54,9 +54,9 @@ pub const EXIT_CODES: &str = "  0  the run completed
   3  Validation: capabilities mismatch, IR or inputs rejected by the
      executor, language mismatch
   4  RuntimeInternal: engine timeout, missing or crashing executor,
-     broken transport
-  130, 143  interrupted by SIGINT or SIGTERM (the run is cancelled,
-     received events printed)";
+     broken transport; the result could not be written to stdout
+  130, 143, 129  interrupted by SIGINT, SIGTERM or SIGHUP (the run is
+     cancelled, received events printed)";
 
 fn after_help() -> String {
     format!("Examples:\n{EXAMPLES}\n\n{TRACEMIND_COMMANDS}\n\nExit codes:\n{EXIT_CODES}")

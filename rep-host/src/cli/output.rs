@@ -99,21 +99,31 @@ pub enum Undelivered {
     Failed(Failure),
     /// An interrupt arrived while a stalled reader held the write up.
     Interrupted(Interrupt),
+    /// After an interrupt, the reader took nothing for `stall`: `tm` stops waiting.
+    Stalled,
 }
 
 /// [`print_stdout`] on a thread of its own, so that an interrupt still ends `tm` while a
-/// reader that stopped reading holds the write up.
+/// reader that stopped reading holds the write up; once an interrupt has arrived (the run
+/// was cancelled, or its outputs abandoned), the reader gets at most `stall`.
 pub fn deliver(
     runtime: &tokio::runtime::Runtime,
     interrupts: &mut Interrupts,
     bytes: Vec<u8>,
+    stall: std::time::Duration,
 ) -> Result<(), Undelivered> {
-    let written = runtime.block_on(rep_process::unless_interrupted(interrupts, move || {
-        print_stdout(&bytes)
-    }));
+    let bound = interrupts.received().map(|_| stall);
+    let written = runtime.block_on(async {
+        let write = rep_process::unless_interrupted(interrupts, move || print_stdout(&bytes));
+        match bound {
+            Some(stall) => tokio::time::timeout(stall, write).await.ok(),
+            None => Some(write.await),
+        }
+    });
     match written {
-        Ok(result) => result.map_err(Undelivered::Failed),
-        Err(interrupt) => Err(Undelivered::Interrupted(interrupt)),
+        Some(Ok(result)) => result.map_err(Undelivered::Failed),
+        Some(Err(interrupt)) => Err(Undelivered::Interrupted(interrupt)),
+        None => Err(Undelivered::Stalled),
     }
 }
 

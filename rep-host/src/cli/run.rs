@@ -156,11 +156,16 @@ fn run_flow(
         // On a terminal: the error line, then the result, then the summary line, in order.
         stderr_sink().flush(TERMINAL_FLUSH_WAIT);
     }
-    let delivered = deliver(&runtime, &mut interrupts, printed);
+    let delivered = deliver(&runtime, &mut interrupts, printed, OUTPUT_STALL);
     runtime.shutdown_background();
     match delivered {
         Ok(()) => {}
         Err(Undelivered::Interrupted(interrupt)) => code = signal_code(code, interrupt),
+        Err(Undelivered::Stalled) => note(&format!(
+            "error: the reader of stdout took nothing for {} s after the signal: the result \
+             was not delivered",
+            OUTPUT_STALL.as_secs()
+        )),
         // The run was ended by a signal: that stays its code; the lost result is said.
         Err(Undelivered::Failed(failure)) if code.code() >= 128 => {
             note(&format!("error: {failure}"));
@@ -201,9 +206,12 @@ fn finish_outputs(
     }
     let (events, transcript) = (jsonl.clone(), recorder.clone());
     let finished = runtime.block_on(rep_process::unless_interrupted(interrupts, move || {
-        let events = events.map(|jsonl| jsonl.finish(OUTPUT_STALL));
-        let transcript = transcript.map(|recorder| recorder.finish(OUTPUT_STALL));
-        (events, transcript)
+        // Both at once: each may wait out its stall bound.
+        std::thread::scope(|scope| {
+            let events = scope.spawn(|| events.map(|jsonl| jsonl.finish(OUTPUT_STALL)));
+            let transcript = transcript.map(|recorder| recorder.finish(OUTPUT_STALL));
+            (events.join().ok().flatten(), transcript)
+        })
     }));
     match finished {
         Ok((events, transcript)) => {

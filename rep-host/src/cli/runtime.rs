@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use rep_host::{
-    ExecutorCommand, Interrupts, cache_dir, clear_cache, fetch_capabilities, sweep_orphans,
+    ExecutorCommand, Interrupts, OUTPUT_STALL, cache_dir, clear_cache, fetch_capabilities,
+    sweep_orphans,
 };
 use rep_spec::ExitCode;
 
@@ -34,12 +35,13 @@ pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<Exit
     sweep_orphans(ORPHAN_KILL_WAIT);
     let capabilities = result.map_err(Failure::Run)?;
     let text = serde_json::to_string_pretty(&capabilities).unwrap_or_default() + "\n";
-    let delivered = deliver(&runtime, &mut interrupts, text.into_bytes());
+    let delivered = deliver(&runtime, &mut interrupts, text.into_bytes(), OUTPUT_STALL);
     runtime.shutdown_background();
     match delivered {
         Ok(()) => Ok(ExitCode::Completed),
         Err(Undelivered::Failed(failure)) => Err(failure),
         Err(Undelivered::Interrupted(interrupt)) => Ok(super::error::interrupted(interrupt)),
+        Err(Undelivered::Stalled) => Ok(ExitCode::Completed),
     }
 }
 
