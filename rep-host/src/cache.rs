@@ -75,9 +75,9 @@ fn file_for(dir: &Path, engine: &str) -> Result<PathBuf, CacheError> {
     Ok(dir.join(format!("{engine}.json")))
 }
 
-/// Writes `record` to `<dir>/<engine>.json` atomically (rep-files' [`write_atomic`]
-/// (rep_files::write_atomic): a temporary file in the same folder, synced, renamed over the
-/// old one). A reader sees the old file or the new one, never half of either. Returns the
+/// Writes `record` to `<dir>/<engine>.json` atomically
+/// ([`rep_files::write_atomic`]: a temporary file in the same folder, synced, renamed over
+/// the old one). A reader sees the old file or the new one, never half of either. Returns the
 /// path.
 ///
 /// # Errors

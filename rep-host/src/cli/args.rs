@@ -219,7 +219,8 @@ pub struct FlowArgs {
     #[arg(long, value_name = "FILE")]
     pub events_jsonl: Option<PathBuf>,
     /// Record the session as a transcript in FILE (JSON Lines: every frame both ways, the
-    /// executor's stderr and exit status; docs/transcripts.md). Written when the run ends;
+    /// executor's stderr and exit status; docs/transcripts.md). Put in place when the run
+    /// ends (a FIFO or a device such as /dev/stdout is written in place as the run goes);
     /// replay it with rep-replay or `rep-conformance replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
