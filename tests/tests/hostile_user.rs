@@ -72,6 +72,34 @@ fn plant(config: &Path, extra: &[&str]) -> Vec<String> {
     plant_args(config, extra)
 }
 
+/// Sends `signal` to `live` and waits for it to end: it must exit with `code` within `bound`
+/// of the signal.
+fn signal_and_finish(live: LiveTm, signal: &str, code: i32, bound: Duration) -> Run {
+    let sent = Instant::now();
+    live.signal(signal);
+    let run = live.finish(HANG, sent);
+    assert_eq!(run.code, code, "{signal}: {}", run.stderr);
+    assert!(run.elapsed < bound, "{signal}: {:?}", run.elapsed);
+    run
+}
+
+/// `tm runtime run --manifest MANIFEST --flow FLOW EXTRA…`, killed past [`HANG`].
+fn run_flow(manifest: &Path, flow: &str, extra: &[&str]) -> Run {
+    let mut args = strings(&["runtime", "run", "--manifest"]);
+    args.push(manifest.display().to_string());
+    args.extend(strings(&["--flow", flow]));
+    args.extend(strings(extra));
+    tm_bounded(&args, &[], HANG)
+}
+
+/// plant-monitor on the mock executor, with its inputs, then `extra`, killed past [`HANG`].
+fn run_plant(extra: &[&str]) -> Run {
+    let inputs = plant_monitor_inputs();
+    let mut args = vec!["--inputs", inputs.as_str()];
+    args.extend_from_slice(extra);
+    run_flow(&plant_monitor_manifest(), "plant-monitor", &args)
+}
+
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
 }
@@ -110,11 +138,7 @@ fn events_to_a_stalled_reader_delay_neither_the_engine_timeout_nor_a_signal() {
     let cancelled = live.started().elapsed();
     assert!(cancelled < Duration::from_secs(3 + 3), "{cancelled:?}");
     live.wait_for("events not written", Duration::from_secs(10));
-    let sent = Instant::now();
-    live.signal("-INT");
-    let run = live.finish(HANG, sent);
-    assert_eq!(run.code, 130, "{}", run.stderr);
-    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+    let run = signal_and_finish(live, "-INT", 130, Duration::from_secs(3));
     assert!(
         run.stderr.contains("engine timeout of 3 s expired"),
         "{}",
@@ -163,22 +187,7 @@ fn events_to_a_fifo_nobody_reads_hold_up_neither_the_run_nor_a_signal() {
     let fifo = dir.path().join("events");
     mkfifo(&fifo);
     let jsonl = fifo.to_str().unwrap();
-    let run = tm_bounded(
-        &strings(&[
-            "runtime",
-            "run",
-            "--manifest",
-            plant_monitor_manifest().to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-            "--inputs",
-            &plant_monitor_inputs(),
-            "--events-jsonl",
-            jsonl,
-        ]),
-        &[],
-        HANG,
-    );
+    let run = run_plant(&["--events-jsonl", jsonl]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
     assert_eq!(run.json()["status"], "completed");
@@ -193,11 +202,7 @@ fn events_to_a_fifo_nobody_reads_hold_up_neither_the_run_nor_a_signal() {
     let config = fake_config_marked(dir.path(), "hang", &marker);
     let live = LiveTm::start(&plant(&config, &["--events-jsonl", jsonl]), &[]);
     live.wait_for("fake: got Runtime.Poll", Duration::from_secs(10));
-    let sent = Instant::now();
-    live.signal("-TERM");
-    let run = live.finish(HANG, sent);
-    assert_eq!(run.code, 143, "{}", run.stderr);
-    assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
+    let run = signal_and_finish(live, "-TERM", 143, Duration::from_secs(8));
     assert_eq!(run.json()["error"]["cause"], "Terminated");
     assert_none_with(&marker);
 }
@@ -292,24 +297,7 @@ fn devices_fifos_and_links_to_them_are_written_in_place_never_replaced() {
         let fifo = fifo.clone();
         std::thread::spawn(move || sent.send(std::fs::read_to_string(fifo).unwrap()));
     }
-    let record = |target: &Path| {
-        tm_bounded(
-            &strings(&[
-                "runtime",
-                "run",
-                "--manifest",
-                plant_monitor_manifest().to_str().unwrap(),
-                "--flow",
-                "plant-monitor",
-                "--inputs",
-                &plant_monitor_inputs(),
-                "--record",
-                target.to_str().unwrap(),
-            ]),
-            &[],
-            HANG,
-        )
-    };
+    let record = |target: &Path| run_plant(&["--record", target.to_str().unwrap()]);
     for target in [&null, &link] {
         let run = record(target);
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -467,16 +455,8 @@ fn sighup_cancels_the_run_keeps_the_transcript_and_leaves_nothing() {
         &[],
     );
     live.wait_for("fake: got Runtime.Poll", Duration::from_secs(10));
-    let sent = Instant::now();
-    live.signal("-HUP");
-    let run = live.finish(HANG, sent);
-    assert_eq!(run.code, 129, "{}", run.stderr);
     // The stubborn executor ignores Cancel and stdin EOF: SIGTERM at 4 s, SIGKILL at 5 s.
-    assert!(
-        run.elapsed < Duration::from_secs(5 + 3),
-        "{:?}",
-        run.elapsed
-    );
+    let run = signal_and_finish(live, "-HUP", 129, Duration::from_secs(5 + 3));
     let printed = run.json();
     assert_eq!(printed["error"]["cause"], "HungUp", "{printed}");
     assert_eq!(printed["events"][0]["message"], "poll 1");
@@ -532,18 +512,7 @@ fn user_named_files_are_refused_past_their_cap_without_being_read() {
             ),
         )
         .unwrap();
-        let run = tm_bounded(
-            &strings(&[
-                "runtime",
-                "run",
-                "--manifest",
-                manifest.to_str().unwrap(),
-                "--flow",
-                "plant-monitor",
-            ]),
-            &[],
-            HANG,
-        );
+        let run = run_flow(&manifest, "plant-monitor", &[]);
         assert_eq!(run.code, 2, "{}", run.stderr);
         assert!(
             run.stderr
@@ -558,18 +527,7 @@ fn user_named_files_are_refused_past_their_cap_without_being_read() {
         .unwrap()
         .set_len(1 << 30)
         .unwrap();
-    let run = tm_bounded(
-        &strings(&[
-            "runtime",
-            "run",
-            "--manifest",
-            huge.to_str().unwrap(),
-            "--flow",
-            "x",
-        ]),
-        &[],
-        HANG,
-    );
+    let run = run_flow(&huge, "x", &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
@@ -622,27 +580,13 @@ fn quiet_hides_the_transcript_warning_as_it_hides_the_events_one() {
     let transcript = dir.path().join("transcript");
     mkfifo(&events);
     mkfifo(&transcript);
-    let args = |quiet: bool| {
-        let mut args = strings(&[
-            "runtime",
-            "run",
-            "--manifest",
-            plant_monitor_manifest().to_str().unwrap(),
-            "--flow",
-            "plant-monitor",
-            "--inputs",
-            &plant_monitor_inputs(),
-            "--events-jsonl",
-            events.to_str().unwrap(),
-            "--record",
-            transcript.to_str().unwrap(),
-        ]);
-        if quiet {
-            args.push("-q".into());
-        }
-        args
-    };
-    let loud = tm_bounded(&args(false), &[], HANG);
+    let outputs = [
+        "--events-jsonl",
+        events.to_str().unwrap(),
+        "--record",
+        transcript.to_str().unwrap(),
+    ];
+    let loud = run_plant(&outputs);
     assert_eq!(loud.code, 0, "{}", loud.stderr);
     assert!(loud.stderr.contains("--events-jsonl: "), "{}", loud.stderr);
     assert!(
@@ -650,7 +594,7 @@ fn quiet_hides_the_transcript_warning_as_it_hides_the_events_one() {
         "{}",
         loud.stderr
     );
-    let quiet = tm_bounded(&args(true), &[], HANG);
+    let quiet = run_plant(&[&outputs[..], &["-q"]].concat());
     assert_eq!(quiet.code, 0, "{}", quiet.stderr);
     assert_eq!(quiet.stderr, "", "-q prints errors only");
     assert_eq!(quiet.json()["status"], "completed");
@@ -683,16 +627,8 @@ fn tm_ends_after_each_signal_with_its_code_and_leaves_nothing() {
         let config = fake_config_marked(dir.path(), "hang", &marker);
         let live = LiveTm::start(&plant(&config, &[]), &[]);
         live.wait_for("fake: got Runtime.Poll", Duration::from_secs(10));
-        let sent = Instant::now();
-        live.signal(signal);
-        let run = live.finish(HANG, sent);
-        assert_eq!(run.code, code, "{signal}: {}", run.stderr);
         // The executor honours Cancel: well within the 5 s of the shutdown sequence.
-        assert!(
-            run.elapsed < Duration::from_secs(5),
-            "{signal}: {:?}",
-            run.elapsed
-        );
+        let run = signal_and_finish(live, signal, code, Duration::from_secs(5));
         one_document(&run.stdout);
         assert_eq!(run.json()["events"][0]["message"], "poll 1");
         assert_none_with(&marker);
@@ -717,15 +653,7 @@ fn rep_conformance_ends_after_each_signal_and_leaves_nothing() {
         ];
         let live = LiveTm::start_program(&rep_conformance(), &args, &[], false);
         live.wait_for("fake: got Runtime.Poll", Duration::from_secs(15));
-        let sent = Instant::now();
-        live.signal(signal);
-        let run = live.finish(HANG, sent);
-        assert_eq!(run.code, code, "{signal}: {}", run.stderr);
-        assert!(
-            run.elapsed < Duration::from_secs(3),
-            "{signal}: {:?}",
-            run.elapsed
-        );
+        let run = signal_and_finish(live, signal, code, Duration::from_secs(3));
         assert_no_survivors(&run.stderr);
         assert_none_with(&marker);
     }
@@ -748,15 +676,7 @@ fn rep_replay_ends_after_each_signal() {
         let args = vec![transcript.display().to_string(), "--timing".into()];
         let live = LiveTm::start_program(&rep_replay(), &args, &[], true);
         std::thread::sleep(Duration::from_millis(300));
-        let sent = Instant::now();
-        live.signal(signal);
-        let run = live.finish(HANG, sent);
-        assert_eq!(run.code, code, "{signal}: {}", run.stderr);
-        assert!(
-            run.elapsed < Duration::from_secs(2),
-            "{signal}: {:?}",
-            run.elapsed
-        );
+        signal_and_finish(live, signal, code, Duration::from_secs(2));
         assert_none_with(&marker);
     }
 }
@@ -786,15 +706,7 @@ fn rep_bridge_ends_after_each_signal_and_stops_its_command() {
         ]);
         let live = LiveTm::start_program(&rep_bridge(), &args, &[], true);
         live.wait_for("sim: up", Duration::from_secs(10));
-        let sent = Instant::now();
-        live.signal(signal);
-        let run = live.finish(HANG, sent);
-        assert_eq!(run.code, code, "{signal}: {}", run.stderr);
-        assert!(
-            run.elapsed < Duration::from_secs(3),
-            "{signal}: {:?}",
-            run.elapsed
-        );
+        let run = signal_and_finish(live, signal, code, Duration::from_secs(3));
         assert!(run.stdout.is_empty(), "{}", run.stdout);
         assert_none_with(&marker);
     }
