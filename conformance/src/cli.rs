@@ -328,8 +328,17 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     if let Err(interrupt) = print(&runtime, &mut interrupts, summary.into_bytes()) {
         return Ok(interrupt.exit_code());
     }
+    // A report written in place (a FIFO) may wait for its reader: a signal still ends us.
+    let (written, junit, json) = (report.clone(), args.junit, args.json);
+    let reports = runtime.block_on(rep_process::unless_interrupted(
+        &mut interrupts,
+        move || write_reports(&written, junit.as_deref(), json.as_deref()),
+    ));
     runtime.shutdown_background();
-    write_reports(&report, args.junit.as_deref(), args.json.as_deref())?;
+    match reports {
+        Ok(result) => result?,
+        Err(interrupt) => return Ok(interrupt.exit_code()),
+    }
     Ok(if report.failed() {
         EXIT_FAILED
     } else {
