@@ -170,8 +170,10 @@ mod tests {
     fn flow(nodes: &[(&str, Value)], edges: &[(&str, &str)]) -> FlowIr {
         let nodes: Vec<Value> = nodes
             .iter()
-            .map(|(id, with)| json!({"id": id, "type": "echo", "with": with, "timeout_ms": 0,
-                                     "retry": {"max": 0, "backoff_ms": 0}}))
+            .map(|(id, with)| {
+                json!({"id": id, "type": "echo", "with": with, "timeout_ms": 0,
+                                     "retry": {"max": 0, "backoff_ms": 0}})
+            })
             .collect();
         let edges: Vec<Value> = edges
             .iter()
