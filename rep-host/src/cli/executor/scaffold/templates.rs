@@ -3,8 +3,8 @@
 //! handler per step kind, and per-language READMEs extending `common/README.md`.
 //!
 //! Rendering is strict (a key the context lacks is an error, never an empty string) and
-//! escapes nothing: values are checked identifiers and paths, and `| tojson` quotes a string
-//! where a file's syntax needs it.
+//! escapes nothing: values are checked identifiers and paths, and `| toml_string` quotes a
+//! string where Cargo.toml needs it.
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
@@ -58,6 +58,7 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // Values go in as they are: no HTML or JSON escaping picked by a file's extension.
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.add_filter("toml_string", toml_string);
         for (path, text) in TEMPLATES {
             env.add_template(path, text)?;
         }
@@ -68,6 +69,12 @@ impl Templates {
     pub(super) fn render(&self, path: &str, context: &Value) -> Result<String, minijinja::Error> {
         self.env.get_template(path)?.render(context)
     }
+}
+
+/// `{{ text | toml_string }}`: `text` as a TOML basic string (quoted, `"`, `\` and control
+/// characters escaped; JSON's string syntax is a subset of TOML's).
+fn toml_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 #[cfg(test)]
