@@ -45,8 +45,10 @@
 #![deny(missing_docs)]
 
 mod clock;
+mod control;
 mod dispatch;
 mod executor;
+mod graph;
 mod handler;
 mod listen;
 mod registry;
