@@ -8,8 +8,9 @@
 # Usage:
 #   bash native/build.sh             build what the installed toolchains can build
 #   bash native/build.sh test        build, then run the C unit tests (AddressSanitizer + UBSan)
-#   bash native/build.sh fuzz [SECS] build the libFuzzer target (clang, libclang-rt-14-dev) and
-#                                    fuzz the request handler SECS seconds (default 60)
+#   bash native/build.sh fuzz [SECS] build the libFuzzer targets (clang, libclang-rt-14-dev) and
+#                                    fuzz the request handler SECS seconds (default 60) under
+#                                    the Linux limits, then SECS seconds under the firmware's
 #
 # The artifacts go to $REP_NATIVE_OUT, else $CARGO_TARGET_DIR/native, else target/native.
 # A missing toolchain skips what needs it, with a note on stderr; with REP_NATIVE_REQUIRED=1
@@ -80,7 +81,7 @@ fi
 if [ "$command" = fuzz ]; then
     probe='int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d[0] + (int)n; }'
     if has clang && echo "$probe" | clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1; then
-        targets+=("$out/fuzz/fuzz-request")
+        targets+=("$out/fuzz/fuzz-request-linux" "$out/fuzz/fuzz-request-firmware")
     else
         skip "fuzz target" "no clang with libFuzzer (apt-get install clang libclang-rt-14-dev)"
     fi
@@ -104,24 +105,26 @@ case "$command" in
         fi
         ;;
     fuzz)
-        if [ -x "$out/fuzz/fuzz-request" ]; then
-            seconds=${2:-60}
-            corpus="$out/fuzz/corpus"
+        seconds=${2:-60}
+        for limits in linux firmware; do
+            fuzzer="$out/fuzz/fuzz-request-$limits"
+            [ -x "$fuzzer" ] || continue
+            corpus="$out/fuzz/corpus-$limits"
             mkdir -p "$corpus"
-            log="$out/fuzz/fuzz.log"
+            log="$out/fuzz/fuzz-$limits.log"
             # New inputs go to the scratch corpus; the committed seeds are only read. The log
             # keeps libFuzzer's progress lines; the summary goes to stderr.
-            if "$out/fuzz/fuzz-request" -max_total_time="$seconds" -max_len=16384 \
-                -dict="$root/native/c/fuzz/rep.dict" -artifact_prefix="$out/fuzz/" \
+            if "$fuzzer" -max_total_time="$seconds" -max_len=16384 \
+                -dict="$root/native/c/fuzz/rep.dict" -artifact_prefix="$out/fuzz/$limits-" \
                 -print_final_stats=1 "$corpus" "$root/native/c/fuzz/corpus" >"$log" 2>&1; then
                 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
                 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-                echo "native/build.sh: fuzzed ${runs:-?} inputs in $seconds s (${rate:-?}/s), no crash (log: $log)" >&2
+                echo "native/build.sh: fuzzed ${runs:-?} inputs in $seconds s (${rate:-?}/s) under the $limits limits, no crash (log: $log)" >&2
             else
                 tail -n 40 "$log" >&2
-                echo "native/build.sh: the fuzzer failed: see $log and the crash-* input in $out/fuzz/" >&2
+                echo "native/build.sh: the fuzzer failed under the $limits limits: see $log and the $limits-crash-* input in $out/fuzz/" >&2
                 exit 1
             fi
-        fi
+        done
         ;;
 esac

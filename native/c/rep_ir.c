@@ -908,14 +908,22 @@ int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr
  * object/map/dict, map<K, V>/dict<K, V> (each value a V), list/array, list<T>/array<T> (each
  * item a T), and T? (a T, null or no input). Any other type name, a declaration that is not
  * {type: "<string>"}, or one longer than INPUT_TYPE_BYTES, accepts anything. The same rules
- * as the Rust kit's (flow-ir's check_inputs), with the same messages. */
+ * as the Rust kit's (flow-ir's check_inputs), with the same messages.
+ *
+ * Nested values are walked with an explicit stack of REP_INPUT_TYPE_DEPTH levels (in the
+ * executor), not by recursion: a type text of INPUT_TYPE_BYTES nests at most 20 levels
+ * (`list<` and `>` per level), so the bound never cuts a type the Rust kit would check. */
 
 #define INPUT_TYPE_BYTES 128
-#define INPUT_TYPE_DEPTH 32
+
+#if REP_INPUT_TYPE_DEPTH < INPUT_TYPE_BYTES / 6
+#error "REP_INPUT_TYPE_DEPTH must cover the nesting of a type text of INPUT_TYPE_BYTES"
+#endif
 
 enum input_kind { K_STRING, K_NUMBER, K_INTEGER, K_BOOL, K_OBJECT, K_LIST, K_ANY };
 
 typedef struct inputs_check {
+    rep_inputs_frame *stack; /* REP_INPUT_TYPE_DEPTH levels */
     rep_writer *details; /* NULL: count the problems and keep the first one's text */
     unsigned problems;
     text first;
@@ -1121,9 +1129,9 @@ static void input_problem(inputs_check *c, int kind, rep_json value)
 
 /* Appends "/" and the escaped key (RFC 6901: ~ → ~0, / → ~1) or index to the pointer; a
  * pointer that would not fit stays as it is (the message still names the input). */
-static size_t pointer_push(inputs_check *c, rep_json key, size_t index)
+static void pointer_push(inputs_check *c, rep_json key, size_t index)
 {
-    size_t before = c->pointer_len, n = before;
+    size_t n = c->pointer_len;
     char digits[20];
     if (n < sizeof c->pointer) {
         c->pointer[n++] = '/';
@@ -1148,50 +1156,68 @@ static size_t pointer_push(inputs_check *c, rep_json key, size_t index)
         }
     }
     c->pointer_len = n;
-    return before;
 }
 
-static void check_value(inputs_check *c, const char *t, size_t tn, rep_json v, unsigned depth)
+/* Whether `v` (of JSON type `type`) is of `kind` itself, its items aside. */
+static int fits_kind(int kind, rep_json_type type, rep_json v)
 {
-    const char *inner;
-    size_t inner_n, index = 0;
-    int kind = depth > INPUT_TYPE_DEPTH ? -1 : input_kind(t, tn, &inner, &inner_n);
-    rep_json_type type = rep_json_typeof(v);
-    int fits;
-    rep_json_iter it;
-    rep_json key, item;
     switch (kind) {
     case K_STRING:
-        fits = type == REP_JSON_STRING;
-        break;
+        return type == REP_JSON_STRING;
     case K_NUMBER:
-        fits = type == REP_JSON_NUMBER;
-        break;
+        return type == REP_JSON_NUMBER;
     case K_INTEGER:
-        fits = type == REP_JSON_NUMBER && is_integral(v);
-        break;
+        return type == REP_JSON_NUMBER && is_integral(v);
     case K_BOOL:
-        fits = type == REP_JSON_BOOL;
-        break;
+        return type == REP_JSON_BOOL;
     case K_OBJECT:
+        return type == REP_JSON_OBJECT;
     case K_LIST:
-        fits = type == (kind == K_OBJECT ? REP_JSON_OBJECT : REP_JSON_ARRAY);
-        if (fits && inner) {
-            rep_json_iter_init(&it, v);
-            while (rep_json_iter_next(&it, &key, &item)) {
-                size_t before = pointer_push(c, kind == K_OBJECT ? key : (rep_json){NULL, 0},
-                                             index++);
-                check_value(c, inner, inner_n, item, depth + 1);
-                c->pointer_len = before;
-            }
-        }
-        break;
+        return type == REP_JSON_ARRAY;
     default: /* any, or a type this library does not know */
-        fits = 1;
-        break;
+        return 1;
     }
-    if (!fits) {
-        input_problem(c, kind, v);
+}
+
+/* Checks `v` against the type text `t`, and the items of a `list<T>` / values of a
+ * `map<K, T>` against T, in document order (a pre-order walk on the explicit stack). */
+static void check_value(inputs_check *c, const char *t, size_t tn, rep_json v)
+{
+    static const rep_json no_key = {NULL, 0};
+    size_t depth = 0; /* levels of the stack in use */
+    for (;;) {
+        const char *inner = NULL;
+        size_t inner_n = 0;
+        int kind = depth >= REP_INPUT_TYPE_DEPTH ? -1 : input_kind(t, tn, &inner, &inner_n);
+        if (!fits_kind(kind, rep_json_typeof(v), v)) {
+            input_problem(c, kind, v);
+        } else if ((kind == K_OBJECT || kind == K_LIST) && inner) {
+            rep_inputs_frame *f = &c->stack[depth++];
+            rep_json_iter_init(&f->items, v);
+            f->inner = inner;
+            f->inner_len = (uint16_t)inner_n;
+            f->kind = (uint8_t)kind;
+            f->index = 0;
+            f->pointer_len = (uint16_t)c->pointer_len;
+        }
+        /* The next item: of the innermost level that has one left. */
+        for (;;) {
+            rep_inputs_frame *f;
+            rep_json key, item;
+            if (depth == 0) {
+                return;
+            }
+            f = &c->stack[depth - 1];
+            c->pointer_len = f->pointer_len;
+            if (rep_json_iter_next(&f->items, &key, &item)) {
+                pointer_push(c, f->kind == K_OBJECT ? key : no_key, f->index++);
+                t = f->inner;
+                tn = f->inner_len;
+                v = item;
+                break;
+            }
+            depth--;
+        }
     }
 }
 
@@ -1235,17 +1261,18 @@ static unsigned check_inputs(inputs_check *c, rep_json inputs_schema, rep_json i
                 input_problem(c, K_ANY, value);
             }
         } else if (!(optional && rep_json_typeof(value) == REP_JSON_NULL)) {
-            check_value(c, t, tn, value, 0);
+            check_value(c, t, tn, value);
         }
     }
     return c->problems;
 }
 
-int rep_inputs_check(rep_json inputs_schema, rep_json inputs, char *first, size_t first_cap,
-                     size_t *first_len)
+int rep_inputs_check(rep_inputs_frame *stack, rep_json inputs_schema, rep_json inputs,
+                     char *first, size_t first_cap, size_t *first_len)
 {
     inputs_check c;
     memset(&c, 0, sizeof c);
+    c.stack = stack;
     c.first.buf = first;
     c.first.cap = first_cap;
     check_inputs(&c, inputs_schema, inputs);
@@ -1253,10 +1280,12 @@ int rep_inputs_check(rep_json inputs_schema, rep_json inputs, char *first, size_
     return (int)c.problems;
 }
 
-void rep_inputs_details(rep_json inputs_schema, rep_json inputs, rep_writer *w)
+void rep_inputs_details(rep_inputs_frame *stack, rep_json inputs_schema, rep_json inputs,
+                        rep_writer *w)
 {
     inputs_check c;
     memset(&c, 0, sizeof c);
+    c.stack = stack;
     c.details = w;
     rep_w_begin_array(w);
     check_inputs(&c, inputs_schema, inputs);

@@ -14,10 +14,6 @@
 
 #include "rep_internal.h"
 
-#ifndef REP_MAX_REF_BYTES
-#define REP_MAX_REF_BYTES 256
-#endif
-
 static const rep_json MISSING = {NULL, 0};
 
 /* Unicode White_Space (what Rust's str::trim removes). */

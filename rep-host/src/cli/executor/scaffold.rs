@@ -157,8 +157,11 @@ macro_rules! native {
 }
 
 /// The native library as a C project vendors it: `rep/<file>`.
-const NATIVE_C: [(&str, &str); 9] = [
+const NATIVE_C: [(&str, &str); 12] = [
+    ("rep/rep_config.h", native!("c/rep_config.h")),
+    ("rep/rep_json.h", native!("c/rep_json.h")),
     ("rep/rep_executor.h", native!("c/rep_executor.h")),
+    ("rep/rep_layout.h", native!("c/rep_layout.h")),
     ("rep/rep_internal.h", native!("c/rep_internal.h")),
     ("rep/rep_json.c", native!("c/rep_json.c")),
     ("rep/rep_ir.c", native!("c/rep_ir.c")),
