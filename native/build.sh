@@ -56,7 +56,7 @@ if ! has make; then
     exit 1
 fi
 if has cc; then
-    targets+=("$out/c-executor" "$out/hello-executor")
+    targets+=("$out/c-executor" "$out/hello-executor" "$out/tests/layout-mismatch")
 else
     skip c-executor "no C compiler (apt-get install gcc)"
 fi
