@@ -13,6 +13,8 @@
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
 
 mod common;
+#[path = "native/oracle.rs"]
+mod oracle;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
