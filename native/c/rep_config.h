@@ -128,7 +128,7 @@
 #define REP_MAX_EVENT_BYTES (192 + REP_MAX_ID_BYTES + REP_MAX_MESSAGE_BYTES)
 
 #if REP_RUN_EVENT_BYTES < (2 * REP_CONCURRENCY + 8) * REP_MAX_EVENT_BYTES
-#error "REP_RUN_EVENT_BYTES is too small for REP_CONCURRENCY steps: at least (2 * REP_CONCURRENCY + 8) * (192 + REP_MAX_ID_BYTES + REP_MAX_MESSAGE_BYTES)"
+#error "REP_RUN_EVENT_BYTES is below (2 * REP_CONCURRENCY + 8) * REP_MAX_EVENT_BYTES"
 #endif
 
 /* The layout tag: a 32-bit FNV-style mix of every limit and of the layout's version, as an

@@ -28,7 +28,8 @@ static rep_err usable(const rep_executor *ex)
     return ex->in_handler ? REP_ERR_BUSY : REP_OK;
 }
 
-static rep_err status(const rep_executor *ex)
+/* REP_ERR_IO once a response could not be written. */
+static rep_err io_status(const rep_executor *ex)
 {
     return ex->write_failed ? REP_ERR_IO : REP_OK;
 }
@@ -337,7 +338,6 @@ static int inputs_error(rep_executor *ex, rep_json id, rep_json inputs_schema, r
 static int ir_error(rep_executor *ex, rep_json id, rep_json ir, const rep_ir_problem *pr)
 {
     rep_writer w;
-    uint16_t i;
     error_begin(ex, &w, id, pr->code);
     if (pr->code == REP_INVALID_IR) {
         rep_w_raw(&w, "invalid Flow IR: ", 17);
@@ -352,6 +352,7 @@ static int ir_error(rep_executor *ex, rep_json id, rep_json ir, const rep_ir_pro
     rep_w_key(&w, "details");
     if (pr->code == REP_UNSUPPORTED_STEP_KIND) {
         const rep_graph *g = &ex->staging;
+        uint16_t i;
         rep_w_begin_object(&w);
         rep_w_key(&w, "missing");
         rep_w_begin_array(&w);
@@ -398,7 +399,7 @@ static rep_run *take_slot(rep_executor *ex)
 static int start_run(rep_executor *ex, rep_json id, rep_json params)
 {
     static const char empty_object[] = "{}";
-    rep_json ir, inputs, options, run_id = {NULL, 0}, v;
+    rep_json ir, inputs, options, run_id = {NULL, 0};
     rep_ir_problem problem;
     int problems;
     rep_run *run;
@@ -423,7 +424,7 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
     }
     options = rep_json_get(params, "options");
     if (rep_json_typeof(options) == REP_JSON_OBJECT) {
-        v = rep_json_get(options, "run_id");
+        rep_json v = rep_json_get(options, "run_id");
         if (rep_json_typeof(v) == REP_JSON_STRING) {
             run_id = v;
         } else if (rep_json_typeof(v) != REP_JSON_MISSING && rep_json_typeof(v) != REP_JSON_NULL) {
@@ -487,16 +488,16 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
     }
     run->used = 1;
     run->seq = ++ex->run_seq;
-    memcpy(run->id, run_id.p, run_id.n);
+    (void)memcpy(run->id, run_id.p, run_id.n);
     run->id_len = (uint16_t)run_id.n;
-    memcpy(run->doc, ir.p, ir.n);
-    memcpy(run->doc + ir.n, inputs.p, inputs.n);
+    (void)memcpy(run->doc, ir.p, ir.n);
+    (void)memcpy(run->doc + ir.n, inputs.p, inputs.n);
     run->doc_len = ir.n + inputs.n;
     run->ir.p = run->doc;
     run->ir.n = ir.n;
     run->inputs.p = run->doc + ir.n;
     run->inputs.n = inputs.n;
-    memcpy(&run->graph, &ex->staging, sizeof run->graph);
+    (void)memcpy(&run->graph, &ex->staging, sizeof run->graph);
     rep_run_start(ex, run);
     response_begin(ex, &w, id, "result");
     rep_w_begin_object(&w);
@@ -548,21 +549,22 @@ static int handle_line(rep_executor *ex, const char *line, size_t n)
         rep_w_raw(&w, why, strlen(why));
         rep_w_raw(&w, " at byte ", 9);
         rep_w_u64_raw(&w, at);
-        error_response(ex, NO_ID, REP_PARSE_ERROR, "Parse error: ", msg, w.len);
+        (void)error_response(ex, NO_ID, REP_PARSE_ERROR, "Parse error: ", msg, w.len);
         return ex->write_failed ? -1 : 0;
     }
     if (rep_json_typeof(req) != REP_JSON_OBJECT) {
-        error_response(ex, NO_ID, REP_INVALID_REQUEST,
-                       "Invalid Request: a request must be a JSON object (batches are not used)",
-                       NULL, 0);
+        (void)error_response(ex, NO_ID, REP_INVALID_REQUEST,
+                             "Invalid Request: a request must be a JSON object "
+                             "(batches are not used)",
+                             NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     id = rep_json_get(req, "id");
     idt = rep_json_typeof(id);
     has_id = idt != REP_JSON_MISSING;
     if (has_id && idt != REP_JSON_NUMBER && idt != REP_JSON_STRING && idt != REP_JSON_NULL) {
-        error_response(ex, NO_ID, REP_INVALID_REQUEST,
-                       "Invalid Request: id must be a string, a number or null", NULL, 0);
+        (void)error_response(ex, NO_ID, REP_INVALID_REQUEST,
+                             "Invalid Request: id must be a string, a number or null", NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     if (!has_id) {
@@ -570,14 +572,16 @@ static int handle_line(rep_executor *ex, const char *line, size_t n)
     }
     jsonrpc = rep_json_get(req, "jsonrpc");
     if (!rep_json_string_equals(jsonrpc, "2.0", 3)) {
-        error_response(ex, id, REP_INVALID_REQUEST, "Invalid Request: jsonrpc must be \"2.0\"",
-                       NULL, 0);
+        (void)error_response(ex, id, REP_INVALID_REQUEST,
+                             "Invalid Request: jsonrpc must be \"2.0\"",
+                             NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     method = rep_json_get(req, "method");
     if (rep_json_typeof(method) != REP_JSON_STRING) {
-        error_response(ex, id, REP_INVALID_REQUEST, "Invalid Request: method must be a string",
-                       NULL, 0);
+        (void)error_response(ex, id, REP_INVALID_REQUEST,
+                             "Invalid Request: method must be a string",
+                             NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     params = rep_json_get(req, "params");
@@ -586,31 +590,31 @@ static int handle_line(rep_executor *ex, const char *line, size_t n)
         params.n = 2;
     } else if (rep_json_typeof(params) != REP_JSON_OBJECT &&
                rep_json_typeof(params) != REP_JSON_ARRAY) {
-        error_response(ex, id, REP_INVALID_REQUEST,
-                       "Invalid Request: params must be an object or an array", NULL, 0);
+        (void)error_response(ex, id, REP_INVALID_REQUEST,
+                             "Invalid Request: params must be an object or an array", NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     if (!has_id) {
         return 0; /* a notification: REP v0.1 uses none, and none is answered */
     }
     if (rep_json_string_equals(method, "Runtime.Capabilities", 20)) {
-        capabilities(ex, id);
+        (void)capabilities(ex, id);
     } else if (rep_json_string_equals(method, "Runtime.StartRun", 16)) {
-        start_run(ex, id, params);
+        (void)start_run(ex, id, params);
     } else if (rep_json_string_equals(method, "Runtime.Poll", 12)) {
-        poll(ex, id, params);
+        (void)poll(ex, id, params);
     } else if (rep_json_string_equals(method, "Runtime.Cancel", 14)) {
-        cancel(ex, id, params);
+        (void)cancel(ex, id, params);
     } else if (rep_json_string_equals(method, "Runtime.Health", 14)) {
-        health(ex, id);
+        (void)health(ex, id);
     } else {
         char name[64];
         long len = rep_json_string_decode(method, name, sizeof name);
         if (len < 0) {
-            error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found", NULL, 0);
+            (void)error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found", NULL, 0);
         } else {
-            error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found: ", name,
-                           (size_t)len);
+            (void)error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found: ", name,
+                                 (size_t)len);
         }
     }
     return ex->write_failed ? -1 : 0;
@@ -654,7 +658,7 @@ static int too_long(rep_executor *ex, size_t len)
     rep_w_raw(&w, " bytes exceeds the limit of ", 28);
     rep_w_u64_raw(&w, REP_MAX_FRAME_BYTES);
     rep_w_raw(&w, " bytes", 6);
-    error_response(ex, NO_ID, REP_INVALID_REQUEST, "Invalid Request: ", msg, w.len);
+    (void)error_response(ex, NO_ID, REP_INVALID_REQUEST, "Invalid Request: ", msg, w.len);
     return ex->write_failed ? -1 : 0;
 }
 
@@ -712,7 +716,7 @@ static int feed(rep_executor *ex, const char *bytes, size_t n)
                 ex->discarding = 0;
             }
         } else {
-            memcpy(ex->line + ex->line_len, bytes, chunk);
+            (void)memcpy(ex->line + ex->line_len, bytes, chunk);
             ex->line_len += chunk;
             if (nl && complete_line(ex) != 0) {
                 return -1;
@@ -755,7 +759,7 @@ rep_err rep_feed(rep_executor *ex, const char *bytes, size_t n)
         return REP_ERR_ARG;
     }
     (void)feed(ex, bytes, n);
-    return status(ex);
+    return io_status(ex);
 }
 
 rep_err rep_feed_eof(rep_executor *ex)
@@ -765,7 +769,7 @@ rep_err rep_feed_eof(rep_executor *ex)
         return err;
     }
     (void)feed_eof(ex);
-    return status(ex);
+    return io_status(ex);
 }
 
 rep_err rep_handle_line(rep_executor *ex, const char *line, size_t n)
@@ -778,7 +782,7 @@ rep_err rep_handle_line(rep_executor *ex, const char *line, size_t n)
         return REP_ERR_ARG;
     }
     (void)line_in(ex, line, n, n);
-    return status(ex);
+    return io_status(ex);
 }
 
 rep_err rep_executor_resync(rep_executor *ex)
@@ -922,7 +926,7 @@ rep_err rep_serve(rep_executor *ex)
         n = ex->io.read(ex->io.ctx, buf, sizeof buf, rep_idle_ms(ex, 1000));
         if (n < 0) {
             (void)feed_eof(ex);
-            return status(ex);
+            return io_status(ex);
         }
         if (n > 0 && feed(ex, buf, (size_t)n) != 0) {
             return REP_ERR_IO;

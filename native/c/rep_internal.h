@@ -82,8 +82,6 @@ int rep_inputs_check(rep_inputs_frame *stack, rep_json inputs_schema, rep_json i
 void rep_inputs_details(rep_inputs_frame *stack, rep_json inputs_schema, rep_json inputs,
                         rep_writer *w);
 
-/** Whether `kind` (a JSON string) names a step kind this executor runs; sets `*index`. */
-int rep_kind_lookup(const rep_executor *ex, rep_json kind, uint16_t *index);
 
 /* ---- rep_resolve.c ---- */
 
@@ -96,8 +94,6 @@ typedef struct rep_scope {
 /** Writes `with` with every reference resolved (REP dialect "References"). */
 void rep_resolve(rep_json with, const rep_scope *scope, rep_writer *out);
 
-/** The output of the succeeded step whose id is the `n` bytes at `id`, or missing. */
-rep_json rep_step_output(const rep_run *run, const char *id, size_t n);
 
 /* ---- rep_run.c ---- */
 
@@ -117,8 +113,6 @@ int rep_run_final(const rep_run *run);
 uint64_t rep_now(rep_executor *ex);
 /** Writes an RFC 3339 UTC timestamp of `unix_ms` (with milliseconds) into `out` (24 bytes). */
 size_t rep_format_rfc3339(uint64_t unix_ms, char *out);
-/** Writes an error object `{code, message, data?}` for a run or step error. */
-void rep_write_error_info(const rep_run *run, const rep_error_info *e, rep_writer *w);
 /** Sets `e` to `code` and the message `a` + `b` (b may be NULL), cut to size. */
 void rep_error_set(rep_error_info *e, int32_t code, const char *a, size_t an, const char *b,
                    size_t bn);

@@ -432,6 +432,7 @@ rep_err rep_json_parse(const char *text, size_t len, rep_json *out, size_t *erro
             }
             continue;
         case ST_VALUE:
+        default:
             break;
         }
         /* ST_VALUE */
@@ -893,7 +894,7 @@ rep_err rep_json_to_double(rep_json v, double *out)
 
 void rep_writer_init(rep_writer *w, char *buf, size_t cap)
 {
-    memset(w, 0, sizeof *w);
+    (void)memset(w, 0, sizeof *w);
     w->buf = buf;
     w->cap = cap;
 }
@@ -939,7 +940,7 @@ void rep_w_raw(rep_writer *w, const char *bytes, size_t n)
             room = w->cap;
         }
         k = n < room ? n : room;
-        memcpy(w->buf + w->len, bytes, k);
+        (void)memcpy(w->buf + w->len, bytes, k);
         w->len += k;
         bytes += k;
         n -= k;
@@ -971,38 +972,29 @@ void rep_w_escaped(rep_writer *w, const char *s, size_t n, size_t max_out)
     size_t out = 0;
     while (p < end) {
         char esc[8];
-        const char *piece = esc;
-        size_t len, adv = 1;
+        const char *piece;
+        size_t len = 2, adv = 1;
         unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            len = 2;
+        if (c == '"') {
+            piece = "\\\"";
+        } else if (c == '\\') {
+            piece = "\\\\";
+        } else if (c == '\n') {
+            piece = "\\n";
+        } else if (c == '\r') {
+            piece = "\\r";
+        } else if (c == '\t') {
+            piece = "\\t";
+        } else if (c == '\b') {
+            piece = "\\b";
+        } else if (c == '\f') {
+            piece = "\\f";
         } else if (c < 0x20) {
-            esc[0] = '\\';
-            len = 2;
-            switch (c) {
-            case '\n':
-                esc[1] = 'n';
-                break;
-            case '\r':
-                esc[1] = 'r';
-                break;
-            case '\t':
-                esc[1] = 't';
-                break;
-            case '\b':
-                esc[1] = 'b';
-                break;
-            case '\f':
-                esc[1] = 'f';
-                break;
-            default:
-                memcpy(esc, "\\u00", 4);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                len = 6;
-            }
+            (void)memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            piece = esc;
+            len = 6;
         } else if (c < 0x80) {
             piece = (const char *)p;
             len = 1;

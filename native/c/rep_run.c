@@ -109,21 +109,21 @@ size_t rep_format_rfc3339(uint64_t unix_ms, char *out)
 void rep_error_set(rep_error_info *e, int32_t code, const char *a, size_t an, const char *b,
                    size_t bn)
 {
-    size_t room = sizeof e->message;
-    memset(e, 0, sizeof *e - sizeof e->message);
+    size_t left = sizeof e->message;
+    (void)memset(e, 0, sizeof *e - sizeof e->message);
     e->code = code;
     e->node = -1;
     e->retriable = -1;
-    if (an > room) {
-        an = room;
+    if (an > left) {
+        an = left;
     }
-    memcpy(e->message, a, an);
-    room -= an;
+    (void)memcpy(e->message, a, an);
+    left -= an;
     if (b) {
-        if (bn > room) {
-            bn = room;
+        if (bn > left) {
+            bn = left;
         }
-        memcpy(e->message + an, b, bn);
+        (void)memcpy(e->message + an, b, bn);
         an += bn;
     }
     /* Never end inside a UTF-8 sequence. */
@@ -169,7 +169,8 @@ static void w_message(rep_writer *w, const char *msg, size_t n)
     rep_w_raw(w, "\"", 1);
 }
 
-void rep_write_error_info(const rep_run *run, const rep_error_info *e, rep_writer *w)
+/* Writes an error object `{code, message, data?}` for a run or step error. */
+static void write_error_info(const rep_run *run, const rep_error_info *e, rep_writer *w)
 {
     const char *cause = cause_name(e->cause);
     rep_w_begin_object(w);
@@ -398,7 +399,8 @@ static rep_step_result builtin_switch(rep_step *step, rep_json with, rep_writer 
     rep_json k, chosen = {NULL, 0};
     rep_json_type t = rep_json_typeof(value);
     if (rep_json_typeof(cases) != REP_JSON_OBJECT) {
-        rep_step_fail(step, REP_STEP_FAILED_CODE, "switch: with.cases is missing or not an object");
+        (void)rep_step_fail(step, REP_STEP_FAILED_CODE,
+                            "switch: with.cases is missing or not an object");
         rep_step_set_retriable(step, false);
         return REP_STEP_FAILED;
     }
@@ -434,7 +436,7 @@ static rep_step_result builtin_switch(rep_step *step, rep_json with, rep_writer 
         }
         memcpy(msg, a, sizeof a - 1);
         n = sizeof a - 1;
-        memcpy(msg + n, vp, vn);
+        (void)memcpy(msg + n, vp, vn);
         n += vn;
         memcpy(msg + n, b, sizeof b - 1);
         n += sizeof b - 1;
@@ -633,11 +635,11 @@ static void set_value(rep_run *run, uint32_t member, rep_json v)
 /* Empties the index and the members (each member knows its slot). */
 static void clear_outputs(rep_run *run)
 {
-    uint32_t i;
     if (!run->merged_index_clean) {
-        memset(run->merged_index, 0, sizeof run->merged_index);
+        (void)memset(run->merged_index, 0, sizeof run->merged_index);
         run->merged_index_clean = 1;
     } else {
+        uint32_t i;
         for (i = 0; i < run->merged_count; i++) {
             run->merged_index[run->merged[i].slot] = 0;
         }
@@ -1004,8 +1006,8 @@ static void finish(rep_executor *ex, rep_run *run)
     }
     if (run->has_failure) {
         char msg[REP_MAX_MESSAGE_BYTES + 12];
-        memcpy(msg, "run failed: ", 12);
-        memcpy(msg + 12, run->failure.message, run->failure.message_len);
+        (void)memcpy(msg, "run failed: ", 12);
+        (void)memcpy(msg + 12, run->failure.message, run->failure.message_len);
         log_event(ex, run, "error", msg, 12u + run->failure.message_len, -1);
         run->status = REP_STATUS_FAILED;
     } else {
@@ -1182,7 +1184,7 @@ void rep_run_poll(rep_executor *ex, rep_run *run, rep_writer *w)
     write_outputs(run, w);
     if (run->has_failure && rep_run_final(run)) {
         rep_w_key(w, "error");
-        rep_write_error_info(run, &run->failure, w);
+        write_error_info(run, &run->failure, w);
     }
     rep_w_end_object(w);
     rep_w_end_object(w);

@@ -162,7 +162,7 @@ static int parse_float(const char *p, size_t n, num *x)
     int neg = 0, exp_neg = 0, any = 0;
     char sig[40];
     size_t nsig = 0;
-    long int_digits = 0, lead_frac_zeros = 0, exp = 0, first_exp;
+    long int_digits = 0, lead_frac_zeros = 0, exp = 0;
     int seen = 0, in_frac = 0;
     memset(x, 0, sizeof *x);
     x->sign = 1;
@@ -227,8 +227,8 @@ static int parse_float(const char *p, size_t n, num *x)
     } else {
         char e[24];
         msgbuf m;
-        first_exp = (int_digits > 0 ? int_digits - 1 : -(lead_frac_zeros + 1)) +
-                    (exp_neg ? -exp : exp);
+        long first_exp = (int_digits > 0 ? int_digits - 1 : -(lead_frac_zeros + 1)) +
+                         (exp_neg ? -exp : exp);
         if (first_exp < -400) {
             num_append(x, "0.0", 3);
         } else if (first_exp >= -7 && first_exp <= 20) {
