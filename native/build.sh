@@ -11,6 +11,8 @@
 #   bash native/build.sh fuzz [SECS] build the libFuzzer targets (clang, libclang-rt-14-dev) and
 #                                    fuzz the request handler SECS seconds (default 60) under
 #                                    the Linux limits, then SECS seconds under the firmware's
+#   bash native/build.sh bench       build the benchmark programs (target/native/bench/; run by
+#                                    python3 bench/scripts/bench.py native-poll)
 #   bash native/build.sh lint        static analysis (cppcheck): no finding at all under the
 #                                    Linux and the firmware limits, and no MISRA C:2012 rule
 #                                    broken that docs/native-executors.md's deviation record
@@ -28,13 +30,13 @@ command=${1:-build}
 required=${REP_NATIVE_REQUIRED:-0}
 
 case "$command" in
-    build | test | fuzz | lint) ;;
+    build | test | fuzz | lint | bench) ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
-        echo "native/build.sh: unknown command '$command' (build, test, fuzz, lint; see --help)" >&2
+        echo "native/build.sh: unknown command '$command' (build, test, fuzz, lint, bench; see --help)" >&2
         exit 2
         ;;
 esac
@@ -91,6 +93,13 @@ if [ "$command" = fuzz ]; then
     fi
 fi
 
+if [ "$command" = bench ]; then
+    if has cc; then
+        targets+=("$out/bench/poll-bench")
+    else
+        skip "benchmarks" "no C compiler"
+    fi
+fi
 if [ "$command" = lint ] && ! has cppcheck; then
     skip "static analysis" "no cppcheck (apt-get install cppcheck)"
 fi
@@ -138,7 +147,7 @@ case "$command" in
     lint)
         has cppcheck || exit 0
         cd "$root/native"
-        sources=(c/*.c steps/*.c linux/*.c firmware/*.c examples/*.c c/fuzz/*.c)
+        sources=(c/*.c steps/*.c linux/*.c firmware/*.c examples/*.c c/fuzz/*.c c/bench/*.c)
         findings=0
         for limits in "linux/rep_config_linux.h" "firmware/rep_config_firmware.h"; do
             # unusedFunction: the library's API is used by applications cppcheck does not
