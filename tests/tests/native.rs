@@ -125,6 +125,17 @@ fn outcome(executor: &Path, manifest: &Path, flow: &str, inputs: Option<&str>) -
     serde_json::json!({"status": out["status"], "outputs": out["summary"]["outputs"], "exit": run.code})
 }
 
+/// `(actual, expected)`: the outcomes of the plant-monitor variant `ir`, with the example's
+/// inputs, on `executor` and on mock-executor.
+fn outcomes_of_variant(executor: &Path, ir: &Value) -> (Value, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_flow(dir.path(), "plant-monitor", ir);
+    let inputs = plant_monitor_inputs();
+    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
+    let actual = outcome(executor, &manifest, "plant-monitor", Some(&inputs));
+    (actual, expected)
+}
+
 /// The executor gives the mock executor's status and outputs on plant-monitor (both branches
 /// of its switch) and smoke-sample.
 fn assert_matches_mock(executor: &Path) {
@@ -249,13 +260,9 @@ fn c_executor_fails_a_step_and_exits_1_like_the_mock() {
     let Some(executor) = artifact("c-executor") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let mut ir = plant_monitor_ir();
     ir["graph"]["nodes"][1]["with"]["_mock"] = serde_json::json!({"fail": true});
-    let manifest = write_flow(dir.path(), "plant-monitor", &ir);
-    let inputs = plant_monitor_inputs();
-    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
-    let actual = outcome(&executor, &manifest, "plant-monitor", Some(&inputs));
+    let (actual, expected) = outcomes_of_variant(&executor, &ir);
     assert_eq!(actual, expected);
     assert_eq!(actual["status"], "failed", "{actual}");
     assert_eq!(actual["exit"], 1, "{actual}");
@@ -446,14 +453,10 @@ fn qemu_executor_evaluates_a_sixteen_deep_emit_like_the_mock() {
     let Some(executor) = qemu_executor() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let mut ir = plant_monitor_ir();
     let deep = format!("{}temp{}", "{ a: ".repeat(16), " }".repeat(16));
     ir["constants"]["policy"]["policy"]["params"]["emit"]["reason"] = Value::String(deep);
-    let manifest = write_flow(dir.path(), "plant-monitor", &ir);
-    let inputs = plant_monitor_inputs();
-    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
-    let actual = outcome(&executor, &manifest, "plant-monitor", Some(&inputs));
+    let (actual, expected) = outcomes_of_variant(&executor, &ir);
     assert_eq!(actual, expected);
     assert_eq!(expected["status"], "completed", "{expected}");
     let mut reason = &expected["outputs"]["decision"]["reason"];
@@ -471,7 +474,6 @@ fn c_executor_merges_four_emits_of_4000_keys_like_the_mock() {
     let Some(executor) = artifact("c-executor") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let mut ir = plant_monitor_ir();
     let nodes: Vec<Value> = (0..4)
         .map(|i| {
@@ -488,10 +490,7 @@ fn c_executor_merges_four_emits_of_4000_keys_like_the_mock() {
         .map(|i| serde_json::json!({"from": format!("e{}", i - 1), "to": format!("e{i}"), "on": "success"}))
         .collect();
     ir["graph"] = serde_json::json!({"nodes": nodes, "edges": edges});
-    let manifest = write_flow(dir.path(), "plant-monitor", &ir);
-    let inputs = plant_monitor_inputs();
-    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
-    let actual = outcome(&executor, &manifest, "plant-monitor", Some(&inputs));
+    let (actual, expected) = outcomes_of_variant(&executor, &ir);
     assert_eq!(expected["status"], "completed", "{expected}");
     let keys = |v: &Value| -> Vec<String> {
         v["outputs"]

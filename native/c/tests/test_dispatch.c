@@ -455,29 +455,6 @@ static void resync_drops_bytes_up_to_the_next_newline(void)
     CHECK(ex_lines() == 2);
 }
 
-static long no_read(void *ctx, char *buf, size_t cap, uint32_t timeout_ms)
-{
-    (void)ctx;
-    (void)buf;
-    (void)cap;
-    (void)timeout_ms;
-    return -1;
-}
-
-static int no_write(void *ctx, const char *bytes, size_t n)
-{
-    (void)ctx;
-    (void)bytes;
-    (void)n;
-    return 0;
-}
-
-static uint64_t zero_clock(void *ctx)
-{
-    (void)ctx;
-    return 0;
-}
-
 static rep_step_result never_called(rep_step *step, rep_json with, rep_writer *out, void *user)
 {
     (void)with;
@@ -492,11 +469,7 @@ static void another_layout_is_refused(void)
 {
     static rep_executor ex;
     rep_io io;
-    io.read = no_read;
-    io.write = no_write;
-    io.now_ms = zero_clock;
-    io.unix_ms = NULL;
-    io.ctx = NULL;
+    fake_io(&io);
     CHECK(rep_executor_init_checked(&ex, sizeof ex - 8, REP_LAYOUT_TAG, &io, NULL) ==
           REP_ERR_LAYOUT);
     CHECK(rep_executor_init_checked(&ex, sizeof ex, REP_LAYOUT_TAG ^ 1u, &io, NULL) ==

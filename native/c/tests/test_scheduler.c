@@ -264,32 +264,45 @@ static void finish_ends_the_flow(void)
     CHECK(strcmp(step_trace(), "f:started e:started f:succeeded e:succeeded") == 0);
 }
 
-static void events_are_delivered_once_and_never_dropped(void)
+/* An IR whose nodes are dsl.emit steps e0, e1, … run one after the other, each with the
+ * `with` given (NULL ends the list). */
+static const char *emit_chain(const char *const *withs)
 {
-    /* A chain of 60 steps makes ~120 step events, far more than REP_RUN_EVENT_BYTES holds:
-     * the run pauses until each Poll drains them. */
     static char nodes[60000], edges[8000];
     size_t n = 0, m = 0;
-    int i, count = 0;
-    rep_json r, e;
-    rep_json_iter it;
+    int i;
     n += (size_t)snprintf(nodes + n, sizeof nodes - n, "[");
     m += (size_t)snprintf(edges + m, sizeof edges - m, "[");
-    for (i = 0; i < 60; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "n%d", i);
-        n += (size_t)snprintf(nodes + n, sizeof nodes - n, "%s%s", i ? "," : "",
-                              node(id, "dsl.emit", "{}", 0, 0, 0));
+    for (i = 0; withs[i]; i++) {
+        n += (size_t)snprintf(nodes + n, sizeof nodes - n,
+                              "%s{\"id\":\"e%d\",\"type\":\"dsl.emit\",\"with\":%s,"
+                              "\"timeout_ms\":0,\"retry\":{\"max\":0,\"backoff_ms\":0}}",
+                              i ? "," : "", i, withs[i]);
         if (i > 0) {
             m += (size_t)snprintf(edges + m, sizeof edges - m,
-                                  "%s{\"from\":\"n%d\",\"to\":\"n%d\",\"on\":\"success\"}",
+                                  "%s{\"from\":\"e%d\",\"to\":\"e%d\",\"on\":\"success\"}",
                                   i > 1 ? "," : "", i - 1, i);
         }
     }
     snprintf(nodes + n, sizeof nodes - n, "]");
     snprintf(edges + m, sizeof edges - m, "]");
+    return ir(nodes, edges, 0);
+}
+
+static void events_are_delivered_once_and_never_dropped(void)
+{
+    /* A chain of 60 steps makes ~120 step events, far more than REP_RUN_EVENT_BYTES holds:
+     * the run pauses until each Poll drains them. */
+    static const char *withs[61];
+    int i, count = 0;
+    rep_json r, e;
+    rep_json_iter it;
+    for (i = 0; i < 60; i++) {
+        withs[i] = "{}";
+    }
+    withs[60] = NULL;
     ex_reset();
-    start(ir(nodes, edges, 0), "{}");
+    start(emit_chain(withs), "{}");
     r = run_to_end(1);
     CHECK(status_is(r, "completed"));
     CHECK(polls > 2);
@@ -401,31 +414,6 @@ static void concurrency_is_bounded(void)
     CHECK(strcmp(step_trace(), "a:started b:started") == 0); /* REP_CONCURRENCY is 2 here */
     r = run_to_end(10);
     CHECK(status_is(r, "completed"));
-}
-
-/* An IR whose nodes are dsl.emit steps e0, e1, … run one after the other, each with the
- * `with` given (NULL ends the list). */
-static const char *emit_chain(const char *const *withs)
-{
-    static char nodes[32768], edges[2048];
-    size_t n = 0, m = 0;
-    int i;
-    n += (size_t)snprintf(nodes + n, sizeof nodes - n, "[");
-    m += (size_t)snprintf(edges + m, sizeof edges - m, "[");
-    for (i = 0; withs[i]; i++) {
-        n += (size_t)snprintf(nodes + n, sizeof nodes - n,
-                              "%s{\"id\":\"e%d\",\"type\":\"dsl.emit\",\"with\":%s,"
-                              "\"timeout_ms\":0,\"retry\":{\"max\":0,\"backoff_ms\":0}}",
-                              i ? "," : "", i, withs[i]);
-        if (i > 0) {
-            m += (size_t)snprintf(edges + m, sizeof edges - m,
-                                  "%s{\"from\":\"e%d\",\"to\":\"e%d\",\"on\":\"success\"}",
-                                  i > 1 ? "," : "", i - 1, i);
-        }
-    }
-    snprintf(nodes + n, sizeof nodes - n, "]");
-    snprintf(edges + m, sizeof edges - m, "]");
-    return ir(nodes, edges, 0);
 }
 
 /* summary.outputs: each key at its first place with its last value, keys compared by their
