@@ -27,7 +27,10 @@ macro_rules! files {
 /// What a C executor on Linux compiles: the portable core (`c/*.c`, `c/*.h`) and the stdio
 /// port (`linux/rep_stdio.*`).
 pub const C_LIBRARY: &[File] = files![
+    "c": "rep_config.h",
+    "c": "rep_json.h",
     "c": "rep_executor.h",
+    "c": "rep_layout.h",
     "c": "rep_internal.h",
     "c": "rep_json.c",
     "c": "rep_ir.c",
