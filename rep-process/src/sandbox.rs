@@ -373,10 +373,14 @@ impl Sandbox {
         } else {
             BitFlags::EMPTY
         };
+        if !extra.is_empty() {
+            ruleset = ruleset
+                .set_compatibility(CompatLevel::BestEffort)
+                .handle_access(extra)
+                .map_err(landlock_error)?;
+        }
         let mut created = ruleset
             .set_compatibility(CompatLevel::BestEffort)
-            .handle_access(extra)
-            .map_err(landlock_error)?
             .create()
             .map_err(landlock_error)?;
         let writable = handled & (write_rights | extra | AccessFs::ReadFile | AccessFs::ReadDir);
@@ -400,9 +404,15 @@ impl Sandbox {
             ("write", "everything else read-only"),
         ] {
             if let (Some(paths), false) = (key_paths(self, key), handled.is_empty()) {
+                // A path that does not exist grants nothing: listed as skipped, not here.
+                let granted: Vec<PathBuf> = paths
+                    .iter()
+                    .filter(|p| !plan.missing_paths.contains(p))
+                    .cloned()
+                    .collect();
                 plan.applied.push(measure(
                     key,
-                    &paths_value(paths),
+                    &paths_value(&granted),
                     &format!("{mechanism}: {meaning}"),
                 ));
             }
