@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! { schema: "rep-conformance-report/2", tool: {name, version}, spec: "REP v0.1",
-//!   executor: {path, args, capabilities: object|null}, options: {strict, baseline},
+//!   executor: {path, args, sha256: string|null, capabilities: object|null},
+//!   options: {strict, baseline},
 //!   started_at: RFC 3339, duration_ms,
 //!   summary: {total, passed, failed, warned, skipped, expected_failures, stale_baseline,
 //!             not_selected, not_run},
@@ -35,6 +36,7 @@ pub fn render(report: &SuiteReport) -> Value {
         "executor": {
             "path": report.target.path.display().to_string(),
             "args": report.target.args,
+            "sha256": report.target.sha256,
             "capabilities": report.capabilities,
         },
         "options": {
