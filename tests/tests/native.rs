@@ -15,6 +15,8 @@
 mod common;
 #[path = "native/oracle.rs"]
 mod oracle;
+#[path = "native/sandbox.rs"]
+mod sandbox;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
