@@ -307,14 +307,10 @@ fn swap_on_first_open(executor: &Path, replacement: &Path, config: &Path) -> (Ru
     }
     // Closing the group allows whatever else waits.
     drop(fan);
-    let output = child.wait_with_output().expect("tm ends");
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    };
-    (run, swapped)
+    (
+        Run::of(child.wait_with_output().expect("tm ends"), started),
+        swapped,
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -554,12 +550,7 @@ fn as_nobody(config: &Path) -> Option<Run> {
         .env("HOME", config.parent().unwrap())
         .output()
         .expect("setpriv runs");
-    Some(Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    })
+    Some(Run::of(output, started))
 }
 
 // ---------------------------------------------------------------------------------------

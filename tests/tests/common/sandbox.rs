@@ -139,13 +139,7 @@ pub fn conformance_with_config(config: &Path, fixtures: &Path, strict: bool) -> 
         command.arg("--strict");
     }
     let started = std::time::Instant::now();
-    let output = command.output().expect("rep-conformance runs");
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    };
+    let run = Run::of(command.output().expect("rep-conformance runs"), started);
     let json = std::fs::read(&report)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
