@@ -2,8 +2,10 @@
 # native/build.sh — builds the native executors into target/native/:
 #   c-executor     the C library on stdio (gcc)
 #   cpp-executor   the C++17 wrapper's example (g++, nlohmann-json3-dev)
-#   firmware.elf   the Cortex-M3 firmware (gcc-arm-none-eabi, libnewlib-arm-none-eabi)
-#   qemu-executor  the firmware in QEMU through rep-bridge (runs with qemu-system-arm)
+#   firmware.elf   the bare-metal Cortex-M3 firmware for lm3s6965evb (PL011 UART)
+#                  (gcc-arm-none-eabi, libnewlib-arm-none-eabi)
+#   firmware-mps2-an385.elf  the same for mps2-an385 (CMSDK UART)
+#   qemu-executor, mps2-an385-executor  each in QEMU through rep-bridge (qemu-system-arm)
 #
 # Usage:
 #   bash native/build.sh             build what the installed toolchains can build
@@ -72,9 +74,10 @@ else
     skip cpp-executor "no C++ compiler with nlohmann/json.hpp (apt-get install g++ nlohmann-json3-dev)"
 fi
 if has arm-none-eabi-gcc && [ -f "$(arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -print-file-name=libc_nano.a)" ]; then
-    targets+=("$out/firmware.elf" "$out/qemu-executor")
+    targets+=("$out/firmware.elf" "$out/qemu-executor" "$out/firmware-mps2-an385.elf"
+        "$out/mps2-an385-executor")
 else
-    skip "firmware.elf and qemu-executor" \
+    skip "the bare-metal firmware and its executors" \
         "no arm-none-eabi-gcc with newlib-nano (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 fi
 if [ "$command" = test ]; then

@@ -325,6 +325,17 @@ uint64_t rep_step_elapsed_ms(const rep_step *step)
     return rep_now(step->ex) - step->slot->started_ms;
 }
 
+uint32_t rep_step_place(const rep_step *step)
+{
+    return (uint32_t)(step->run - step->ex->runs) * REP_CONCURRENCY +
+           (uint32_t)(step->slot - step->run->slots);
+}
+
+uint32_t rep_step_serial(const rep_step *step)
+{
+    return step->slot->serial;
+}
+
 bool rep_step_cancelled(const rep_step *step)
 {
     return step->slot->cancelled != 0;
@@ -767,6 +778,11 @@ static void begin_attempt(rep_executor *ex, rep_run *run, rep_slot *slot, uint64
     slot->started_ms = slot->wake_ms = now;
     slot->cancelled = slot->timed_out = 0;
     slot->cancel_deadline_ms = 0;
+    ex->attempt_serial++;
+    if (ex->attempt_serial == 0) {
+        ex->attempt_serial = 1;
+    }
+    slot->serial = ex->attempt_serial;
 }
 
 /* 3003: the compile-time limit `limit` (a literal) was reached; not retriable. */
@@ -1130,6 +1146,16 @@ uint32_t rep_run_idle_ms(rep_executor *ex, rep_run *run, uint32_t max_ms)
         }
     }
     return (uint32_t)(wait < max_ms ? wait : max_ms);
+}
+
+void rep_run_wake(rep_run *run)
+{
+    int i;
+    for (i = 0; i < REP_CONCURRENCY; i++) {
+        if (run->slots[i].phase == PHASE_RUNNING) {
+            run->slots[i].wake_ms = 0;
+        }
+    }
 }
 
 void rep_run_cancel(rep_executor *ex, rep_run *run)
