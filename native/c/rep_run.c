@@ -327,8 +327,13 @@ uint64_t rep_step_elapsed_ms(const rep_step *step)
 
 uint32_t rep_step_place(const rep_step *step)
 {
-    return (uint32_t)(step->run - step->ex->runs) * REP_CONCURRENCY +
-           (uint32_t)(step->slot - step->run->slots);
+    /* The slot's index, after REP_CONCURRENCY places per run before this one. */
+    uint32_t place = (uint32_t)(step->slot - step->run->slots);
+    const rep_run *run;
+    for (run = step->ex->runs; run != step->run; run++) {
+        place += REP_CONCURRENCY;
+    }
+    return place;
 }
 
 uint32_t rep_step_serial(const rep_step *step)

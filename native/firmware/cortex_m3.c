@@ -164,8 +164,6 @@ __attribute__((used, noreturn)) static void fault_report(const uint32_t *frame,
     serial_append(line, sizeof line, &len, ", HFSR ");
     append_hex(line, sizeof line, &len, SCB_HFSR);
     serial_append(line, sizeof line, &len, ")");
-    /* cppcheck-suppress comparePointers ; the frame and the linker's RAM bounds are all
-     * addresses in the one SRAM region */
     if (frame >= _ram_start && frame + 8 <= _ram_end) {
         serial_append(line, sizeof line, &len, " at pc ");
         append_hex(line, sizeof line, &len, frame[6]);
