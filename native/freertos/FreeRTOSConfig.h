@@ -16,9 +16,10 @@
 #define configMAX_TASK_NAME_LEN 12
 #define configTICK_TYPE_WIDTH_IN_BITS TICK_TYPE_WIDTH_32_BITS
 /* The tick count starts 3 s before it wraps (as Linux starts jiffies 5 minutes before theirs):
- * every run of the firmware crosses the wrap early, where a 32-bit comparison of times would
- * show — rep_rtos_now_ms widens the count to 64 bits. */
-#define configINITIAL_TICK_COUNT ((TickType_t)(0u - 3u * configTICK_RATE_HZ))
+ * every run of the firmware crosses the wrap early, where a comparison of times in the tick's
+ * width would show — rep_rtos_now_ms widens the count to 64 bits. (The POSIX port's tick is an
+ * unsigned long: it wraps at 2^64 there.) */
+#define configINITIAL_TICK_COUNT ((TickType_t)0 - (TickType_t)(3u * configTICK_RATE_HZ))
 #define configIDLE_SHOULD_YIELD 1
 #define configUSE_TASK_NOTIFICATIONS 1
 /* 0: the application's own; 1: a job for a worker; 2: its cancellation (rep_rtos.c). */

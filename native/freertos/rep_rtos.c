@@ -74,20 +74,20 @@ static size_t kind_count;
 
 /* ---- time ---- */
 
-static TickType_t tick_last;  /* the tick count rep_rtos_now_ms saw last */
-static uint32_t tick_wraps;   /* how often it wrapped */
+static TickType_t tick_last = configINITIAL_TICK_COUNT; /* the count rep_rtos_now_ms saw last */
+static uint64_t ticks_since_boot;
 
 uint64_t rep_rtos_now_ms(void)
 {
     uint64_t ticks;
     taskENTER_CRITICAL();
     {
+        /* What passed since the last call, modulo the tick type's width: right across a wrap
+         * (whatever that width: 32 bits on the Cortex-M3, an unsigned long on POSIX). */
         TickType_t now = xTaskGetTickCount();
-        if (now < tick_last) {
-            tick_wraps++;
-        }
+        ticks_since_boot += (uint64_t)(TickType_t)(now - tick_last);
         tick_last = now;
-        ticks = ((uint64_t)tick_wraps << 32) | (uint64_t)now;
+        ticks = ticks_since_boot;
     }
     taskEXIT_CRITICAL();
     return ticks * 1000u / (uint64_t)configTICK_RATE_HZ;

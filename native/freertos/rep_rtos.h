@@ -120,9 +120,10 @@ bool rep_rtos_rx_from_isr(serial_item item, BaseType_t *woken);
 /** For a task (the POSIX port's reader): queues `item`, waiting while the queue is full. */
 void rep_rtos_rx_from_task(serial_item item);
 
-/** Monotonic milliseconds as 64 bits: FreeRTOS's 32-bit tick count, its wraps counted. Call it
- *  from tasks (not interrupts); it must be called at least once per wrap of the tick count
- *  (49.7 days at 1 kHz), which the REP task does every REP_RTOS_LOOP_MS. */
+/** Milliseconds since boot as 64 bits: FreeRTOS's tick count (32 bits on the Cortex-M3),
+ *  widened by adding up what passed between calls modulo its width. Call it from tasks (not
+ *  interrupts) at least once per wrap of the tick count (497 days at 100 Hz), which the REP
+ *  task does every REP_RTOS_LOOP_MS. */
 uint64_t rep_rtos_now_ms(void);
 
 /** The REP task's stack, lowest word first (its canary: FreeRTOS's fill pattern). */

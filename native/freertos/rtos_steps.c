@@ -30,12 +30,14 @@ static rep_step_result rtos_sleep(rep_rtos_job *job, rep_json with, rep_writer *
 
 static rep_step_result rtos_ticks(rep_step *step, rep_json with, rep_writer *out, void *user)
 {
+    char tick[20];
+    size_t n = rep_format_u64((uint64_t)xTaskGetTickCount(), tick);
     (void)step;
     (void)with;
     (void)user;
     rep_w_begin_object(out);
     rep_w_key(out, "tick");
-    rep_w_int(out, (int64_t)xTaskGetTickCount());
+    rep_w_number_text(out, tick, n);
     rep_w_key(out, "now_ms");
     rep_w_int(out, (int64_t)rep_rtos_now_ms());
     rep_w_end_object(out);

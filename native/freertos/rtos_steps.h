@@ -6,8 +6,9 @@
  *   stopping, the node's timeout_ms) wakes it at once and fails it with cause `cancelled`.
  *   Two of them in parallel branches sleep at the same time (limits.concurrency 2) while
  *   Poll, Cancel and Health are answered.
- * - `rtos.ticks` (cooperative): outputs {"tick": T, "now_ms": M}, FreeRTOS's 32-bit tick
- *   count and the executor's 64-bit milliseconds, for tests that cross the tick's wrap.
+ * - `rtos.ticks` (cooperative): outputs {"tick": T, "now_ms": M}, FreeRTOS's tick count (32
+ *   bits on the Cortex-M3, an unsigned long in the POSIX port) and the executor's 64-bit
+ *   milliseconds since boot, for tests that cross the tick's wrap.
  */
 #ifndef RTOS_STEPS_H
 #define RTOS_STEPS_H

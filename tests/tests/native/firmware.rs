@@ -189,7 +189,10 @@ fn poll_until(
         if done(&events, &result) {
             return (events, result);
         }
-        assert!(Instant::now() < until, "run {run_id} never got there: {events:#?}");
+        assert!(
+            Instant::now() < until,
+            "run {run_id} never got there: {events:#?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     unreachable!()
@@ -200,7 +203,13 @@ fn trace(events: &[Value]) -> Vec<String> {
     events
         .iter()
         .filter(|e| e["type"] == "step")
-        .map(|e| format!("{}:{}", e["step_id"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["step_id"].as_str().unwrap(),
+                e["state"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -286,7 +295,11 @@ fn blocking_steps_block_side_by_side_and_cancel_wakes_them(executor: &Path) {
     let caps = session.call(1, "Runtime.Capabilities", json!({}));
     assert_eq!(caps["limits"]["concurrency"], 2, "{caps}");
     let sleep = |id| node(id, "rtos.sleep", json!({"ms": 10_000}));
-    start_run(&mut session, &flow(vec![sleep("a"), sleep("b"), sleep("c")], vec![]), "r");
+    start_run(
+        &mut session,
+        &flow(vec![sleep("a"), sleep("b"), sleep("c")], vec![]),
+        "r",
+    );
     let (events, _) = poll_until(&mut session, "r", |events, _| trace(events).len() >= 2);
     assert_eq!(trace(&events), ["a:started", "b:started"], "{events:#?}");
     let health = session.call(2, "Runtime.Health", json!({}));
@@ -299,9 +312,15 @@ fn blocking_steps_block_side_by_side_and_cancel_wakes_them(executor: &Path) {
     for event in failed {
         assert_eq!(event["error"]["cause"], "cancelled", "{event}");
         let ms = event["duration_ms"].as_u64().unwrap();
-        assert!(ms < 5_000, "woken by the Cancel, not at the end of its sleep: {event}");
+        assert!(
+            ms < 5_000,
+            "woken by the Cancel, not at the end of its sleep: {event}"
+        );
     }
-    assert!(!trace(&more).iter().any(|t| t.starts_with("c:")), "{more:#?}");
+    assert!(
+        !trace(&more).iter().any(|t| t.starts_with("c:")),
+        "{more:#?}"
+    );
 }
 
 #[test]
@@ -327,12 +346,19 @@ fn freertos_posix_a_third_blocking_step_waits_for_a_free_slot() {
     };
     let mut session = Session::start(&executor);
     let sleep = |id| node(id, "rtos.sleep", json!({"ms": 300}));
-    start_run(&mut session, &flow(vec![sleep("a"), sleep("b"), sleep("c")], vec![]), "r");
+    start_run(
+        &mut session,
+        &flow(vec![sleep("a"), sleep("b"), sleep("c")], vec![]),
+        "r",
+    );
     let (events, last) = poll_until(&mut session, "r", |_, result| is_final(result));
     assert_eq!(last["status"], "completed", "{last}");
     assert_eq!(last["summary"]["completed_steps"], 3, "{last}");
     let steps = trace(&events);
-    let first_done = steps.iter().position(|t| t.ends_with(":succeeded")).unwrap();
+    let first_done = steps
+        .iter()
+        .position(|t| t.ends_with(":succeeded"))
+        .unwrap();
     let c_started = steps.iter().position(|t| t == "c:started").unwrap();
     assert_eq!(&steps[..2], ["a:started", "b:started"], "{steps:?}");
     assert!(c_started > first_done, "c waited for a slot: {steps:?}");
@@ -356,13 +382,22 @@ fn a_step_across_the_tick_wrap_ends_on_time(executor: &Path) {
     start_run(&mut session, &ir, "wrap");
     let (events, last) = poll_until(&mut session, "wrap", |_, result| is_final(result));
     assert_eq!(last["status"], "completed", "{last}\n{events:#?}");
-    let (t0, t1) = (&last["summary"]["outputs"]["t0"], &last["summary"]["outputs"]["t1"]);
+    let (t0, t1) = (
+        &last["summary"]["outputs"]["t0"],
+        &last["summary"]["outputs"]["t1"],
+    );
     let tick = |t: &Value| t["tick"].as_u64().unwrap();
     let ms = |t: &Value| t["now_ms"].as_u64().unwrap();
     assert!(tick(t0) >= 0x8000_0000, "read before the wrap: {t0}");
-    assert!(tick(t1) < tick(t0), "the tick count wrapped: {t0} then {t1}");
+    assert!(
+        tick(t1) < tick(t0),
+        "the tick count wrapped: {t0} then {t1}"
+    );
     let elapsed = ms(t1) - ms(t0);
-    assert!((3_500..8_500).contains(&elapsed), "3.5 s passed in 64-bit ms: {elapsed}");
+    assert!(
+        (3_500..8_500).contains(&elapsed),
+        "3.5 s passed in 64-bit ms: {elapsed}"
+    );
     let slept = events
         .iter()
         .find(|e| e["step_id"] == "s" && e["state"] == "succeeded")
@@ -394,12 +429,19 @@ fn every_failure_is_reported_and_resets_the_board(executor: &Path) {
     let mut session = Session::start(executor);
     session.call(1, "Runtime.Capabilities", json!({}));
     let cases = [
-        ("hang", "watchdog: the serve loop stopped kicking it", "by the watchdog"),
+        (
+            "hang",
+            "watchdog: the serve loop stopped kicking it",
+            "by the watchdog",
+        ),
         ("trap", "HardFault (CFSR", "by a fault"),
         ("stack", "stack", "by a stack overflow"),
     ];
     for (n, (fault, report, cause)) in cases.into_iter().enumerate() {
-        let ir = flow(vec![node("f", "diag.fault", json!({"fault": fault}))], vec![]);
+        let ir = flow(
+            vec![node("f", "diag.fault", json!({"fault": fault}))],
+            vec![],
+        );
         start_run(&mut session, &ir, fault);
         session.wait_log(report);
         let banner = session.wait_log("ready (after a reset");
@@ -407,7 +449,10 @@ fn every_failure_is_reported_and_resets_the_board(executor: &Path) {
         // After a reset the board drops everything up to the first newline.
         session.send_raw(b"\n");
         let health = session.call(20 + n as u64, "Runtime.Health", json!({}));
-        assert_eq!(health["details"]["runs"], 0, "{fault}: the reset forgot the run: {health}");
+        assert_eq!(
+            health["details"]["runs"], 0,
+            "{fault}: the reset forgot the run: {health}"
+        );
     }
 }
 
@@ -448,10 +493,20 @@ impl TelnetBoard {
             .unwrap();
         let path = dir.path().join("uart.sock");
         let qemu = Command::new("qemu-system-arm")
-            .args(["-M", "lm3s6965evb", "-nographic", "-monitor", "none", "-kernel"])
+            .args([
+                "-M",
+                "lm3s6965evb",
+                "-nographic",
+                "-monitor",
+                "none",
+                "-kernel",
+            ])
             .arg(firmware)
             .arg("-serial")
-            .arg(format!("unix:{},server=on,wait=off,telnet=on", path.display()))
+            .arg(format!(
+                "unix:{},server=on,wait=off,telnet=on",
+                path.display()
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
