@@ -16,6 +16,7 @@ int main(void);
 
 #define NVIC_ISER(n) CM3_REG(0xE000E100u + 4u * (n))
 #define NVIC_ICER(n) CM3_REG(0xE000E180u + 4u * (n))
+#define NVIC_ISPR(n) CM3_REG(0xE000E200u + 4u * (n))
 #define NVIC_IPR_BYTE(n) (*(volatile uint8_t *)(0xE000E400u + (n)))
 #define SCB_AIRCR CM3_REG(0xE000ED0Cu)
 #define SCB_CFSR CM3_REG(0xE000ED28u)
@@ -31,6 +32,11 @@ void cm3_irq_enable(uint32_t irq, uint8_t priority)
 void cm3_irq_disable(uint32_t irq)
 {
     NVIC_ICER(irq / 32u) = 1u << (irq % 32u);
+}
+
+void cm3_irq_pend(uint32_t irq)
+{
+    NVIC_ISPR(irq / 32u) = 1u << (irq % 32u);
 }
 
 /* ---- the reset record: RAM that start-up neither loads nor clears (.noinit) ---- */

@@ -17,6 +17,8 @@
 void cm3_irq_enable(uint32_t irq, uint8_t priority);
 /** NVIC: disables interrupt `irq`. */
 void cm3_irq_disable(uint32_t irq);
+/** NVIC: makes interrupt `irq` pending (its handler runs once it is enabled and unmasked). */
+void cm3_irq_pend(uint32_t irq);
 
 static inline void cm3_interrupts_off(void)
 {
@@ -26,6 +28,50 @@ static inline void cm3_interrupts_off(void)
 static inline void cm3_interrupts_on(void)
 {
     __asm__ volatile("cpsie i" ::: "memory");
+}
+
+/** Masks interrupts (PRIMASK) and returns the mask as it was, for cm3_interrupts_restore:
+ *  a short critical section that nests, and leaves FreeRTOS's BASEPRI alone. */
+static inline uint32_t cm3_interrupts_save(void)
+{
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask\n"
+                     "cpsid i"
+                     : "=r"(primask)
+                     :
+                     : "memory");
+    return primask;
+}
+
+static inline void cm3_interrupts_restore(uint32_t primask)
+{
+    __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory");
+}
+
+/* The ARM APB watchdog (the CMSDK's; the Stellaris parts carry it as their "Luminary"
+ * watchdog): the same registers on both boards. */
+#define CM3_WDT_LOAD 0x000u
+#define CM3_WDT_CTRL 0x008u
+#define CM3_WDT_INTCLR 0x00Cu
+#define CM3_WDT_LOCK 0xC00u
+#define CM3_WDT_UNLOCK 0x1ACCE551u
+
+/** Starts the APB watchdog at `base`: it interrupts after `load` clocks without a kick and
+ *  resets the board after as many again; locked afterwards. */
+static inline void cm3_apb_watchdog_start(uint32_t base, uint32_t load)
+{
+    CM3_REG(base + CM3_WDT_LOCK) = CM3_WDT_UNLOCK;
+    CM3_REG(base + CM3_WDT_LOAD) = load;
+    CM3_REG(base + CM3_WDT_CTRL) = 3u; /* INTEN (counting from now), RESEN */
+    CM3_REG(base + CM3_WDT_LOCK) = 0u;
+}
+
+/** Kicks the APB watchdog at `base` (its count reloads). */
+static inline void cm3_apb_watchdog_kick(uint32_t base)
+{
+    CM3_REG(base + CM3_WDT_LOCK) = CM3_WDT_UNLOCK;
+    CM3_REG(base + CM3_WDT_INTCLR) = 1u;
+    CM3_REG(base + CM3_WDT_LOCK) = 0u;
 }
 
 static inline void cm3_wait_for_interrupt(void)

@@ -34,17 +34,9 @@ const uint32_t board_core_hz = 12500000u;
 #define IM_TX (1u << 5)
 #define IM_ERRORS (0xFu << 7) /* framing, parity, break, overrun: read with each byte */
 #define UART0_IRQ 5u
-#define NVIC_ISPR0 CM3_REG(0xE000E200u)
 
 /* Luminary watchdog. */
 #define WDT 0x40000000u
-#define WDT_LOAD CM3_REG(WDT + 0x000u)
-#define WDT_CTL CM3_REG(WDT + 0x008u)
-#define WDT_ICR CM3_REG(WDT + 0x00Cu)
-#define WDT_LOCK CM3_REG(WDT + 0xC00u)
-#define WDT_UNLOCK 0x1ACCE551u
-#define WDT_INTEN 1u
-#define WDT_RESEN 2u
 #define WDT_IRQ 18u
 
 /* System control: clock gating. GPIO A: UART0's pins. */
@@ -59,22 +51,6 @@ const uint32_t board_core_hz = 12500000u;
  * FreeRTOS's configMAX_SYSCALL_INTERRUPT_PRIORITY (5), as its FromISR calls require. */
 #define PRIORITY_WATCHDOG (1u << 5)
 #define PRIORITY_UART (6u << 5)
-
-static uint32_t primask_save(void)
-{
-    uint32_t primask;
-    __asm__ volatile("mrs %0, primask\n"
-                     "cpsid i"
-                     : "=r"(primask)
-                     :
-                     : "memory");
-    return primask;
-}
-
-static void primask_restore(uint32_t primask)
-{
-    __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory");
-}
 
 /* Moves bytes from the transmit ring into the UART's FIFO while it has room; keeps the
  * transmit interrupt on while the ring has more. Interrupts masked by the caller. */
@@ -126,21 +102,21 @@ void board_uart_rx_pause(void)
 
 void board_uart_rx_resume(void)
 {
-    uint32_t primask = primask_save();
+    uint32_t primask = cm3_interrupts_save();
     UART_IM |= IM_RX;
     if ((UART_FR & FR_RXFE) == 0u) {
         /* Bytes waited in the FIFO: their interrupt may have been cleared already. */
-        NVIC_ISPR0 = 1u << UART0_IRQ;
+        cm3_irq_pend(UART0_IRQ);
     }
-    primask_restore(primask);
+    cm3_interrupts_restore(primask);
     board_uart_rts(true);
 }
 
 void board_uart_tx_kick(void)
 {
-    uint32_t primask = primask_save();
+    uint32_t primask = cm3_interrupts_save();
     tx_fill();
-    primask_restore(primask);
+    cm3_interrupts_restore(primask);
 }
 
 void board_panic_write(const char *bytes, size_t n)
@@ -158,9 +134,7 @@ void board_panic_write(const char *bytes, size_t n)
 
 void board_watchdog_kick(void)
 {
-    WDT_LOCK = WDT_UNLOCK;
-    WDT_ICR = 1u; /* reloads the count */
-    WDT_LOCK = 0u;
+    cm3_apb_watchdog_kick(WDT);
     cm3_watchdog_kicked();
     cm3_irq_enable(WDT_IRQ, PRIORITY_WATCHDOG); /* again, after a warning */
 }
@@ -197,10 +171,7 @@ void board_init(void)
     UART_CTL = (1u << 9) | (1u << 8) | 1u; /* RXE, TXE, UARTEN */
     cm3_irq_enable(UART0_IRQ, PRIORITY_UART);
 
-    WDT_LOCK = WDT_UNLOCK;
-    WDT_LOAD = (board_core_hz / 1000u) * BOARD_WATCHDOG_MS;
-    WDT_CTL = WDT_INTEN | WDT_RESEN; /* counting from now; cannot be stopped until reset */
-    WDT_LOCK = 0u;
+    cm3_apb_watchdog_start(WDT, (board_core_hz / 1000u) * BOARD_WATCHDOG_MS);
     cm3_irq_enable(WDT_IRQ, PRIORITY_WATCHDOG);
 }
 

@@ -31,17 +31,9 @@ const uint32_t board_core_hz = 25000000u;
 #define INT_RX 2u
 #define UART0_RX_IRQ 0u
 #define UART0_TX_IRQ 1u
-#define NVIC_ISPR0 CM3_REG(0xE000E200u)
 
 /* CMSDK APB watchdog: its interrupt is the NMI on this board. */
 #define WDT 0x40008000u
-#define WDT_LOAD CM3_REG(WDT + 0x000u)
-#define WDT_CTRL CM3_REG(WDT + 0x008u)
-#define WDT_INTCLR CM3_REG(WDT + 0x00Cu)
-#define WDT_LOCK CM3_REG(WDT + 0xC00u)
-#define WDT_UNLOCK 0x1ACCE551u
-#define WDT_INTEN 1u
-#define WDT_RESEN 2u
 
 #define PRIORITY_UART (6u << 5)
 
@@ -49,22 +41,6 @@ extern uint32_t _stack_top[];
 void uart0_rx_handler(void);
 void uart0_tx_handler(void);
 void nmi_handler(void);
-
-static uint32_t primask_save(void)
-{
-    uint32_t primask;
-    __asm__ volatile("mrs %0, primask\n"
-                     "cpsid i"
-                     : "=r"(primask)
-                     :
-                     : "memory");
-    return primask;
-}
-
-static void primask_restore(uint32_t primask)
-{
-    __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory");
-}
 
 void uart0_rx_handler(void)
 {
@@ -114,21 +90,21 @@ void board_uart_rx_pause(void)
 
 void board_uart_rx_resume(void)
 {
-    uint32_t primask = primask_save();
+    uint32_t primask = cm3_interrupts_save();
     UART_CTRL |= CTRL_RX_INTEN;
     if ((UART_STATE & STATE_RXFULL) != 0u) {
         /* The byte that waited arrived while the interrupt was off: it raised none. */
-        NVIC_ISPR0 = 1u << UART0_RX_IRQ;
+        cm3_irq_pend(UART0_RX_IRQ);
     }
-    primask_restore(primask);
+    cm3_interrupts_restore(primask);
     board_uart_rts(true);
 }
 
 void board_uart_tx_kick(void)
 {
-    uint32_t primask = primask_save();
+    uint32_t primask = cm3_interrupts_save();
     tx_next();
-    primask_restore(primask);
+    cm3_interrupts_restore(primask);
 }
 
 void board_panic_write(const char *bytes, size_t n)
@@ -145,9 +121,7 @@ void board_panic_write(const char *bytes, size_t n)
 
 void board_watchdog_kick(void)
 {
-    WDT_LOCK = WDT_UNLOCK;
-    WDT_INTCLR = 1u; /* reloads the count */
-    WDT_LOCK = 0u;
+    cm3_apb_watchdog_kick(WDT);
     cm3_watchdog_kicked();
 }
 
@@ -168,10 +142,7 @@ void board_init(void)
     cm3_irq_enable(UART0_RX_IRQ, PRIORITY_UART);
     cm3_irq_enable(UART0_TX_IRQ, PRIORITY_UART);
 
-    WDT_LOCK = WDT_UNLOCK;
-    WDT_LOAD = (board_core_hz / 1000u) * BOARD_WATCHDOG_MS;
-    WDT_CTRL = WDT_INTEN | WDT_RESEN;
-    WDT_LOCK = 0u;
+    cm3_apb_watchdog_start(WDT, (board_core_hz / 1000u) * BOARD_WATCHDOG_MS);
 }
 
 /* Cortex-M3 exceptions, then the AN385's interrupts up to UART0's (0: receive, 1: transmit). */
