@@ -16,11 +16,13 @@ pub mod checks;
 pub mod cli;
 pub mod conn;
 pub mod error;
+pub mod files;
 pub mod fixtures;
 pub mod flows;
 pub mod recording;
 pub mod replay;
 pub mod report;
+pub mod semantics;
 pub mod suite;
 pub mod verdict;
 
