@@ -75,6 +75,10 @@ pub enum Command {
     /// the recorded ones (a golden test; docs/transcripts.md).
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(ReplayArgs),
+    /// Generate random flows over rep.probe, run each, and compare the executor with the
+    /// reference model of flow semantics; shrink the first difference.
+    #[command(after_help = crate::fuzz::cli::FUZZ_EXAMPLES)]
+    Fuzz(Box<crate::fuzz::cli::FuzzArgs>),
 }
 
 /// `rep-conformance replay`.
@@ -148,14 +152,14 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
-fn parse_secs(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_secs(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(Error::EnvValue {
@@ -181,6 +185,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Replay(args) => ExitCode::from(replay(&args)),
+        Command::Fuzz(args) => ExitCode::from(crate::fuzz::cli::main(&args)),
     };
     // The executors' forwarded stderr goes through rep-host's non-blocking queue: write out
     // its last lines before the process exits.
@@ -376,7 +381,7 @@ fn write_reports(
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: a reader
 /// never sees a half-written report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

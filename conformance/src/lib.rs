@@ -19,6 +19,7 @@ pub mod error;
 pub mod files;
 pub mod fixtures;
 pub mod flows;
+pub mod fuzz;
 pub mod recording;
 pub mod replay;
 pub mod report;

@@ -382,7 +382,8 @@ async fn run_one(info: &TestInfo, options: &Options, plan: &Plan) -> TestResult 
     TestResult::new(info, check, start.elapsed())
 }
 
-fn now_rfc3339() -> String {
+/// Now, RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -113,6 +113,17 @@ pub enum EndedBy {
     Cancel(String),
 }
 
+impl std::fmt::Display for EndedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndedBy::Completion => f.write_str("no step left"),
+            EndedBy::Finish(id) => write!(f, "{id} (finish)"),
+            EndedBy::Failure(id) => write!(f, "{id} failing without a failure edge"),
+            EndedBy::Cancel(id) => write!(f, "Runtime.Cancel while {id} runs"),
+        }
+    }
+}
+
 /// What a run of a case must end with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expected {
