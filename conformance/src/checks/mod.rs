@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod process;
 pub mod rpc;
 pub mod runs;
+pub mod semantics;
 pub mod start;
 
 use serde_json::{Map, Value};

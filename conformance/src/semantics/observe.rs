@@ -34,8 +34,10 @@ pub enum Aspect {
     Step,
     /// `summary.outputs`.
     Outputs,
-    /// The order of a run's events.
+    /// The order of one step's events: started before its end, attempts 1, 2, 3, ….
     Order,
+    /// A step started before a predecessor ended.
+    Precedence,
     /// `limits.concurrency`.
     Concurrency,
     /// `retry.backoff_ms`.
@@ -54,6 +56,7 @@ impl Aspect {
             Aspect::Step => "step",
             Aspect::Outputs => "outputs",
             Aspect::Order => "order",
+            Aspect::Precedence => "precedence",
             Aspect::Concurrency => "concurrency",
             Aspect::Backoff => "backoff",
             Aspect::Cancel => "cancel",
@@ -91,6 +94,9 @@ pub struct Observed {
     pub violations: Vec<Violation>,
     /// The highest number of attempts running at once.
     pub peak_concurrency: usize,
+    /// Every measured pause between a failed attempt and the next: step id, the attempt
+    /// after the pause, and the pause in ms by the events' timestamps.
+    pub pauses: Vec<(String, u32, i128)>,
 }
 
 /// Reads the `step` events of a run of `case` (every event of every Poll, in order).
@@ -130,11 +136,18 @@ pub fn observe(case: &Case, events: &[Value], concurrency: Option<u64>) -> Obser
         by_step.entry(&event.step_id).or_default().push(event);
     }
     let mut outcomes = BTreeMap::new();
+    let mut pauses = Vec::new();
     for node in &case.nodes {
         let events = by_step.get(node.id.as_str()).map_or(&[][..], Vec::as_slice);
         outcomes.insert(
             node.id.clone(),
-            step_outcome(&node.id, events, node.retry.backoff_ms, &mut violate),
+            step_outcome(
+                &node.id,
+                events,
+                node.retry.backoff_ms,
+                &mut violate,
+                &mut pauses,
+            ),
         );
     }
     if let Ok(graph) = Graph::new(case) {
@@ -145,6 +158,7 @@ pub fn observe(case: &Case, events: &[Value], concurrency: Option<u64>) -> Obser
         steps: outcomes,
         violations,
         peak_concurrency: peak,
+        pauses,
     }
 }
 
@@ -154,6 +168,7 @@ fn step_outcome(
     events: &[&StepEvent],
     backoff_ms: u64,
     violate: &mut impl FnMut(Aspect, String),
+    pauses: &mut Vec<(String, u32, i128)>,
 ) -> Outcome {
     let mut attempts = 0u32;
     let mut open: Option<&StepEvent> = None;
@@ -174,6 +189,7 @@ fn step_outcome(
                 }
                 if let (Some(prev), Some(now)) = (last.and_then(|l| l.at), event.at) {
                     let gap = (now - prev).whole_milliseconds();
+                    pauses.push((id.to_owned(), attempts, gap));
                     if gap + BACKOFF_SLACK_MS < i128::from(backoff_ms) {
                         violate(
                             Aspect::Backoff,
@@ -266,7 +282,7 @@ fn check_predecessors(
                 && last.index > first.index
             {
                 violate(
-                    Aspect::Order,
+                    Aspect::Precedence,
                     format!(
                         "event {}: {} started before its predecessor {from} ended (event {})",
                         first.index, node.id, last.index
