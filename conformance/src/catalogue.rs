@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::checks::{Ctx, cancel, framing, lifecycle, process, rpc, semantics, start};
+use crate::checks::{Ctx, cancel, framing, lifecycle, process, rpc, semantics, start, wire};
 use crate::verdict::Check;
 
 /// How strongly REP v0.1 asks for the behaviour a test checks.
@@ -60,6 +60,8 @@ pub enum Area {
     Process,
     /// `SEM`: flow semantics, with the `rep.probe` conformance extension (Flow IR, §2–§4).
     Semantics,
+    /// `WIRE`: every frame against the JSON Schema of REP v0.1 messages (§1, §3–§5).
+    Wire,
 }
 
 impl Area {
@@ -78,6 +80,7 @@ impl Area {
             Area::Health => "Runtime.Health",
             Area::Process => "Executor process",
             Area::Semantics => "Flow semantics (rep.probe)",
+            Area::Wire => "Wire format",
         }
     }
 
@@ -96,6 +99,7 @@ impl Area {
             Area::Health => "health",
             Area::Process => "process",
             Area::Semantics => "semantics",
+            Area::Wire => "wire",
         }
     }
 }
@@ -560,6 +564,16 @@ pub const CATALOGUE: &[TestInfo] = &[
         30,
         semantics::event_order,
     ),
+    // Last: it checks the frames of every test before it.
+    test!(
+        "REP-WIRE-001",
+        Must,
+        "§1, §3, §4, §5",
+        Wire,
+        "every frame the executor wrote matches the JSON Schema of REP v0.1 messages",
+        30,
+        wire::frames_match_the_schema,
+    ),
 ];
 
 /// The catalogue entry with `id`, if any.
@@ -582,7 +596,7 @@ mod tests {
             let parts: Vec<&str> = t.id.split('-').collect();
             assert_eq!(parts.len(), 3, "{}", t.id);
             assert_eq!(parts[0], "REP");
-            assert_eq!(parts[2].len(), 3);
+            assert_eq!(parts[2].len(), 3, "{}", t.id);
             let area = match parts[1] {
                 "FRM" => Framing,
                 "RPC" => Rpc,
@@ -596,6 +610,7 @@ mod tests {
                 "HLT" => Health,
                 "PRC" => Process,
                 "SEM" => Semantics,
+                "WIRE" => Wire,
                 other => panic!("unknown area {other}"),
             };
             assert_eq!(area, t.area, "{}", t.id);

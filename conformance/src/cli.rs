@@ -35,6 +35,8 @@ Examples:
   rep-conformance run --executor ./my-executor --baseline known-failures.yaml --strict
   rep-conformance run --executor ./my-executor --record transcripts/
   rep-conformance replay session.jsonl --executor ./my-executor
+  rep-conformance fuzz --executor ./my-executor --seed 42 --cases 500
+  rep-conformance verify conformance.json --executor ./my-executor
   rep-conformance list
 
 Exit codes: 0 nothing failed (SHOULD failures are warnings, skips are listed),
@@ -79,6 +81,10 @@ pub enum Command {
     /// reference model of flow semantics; shrink the first difference.
     #[command(after_help = crate::fuzz::cli::FUZZ_EXAMPLES)]
     Fuzz(Box<crate::fuzz::cli::FuzzArgs>),
+    /// Check whether a JSON report (a certificate) applies to an executor binary: its sha256,
+    /// its arguments, and the report's own consistency.
+    #[command(after_help = crate::verify::VERIFY_EXAMPLES)]
+    Verify(crate::verify::VerifyArgs),
 }
 
 /// `rep-conformance replay`.
@@ -134,6 +140,10 @@ pub struct RunArgs {
     /// Fail the MUST tests that are skipped (full certification: every MUST test ran).
     #[arg(long)]
     pub strict: bool,
+    /// Run a failing test again, alone, up to N times; a pass then is reported as flaky
+    /// (JUnit <flakyFailure>), a fail keeps its earlier runs (<rerunFailure>).
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub repeat: u32,
     /// Time budget of every test in seconds, replacing each test's own (10–60 s).
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: Option<Duration>,
@@ -186,6 +196,7 @@ pub fn main() -> ExitCode {
         },
         Command::Replay(args) => ExitCode::from(replay(&args)),
         Command::Fuzz(args) => ExitCode::from(crate::fuzz::cli::main(&args)),
+        Command::Verify(args) => ExitCode::from(crate::verify::main(&args)),
     };
     // The executors' forwarded stderr goes through rep-host's non-blocking queue: write out
     // its last lines before the process exits.
@@ -254,6 +265,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         timeout: args.timeout,
         baseline: args.baseline,
         strict: args.strict,
+        repeat: args.repeat,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -264,11 +276,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     let summary = human::render(&report, human::Style { color });
     let _ = std::io::stdout().write_all(summary.as_bytes());
     write_reports(&report, args.junit.as_deref(), args.json.as_deref())?;
-    Ok(if report.failed() {
-        EXIT_FAILED
-    } else {
-        EXIT_PASS
-    })
+    Ok(report.exit_code())
 }
 
 /// `rep-conformance replay`: prints whether the replay matches, or its first difference;
@@ -353,6 +361,13 @@ fn progress(result: &TestResult, n: usize, total: usize) {
     );
     if result.verdict != Verdict::Pass || result.baseline.is_some() {
         line.push_str(&format!(" — {}", result.reason));
+    }
+    if result.flaky {
+        line.push_str(&format!(
+            " — flaky: passed on run {} after: {}",
+            result.reruns.len() + 1,
+            result.reruns.first().map_or("", |r| r.reason.as_str())
+        ));
     }
     let _ = writeln!(std::io::stderr(), "{line}");
 }
