@@ -216,6 +216,15 @@ impl SuiteReport {
     /// REP-LIF-003 — no flow expected to fail)`.
     pub fn certification_line(&self) -> String {
         let c = self.certification();
+        let mut line = self.levels_line(&c);
+        if !c.flaky.is_empty() {
+            line.push_str(&format!(" (flaky: {})", c.flaky.join(", ")));
+        }
+        line
+    }
+
+    /// The certification line without the flaky tests.
+    fn levels_line(&self, c: &Certification) -> String {
         if self.aborted.is_some() {
             return "REP v0.1 core: not certified (the executor did not answer Runtime.Capabilities)"
                 .into();
@@ -250,9 +259,6 @@ impl SuiteReport {
         }
         if c.semantics {
             line.push_str(" + semantics");
-        }
-        if !c.flaky.is_empty() {
-            line.push_str(&format!(" (flaky: {})", c.flaky.join(", ")));
         }
         if !c.untested.is_empty() {
             let untested: Vec<String> = c

@@ -356,12 +356,36 @@ mod tests {
             Err(Skip::new("no long-running flow", "give one").into()),
             Duration::ZERO,
         );
+        let mut extension = TestResult::new(
+            find("REP-SEM-001").unwrap(),
+            Err(Skip::new("the executor does not advertise rep.probe", "register it").into()),
+            Duration::ZERO,
+        );
         must.apply_strict();
         should.apply_strict();
+        extension.apply_strict();
+        assert_eq!(
+            extension.verdict,
+            Verdict::Skip,
+            "the rep.probe extension is not core"
+        );
         assert_eq!(must.verdict, Verdict::Fail);
         assert!(must.reason.contains("--strict") && must.reason.contains("no flow expected"));
         assert!(must.fails_run());
         assert_eq!(should.verdict, Verdict::Skip);
+    }
+
+    #[test]
+    fn a_pass_after_failed_runs_is_flaky_and_keeps_them() {
+        let info = find("REP-CAP-001").unwrap();
+        let failed = TestResult::new(info, Err(Failure::new("bad").into()), Duration::ZERO);
+        let passed = TestResult::new(info, Ok("fine".into()), Duration::ZERO);
+        let flaky = passed.clone().after(vec![failed.clone()]);
+        assert!(flaky.flaky && flaky.verdict == Verdict::Pass);
+        assert_eq!(flaky.reruns[0].reason, "bad");
+        let still = failed.clone().after(vec![failed.clone()]);
+        assert!(!still.flaky && still.fails_run());
+        assert!(!passed.after(Vec::new()).flaky);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! passes every test of the catalogue; `--fault REP-XXX-NNN` breaks exactly the behaviour that
 //! test checks; `--fault echo` writes every line it reads back to stdout instead of answering
 //! (as `/bin/cat` would), and `--fault silent` never answers. `--require-env NAME=VALUE` makes
-//! it exit at once unless its environment holds that variable.
+//! it exit at once unless its environment holds that variable; with `--once PATH` the fault
+//! shows once (showing it creates PATH; while PATH exists the executor behaves), which makes a
+//! flaky executor.
 //!
 //! Step kinds: `finish`, `switch`, `dsl.emit` and the conformance probe `rep.probe`
 //! (docs/protocol.md), scheduled by [`sim`] with `limits.concurrency` 2. Any node may carry
@@ -60,6 +62,8 @@ impl Run {
 
 struct Executor {
     fault: String,
+    /// `--once PATH`: the fault shows only until PATH exists, and showing it creates PATH.
+    once: Option<String>,
     runs: HashMap<String, Run>,
     requests: u64,
 }
@@ -72,7 +76,19 @@ fn stamp(at: OffsetDateTime) -> String {
 
 impl Executor {
     fn is(&self, id: &str) -> bool {
-        self.fault == id
+        if self.fault != id {
+            return false;
+        }
+        match &self.once {
+            // The first behaviour that shows the fault creates the marker; from then on, in
+            // this process and later ones, the executor behaves.
+            Some(marker) => std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(marker)
+                .is_ok(),
+            None => true,
+        }
     }
 
     fn handle_line(&mut self, line: &str, out: &mut impl Write) {
@@ -147,6 +163,8 @@ impl Executor {
             })),
             "Runtime.StartRun" => self.start_run(params),
             "Runtime.Poll" => self.poll(params),
+            // REP-WIRE-001: a result the schema refuses (`ok` must be a boolean).
+            "Runtime.Cancel" if self.is("REP-WIRE-001") => Ok(json!({"ok": "true"})),
             "Runtime.Cancel" => self.cancel(params),
             "Runtime.Health" if self.is("REP-HLT-001") => Ok(json!({"ok": true})),
             "Runtime.Health" => Ok(json!({"ok": true, "details": {"runs": self.runs.len()}})),
@@ -493,12 +511,13 @@ fn ignore_sigterm() -> Option<tokio::runtime::Runtime> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let fault = args
-        .iter()
-        .position(|a| a == "--fault")
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_default();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let fault = flag("--fault").unwrap_or_default();
     // `--require-env NAME=VALUE` (repeatable): exit at once unless the environment has it,
     // as an executor that needs LD_LIBRARY_PATH or a port name would fail.
     for pair in args.windows(2).filter(|w| w[0] == "--require-env") {
@@ -515,6 +534,7 @@ fn main() {
     };
     let mut executor = Executor {
         fault,
+        once: flag("--once"),
         runs: HashMap::new(),
         requests: 0,
     };

@@ -409,11 +409,17 @@ mod tests {
             "{aspects:#?}"
         );
         assert!(
-            has(Aspect::Backoff, "started 2 ms after attempt 1 ended"),
+            has(
+                Aspect::Backoff,
+                "attempt 2 started 2 ms after attempt 1 ended"
+            ),
             "{aspects:#?}"
         );
         assert!(
-            has(Aspect::Order, "b started before its predecessor a ended"),
+            has(
+                Aspect::Precedence,
+                "b started before its predecessor a ended"
+            ),
             "{aspects:#?}"
         );
         assert!(

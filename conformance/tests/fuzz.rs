@@ -1,0 +1,210 @@
+//! `rep-conformance fuzz` end to end: the mock executor (on the kit) and the broken executor
+//! without faults match the model on 500 cases of a fixed seed; each planted semantic bug of the
+//! broken executor is found within 200 cases and shrunk to at most 6 nodes, and the written
+//! case reproduces it; the same seed finds the same case; usage errors exit 2.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The fixed seed of the CI runs.
+const SEED: &str = "20261";
+
+fn suite() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rep-conformance"))
+}
+
+fn broken_executor() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_broken-executor"))
+}
+
+fn mock_executor() -> PathBuf {
+    let path = suite().parent().unwrap().join("mock-executor");
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace` (or `cargo nextest run --workspace`)",
+        path.display()
+    );
+    path
+}
+
+struct Fuzzed {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn fuzz(executor: &Path, args: &[&str], executor_args: &[&str]) -> Fuzzed {
+    let output = Command::new(suite())
+        .arg("fuzz")
+        .arg("--executor")
+        .arg(executor)
+        .args(args)
+        .arg("--")
+        .args(executor_args)
+        .output()
+        .unwrap();
+    Fuzzed {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Done when: mock-executor passes 500 fuzz cases with a fixed seed in CI.
+#[test]
+fn the_mock_executor_matches_the_model_on_500_cases() {
+    let out = tempfile::tempdir().unwrap();
+    let run = fuzz(
+        &mock_executor(),
+        &[
+            "--seed",
+            SEED,
+            "--cases",
+            "500",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("500 cases of seed {SEED} match the model")),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The broken executor without a fault is a second, independent implementation of the
+/// semantics: it agrees with the model too.
+#[test]
+fn the_unbroken_executor_matches_the_model_on_500_cases() {
+    let run = fuzz(&broken_executor(), &["--seed", SEED, "--cases", "500"], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+/// Done when: each planted bug is found by `fuzz` within 200 cases with a shrunk reproduction
+/// of at most 6 nodes.
+#[test]
+fn each_planted_bug_is_found_within_200_cases_and_shrunk_to_6_nodes() {
+    let bugs = [
+        ("retry-short", "step:"),
+        ("timeout-ignored", "step:"),
+        ("failure-edge-on-success", "step:"),
+        ("concurrency-exceeded", "concurrency:"),
+        ("cancel-ignored", "step:"),
+    ];
+    let found: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = bugs
+            .iter()
+            .map(|&(bug, aspect)| scope.spawn(move || check_bug(bug, aspect)))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    eprintln!("{}", found.join("\n"));
+}
+
+/// Fuzzes the broken executor with `bug`; checks what was found and written. Returns a line
+/// saying where it was found.
+fn check_bug(bug: &str, aspect: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let args = [
+        "--seed", SEED, "--cases", "200", "--out", out_dir, "--jobs", "2",
+    ];
+    let run = fuzz(&broken_executor(), &args, &["--fault", bug]);
+    assert_eq!(
+        run.code, 1,
+        "{bug} not found:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stdout.contains(aspect), "{bug}: {}", run.stdout);
+    let dir = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let case: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+    let nodes = case["ir"]["graph"]["nodes"].as_array().unwrap().len();
+    assert!(nodes <= 6, "{bug}: shrunk to {nodes} nodes\n{case:#}");
+    assert_eq!(case["seed"].as_u64(), SEED.parse().ok());
+    assert!(case["case"].as_u64().unwrap() < 200);
+    for file in ["minimal.ir.json", "original.json", "transcript.jsonl"] {
+        assert!(dir.join(file).is_file(), "{bug}: no {file}");
+    }
+    let reproduce = case["reproduce"].as_str().unwrap();
+    assert!(
+        run.stdout.contains(&format!("reproduce: {reproduce}")),
+        "{}",
+        run.stdout
+    );
+    assert!(reproduce.contains("--case") && reproduce.ends_with(&format!("--fault {bug}")));
+    // The written case reproduces the bug, and the unbroken executor passes it.
+    let case_file = dir.join("case.json");
+    let case_arg = ["--case", case_file.to_str().unwrap()];
+    let again = fuzz(&broken_executor(), &case_arg, &["--fault", bug]);
+    assert_eq!(again.code, 1, "{bug}: {}\n{}", again.stdout, again.stderr);
+    let fixed = fuzz(&broken_executor(), &case_arg, &[]);
+    assert_eq!(fixed.code, 0, "{bug}: {}\n{}", fixed.stdout, fixed.stderr);
+    // Deterministic: the same seed finds the same case and shrinks it the same way.
+    let out2 = tempfile::tempdir().unwrap();
+    let args2 = [
+        "--seed",
+        SEED,
+        "--cases",
+        "200",
+        "--out",
+        out2.path().to_str().unwrap(),
+        "--jobs",
+        "1",
+    ];
+    let second = fuzz(&broken_executor(), &args2, &["--fault", bug]);
+    assert_eq!(second.code, 1);
+    let dir2 = out2.path().join(dir.file_name().unwrap());
+    let case2: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir2.join("case.json")).unwrap()).unwrap();
+    assert_eq!(
+        case2["ir"], case["ir"],
+        "{bug}: another shrunk case for the same seed"
+    );
+    format!("{bug}: case {} shrunk to {nodes} nodes", case["case"])
+}
+
+#[test]
+fn executors_that_cannot_be_fuzzed_and_bad_case_files_are_usage_errors() {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/executors/rep_executor.py");
+    let run = fuzz(&python, &["--cases", "1"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not advertise rep.probe"),
+        "{}",
+        run.stderr
+    );
+    let run = fuzz(Path::new("/nonexistent/executor"), &[], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("/nonexistent/executor"),
+        "{}",
+        run.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("case.json");
+    std::fs::write(
+        &bad,
+        "{\"format\": \"rep-conformance-fuzz-case/1\", \"ir\": {}}",
+    )
+    .unwrap();
+    let run = fuzz(&broken_executor(), &["--case", bad.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("case.json: /ir: invalid Flow IR"),
+        "{}",
+        run.stderr
+    );
+}
