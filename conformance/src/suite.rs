@@ -393,7 +393,11 @@ pub async fn run(
         count: fixtures.len(),
         sha256: crate::identity::fixtures_sha256(&fixtures),
     });
-    let identity = crate::identity::identify(&options.target);
+    // Hashing the executor file (100 MB for a debug build) overlaps with the tests.
+    let identify = {
+        let target = options.target.clone();
+        tokio::task::spawn_blocking(move || crate::identity::identify(&target))
+    };
     let probe = probe(&options.target, fixtures).await?;
     let plan = probe.plan;
     let frames = FrameLog::default();
@@ -433,6 +437,10 @@ pub async fn run(
             results.push(result);
         }
     }
+    let identity = match identify.await {
+        Ok(identity) => identity,
+        Err(_) => crate::identity::identify(&options.target),
+    };
     Ok(SuiteReport {
         target: options.target.clone(),
         capabilities: plan.capabilities.map(Value::Object),
