@@ -140,8 +140,8 @@ pub struct RunArgs {
     /// Fail the MUST tests that are skipped (full certification: every MUST test ran).
     #[arg(long)]
     pub strict: bool,
-    /// Run a failing test again, alone, up to N times; a pass then is reported as flaky
-    /// (JUnit <flakyFailure>), a fail keeps its earlier runs (<rerunFailure>).
+    /// Run a failing test again, alone, up to N times; a pass then is reported as flaky (a
+    /// flakyFailure in JUnit), a test failing every run keeps its earlier runs (rerunFailure).
     #[arg(long, value_name = "N", default_value = "0")]
     pub repeat: u32,
     /// Time budget of every test in seconds, replacing each test's own (10–60 s).

@@ -324,7 +324,7 @@ pub async fn fan_out(ctx: &Ctx<'_>) -> Check {
     Ok("the three targets of a's success edges ran once each, after a".into())
 }
 
-/// REP-SEM-008 (SHOULD, docs/flow-ir.md [clarified]): a join runs once, after every
+/// REP-SEM-008 (SHOULD, docs/flow-ir.md \[clarified\]): a join runs once, after every
 /// predecessor on a taken path ended; a node whose incoming edges were all not taken is
 /// skipped, and so are its successors.
 pub async fn joins(ctx: &Ctx<'_>) -> Check {
@@ -366,7 +366,7 @@ pub async fn joins(ctx: &Ctx<'_>) -> Check {
     Ok("j ran once after both branches; after a dead path, j ran once and the dead branch's successor never".into())
 }
 
-/// REP-SEM-009 (SHOULD, `summary.outputs` is [clarified]): the outputs of `dsl.emit` are its
+/// REP-SEM-009 (SHOULD, `summary.outputs` is \[clarified\]): the outputs of `dsl.emit` are its
 /// `with` with every reference resolved, `null` where unresolvable.
 pub async fn outputs(ctx: &Ctx<'_>) -> Check {
     needs(ctx, &[EMIT])?;

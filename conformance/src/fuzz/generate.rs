@@ -124,8 +124,7 @@ fn draft(rng: &mut Rng, settings: &Settings, name: &str) -> Case {
         .cloned()
         .unwrap_or_default();
     let probes_above = ancestors_by_kind(&case, PROBE);
-    for i in 0..n {
-        let above = &probes_above[i];
+    for (i, above) in probes_above.iter().enumerate() {
         let id = case.nodes[i].id.clone();
         match case.nodes[i].kind.as_str() {
             PROBE => fill_probe(rng, &mut case.nodes[i], above),

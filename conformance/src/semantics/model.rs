@@ -8,7 +8,7 @@
 //! - **entry**: nodes without incoming edges run first;
 //! - **edges**: when a node ends, its `success` edges are taken after a success, its `failure`
 //!   edges after a failure; of a `switch`, only the edges of the chosen case;
-//! - **joins** (docs/flow-ir.md [clarified]): a node runs once all its incoming edges are
+//! - **joins** (docs/flow-ir.md \[clarified\]): a node runs once all its incoming edges are
 //!   decided and at least one was taken; a node none of whose incoming edges was taken does not
 //!   run, and its own edges are not taken;
 //! - **retries**: `retry.max` extra attempts of a failed step while its failure is retriable;

@@ -3,8 +3,8 @@
 //!
 //! - **order**: each step's events are `started`, then `succeeded` or `failed`, attempt after
 //!   attempt, carrying `attempt` 1, 2, 3, … (the `rep.probe` contract, REP v0.1 §4
-//!   [clarified]); a step starts only after every predecessor that ran has ended (Flow IR
-//!   edges; joins [clarified]); no events for steps the graph does not have;
+//!   \[clarified\]); a step starts only after every predecessor that ran has ended (Flow IR
+//!   edges; joins \[clarified\]); no events for steps the graph does not have;
 //! - **concurrency**: at no point of the event stream are more attempts running than
 //!   `limits.concurrency` (REP v0.1 §3);
 //! - **backoff**: attempt n + 1 starts no sooner than `retry.backoff_ms` after attempt n

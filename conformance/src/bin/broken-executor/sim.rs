@@ -215,8 +215,7 @@ pub fn plan(ir: &Map<String, Value>, inputs: &Value, limit: usize, bugs: Bugs) -
             continue;
         }
         let mut first_taken = true;
-        for e in 0..edges.len() {
-            let edge = &edges[e];
+        for (e, edge) in edges.iter().enumerate() {
             if edge.from != done.node {
                 continue;
             }
