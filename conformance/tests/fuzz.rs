@@ -5,31 +5,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use support::{broken_executor, mock_executor, python_executor, suite};
 
 /// The fixed seed of the CI runs.
 const SEED: &str = "20261";
-
-fn suite() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_rep-conformance"))
-}
-
-fn broken_executor() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_broken-executor"))
-}
-
-fn mock_executor() -> PathBuf {
-    let path = suite().parent().unwrap().join("mock-executor");
-    assert!(
-        path.is_file(),
-        "{} is not built: run `cargo build --workspace` (or `cargo nextest run --workspace`)",
-        path.display()
-    );
-    path
-}
 
 struct Fuzzed {
     code: i32,
@@ -184,8 +169,7 @@ fn check_bug(bug: &str, aspect: &str, twice: bool) -> String {
 
 #[test]
 fn executors_that_cannot_be_fuzzed_and_bad_case_files_are_usage_errors() {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/executors/rep_executor.py");
-    let run = fuzz(&python, &["--cases", "1"], &[]);
+    let run = fuzz(&python_executor(), &["--cases", "1"], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("does not advertise rep.probe"),

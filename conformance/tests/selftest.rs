@@ -6,36 +6,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rep_conformance::{CATALOGUE, Level};
 use serde_json::Value;
-
-fn suite() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_rep-conformance"))
-}
-
-fn broken_executor() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_broken-executor"))
-}
-
-/// The mock executor, built beside this package's binaries by `cargo build --workspace`.
-fn mock_executor() -> PathBuf {
-    let path = suite().parent().unwrap().join("mock-executor");
-    assert!(
-        path.is_file(),
-        "{} is not built: run `cargo build --workspace` (or `cargo nextest run --workspace`)",
-        path.display()
-    );
-    path
-}
-
-/// The independent executor in Python (standard library only), test data of this crate.
-fn python_executor() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/executors/rep_executor.py")
-}
+use support::{broken_executor, mock_executor, python_executor, suite};
 
 fn fixtures(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -913,28 +892,41 @@ fn verify_accepts_the_certified_binary_and_refuses_others() {
 #[test]
 fn the_catalogue_refuses_each_planted_semantic_bug() {
     let fixtures = fixtures("selftest");
-    for (bug, test) in [
+    let bugs = [
         ("retry-short", "REP-SEM-001"),
         ("timeout-ignored", "REP-SEM-003"),
         ("failure-edge-on-success", "REP-SEM-004"),
         ("concurrency-exceeded", "REP-SEM-010"),
         ("cancel-ignored", "REP-SEM-011"),
-    ] {
-        let outcome = run(
-            &broken_executor(),
-            &["--fixtures", &fixtures, "--", "--fault", bug],
-        );
-        assert_eq!(outcome.code, 1, "{bug}: {}", outcome.stdout);
-        assert!(
-            outcome.line().contains("not certified"),
-            "{bug}: {}",
-            outcome.line()
-        );
-        assert_eq!(
-            outcome.verdict(test).0,
-            "fail",
-            "{bug}: {:?}",
-            outcome.verdict(test)
-        );
-    }
+    ];
+    // The runs mostly wait (a cancel that is ignored, a timeout that is not): all at once.
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = bugs
+            .iter()
+            .map(|&(bug, test)| {
+                let fixtures = &fixtures;
+                scope.spawn(move || {
+                    let outcome = run(
+                        &broken_executor(),
+                        &["--fixtures", fixtures, "--", "--fault", bug],
+                    );
+                    assert_eq!(outcome.code, 1, "{bug}: {}", outcome.stdout);
+                    assert!(
+                        outcome.line().contains("not certified"),
+                        "{bug}: {}",
+                        outcome.line()
+                    );
+                    assert_eq!(
+                        outcome.verdict(test).0,
+                        "fail",
+                        "{bug}: {:?}",
+                        outcome.verdict(test)
+                    );
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+    });
 }
