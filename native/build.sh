@@ -8,8 +8,15 @@
 # Usage:
 #   bash native/build.sh             build what the installed toolchains can build
 #   bash native/build.sh test        build, then run the C unit tests (AddressSanitizer + UBSan)
-#   bash native/build.sh fuzz [SECS] build the libFuzzer target (clang, libclang-rt-14-dev) and
-#                                    fuzz the request handler SECS seconds (default 60)
+#   bash native/build.sh fuzz [SECS] build the libFuzzer targets (clang, libclang-rt-14-dev) and
+#                                    fuzz the request handler SECS seconds (default 60) under
+#                                    the Linux limits, then SECS seconds under the firmware's
+#   bash native/build.sh bench       build the benchmark programs (target/native/bench/; run by
+#                                    python3 bench/scripts/bench.py native-poll)
+#   bash native/build.sh lint        static analysis (cppcheck): no finding at all under the
+#                                    Linux and the firmware limits, and no MISRA C:2012 rule
+#                                    broken that docs/native-executors.md's deviation record
+#                                    does not list
 #
 # The artifacts go to $REP_NATIVE_OUT, else $CARGO_TARGET_DIR/native, else target/native.
 # A missing toolchain skips what needs it, with a note on stderr; with REP_NATIVE_REQUIRED=1
@@ -23,13 +30,13 @@ command=${1:-build}
 required=${REP_NATIVE_REQUIRED:-0}
 
 case "$command" in
-    build | test | fuzz) ;;
+    build | test | fuzz | lint | bench) ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
-        echo "native/build.sh: unknown command '$command' (build, test, fuzz; see --help)" >&2
+        echo "native/build.sh: unknown command '$command' (build, test, fuzz, lint, bench; see --help)" >&2
         exit 2
         ;;
 esac
@@ -55,7 +62,7 @@ if ! has make; then
     exit 1
 fi
 if has cc; then
-    targets+=("$out/c-executor" "$out/hello-executor")
+    targets+=("$out/c-executor" "$out/hello-executor" "$out/tests/layout-mismatch")
 else
     skip c-executor "no C compiler (apt-get install gcc)"
 fi
@@ -80,10 +87,21 @@ fi
 if [ "$command" = fuzz ]; then
     probe='int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d[0] + (int)n; }'
     if has clang && echo "$probe" | clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1; then
-        targets+=("$out/fuzz/fuzz-request")
+        targets+=("$out/fuzz/fuzz-request-linux" "$out/fuzz/fuzz-request-firmware")
     else
         skip "fuzz target" "no clang with libFuzzer (apt-get install clang libclang-rt-14-dev)"
     fi
+fi
+
+if [ "$command" = bench ]; then
+    if has cc; then
+        targets+=("$out/bench/poll-bench")
+    else
+        skip "benchmarks" "no C compiler"
+    fi
+fi
+if [ "$command" = lint ] && ! has cppcheck; then
+    skip "static analysis" "no cppcheck (apt-get install cppcheck)"
 fi
 
 if [ "$required" = 1 ] && [ ${#missing[@]} -gt 0 ]; then
@@ -104,24 +122,67 @@ case "$command" in
         fi
         ;;
     fuzz)
-        if [ -x "$out/fuzz/fuzz-request" ]; then
-            seconds=${2:-60}
-            corpus="$out/fuzz/corpus"
+        seconds=${2:-60}
+        for limits in linux firmware; do
+            fuzzer="$out/fuzz/fuzz-request-$limits"
+            [ -x "$fuzzer" ] || continue
+            corpus="$out/fuzz/corpus-$limits"
             mkdir -p "$corpus"
-            log="$out/fuzz/fuzz.log"
+            log="$out/fuzz/fuzz-$limits.log"
             # New inputs go to the scratch corpus; the committed seeds are only read. The log
             # keeps libFuzzer's progress lines; the summary goes to stderr.
-            if "$out/fuzz/fuzz-request" -max_total_time="$seconds" -max_len=16384 \
-                -dict="$root/native/c/fuzz/rep.dict" -artifact_prefix="$out/fuzz/" \
+            if "$fuzzer" -max_total_time="$seconds" -max_len=16384 \
+                -dict="$root/native/c/fuzz/rep.dict" -artifact_prefix="$out/fuzz/$limits-" \
                 -print_final_stats=1 "$corpus" "$root/native/c/fuzz/corpus" >"$log" 2>&1; then
                 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
                 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-                echo "native/build.sh: fuzzed ${runs:-?} inputs in $seconds s (${rate:-?}/s), no crash (log: $log)" >&2
+                echo "native/build.sh: fuzzed ${runs:-?} inputs in $seconds s (${rate:-?}/s) under the $limits limits, no crash (log: $log)" >&2
             else
                 tail -n 40 "$log" >&2
-                echo "native/build.sh: the fuzzer failed: see $log and the crash-* input in $out/fuzz/" >&2
+                echo "native/build.sh: the fuzzer failed under the $limits limits: see $log and the $limits-crash-* input in $out/fuzz/" >&2
                 exit 1
             fi
+        done
+        ;;
+    lint)
+        has cppcheck || exit 0
+        cd "$root/native"
+        sources=(c/*.c steps/*.c linux/*.c firmware/*.c examples/*.c c/fuzz/*.c c/bench/*.c)
+        findings=0
+        for limits in "linux/rep_config_linux.h" "firmware/rep_config_firmware.h"; do
+            # unusedFunction: the library's API is used by applications cppcheck does not
+            # see; missingIncludeSystem: the C library's headers are left out on purpose.
+            report=$(cppcheck --enable=all --std=c99 --inline-suppr --quiet \
+                --suppress=unusedFunction --suppress=missingIncludeSystem \
+                -Ic -Isteps -Ilinux -Ifirmware -I"$(dirname "$limits")" \
+                -DREP_CONFIG_FILE="\"$(basename "$limits")\"" \
+                --template='{file}:{line}: {severity}: {id}: {message}' "${sources[@]}" 2>&1)
+            if [ -n "$report" ]; then
+                echo "$report" >&2
+                findings=$((findings + $(echo "$report" | wc -l)))
+            fi
+        done
+        if [ "$findings" -gt 0 ]; then
+            echo "native/build.sh: cppcheck reported $findings findings: fix them, or suppress a false positive inline with its reason (// cppcheck-suppress ID ; why)" >&2
+            exit 1
         fi
+        # MISRA C:2012 (cppcheck's addon) on the library's five sources, firmware limits: every
+        # rule broken must be in the deviation record (its rows begin "| <rule> |").
+        misra=$(cppcheck --addon=misra --std=c99 --quiet -Ic -Ifirmware \
+            -DREP_CONFIG_FILE='"rep_config_firmware.h"' --template='{id}' \
+            c/rep_json.c c/rep_ir.c c/rep_resolve.c c/rep_run.c c/rep_dispatch.c 2>&1 |
+            sed -n 's/^misra-c2012-//p' | sort -V | uniq -c)
+        recorded=$(sed -n '/^### MISRA C:2012 deviation record/,/^## /s/^| \([0-9][0-9., ]*\) |.*/\1/p' \
+            "$root/docs/native-executors.md" | tr -s ', ' '\n\n')
+        unrecorded=()
+        while read -r count rule; do
+            grep -qx "$rule" <<<"$recorded" || unrecorded+=("$rule ($count)")
+        done <<<"$misra"
+        total=$(awk '{n += $1} END {print n + 0}' <<<"$misra")
+        if [ ${#unrecorded[@]} -gt 0 ]; then
+            echo "native/build.sh: MISRA C:2012 rules broken but not in the deviation record of docs/native-executors.md: ${unrecorded[*]}" >&2
+            exit 1
+        fi
+        echo "native/build.sh: cppcheck: no finding (Linux and firmware limits); MISRA C:2012: $total findings, all of rules in the deviation record" >&2
         ;;
 esac

@@ -2,7 +2,8 @@
 """Whole-process benchmarks of rep (issue: benchmarks with budgets).
 
 Build first:  cargo build --release --workspace   (and bash native/build.sh for `native`)
-Then:         python3 bench/scripts/bench.py all    (or one of: e2e record compare large memory idle bridge native)
+Then:         python3 bench/scripts/bench.py all    (or one of: e2e record compare large memory idle bridge native
+                                                  native-poll; `bash native/build.sh bench` builds the latter's program)
 
 Every figure is printed as min / median / max over the runs, with its budget. Only the
 standard library is used; `compare` installs trace-mind 1.2.0 from PyPI into a temporary
@@ -128,6 +129,41 @@ def bench_native(runs):
         if name == "qemu-executor":
             check("median <= 1 s (boot QEMU, run, stop it)", statistics.median(samples) <= 1.0,
                   f"median {statistics.median(samples) * 1e3:.0f} ms")
+
+
+def poll_samples(mode, emitted, polls):
+    """Runs target/native/bench/poll-bench: (bytes per Poll, [seconds per Poll])."""
+    out = subprocess.run([str(NATIVE / "bench" / "poll-bench"), mode, str(emitted), str(polls)],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout
+    head, times = out.split("us:")
+    size = int(head.split(":")[1].split()[0])
+    return size, [float(t) / 1e6 for t in times.split()]
+
+
+def fmt_us(samples):
+    lo, med, hi = stats(samples)
+    return f"{lo * 1e6:9.2f} / {med * 1e6:9.2f} / {hi * 1e6:9.2f} us"
+
+
+def bench_native_poll(polls):
+    """Issue 23, finding 1: one Runtime.Poll of a finished run of the C library, in-process
+    (native/c/bench/poll_bench.c), against how many dsl.emit keys the run emitted. `history`:
+    EMITTED keys by EMITTED/16 steps emitting the same 16 keys (the answer stays 16 keys);
+    `distinct`: EMITTED distinct keys by 4 steps (the answer grows with them)."""
+    print(f"\n== native: one Poll after N emitted keys, C library in-process ({polls} Polls each)")
+    if not (NATIVE / "bench" / "poll-bench").is_file():
+        sys.exit("target/native/bench/poll-bench is missing: run `bash native/build.sh bench` first")
+    medians = {}
+    for mode in ("history", "distinct"):
+        for emitted in (16, 160, 1600, 16000):
+            size, samples = poll_samples(mode, emitted, polls)
+            medians[(mode, emitted)] = statistics.median(samples)
+            print(f"  {mode:8} {emitted:6} keys emitted: {fmt_us(samples)}  ({size} B answer)")
+    ratio = medians[("history", 16000)] / medians[("history", 16)]
+    check("Poll after 16,000 emitted keys < 2x a Poll after 16", ratio < 2.0,
+          f"{ratio:.2f}x (medians, same 16-key answer)")
+    per_byte = medians[("distinct", 16000)] / poll_samples("distinct", 16000, 1)[0]
+    print(f"  distinct keys: the answer's size sets the cost, {per_byte * 1e9:.1f} ns per byte at 16,000 keys")
 
 
 def reference_venv(venv):
@@ -385,11 +421,13 @@ def parse_rfc3339(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["e2e", "record", "compare", "large", "memory", "idle", "bridge", "native", "all"])
+    parser.add_argument("what", choices=["e2e", "record", "compare", "large", "memory", "idle", "bridge", "native",
+                                         "native-poll", "all"])
     parser.add_argument("--runs", type=int, default=200, help="runs of the fast whole-process figures")
     parser.add_argument("--venv", help="an existing virtualenv with trace-mind 1.2.0 (compare)")
     args = parser.parse_args()
-    for binary in (MOCK,) + (() if args.what == "bridge" else (TM,)):
+    needed = () if args.what == "native-poll" else (MOCK,) + (() if args.what == "bridge" else (TM,))
+    for binary in needed:
         if not binary.is_file():
             sys.exit(f"{binary} is missing: run `cargo build --release --workspace` first")
     print(f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}; python {sys.version.split()[0]}")
@@ -409,6 +447,8 @@ def main():
         bench_bridge(max(1000, args.runs * 10))
     if args.what in ("native", "all"):
         bench_native(min(args.runs, 50))
+    if args.what in ("native-poll", "all"):
+        bench_native_poll(max(100, args.runs))
 
 
 if __name__ == "__main__":

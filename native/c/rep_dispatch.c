@@ -5,17 +5,34 @@
  * Malformed frames get the JSON-RPC 2.0 codes: -32700 (not JSON), -32600 (not a request
  * object, or longer than REP_MAX_FRAME_BYTES), -32601 (unknown method), -32602 (bad params).
  * StartRun checks the IR's version (1001), then the document (1003), then the step kinds
- * (1002). Poll and Cancel of an unknown run id answer 1000.
+ * (1002), then the inputs (1004); a StartRun that does not fit a limit (run slots, document
+ * bytes) is refused with 3003. Poll and Cancel of an unknown run id answer 1000.
+ *
+ * Line noise: before the first line that begins like a JSON object, other lines are dropped
+ * and counted, never answered (an `id: null` error would end the host's session), and
+ * rep_executor_resync drops bytes up to the next newline.
  */
 #include <string.h>
 
 #include "rep_internal.h"
 
-#ifndef REP_READ_CHUNK
-#define REP_READ_CHUNK 1024
-#endif
-
 static const rep_json NO_ID = {"null", 4};
+
+/* Whether `ex` may be used now: initialized with this library's layout, and not from inside
+ * one of its step handlers. */
+static rep_err usable(const rep_executor *ex)
+{
+    if (ex == NULL || ex->layout_tag != REP_LAYOUT_TAG) {
+        return REP_ERR_LAYOUT;
+    }
+    return ex->in_handler ? REP_ERR_BUSY : REP_OK;
+}
+
+/* REP_ERR_IO once a response could not be written. */
+static rep_err io_status(const rep_executor *ex)
+{
+    return ex->write_failed ? REP_ERR_IO : REP_OK;
+}
 
 /* ---- responses ---- */
 
@@ -50,7 +67,7 @@ static int response_end(rep_writer *w)
 {
     rep_w_end_object(w);
     rep_w_raw(w, "\n", 1);
-    return rep_w_flush(w);
+    return rep_w_flush(w) == REP_OK ? 0 : -1;
 }
 
 /* Starts an error response: `{"code": code, "message": "` — the caller writes the message's
@@ -93,6 +110,29 @@ static int error_response(rep_executor *ex, rep_json id, int32_t code, const cha
     } else {
         rep_w_raw(&w, "\"", 1);
     }
+    rep_w_end_object(&w);
+    return response_end(&w);
+}
+
+/* 3003: a limit of this executor is reached — `{code, message, data: {retriable, details:
+ * {limit}}}` (RuntimeInternal, out of resources). */
+static int resources_error(rep_executor *ex, rep_json id, const char *limit, bool retriable,
+                           const char *message)
+{
+    rep_writer w;
+    error_begin(ex, &w, id, REP_RESOURCES);
+    rep_w_escaped(&w, message, strlen(message), REP_MAX_MESSAGE_BYTES);
+    rep_w_raw(&w, "\"", 1);
+    rep_w_key(&w, "data");
+    rep_w_begin_object(&w);
+    rep_w_key(&w, "retriable");
+    rep_w_bool(&w, retriable);
+    rep_w_key(&w, "details");
+    rep_w_begin_object(&w);
+    rep_w_key(&w, "limit");
+    rep_w_string(&w, limit);
+    rep_w_end_object(&w);
+    rep_w_end_object(&w);
     rep_w_end_object(&w);
     return response_end(&w);
 }
@@ -288,7 +328,7 @@ static int inputs_error(rep_executor *ex, rep_json id, rep_json inputs_schema, r
     }
     validation_data_begin(&w);
     rep_w_key(&w, "details");
-    rep_inputs_details(inputs_schema, inputs, &w);
+    rep_inputs_details(ex->inputs_stack, inputs_schema, inputs, &w);
     rep_w_end_object(&w);
     rep_w_end_object(&w);
     return response_end(&w);
@@ -298,7 +338,6 @@ static int inputs_error(rep_executor *ex, rep_json id, rep_json inputs_schema, r
 static int ir_error(rep_executor *ex, rep_json id, rep_json ir, const rep_ir_problem *pr)
 {
     rep_writer w;
-    uint16_t i;
     error_begin(ex, &w, id, pr->code);
     if (pr->code == REP_INVALID_IR) {
         rep_w_raw(&w, "invalid Flow IR: ", 17);
@@ -313,6 +352,7 @@ static int ir_error(rep_executor *ex, rep_json id, rep_json ir, const rep_ir_pro
     rep_w_key(&w, "details");
     if (pr->code == REP_UNSUPPORTED_STEP_KIND) {
         const rep_graph *g = &ex->staging;
+        uint16_t i;
         rep_w_begin_object(&w);
         rep_w_key(&w, "missing");
         rep_w_begin_array(&w);
@@ -359,7 +399,7 @@ static rep_run *take_slot(rep_executor *ex)
 static int start_run(rep_executor *ex, rep_json id, rep_json params)
 {
     static const char empty_object[] = "{}";
-    rep_json ir, inputs, options, run_id = {NULL, 0}, v;
+    rep_json ir, inputs, options, run_id = {NULL, 0};
     rep_ir_problem problem;
     int problems;
     rep_run *run;
@@ -384,7 +424,7 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
     }
     options = rep_json_get(params, "options");
     if (rep_json_typeof(options) == REP_JSON_OBJECT) {
-        v = rep_json_get(options, "run_id");
+        rep_json v = rep_json_get(options, "run_id");
         if (rep_json_typeof(v) == REP_JSON_STRING) {
             run_id = v;
         } else if (rep_json_typeof(v) != REP_JSON_MISSING && rep_json_typeof(v) != REP_JSON_NULL) {
@@ -417,8 +457,8 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
     if (rep_ir_check(ex, ir, &ex->staging, &problem) != 0) {
         return ir_error(ex, id, ir, &problem);
     }
-    problems = rep_inputs_check(rep_json_get(ir, "inputs_schema"), inputs, problem.message,
-                                sizeof problem.message, &problem.message_len);
+    problems = rep_inputs_check(ex->inputs_stack, rep_json_get(ir, "inputs_schema"), inputs,
+                                problem.message, sizeof problem.message, &problem.message_len);
     if (problems > 0) {
         return inputs_error(ex, id, rep_json_get(ir, "inputs_schema"), inputs, problems,
                             &problem);
@@ -436,29 +476,28 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
                               run_id.n);
     }
     if (ir.n + inputs.n > REP_RUN_DOC_BYTES) {
-        return error_response(ex, id, REP_UNKNOWN_RUN,
-                              "the IR and inputs are larger than this executor's limit "
-                              "REP_RUN_DOC_BYTES",
-                              NULL, 0);
+        return resources_error(ex, id, "REP_RUN_DOC_BYTES", false,
+                               "out of resources: the IR and inputs are larger than this "
+                               "executor's limit REP_RUN_DOC_BYTES");
     }
     run = take_slot(ex);
     if (!run) {
-        return error_response(ex, id, REP_UNKNOWN_RUN,
-                              "every run slot is busy (this executor keeps REP_MAX_RUNS runs)",
-                              NULL, 0);
+        return resources_error(ex, id, "REP_MAX_RUNS", true,
+                               "out of resources: every run slot is busy (this executor keeps "
+                               "REP_MAX_RUNS runs; one frees when a run ends)");
     }
     run->used = 1;
     run->seq = ++ex->run_seq;
-    memcpy(run->id, run_id.p, run_id.n);
+    (void)memcpy(run->id, run_id.p, run_id.n);
     run->id_len = (uint16_t)run_id.n;
-    memcpy(run->doc, ir.p, ir.n);
-    memcpy(run->doc + ir.n, inputs.p, inputs.n);
+    (void)memcpy(run->doc, ir.p, ir.n);
+    (void)memcpy(run->doc + ir.n, inputs.p, inputs.n);
     run->doc_len = ir.n + inputs.n;
     run->ir.p = run->doc;
     run->ir.n = ir.n;
     run->inputs.p = run->doc + ir.n;
     run->inputs.n = inputs.n;
-    memcpy(&run->graph, &ex->staging, sizeof run->graph);
+    (void)memcpy(&run->graph, &ex->staging, sizeof run->graph);
     rep_run_start(ex, run);
     response_begin(ex, &w, id, "result");
     rep_w_begin_object(&w);
@@ -470,28 +509,39 @@ static int start_run(rep_executor *ex, rep_json id, rep_json params)
 
 /* ---- requests ---- */
 
-static int blank(const char *line, size_t n)
+static bool is_blank(char c)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        char c = line[i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f') {
-            return 0;
-        }
-    }
-    return 1;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-int rep_handle_line(rep_executor *ex, const char *line, size_t n)
+/* How far the start of a line looks like a JSON object: `{`, blanks, then `"` or `}`. */
+enum { LOOKS_UNSURE, LOOKS_AFTER_BRACE, LOOKS_OBJECT, LOOKS_NOISE };
+
+/* Advances `state` over the `n` bytes at `p`. */
+static int looks_like_object(int state, const char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n && (state == LOOKS_UNSURE || state == LOOKS_AFTER_BRACE); i++) {
+        if (is_blank(p[i])) {
+            continue;
+        }
+        if (state == LOOKS_UNSURE) {
+            state = p[i] == '{' ? LOOKS_AFTER_BRACE : LOOKS_NOISE;
+        } else {
+            state = (p[i] == '"' || p[i] == '}') ? LOOKS_OBJECT : LOOKS_NOISE;
+        }
+    }
+    return state;
+}
+
+/* Answers one request line. Returns 0, or -1 after a write error. */
+static int handle_line(rep_executor *ex, const char *line, size_t n)
 {
     rep_json req, id, jsonrpc, method, params;
     rep_json_type idt;
     size_t at = 0;
     const char *why = "";
     int has_id;
-    if (blank(line, n)) {
-        return 0;
-    }
     if (rep_json_parse(line, n, &req, &at, &why) != 0) {
         char msg[96];
         rep_writer w;
@@ -499,21 +549,22 @@ int rep_handle_line(rep_executor *ex, const char *line, size_t n)
         rep_w_raw(&w, why, strlen(why));
         rep_w_raw(&w, " at byte ", 9);
         rep_w_u64_raw(&w, at);
-        error_response(ex, NO_ID, REP_PARSE_ERROR, "Parse error: ", msg, w.len);
+        (void)error_response(ex, NO_ID, REP_PARSE_ERROR, "Parse error: ", msg, w.len);
         return ex->write_failed ? -1 : 0;
     }
     if (rep_json_typeof(req) != REP_JSON_OBJECT) {
-        error_response(ex, NO_ID, REP_INVALID_REQUEST,
-                       "Invalid Request: a request must be a JSON object (batches are not used)",
-                       NULL, 0);
+        (void)error_response(ex, NO_ID, REP_INVALID_REQUEST,
+                             "Invalid Request: a request must be a JSON object "
+                             "(batches are not used)",
+                             NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     id = rep_json_get(req, "id");
     idt = rep_json_typeof(id);
     has_id = idt != REP_JSON_MISSING;
     if (has_id && idt != REP_JSON_NUMBER && idt != REP_JSON_STRING && idt != REP_JSON_NULL) {
-        error_response(ex, NO_ID, REP_INVALID_REQUEST,
-                       "Invalid Request: id must be a string, a number or null", NULL, 0);
+        (void)error_response(ex, NO_ID, REP_INVALID_REQUEST,
+                             "Invalid Request: id must be a string, a number or null", NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     if (!has_id) {
@@ -521,14 +572,16 @@ int rep_handle_line(rep_executor *ex, const char *line, size_t n)
     }
     jsonrpc = rep_json_get(req, "jsonrpc");
     if (!rep_json_string_equals(jsonrpc, "2.0", 3)) {
-        error_response(ex, id, REP_INVALID_REQUEST, "Invalid Request: jsonrpc must be \"2.0\"",
-                       NULL, 0);
+        (void)error_response(ex, id, REP_INVALID_REQUEST,
+                             "Invalid Request: jsonrpc must be \"2.0\"",
+                             NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     method = rep_json_get(req, "method");
     if (rep_json_typeof(method) != REP_JSON_STRING) {
-        error_response(ex, id, REP_INVALID_REQUEST, "Invalid Request: method must be a string",
-                       NULL, 0);
+        (void)error_response(ex, id, REP_INVALID_REQUEST,
+                             "Invalid Request: method must be a string",
+                             NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     params = rep_json_get(req, "params");
@@ -537,34 +590,56 @@ int rep_handle_line(rep_executor *ex, const char *line, size_t n)
         params.n = 2;
     } else if (rep_json_typeof(params) != REP_JSON_OBJECT &&
                rep_json_typeof(params) != REP_JSON_ARRAY) {
-        error_response(ex, id, REP_INVALID_REQUEST,
-                       "Invalid Request: params must be an object or an array", NULL, 0);
+        (void)error_response(ex, id, REP_INVALID_REQUEST,
+                             "Invalid Request: params must be an object or an array", NULL, 0);
         return ex->write_failed ? -1 : 0;
     }
     if (!has_id) {
         return 0; /* a notification: REP v0.1 uses none, and none is answered */
     }
     if (rep_json_string_equals(method, "Runtime.Capabilities", 20)) {
-        capabilities(ex, id);
+        (void)capabilities(ex, id);
     } else if (rep_json_string_equals(method, "Runtime.StartRun", 16)) {
-        start_run(ex, id, params);
+        (void)start_run(ex, id, params);
     } else if (rep_json_string_equals(method, "Runtime.Poll", 12)) {
-        poll(ex, id, params);
+        (void)poll(ex, id, params);
     } else if (rep_json_string_equals(method, "Runtime.Cancel", 14)) {
-        cancel(ex, id, params);
+        (void)cancel(ex, id, params);
     } else if (rep_json_string_equals(method, "Runtime.Health", 14)) {
-        health(ex, id);
+        (void)health(ex, id);
     } else {
         char name[64];
         long len = rep_json_string_decode(method, name, sizeof name);
         if (len < 0) {
-            error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found", NULL, 0);
+            (void)error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found", NULL, 0);
         } else {
-            error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found: ", name,
-                           (size_t)len);
+            (void)error_response(ex, id, REP_METHOD_NOT_FOUND, "Method not found: ", name,
+                                 (size_t)len);
         }
     }
     return ex->write_failed ? -1 : 0;
+}
+
+/* A complete line (without '\n'; `raw` bytes received with it): blank lines get no answer,
+ * noise before the first object is dropped, anything else is answered. Returns 0, or -1
+ * after a write error. */
+static int line_in(rep_executor *ex, const char *line, size_t n, size_t raw)
+{
+    size_t i = 0;
+    while (i < n && is_blank(line[i])) {
+        i++;
+    }
+    if (i == n) {
+        return 0;
+    }
+    if (!ex->synced) {
+        if (looks_like_object(LOOKS_UNSURE, line, n) != LOOKS_OBJECT) {
+            ex->dropped_bytes += raw;
+            return 0;
+        }
+        ex->synced = 1;
+    }
+    return handle_line(ex, line, n);
 }
 
 /* ---- framing ---- */
@@ -573,28 +648,54 @@ static int too_long(rep_executor *ex, size_t len)
 {
     char msg[96];
     rep_writer w;
+    if (ex->discarding_noise) {
+        ex->dropped_bytes += len + 1;
+        return 0;
+    }
     rep_writer_init(&w, msg, sizeof msg);
     rep_w_raw(&w, "request of ", 11);
     rep_w_u64_raw(&w, len);
     rep_w_raw(&w, " bytes exceeds the limit of ", 28);
     rep_w_u64_raw(&w, REP_MAX_FRAME_BYTES);
     rep_w_raw(&w, " bytes", 6);
-    error_response(ex, NO_ID, REP_INVALID_REQUEST, "Invalid Request: ", msg, w.len);
+    (void)error_response(ex, NO_ID, REP_INVALID_REQUEST, "Invalid Request: ", msg, w.len);
     return ex->write_failed ? -1 : 0;
 }
 
 static int complete_line(rep_executor *ex)
 {
-    size_t n = ex->line_len;
+    size_t n = ex->line_len, raw = n + 1;
     ex->line_len = 0;
     if (n > 0 && ex->line[n - 1] == '\r') {
         n--;
     }
-    return rep_handle_line(ex, ex->line, n);
+    return line_in(ex, ex->line, n, raw);
 }
 
-int rep_feed(rep_executor *ex, const char *bytes, size_t n)
+/* The start of a line that is too long to keep: its answer is an error unless it is noise
+ * before the first object. */
+static void start_discarding(rep_executor *ex, const char *chunk, size_t chunk_n)
 {
+    int state = looks_like_object(LOOKS_UNSURE, ex->line, ex->line_len);
+    state = looks_like_object(state, chunk, chunk_n);
+    ex->discarding_noise = (uint8_t)(!ex->synced && state != LOOKS_OBJECT);
+    if (!ex->discarding_noise) {
+        ex->synced = 1;
+    }
+    ex->discarding = ex->line_len + chunk_n;
+    ex->line_len = 0;
+}
+
+static int feed(rep_executor *ex, const char *bytes, size_t n)
+{
+    if (ex->resyncing && n > 0) {
+        const char *nl = memchr(bytes, '\n', n);
+        size_t drop = nl ? (size_t)(nl - bytes) + 1 : n;
+        ex->dropped_bytes += drop;
+        ex->resyncing = (uint8_t)(nl == NULL);
+        bytes += drop;
+        n -= drop;
+    }
     while (n > 0) {
         const char *nl = memchr(bytes, '\n', n);
         size_t chunk = nl ? (size_t)(nl - bytes) : n;
@@ -607,8 +708,7 @@ int rep_feed(rep_executor *ex, const char *bytes, size_t n)
                 ex->discarding = 0;
             }
         } else if (ex->line_len + chunk > REP_MAX_FRAME_BYTES) {
-            ex->discarding = ex->line_len + chunk;
-            ex->line_len = 0;
+            start_discarding(ex, bytes, chunk);
             if (nl) {
                 if (too_long(ex, ex->discarding) != 0) {
                     return -1;
@@ -616,7 +716,7 @@ int rep_feed(rep_executor *ex, const char *bytes, size_t n)
                 ex->discarding = 0;
             }
         } else {
-            memcpy(ex->line + ex->line_len, bytes, chunk);
+            (void)memcpy(ex->line + ex->line_len, bytes, chunk);
             ex->line_len += chunk;
             if (nl && complete_line(ex) != 0) {
                 return -1;
@@ -631,8 +731,13 @@ int rep_feed(rep_executor *ex, const char *bytes, size_t n)
     return ex->write_failed ? -1 : 0;
 }
 
-int rep_feed_eof(rep_executor *ex)
+static int feed_eof(rep_executor *ex)
 {
+    if (ex->resyncing) {
+        ex->dropped_bytes += ex->line_len;
+        ex->line_len = 0;
+        return ex->write_failed ? -1 : 0;
+    }
     if (ex->discarding > 0) {
         size_t len = ex->discarding;
         ex->discarding = 0;
@@ -644,53 +749,141 @@ int rep_feed_eof(rep_executor *ex)
     return ex->write_failed ? -1 : 0;
 }
 
+rep_err rep_feed(rep_executor *ex, const char *bytes, size_t n)
+{
+    rep_err err = usable(ex);
+    if (err != REP_OK) {
+        return err;
+    }
+    if (bytes == NULL && n > 0) {
+        return REP_ERR_ARG;
+    }
+    (void)feed(ex, bytes, n);
+    return io_status(ex);
+}
+
+rep_err rep_feed_eof(rep_executor *ex)
+{
+    rep_err err = usable(ex);
+    if (err != REP_OK) {
+        return err;
+    }
+    (void)feed_eof(ex);
+    return io_status(ex);
+}
+
+rep_err rep_handle_line(rep_executor *ex, const char *line, size_t n)
+{
+    rep_err err = usable(ex);
+    if (err != REP_OK) {
+        return err;
+    }
+    if (line == NULL && n > 0) {
+        return REP_ERR_ARG;
+    }
+    (void)line_in(ex, line, n, n);
+    return io_status(ex);
+}
+
+rep_err rep_executor_resync(rep_executor *ex)
+{
+    rep_err err = usable(ex);
+    if (err != REP_OK) {
+        return err;
+    }
+    ex->dropped_bytes += ex->line_len + ex->discarding;
+    ex->line_len = 0;
+    ex->discarding = 0;
+    ex->resyncing = 1;
+    return REP_OK;
+}
+
+uint64_t rep_executor_dropped_bytes(const rep_executor *ex)
+{
+    if (ex == NULL || ex->layout_tag != REP_LAYOUT_TAG) {
+        return 0;
+    }
+    return ex->dropped_bytes;
+}
+
 /* ---- the executor ---- */
 
-void rep_executor_init(rep_executor *ex, const rep_io *io, const char *version)
+rep_err rep_executor_init_checked(rep_executor *ex, size_t size, uint32_t layout_tag,
+                                  const rep_io *io, const char *version)
 {
     int i;
+    if (ex == NULL) {
+        return REP_ERR_ARG;
+    }
+    if (size != sizeof(rep_executor) || layout_tag != REP_LAYOUT_TAG) {
+        /* The caller's layout is not ours: only the first field is common to both. */
+        if (size >= sizeof ex->layout_tag) {
+            ex->layout_tag = 0;
+        }
+        return REP_ERR_LAYOUT;
+    }
+    ex->layout_tag = 0;
+    if (io == NULL || io->write == NULL || io->now_ms == NULL) {
+        return REP_ERR_ARG;
+    }
     /* Only the control fields: the buffers (megabytes on Linux) are written before they are
      * read, and leaving them alone keeps untouched static pages unmapped. */
+    ex->in_handler = 0;
+    ex->synced = 0;
+    ex->resyncing = 0;
     ex->kind_count = 0;
     ex->run_seq = 0;
     ex->line_len = 0;
     ex->discarding = 0;
+    ex->discarding_noise = 0;
     ex->write_failed = 0;
+    ex->dropped_bytes = 0;
     ex->epoch_unix_ms = 0;
     ex->io = *io;
     ex->version = version ? version : REP_EXECUTOR_VERSION;
     ex->epoch_mono_ms = rep_now(ex);
     for (i = 0; i < REP_MAX_RUNS; i++) {
         ex->runs[i].used = 0;
+        ex->runs[i].merged_index_clean = 0; /* cleared when a run first uses it */
+        ex->runs[i].merged_count = 0;
     }
+    ex->layout_tag = REP_LAYOUT_TAG;
+    return REP_OK;
 }
 
-int rep_executor_add_step(rep_executor *ex, const char *kind, rep_step_fn fn, void *user)
+rep_err rep_executor_add_step(rep_executor *ex, const char *kind, rep_step_fn fn, void *user)
 {
     uint16_t i;
-    if (!kind || !*kind || !fn) {
-        return -1;
+    rep_err err = usable(ex);
+    if (err != REP_OK) {
+        return err;
+    }
+    if (kind == NULL || kind[0] == '\0' || fn == NULL) {
+        return REP_ERR_ARG;
     }
     for (i = 0; i < ex->kind_count; i++) {
         if (strcmp(ex->kinds[i].name, kind) == 0) {
             ex->kinds[i].fn = fn;
             ex->kinds[i].user = user;
-            return 0;
+            return REP_OK;
         }
     }
     if (ex->kind_count >= REP_MAX_KINDS) {
-        return -1;
+        return REP_ERR_FULL;
     }
     ex->kinds[ex->kind_count].name = kind;
     ex->kinds[ex->kind_count].fn = fn;
     ex->kinds[ex->kind_count].user = user;
     ex->kind_count++;
-    return 0;
+    return REP_OK;
 }
 
 void rep_tick(rep_executor *ex)
 {
     int i;
+    if (usable(ex) != REP_OK) {
+        return;
+    }
     for (i = 0; i < REP_MAX_RUNS; i++) {
         if (ex->runs[i].used) {
             rep_run_tick(ex, &ex->runs[i]);
@@ -702,6 +895,9 @@ uint32_t rep_idle_ms(rep_executor *ex, uint32_t max_ms)
 {
     uint32_t wait = max_ms;
     int i;
+    if (usable(ex) != REP_OK) {
+        return max_ms;
+    }
     for (i = 0; i < REP_MAX_RUNS; i++) {
         if (ex->runs[i].used) {
             uint32_t w = rep_run_idle_ms(ex, &ex->runs[i], max_ms);
@@ -713,19 +909,27 @@ uint32_t rep_idle_ms(rep_executor *ex, uint32_t max_ms)
     return wait;
 }
 
-int rep_serve(rep_executor *ex)
+rep_err rep_serve(rep_executor *ex)
 {
     char buf[REP_READ_CHUNK];
+    rep_err err = usable(ex);
+    if (err != REP_OK) {
+        return err;
+    }
+    if (ex->io.read == NULL) {
+        return REP_ERR_ARG;
+    }
     /* A server: runs until the input ends or the output breaks. */
     for (;;) {
         long n;
         rep_tick(ex);
         n = ex->io.read(ex->io.ctx, buf, sizeof buf, rep_idle_ms(ex, 1000));
         if (n < 0) {
-            return rep_feed_eof(ex);
+            (void)feed_eof(ex);
+            return io_status(ex);
         }
-        if (n > 0 && rep_feed(ex, buf, (size_t)n) != 0) {
-            return -1;
+        if (n > 0 && feed(ex, buf, (size_t)n) != 0) {
+            return REP_ERR_IO;
         }
     }
 }

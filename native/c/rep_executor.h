@@ -1,19 +1,32 @@
 /*
- * rep_executor.h — a REP v0.1 executor library in C99 with no heap.
+ * rep_executor.h — a REP v0.1 executor library in C99 with no heap: the step API, the I/O
+ * port and the executor's life cycle.
  *
  * Speaks REP v0.1 (JSON-RPC 2.0, one JSON object per line) and runs Flow IR v1.0.0 in the
  * dialect of the reference compiler: entry nodes, success/failure edges, `switch`, `finish`,
  * `$input.` / `$step.` / `$.vars.` references, `retry`, step and flow `timeout_ms`.
  *
  * - No heap: every byte lives in a `rep_executor` the caller declares (typically `static`),
- *   sized at compile time by the REP_* limits below (override them with -D).
- * - No recursion, every loop bounded by its input or a limit; the only libc functions used are
- *   memcpy, memmove, memset, memcmp and strlen.
+ *   sized at compile time by the limits of rep_config.h (a REP_CONFIG_FILE or -D).
+ * - No recursion: nesting is walked with explicit stacks of fixed size; every loop is bounded
+ *   by its input or a limit.
+ * - libc: memcpy, memmove, memset, memcmp, memchr, strlen and strcmp (<string.h>); soft-float
+ *   double arithmetic only in rep_json_to_double and the run-input check of `int` types.
  * - I/O through callbacks (`rep_io`): read bytes, write bytes, monotonic milliseconds (and,
  *   optionally, the wall clock), so the same code serves stdio on Linux and a UART on a board.
  * - Single-threaded and cooperative: step handlers run to completion or return
  *   REP_STEP_PENDING and are called again later, so Poll and Cancel are answered while a step
  *   waits.
+ *
+ * Threads and interrupts: an executor belongs to one thread (or task) at a time; different
+ * executors are independent. No function of this header may be called from an interrupt
+ * handler (feed bytes from a queue or ring the handler fills instead), and a step handler must
+ * not call rep_serve, rep_feed, rep_feed_eof, rep_handle_line, rep_tick or
+ * rep_executor_resync on its own executor (they return REP_ERR_BUSY).
+ *
+ * Errors: functions that can fail return a `rep_err` (rep_json.h): REP_OK or a negative
+ * REP_ERR_*; see rep_err_str. Protocol errors (REP v0.1 §5 codes) are answered to the host,
+ * never returned.
  *
  * See docs/native-executors.md for a guide, the limits and how to port to a board.
  */
@@ -23,214 +36,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rep_config.h"
+#include "rep_json.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** Version of this library, advertised by Runtime.Capabilities unless the executor sets its own. */
-#define REP_EXECUTOR_VERSION "0.1.0"
-
-/* ------------------------------------------------------------------------------------------
- * Limits. Each is a compile-time size; override with -DNAME=VALUE for the whole build (the
- * library and every file that includes this header must agree).
- * ---------------------------------------------------------------------------------------- */
-
-/** Longest request line in bytes (without its '\n'). A longer line is answered -32600. */
-#ifndef REP_MAX_FRAME_BYTES
-#define REP_MAX_FRAME_BYTES 65536
-#endif
-/** Deepest JSON nesting (objects and arrays) accepted anywhere; deeper is a parse error. */
-#ifndef REP_MAX_DEPTH
-#define REP_MAX_DEPTH 32
-#endif
-/** Most nodes in one Flow IR graph; more is error 1003. */
-#ifndef REP_MAX_NODES
-#define REP_MAX_NODES 128
-#endif
-/** Most edges in one Flow IR graph; more is error 1003. */
-#ifndef REP_MAX_EDGES
-#define REP_MAX_EDGES 256
-#endif
-/** Longest node id and flow name in bytes; longer is error 1003. */
-#ifndef REP_MAX_ID_BYTES
-#define REP_MAX_ID_BYTES 64
-#endif
-/** Longest run id (options.run_id) in bytes of its JSON text; longer is error -32602. */
-#ifndef REP_MAX_RUN_ID_BYTES
-#define REP_MAX_RUN_ID_BYTES 128
-#endif
-/** Most step kinds registered with rep_executor_add_step. */
-#ifndef REP_MAX_KINDS
-#define REP_MAX_KINDS 16
-#endif
-/** Runs kept at once (running or finished and still pollable). */
-#ifndef REP_MAX_RUNS
-#define REP_MAX_RUNS 2
-#endif
-/** Steps of one run in progress at once (`limits.concurrency`). */
-#ifndef REP_CONCURRENCY
-#define REP_CONCURRENCY 4
-#endif
-/** Bytes kept per run for the IR and the inputs (their JSON text as received). */
-#ifndef REP_RUN_DOC_BYTES
-#define REP_RUN_DOC_BYTES REP_MAX_FRAME_BYTES
-#endif
-/** Bytes per run for the outputs of its steps (JSON text). A step whose output does not fit
- *  fails (3002). */
-#ifndef REP_RUN_OUTPUT_BYTES
-#define REP_RUN_OUTPUT_BYTES 16384
-#endif
-/** Bytes per run for events not yet delivered by a Poll. When it is nearly full the run
- *  pauses until the next Poll drains it: no event is ever dropped. */
-#ifndef REP_RUN_EVENT_BYTES
-#define REP_RUN_EVENT_BYTES 16384
-#endif
-/** Bytes for one step's resolved `with` (one buffer per concurrent step). A `with` that does
- *  not fit fails the step (3002). */
-#ifndef REP_WITH_BYTES
-#define REP_WITH_BYTES 8192
-#endif
-/** Longest error or log message kept, in bytes of JSON text (longer ones are cut at a
- *  character boundary). */
-#ifndef REP_MAX_MESSAGE_BYTES
-#define REP_MAX_MESSAGE_BYTES 256
-#endif
-/** How long (ms) a step handler may stay PENDING after its run is cancelled or its
- *  timeout_ms expired before the step is failed with cause `cancelled`. */
-#ifndef REP_CANCEL_GRACE_MS
-#define REP_CANCEL_GRACE_MS 150
-#endif
-
-#if REP_MAX_DEPTH < 4 || REP_MAX_DEPTH > 63
-#error "REP_MAX_DEPTH must be within 4..63"
-#endif
-#if REP_MAX_NODES < 1 || REP_MAX_NODES > 65535 || REP_MAX_EDGES > 65535
-#error "REP_MAX_NODES and REP_MAX_EDGES must be within 1..65535"
-#endif
-#if REP_CONCURRENCY < 1 || REP_MAX_RUNS < 1
-#error "REP_CONCURRENCY and REP_MAX_RUNS must be at least 1"
-#endif
-
-/** Upper bound of one event's JSON text (ids and messages are capped, see above). */
-#define REP_MAX_EVENT_BYTES (192 + REP_MAX_ID_BYTES + REP_MAX_MESSAGE_BYTES)
-
-#if REP_RUN_EVENT_BYTES < (2 * REP_CONCURRENCY + 8) * REP_MAX_EVENT_BYTES
-#error "REP_RUN_EVENT_BYTES is too small for REP_CONCURRENCY steps (see rep_executor.h)"
-#endif
-
-/* ------------------------------------------------------------------------------------------
- * JSON values: slices of JSON text that the library has validated.
- * ---------------------------------------------------------------------------------------- */
-
-/** A JSON value: `n` bytes of valid JSON text at `p`, without surrounding blanks. A missing
- *  value (a key that is not there) has `p == NULL` and `n == 0`. */
-typedef struct rep_json {
-    const char *p;
-    size_t n;
-} rep_json;
-
-/** The type of a JSON value. */
-typedef enum rep_json_type {
-    REP_JSON_MISSING = 0,
-    REP_JSON_NULL,
-    REP_JSON_BOOL,
-    REP_JSON_NUMBER,
-    REP_JSON_STRING,
-    REP_JSON_ARRAY,
-    REP_JSON_OBJECT
-} rep_json_type;
-
-/** Iterates the members of an object or the elements of an array. */
-typedef struct rep_json_iter {
-    const char *p;
-    const char *end;
-    int object;
-} rep_json_iter;
-
-/** Validates `text` (RFC 8259: UTF-8, no lone surrogates, numbers within the double range,
- *  nesting at most REP_MAX_DEPTH; blanks around the value allowed). Returns 0 and sets `*out`
- *  to the value, or -1 and sets `*error_at` (byte offset) and `*why` (static text). */
-int rep_json_parse(const char *text, size_t len, rep_json *out, size_t *error_at,
-                   const char **why);
-
-/** The value's type (REP_JSON_MISSING for a missing value). */
-rep_json_type rep_json_typeof(rep_json v);
-
-/** The member `key` (a NUL-terminated UTF-8 string) of object `obj`; the last one when the key
- *  repeats (as serde_json and most parsers do). Missing when `obj` is not an object. */
-rep_json rep_json_get(rep_json obj, const char *key);
-
-/** Like rep_json_get with a key of `n` raw bytes. */
-rep_json rep_json_get_n(rep_json obj, const char *key, size_t n);
-
-/** Starts iterating `v`; iteration yields nothing when `v` is not an object or an array. */
-void rep_json_iter_init(rep_json_iter *it, rep_json v);
-
-/** The next member (`key` is a JSON string value, NULL allowed for arrays) or element.
- *  Returns 1, or 0 at the end. */
-int rep_json_iter_next(rep_json_iter *it, rep_json *key, rep_json *value);
-
-/** Whether `s` is a JSON string whose decoded content is the `n` bytes at `bytes`. */
-int rep_json_string_equals(rep_json s, const char *bytes, size_t n);
-
-/** Whether `a` and `b` are JSON strings with the same decoded content. */
-int rep_json_strings_equal(rep_json a, rep_json b);
-
-/** Decodes the JSON string `s` into `out` (UTF-8, not NUL-terminated). Returns the decoded
- *  length, or -1 when `s` is not a string or its content does not fit in `cap` bytes. */
-long rep_json_string_decode(rep_json s, char *out, size_t cap);
-
-/** A non-negative integer written with digits only (no fraction, no exponent) and at most
- *  `max`. Returns 0 and sets `*out`, or -1. */
-int rep_json_to_u32(rep_json v, uint32_t max, uint32_t *out);
-
-/** A JSON number as a double (decimal conversion correct to about 15 significant digits).
- *  Returns 0 and sets `*out`, or -1 when `v` is not a number. */
-int rep_json_to_double(rep_json v, double *out);
-
-/* ------------------------------------------------------------------------------------------
- * Writing JSON: a writer into a fixed buffer, or streaming through a flush callback.
- * ---------------------------------------------------------------------------------------- */
-
-/** Builds one JSON value. Separators are automatic: call rep_w_key before each member value
- *  of an object. Errors are sticky: `overflow` is set when a buffer without flush callback is
- *  full, `failed` when the flush callback failed; later calls do nothing. */
-typedef struct rep_writer {
-    char *buf;
-    size_t cap;
-    size_t len;
-    int (*flush)(void *ctx, const char *bytes, size_t n);
-    void *flush_ctx;
-    int overflow;
-    int failed;
-    int depth;
-    int after_key;
-    uint64_t has_item; /* bit d: the container at depth d already has an item */
-} rep_writer;
-
-/** A writer into `buf` (`cap` bytes); its text is `buf[0..len)`. */
-void rep_writer_init(rep_writer *w, char *buf, size_t cap);
-void rep_w_begin_object(rep_writer *w);
-void rep_w_end_object(rep_writer *w);
-void rep_w_begin_array(rep_writer *w);
-void rep_w_end_array(rep_writer *w);
-/** A member key from a NUL-terminated UTF-8 string (escaped as needed). */
-void rep_w_key(rep_writer *w, const char *key);
-/** A member key from `n` bytes of UTF-8 (escaped as needed). */
-void rep_w_key_n(rep_writer *w, const char *key, size_t n);
-/** A member key copied from a JSON string value. */
-void rep_w_key_json(rep_writer *w, rep_json key);
-/** A string value from NUL-terminated UTF-8. */
-void rep_w_string(rep_writer *w, const char *s);
-/** A string value from `n` bytes of UTF-8. */
-void rep_w_string_n(rep_writer *w, const char *s, size_t n);
-void rep_w_int(rep_writer *w, int64_t v);
-void rep_w_bool(rep_writer *w, int v);
-void rep_w_null(rep_writer *w);
-/** Copies the JSON value `v`; a missing value is written as null. */
-void rep_w_value(rep_writer *w, rep_json v);
-/** A number written as the caller's text, which must be a valid JSON number. */
-void rep_w_number_text(rep_writer *w, const char *text, size_t n);
+/** Version of this library, advertised by Runtime.Capabilities unless the executor sets its
+ *  own. */
+#define REP_EXECUTOR_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------------------------------
  * Step handlers.
@@ -247,15 +62,22 @@ typedef enum rep_step_result {
     REP_STEP_PENDING = 2
 } rep_step_result;
 
-/** The step being run; valid only during the handler call. */
+/** The attempt being run. Valid only during the handler call: never keep the pointer. */
 typedef struct rep_step rep_step;
 
-/** Runs one attempt of a step. `with` is the node's `with` object with every reference
- *  resolved; the handler writes its output (any JSON value, usually an object) to `out`. */
+/** Runs one call of an attempt of a step. `with` is the node's `with` object with every
+ *  reference resolved: valid during the call only (copy what you keep). The handler writes its
+ *  output (any JSON value, usually an object) to `out`. `user` is what rep_executor_add_step
+ *  was given. A handler must return promptly (it holds the whole executor while it runs): to
+ *  wait for something, return rep_step_wait and be called again. */
 typedef rep_step_result (*rep_step_fn)(rep_step *step, rep_json with, rep_writer *out,
                                        void *user);
 
-/** The attempt number, from 1. */
+/* The step API: call these only with the `step` of the handler call in progress. Every
+ * rep_json they return points into the run's storage and stays valid during the call. */
+
+/** The attempt number, from 1 (a retried attempt gets the next number; the handler of a
+ *  PENDING attempt sees the same number on every call). */
 uint32_t rep_step_attempt(const rep_step *step);
 /** The node id (a JSON string). */
 rep_json rep_step_id(const rep_step *step);
@@ -263,40 +85,48 @@ rep_json rep_step_id(const rep_step *step);
 rep_json rep_step_inputs(const rep_step *step);
 /** The whole Flow IR document of the run (e.g. for `constants.policy`). */
 rep_json rep_step_ir(const rep_step *step);
-/** Milliseconds since this attempt started. */
+/** Milliseconds since this attempt started (its first call), by rep_io.now_ms. */
 uint64_t rep_step_elapsed_ms(const rep_step *step);
-/** Non-zero when the attempt must stop: the run was cancelled or is stopping, or the node's
+/** Whether the attempt must stop: the run was cancelled or is stopping, or the node's
  *  timeout_ms expired. A handler then returns promptly (REP_CANCEL_GRACE_MS at most). */
-int rep_step_cancelled(const rep_step *step);
-/** Asks to be called again within `ms` milliseconds (or as soon as something happens); returns
- *  REP_STEP_PENDING for `return rep_step_wait(step, 10);`. */
+bool rep_step_cancelled(const rep_step *step);
+/** Asks to be called again within `ms` milliseconds (or as soon as something happens, e.g. a
+ *  Cancel); returns REP_STEP_PENDING for `return rep_step_wait(step, 10);`. Meanwhile the
+ *  executor answers requests and runs other steps. */
 rep_step_result rep_step_wait(rep_step *step, uint32_t ms);
-/** Fails the attempt with `code` (2001 for a step failure) and `message`; returns
+/** Fails the attempt with `code` (2001 for a step failure; 3002 for an internal error) and
+ *  `message` (NUL-terminated UTF-8, copied and cut to REP_MAX_MESSAGE_BYTES); returns
  *  REP_STEP_FAILED. By default a 2xxx failure is retried within the node's retry.max. */
 rep_step_result rep_step_fail(rep_step *step, int32_t code, const char *message);
 /** Like rep_step_fail, with the JSON text of `value` appended to the message. */
 rep_step_result rep_step_fail_with(rep_step *step, int32_t code, const char *message,
                                    rep_json value);
 /** After rep_step_fail: whether the failure may be retried (default: only 2000–2999). */
-void rep_step_set_retriable(rep_step *step, int retriable);
-/** After rep_step_fail: a machine-readable cause, "timeout", "cancelled" or "panic". */
+void rep_step_set_retriable(rep_step *step, bool retriable);
+/** After rep_step_fail: a machine-readable cause, "timeout", "cancelled" or "panic" (NULL or
+ *  anything else: none). */
 void rep_step_set_cause(rep_step *step, const char *cause);
-/** Emits a `log` event for this step (`level` e.g. "info"). */
+/** Emits a `log` event for this step (`level` e.g. "info"; both NUL-terminated, copied).
+ *  At most two per handler call are recorded. */
 void rep_step_log(rep_step *step, const char *level, const char *message);
 
 /* ------------------------------------------------------------------------------------------
  * I/O callbacks: the port to a platform.
  * ---------------------------------------------------------------------------------------- */
 
-/** How the executor talks to its host and reads time. */
+/** How the executor talks to its host and reads time. Copied by rep_executor_init; `ctx` is
+ *  kept by pointer and passed to every callback. The callbacks are called from the thread
+ *  that calls rep_serve / rep_feed / rep_tick, never from two threads at once. */
 typedef struct rep_io {
     /** Reads up to `cap` bytes of requests into `buf`, waiting at most `timeout_ms` (0: do not
      *  wait). Returns the number of bytes read (> 0), 0 when none arrived in time, or -1 at
-     *  the end of input (EOF) or on a read error. */
+     *  the end of input (EOF) or on a read error. Used by rep_serve only. */
     long (*read)(void *ctx, char *buf, size_t cap, uint32_t timeout_ms);
-    /** Writes all `n` bytes of responses; returns 0, or -1 on error. */
+    /** Writes all `n` bytes of responses; returns 0, or -1 on error (the host is gone). The
+     *  bytes are valid during the call only. */
     int (*write)(void *ctx, const char *bytes, size_t n);
-    /** Monotonic milliseconds (any origin; must not go backwards). */
+    /** Monotonic milliseconds as a 64-bit count (any origin; must not go backwards, must not
+     *  wrap: widen a 32-bit tick counter). */
     uint64_t (*now_ms)(void *ctx);
     /** Optional (may be NULL): the wall clock as milliseconds since the Unix epoch, for event
      *  timestamps. Without it, timestamps count from 1970-01-01T00:00:00Z at start-up. */
@@ -306,151 +136,79 @@ typedef struct rep_io {
 } rep_io;
 
 /* ------------------------------------------------------------------------------------------
- * The executor. Its fields are private: use the functions.
+ * The executor.
  * ---------------------------------------------------------------------------------------- */
 
-/** One node of a validated graph (offsets are relative to the IR text). */
-typedef struct rep_node_info {
-    uint32_t off, len;         /* the node object */
-    uint32_t id_off, id_len;   /* the id string value */
-    uint32_t with_off, with_len;
-    uint32_t timeout_ms, retry_max, backoff_ms;
-    uint16_t kind;             /* index into the kinds, or REP_KIND_SWITCH / REP_KIND_FINISH */
-    uint8_t flags;             /* type is switch / finish / dsl.emit */
-    uint16_t in_count;
-    uint16_t out_start, out_count; /* into out_list */
-} rep_node_info;
+/** The executor: declare one (static storage), then rep_executor_init. Its fields are
+ *  private (rep_layout.h): use the functions. */
+typedef struct rep_executor rep_executor;
 
-/** One edge of a validated graph. */
-typedef struct rep_edge_info {
-    uint16_t from, to;
-    uint8_t failure;           /* on: "failure" */
-    uint32_t case_off, case_len; /* the `case` string value, len 0 when absent */
-} rep_edge_info;
+/** Prepares `ex` (no I/O but one now_ms call): REP_OK, REP_ERR_ARG when `io` lacks read,
+ *  write or now_ms, or REP_ERR_LAYOUT when this translation unit's `rep_executor` was compiled
+ *  with other limits than the library (the caller's sizeof and REP_LAYOUT_TAG are passed by
+ *  the macro) — then `ex` is left refusing every call. `io` is copied. `version` (semver,
+ *  NUL-terminated, kept by pointer: a string literal) is advertised by Runtime.Capabilities;
+ *  NULL means REP_EXECUTOR_VERSION. The built-in kinds `switch` and `finish` are always
+ *  there. Call it before any other function on `ex`, from the thread that will serve. */
+#define rep_executor_init(ex, io, version)                                                     \
+    rep_executor_init_checked((ex), sizeof *(ex), REP_LAYOUT_TAG, (io), (version))
 
-/** A validated graph. */
-typedef struct rep_graph {
-    uint16_t node_count, edge_count;
-    uint32_t flow_timeout_ms;
-    rep_node_info nodes[REP_MAX_NODES];
-    rep_edge_info edges[REP_MAX_EDGES];
-    uint16_t out_list[REP_MAX_EDGES];
-} rep_graph;
-
-/** An error kept for a run summary or a step attempt. */
-typedef struct rep_error_info {
-    int32_t code;
-    int16_t node;      /* -1: not about one step */
-    int8_t retriable;  /* -1 unset, 0, 1 */
-    uint8_t cause;     /* 0 none, 1 timeout, 2 cancelled, 3 panic */
-    uint8_t details;   /* 0 none, 1 {timeout_ms}, 2 {flow_timeout_ms} */
-    uint32_t attempt;
-    uint32_t details_ms;
-    uint16_t message_len;
-    char message[REP_MAX_MESSAGE_BYTES];
-} rep_error_info;
-
-/** A step in progress. */
-typedef struct rep_slot {
-    int16_t node;      /* -1: free */
-    uint8_t phase;     /* running, backoff */
-    uint8_t cancelled; /* the attempt's stop signal fired */
-    uint8_t timed_out;
-    uint32_t attempt;
-    uint64_t started_ms, wake_ms, cancel_deadline_ms;
-    size_t with_len;
-    char with[REP_WITH_BYTES];
-} rep_slot;
-
-/** One run. */
-typedef struct rep_run {
-    uint8_t used, status, stopping, finished_flow, cancel_requested, has_failure;
-    uint8_t more_now; /* the last tick stopped early: tick again at once */
-    uint32_t seq;       /* start order, for eviction */
-    uint16_t id_len;
-    char id[REP_MAX_RUN_ID_BYTES]; /* JSON string text of the run id */
-    uint64_t deadline_ms; /* flow timeout_ms, 0: none */
-    uint32_t completed_steps, failed_steps;
-    rep_error_info failure;
-    rep_graph graph;
-    size_t doc_len;
-    rep_json ir, inputs;
-    char doc[REP_RUN_DOC_BYTES];
-    /* per node: scheduling state and output */
-    uint16_t remaining[REP_MAX_NODES];
-    uint8_t activated[REP_MAX_NODES];
-    uint8_t node_state[REP_MAX_NODES];
-    uint32_t out_off[REP_MAX_NODES], out_len[REP_MAX_NODES];
-    uint16_t ready[REP_MAX_NODES];
-    uint16_t ready_head, ready_len;
-    uint16_t emit_order[REP_MAX_NODES]; /* dsl.emit nodes in completion order */
-    uint16_t emit_count;
-    uint16_t done_order[REP_MAX_NODES]; /* succeeded nodes, in completion order */
-    uint16_t done_count;
-    rep_slot slots[REP_CONCURRENCY];
-    size_t output_len;
-    char output[REP_RUN_OUTPUT_BYTES];
-    size_t events_len;
-    char events[REP_RUN_EVENT_BYTES];
-} rep_run;
-
-/** A registered step kind. */
-typedef struct rep_kind {
-    const char *name;
-    rep_step_fn fn;
-    void *user;
-} rep_kind;
-
-/** The executor: declare one (static storage), then rep_executor_init. */
-typedef struct rep_executor {
-    rep_io io;
-    const char *version;
-    rep_kind kinds[REP_MAX_KINDS];
-    uint16_t kind_count;
-    uint32_t run_seq;
-    uint64_t epoch_unix_ms, epoch_mono_ms;
-    /* input framing */
-    size_t line_len;
-    size_t discarding; /* > 0: bytes of an over-long line seen so far */
-    int write_failed;
-    char line[REP_MAX_FRAME_BYTES + 1];
-    char out_buf[512];
-    rep_graph staging; /* StartRun validates into this before a run takes it */
-    rep_error_info step_error; /* the failure of the handler call in progress */
-    uint16_t tmp_a[REP_MAX_NODES], tmp_b[REP_MAX_NODES];
-    uint16_t tmp_edges[REP_MAX_EDGES];
-    rep_run runs[REP_MAX_RUNS];
-} rep_executor;
-
-/** Prepares `ex` (no I/O). `version` (semver) is advertised by Runtime.Capabilities; NULL means
- *  REP_EXECUTOR_VERSION. The built-in kinds `switch` and `finish` are always there. */
-void rep_executor_init(rep_executor *ex, const rep_io *io, const char *version);
+/** rep_executor_init with the caller's view of the layout given explicitly: `size` is
+ *  sizeof(rep_executor) and `layout_tag` REP_LAYOUT_TAG as the caller was compiled. */
+rep_err rep_executor_init_checked(rep_executor *ex, size_t size, uint32_t layout_tag,
+                                  const rep_io *io, const char *version);
 
 /** Registers `fn` for step kind `kind` (a NUL-terminated string kept by pointer: use a string
- *  literal). Registering `switch` or `finish` replaces the built-in. Returns 0, or -1 when the
- *  table is full (REP_MAX_KINDS) or `kind` is empty. */
-int rep_executor_add_step(rep_executor *ex, const char *kind, rep_step_fn fn, void *user);
+ *  literal or storage that outlives `ex`); `user` is passed to `fn` as it is. Registering a
+ *  kind again replaces its handler; registering `switch` or `finish` replaces the built-in.
+ *  Returns REP_OK, REP_ERR_ARG (`kind` NULL or empty, `fn` NULL), REP_ERR_FULL (REP_MAX_KINDS
+ *  kinds registered), REP_ERR_LAYOUT or REP_ERR_BUSY. */
+rep_err rep_executor_add_step(rep_executor *ex, const char *kind, rep_step_fn fn, void *user);
 
-/** Serves REP until the end of input: reads requests, answers them, runs the runs. Returns 0
- *  at EOF, -1 when writing a response failed (the host is gone). */
-int rep_serve(rep_executor *ex);
+/** Serves REP until the end of input: reads requests (rep_io.read), answers them, runs the
+ *  runs, sleeping in read when there is nothing to do. Returns REP_OK at EOF, REP_ERR_IO when
+ *  writing a response failed (the host is gone), REP_ERR_LAYOUT or REP_ERR_BUSY. Uses
+ *  REP_READ_CHUNK bytes of stack for its read buffer. */
+rep_err rep_serve(rep_executor *ex);
 
-/* Lower-level entry points, for a main loop of one's own (interrupt-driven boards, tests). */
+/* Lower-level entry points, for a main loop of one's own (an RTOS task fed by a queue,
+ * interrupt-driven boards, tests): feed the bytes that arrived, call rep_tick, and wait for
+ * more input at most rep_idle_ms. */
 
-/** Feeds request bytes: answers each complete line. Returns 0, or -1 after a write error. */
-int rep_feed(rep_executor *ex, const char *bytes, size_t n);
-/** The end of input: answers a last line without '\n'. Returns 0, or -1 after a write error. */
-int rep_feed_eof(rep_executor *ex);
-/** Answers one request line (without '\n'). Returns 0, or -1 after a write error. */
-int rep_handle_line(rep_executor *ex, const char *line, size_t n);
-/** Advances every run as far as it can go now. */
+/** Feeds request bytes (copied as needed; `bytes` is not kept): answers each complete line.
+ *  Returns REP_OK, REP_ERR_IO after a write error, REP_ERR_LAYOUT or REP_ERR_BUSY. */
+rep_err rep_feed(rep_executor *ex, const char *bytes, size_t n);
+/** The end of input: answers a last line without '\n'. Returns as rep_feed. */
+rep_err rep_feed_eof(rep_executor *ex);
+/** Answers one request line (the `n` bytes at `line`, without '\n'). Returns as rep_feed. */
+rep_err rep_handle_line(rep_executor *ex, const char *line, size_t n);
+/** Advances every run as far as it can go now (calls step handlers). Does nothing on an
+ *  executor that is not initialized or from inside a step handler. */
 void rep_tick(rep_executor *ex);
 /** How long the caller may wait for input before rep_tick is due again: 0 when a run can make
  *  progress now, at most `max_ms`. */
 uint32_t rep_idle_ms(rep_executor *ex, uint32_t max_ms);
 
+/** Line noise on a serial link: drops the partial line received so far and every byte up to
+ *  and including the next '\n' (counted by rep_executor_dropped_bytes). A port on a UART calls
+ *  it at start-up — bytes that arrive before the first newline after a reset are noise, and
+ *  the host side (rep-bridge) sends a newline when it connects — and after a framing, parity
+ *  or overrun error. Returns REP_OK, REP_ERR_LAYOUT or REP_ERR_BUSY.
+ *
+ *  Independently of this, before the first request line the executor answers no line that
+ *  does not begin like a JSON object (`{` then `"` or `}`, blanks allowed): such lines are
+ *  line noise, dropped and counted, never answered with an `id: null` error. */
+rep_err rep_executor_resync(rep_executor *ex);
+
+/** Bytes dropped as line noise so far (see rep_executor_resync); 0 for an executor that is
+ *  not initialized. */
+uint64_t rep_executor_dropped_bytes(const rep_executor *ex);
+
 #ifdef __cplusplus
 }
 #endif
+
+/* The storage layout: complete types, so that a `rep_executor` can be declared. Private. */
+#include "rep_layout.h"
 
 #endif /* REP_EXECUTOR_H */

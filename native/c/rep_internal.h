@@ -19,6 +19,9 @@
 #define REP_STEP_FAILED_CODE 2001
 #define REP_TRANSPORT 3001
 #define REP_INTERNAL 3002
+/* RuntimeInternal, this library's own: a compile-time limit was reached (out of resources);
+ * data.details.limit names it. */
+#define REP_RESOURCES 3003
 
 /* Built-in kinds in rep_node_info.kind. */
 #define REP_KIND_SWITCH 0xFFFEu
@@ -39,48 +42,13 @@
 #define REP_DETAILS_NONE 0
 #define REP_DETAILS_TIMEOUT_MS 1
 #define REP_DETAILS_FLOW_TIMEOUT_MS 2
+#define REP_DETAILS_LIMIT 3
 
 /* rep_run.status (REP v0.1 §3). */
 #define REP_STATUS_PENDING 0
 #define REP_STATUS_RUNNING 1
 #define REP_STATUS_COMPLETED 2
 #define REP_STATUS_FAILED 3
-
-/* ---- rep_json.c ---- */
-
-/** The first byte at or after `p` that is not JSON blank (or `end`). */
-const char *rep_skip_ws(const char *p, const char *end);
-/** The end of the (valid) JSON value starting at `p`, never past `end`. */
-const char *rep_value_end(const char *p, const char *end);
-/** A value made of `p..end` with surrounding blanks trimmed. */
-rep_json rep_json_slice(const char *p, const char *end);
-
-/** Decodes a JSON string value byte by byte. */
-typedef struct rep_strdec {
-    const char *p, *end;
-    unsigned char pend[4];
-    int npend, ipend;
-} rep_strdec;
-void rep_strdec_init(rep_strdec *d, rep_json s);
-/** The next decoded byte, or -1 at the end. */
-int rep_strdec_next(rep_strdec *d);
-
-/** Writes raw bytes (no separator, no escaping). */
-void rep_w_raw(rep_writer *w, const char *bytes, size_t n);
-/** Writes `n` bytes as the content of a JSON string (escaped, without quotes), at most
- *  `max_out` output bytes, cut at a character boundary. */
-void rep_w_escaped(rep_writer *w, const char *s, size_t n, size_t max_out);
-/** Writes the separator a new item needs. */
-void rep_w_item(rep_writer *w);
-/** `v` in decimal into `out` (not NUL-terminated); returns its length. */
-size_t rep_format_u64(uint64_t v, char out[20]);
-/** Writes an unsigned decimal. */
-void rep_w_u64_raw(rep_writer *w, uint64_t v);
-/** Sends what a flushing writer holds to its callback. Returns 0 or -1. */
-int rep_w_flush(rep_writer *w);
-
-/** Whether the `n` bytes at `p` are a JSON number (strict grammar). */
-int rep_is_json_number(const char *p, size_t n);
 
 /* ---- rep_ir.c ---- */
 
@@ -102,18 +70,18 @@ typedef struct rep_ir_problem {
 int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *problem);
 
 /** Checks the run `inputs` against the IR's `inputs_schema` (REP v0.1 §3 [clarified]: 1004):
- *  every declared input present and of its declared type. Returns the number of problems and
- *  writes the first one ("input nodes (list<string>): /nodes/1: expected a string, got number
- *  7") into `first` (at most `first_cap` bytes, `*first_len` set). */
-int rep_inputs_check(rep_json inputs_schema, rep_json inputs, char *first, size_t first_cap,
-                     size_t *first_len);
+ *  every declared input present and of its declared type, nested values walked on `stack`
+ *  (REP_INPUT_TYPE_DEPTH levels). Returns the number of problems and writes the first one
+ *  ("input nodes (list<string>): /nodes/1: expected a string, got number 7") into `first` (at
+ *  most `first_cap` bytes, `*first_len` set). */
+int rep_inputs_check(rep_inputs_frame *stack, rep_json inputs_schema, rep_json inputs,
+                     char *first, size_t first_cap, size_t *first_len);
 
 /** Writes every problem rep_inputs_check counts as a JSON array of
  *  `{pointer, input, declared, message}` objects. */
-void rep_inputs_details(rep_json inputs_schema, rep_json inputs, rep_writer *w);
+void rep_inputs_details(rep_inputs_frame *stack, rep_json inputs_schema, rep_json inputs,
+                        rep_writer *w);
 
-/** Whether `kind` (a JSON string) names a step kind this executor runs; sets `*index`. */
-int rep_kind_lookup(const rep_executor *ex, rep_json kind, uint16_t *index);
 
 /* ---- rep_resolve.c ---- */
 
@@ -126,8 +94,6 @@ typedef struct rep_scope {
 /** Writes `with` with every reference resolved (REP dialect "References"). */
 void rep_resolve(rep_json with, const rep_scope *scope, rep_writer *out);
 
-/** The output of the succeeded step whose id is the `n` bytes at `id`, or missing. */
-rep_json rep_step_output(const rep_run *run, const char *id, size_t n);
 
 /* ---- rep_run.c ---- */
 
@@ -147,8 +113,6 @@ int rep_run_final(const rep_run *run);
 uint64_t rep_now(rep_executor *ex);
 /** Writes an RFC 3339 UTC timestamp of `unix_ms` (with milliseconds) into `out` (24 bytes). */
 size_t rep_format_rfc3339(uint64_t unix_ms, char *out);
-/** Writes an error object `{code, message, data?}` for a run or step error. */
-void rep_write_error_info(const rep_run *run, const rep_error_info *e, rep_writer *w);
 /** Sets `e` to `code` and the message `a` + `b` (b may be NULL), cut to size. */
 void rep_error_set(rep_error_info *e, int32_t code, const char *a, size_t an, const char *b,
                    size_t bn);

@@ -33,7 +33,7 @@ static void t_add(text *t, const char *s, size_t n)
             n--;
         }
     }
-    memcpy(t->buf + t->len, s, n);
+    (void)memcpy(t->buf + t->len, s, n);
     t->len += n;
 }
 
@@ -340,22 +340,28 @@ static int rfc3339(const char *p, size_t n)
         h > 23 || mi > 59 || s > 60 || (s == 60 && mi != 59)) {
         return 0;
     }
-    p += 19;
-    if (p < end && *p == '.') {
-        p++;
-        if (p >= end || *p < '0' || *p > '9') {
+    /* Then [.fraction], then Z or ±hh:mm: `at` is the offset in p[0..n). */
+    {
+        size_t at = 19;
+        if (at < n && p[at] == '.') {
+            at++;
+            if (at >= n || p[at] < '0' || p[at] > '9') {
+                return 0;
+            }
+            while (at < n && p[at] >= '0' && p[at] <= '9') {
+                at++;
+            }
+        }
+        /* cppcheck-suppress knownConditionTrueFalse ; a false positive: it is true for every
+         * "…:45Z" (each IR's generated_at, test_dispatch.c) */
+        if (n - at == 1 && (p[at] == 'Z' || p[at] == 'z')) {
+            return 1;
+        }
+        /* cppcheck-suppress knownConditionTrueFalse ; the same false positive ("…+02:00") */
+        if (n - at != 6 || (p[at] != '+' && p[at] != '-') || !digits_at(p + at + 1, end, 2, &oh) ||
+            p[at + 3] != ':' || !digits_at(p + at + 4, end, 2, &om)) {
             return 0;
         }
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-    if (end - p == 1 && (*p == 'Z' || *p == 'z')) {
-        return 1;
-    }
-    if (end - p != 6 || (*p != '+' && *p != '-') || !digits_at(p + 1, end, 2, &oh) ||
-        p[3] != ':' || !digits_at(p + 4, end, 2, &om)) {
-        return 0;
     }
     return oh <= 23 && om <= 59;
 }
@@ -385,7 +391,8 @@ static rep_json node_id(const rep_graph *g, rep_json ir, uint16_t i)
     return v;
 }
 
-int rep_kind_lookup(const rep_executor *ex, rep_json kind, uint16_t *index)
+/* Whether `kind` (a JSON string) names a step kind this executor runs; sets `*index`. */
+static int kind_lookup(const rep_executor *ex, rep_json kind, uint16_t *index)
 {
     uint16_t i;
     for (i = 0; i < ex->kind_count; i++) {
@@ -418,9 +425,9 @@ static void check_node(checker *c, rep_json ir, rep_json node, long i)
     with = required(c, node, "with", PI("/graph/nodes", i, NULL));
     timeout = required(c, node, "timeout_ms", PI("/graph/nodes", i, NULL));
     retry = required(c, node, "retry", PI("/graph/nodes", i, NULL));
-    expect_identifier(c, id, PI("/graph/nodes", i, "/id"), "id");
-    expect_string(c, type, PI("/graph/nodes", i, "/type"), "type");
-    expect_object(c, with, PI("/graph/nodes", i, "/with"), "with");
+    (void)expect_identifier(c, id, PI("/graph/nodes", i, "/id"), "id");
+    (void)expect_string(c, type, PI("/graph/nodes", i, "/type"), "type");
+    (void)expect_object(c, with, PI("/graph/nodes", i, "/with"), "with");
     info->timeout_ms = expect_int(c, timeout, PI("/graph/nodes", i, "/timeout_ms"), "timeout_ms");
     if (expect_object(c, retry, PI("/graph/nodes", i, "/retry"), "retry")) {
         rep_json max = required(c, retry, "max", PI("/graph/nodes", i, "/retry"));
@@ -444,7 +451,7 @@ static void check_node(checker *c, rep_json ir, rep_json node, long i)
     info->flags = (uint8_t)((rep_json_string_equals(type, "switch", 6) ? REP_NODE_SWITCH : 0u) |
                             (rep_json_string_equals(type, "finish", 6) ? REP_NODE_FINISH : 0u) |
                             (rep_json_string_equals(type, "dsl.emit", 8) ? REP_NODE_EMIT : 0u));
-    if (!rep_kind_lookup(c->ex, type, &info->kind)) {
+    if (!kind_lookup(c->ex, type, &info->kind)) {
         info->kind = 0xFFFFu; /* reported as 1002 after the 1003 checks */
     }
 }
@@ -460,8 +467,8 @@ static void check_edge(checker *c, rep_json ir, rep_json edge, long i)
     from = required(c, edge, "from", PI("/graph/edges", i, NULL));
     to = required(c, edge, "to", PI("/graph/edges", i, NULL));
     on = required(c, edge, "on", PI("/graph/edges", i, NULL));
-    expect_identifier(c, from, PI("/graph/edges", i, "/from"), "from");
-    expect_identifier(c, to, PI("/graph/edges", i, "/to"), "to");
+    (void)expect_identifier(c, from, PI("/graph/edges", i, "/from"), "from");
+    (void)expect_identifier(c, to, PI("/graph/edges", i, "/to"), "to");
     if (!c->failed && rep_json_typeof(on) != REP_JSON_STRING) {
         wrong_type(c, PI("/graph/edges", i, "/on"), "on", "a string", on);
     }
@@ -623,14 +630,14 @@ static int version_check(checker *c, rep_json ir)
     } else if (rep_json_typeof(v = rep_json_get(ir, "version")) == REP_JSON_MISSING) {
         t_str(&t, "\"version\" is missing");
     } else if (rep_json_typeof(v) != REP_JSON_STRING) {
-        memcpy(c->pr->pointer, "/version", 8);
+        (void)memcpy(c->pr->pointer, "/version", 8);
         c->pr->pointer_len = 8;
         t_str(&t, "\"version\" must be a string, found ");
         t_str(&t, type_name(v));
     } else if (rep_json_string_equals(v, "1.0.0", 5)) {
         return 0;
     } else {
-        memcpy(c->pr->pointer, "/version", 8);
+        (void)memcpy(c->pr->pointer, "/version", 8);
         c->pr->pointer_len = 8;
         n = rep_json_string_decode(v, buf, sizeof buf);
         if (n < 0) {
@@ -805,7 +812,7 @@ static void check_metadata(checker *c, rep_json metadata)
     }
     at = required(c, metadata, "generated_at", P("/metadata"));
     source = required(c, metadata, "source_file", P("/metadata"));
-    expect_string(c, source, P("/metadata/source_file"), "source_file");
+    (void)expect_string(c, source, P("/metadata/source_file"), "source_file");
     if (expect_string(c, at, P("/metadata/generated_at"), "generated_at")) {
         char buf[64];
         long n = rep_json_string_decode(at, buf, sizeof buf);
@@ -865,7 +872,7 @@ int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr
     c.g = g;
     c.pr = pr;
     c.failed = 0;
-    memset(pr, 0, sizeof *pr);
+    (void)memset(pr, 0, sizeof *pr);
     g->node_count = g->edge_count = 0;
     g->flow_timeout_ms = 0;
 
@@ -881,17 +888,17 @@ int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr
         rep_json name = required(&c, flow, "name", P("/flow"));
         rep_json timeout = required(&c, flow, "timeout_ms", P("/flow"));
         no_other_members(&c, flow, flow_keys, P("/flow"));
-        expect_identifier(&c, name, P("/flow/name"), "name");
+        (void)expect_identifier(&c, name, P("/flow/name"), "name");
         g->flow_timeout_ms = expect_int(&c, timeout, P("/flow/timeout_ms"), "timeout_ms");
     }
     if (expect_object(&c, constants, P("/constants"), "constants")) {
         rep_json ref = required(&c, constants, "policyRef", P("/constants"));
         rep_json policy = required(&c, constants, "policy", P("/constants"));
         no_other_members(&c, constants, constants_keys, P("/constants"));
-        expect_string(&c, ref, P("/constants/policyRef"), "policyRef");
-        expect_object(&c, policy, P("/constants/policy"), "policy");
+        (void)expect_string(&c, ref, P("/constants/policyRef"), "policyRef");
+        (void)expect_object(&c, policy, P("/constants/policy"), "policy");
     }
-    expect_object(&c, inputs_schema, P("/inputs_schema"), "inputs_schema");
+    (void)expect_object(&c, inputs_schema, P("/inputs_schema"), "inputs_schema");
     check_graph(&c, ir, graph);
     check_metadata(&c, metadata);
     if (c.failed) {
@@ -908,14 +915,22 @@ int rep_ir_check(rep_executor *ex, rep_json ir, rep_graph *g, rep_ir_problem *pr
  * object/map/dict, map<K, V>/dict<K, V> (each value a V), list/array, list<T>/array<T> (each
  * item a T), and T? (a T, null or no input). Any other type name, a declaration that is not
  * {type: "<string>"}, or one longer than INPUT_TYPE_BYTES, accepts anything. The same rules
- * as the Rust kit's (flow-ir's check_inputs), with the same messages. */
+ * as the Rust kit's (flow-ir's check_inputs), with the same messages.
+ *
+ * Nested values are walked with an explicit stack of REP_INPUT_TYPE_DEPTH levels (in the
+ * executor), not by recursion: a type text of INPUT_TYPE_BYTES nests at most 20 levels
+ * (`list<` and `>` per level), so the bound never cuts a type the Rust kit would check. */
 
 #define INPUT_TYPE_BYTES 128
-#define INPUT_TYPE_DEPTH 32
+
+#if REP_INPUT_TYPE_DEPTH < INPUT_TYPE_BYTES / 6
+#error "REP_INPUT_TYPE_DEPTH must cover the nesting of a type text of INPUT_TYPE_BYTES"
+#endif
 
 enum input_kind { K_STRING, K_NUMBER, K_INTEGER, K_BOOL, K_OBJECT, K_LIST, K_ANY };
 
 typedef struct inputs_check {
+    rep_inputs_frame *stack; /* REP_INPUT_TYPE_DEPTH levels */
     rep_writer *details; /* NULL: count the problems and keep the first one's text */
     unsigned problems;
     text first;
@@ -961,7 +976,7 @@ static void trim(const char **s, size_t *n)
 static int input_kind(const char *t, size_t n, const char **inner, size_t *inner_n)
 {
     const char *lt;
-    size_t name_n, i, depth = 0;
+    size_t name_n;
     *inner = NULL;
     *inner_n = 0;
     trim(&t, &n);
@@ -969,7 +984,7 @@ static int input_kind(const char *t, size_t n, const char **inner, size_t *inner
     name_n = lt ? (size_t)(lt - t) : n;
     if (lt) {
         const char *args = lt + 1;
-        size_t args_n = n - name_n - 1;
+        size_t args_n = n - name_n - 1, i, depth = 0;
         if (args_n == 0 || args[args_n - 1] != '>') {
             return -1;
         }
@@ -1032,9 +1047,6 @@ static int is_integral(rep_json number)
     return 1; /* doubles this large have no fraction */
 }
 
-static const char *const expected_text[] = {"a string",  "a number", "an integer", "a boolean",
-                                            "an object", "a list",   "a value"};
-
 /* "got number 5", "got string \"x\"", "got a list of 3 items", "got null", ... */
 static void t_describe(text *t, rep_json v)
 {
@@ -1078,6 +1090,8 @@ static void t_describe(text *t, rep_json v)
 
 static void input_problem(inputs_check *c, int kind, rep_json value)
 {
+    static const char *const expected_text[] = {"a string", "a number", "an integer",
+                                                "a boolean", "an object", "a list", "a value"};
     char buf[REP_MAX_MESSAGE_BYTES];
     text msg = {buf, sizeof buf, 0};
     if (value.p) {
@@ -1121,10 +1135,9 @@ static void input_problem(inputs_check *c, int kind, rep_json value)
 
 /* Appends "/" and the escaped key (RFC 6901: ~ → ~0, / → ~1) or index to the pointer; a
  * pointer that would not fit stays as it is (the message still names the input). */
-static size_t pointer_push(inputs_check *c, rep_json key, size_t index)
+static void pointer_push(inputs_check *c, rep_json key, size_t index)
 {
-    size_t before = c->pointer_len, n = before;
-    char digits[20];
+    size_t n = c->pointer_len;
     if (n < sizeof c->pointer) {
         c->pointer[n++] = '/';
     }
@@ -1141,57 +1154,76 @@ static size_t pointer_push(inputs_check *c, rep_json key, size_t index)
             }
         }
     } else {
+        char digits[20];
         size_t dn = rep_format_u64(index, digits);
         if (n + dn <= sizeof c->pointer) {
-            memcpy(c->pointer + n, digits, dn);
+            (void)memcpy(c->pointer + n, digits, dn);
             n += dn;
         }
     }
     c->pointer_len = n;
-    return before;
 }
 
-static void check_value(inputs_check *c, const char *t, size_t tn, rep_json v, unsigned depth)
+/* Whether `v` (of JSON type `type`) is of `kind` itself, its items aside. */
+static int fits_kind(int kind, rep_json_type type, rep_json v)
 {
-    const char *inner;
-    size_t inner_n, index = 0;
-    int kind = depth > INPUT_TYPE_DEPTH ? -1 : input_kind(t, tn, &inner, &inner_n);
-    rep_json_type type = rep_json_typeof(v);
-    int fits;
-    rep_json_iter it;
-    rep_json key, item;
     switch (kind) {
     case K_STRING:
-        fits = type == REP_JSON_STRING;
-        break;
+        return type == REP_JSON_STRING;
     case K_NUMBER:
-        fits = type == REP_JSON_NUMBER;
-        break;
+        return type == REP_JSON_NUMBER;
     case K_INTEGER:
-        fits = type == REP_JSON_NUMBER && is_integral(v);
-        break;
+        return type == REP_JSON_NUMBER && is_integral(v);
     case K_BOOL:
-        fits = type == REP_JSON_BOOL;
-        break;
+        return type == REP_JSON_BOOL;
     case K_OBJECT:
+        return type == REP_JSON_OBJECT;
     case K_LIST:
-        fits = type == (kind == K_OBJECT ? REP_JSON_OBJECT : REP_JSON_ARRAY);
-        if (fits && inner) {
-            rep_json_iter_init(&it, v);
-            while (rep_json_iter_next(&it, &key, &item)) {
-                size_t before = pointer_push(c, kind == K_OBJECT ? key : (rep_json){NULL, 0},
-                                             index++);
-                check_value(c, inner, inner_n, item, depth + 1);
-                c->pointer_len = before;
-            }
-        }
-        break;
+        return type == REP_JSON_ARRAY;
     default: /* any, or a type this library does not know */
-        fits = 1;
-        break;
+        return 1;
     }
-    if (!fits) {
-        input_problem(c, kind, v);
+}
+
+/* Checks `v` against the type text `t`, and the items of a `list<T>` / values of a
+ * `map<K, T>` against T, in document order (a pre-order walk on the explicit stack). */
+static void check_value(inputs_check *c, const char *t, size_t tn, rep_json v)
+{
+    static const rep_json no_key = {NULL, 0};
+    size_t depth = 0; /* levels of the stack in use */
+    for (;;) {
+        const char *inner = NULL;
+        size_t inner_n = 0;
+        int kind = depth >= REP_INPUT_TYPE_DEPTH ? -1 : input_kind(t, tn, &inner, &inner_n);
+        if (!fits_kind(kind, rep_json_typeof(v), v)) {
+            input_problem(c, kind, v);
+        } else if ((kind == K_OBJECT || kind == K_LIST) && inner) {
+            rep_inputs_frame *f = &c->stack[depth++];
+            rep_json_iter_init(&f->items, v);
+            f->inner = inner;
+            f->inner_len = (uint16_t)inner_n;
+            f->kind = (uint8_t)kind;
+            f->index = 0;
+            f->pointer_len = (uint16_t)c->pointer_len;
+        }
+        /* The next item: of the innermost level that has one left. */
+        for (;;) {
+            rep_inputs_frame *f;
+            rep_json key, item;
+            if (depth == 0) {
+                return;
+            }
+            f = &c->stack[depth - 1];
+            c->pointer_len = f->pointer_len;
+            if (rep_json_iter_next(&f->items, &key, &item)) {
+                pointer_push(c, f->kind == K_OBJECT ? key : no_key, f->index++);
+                t = f->inner;
+                tn = f->inner_len;
+                v = item;
+                break;
+            }
+            depth--;
+        }
     }
 }
 
@@ -1235,30 +1267,33 @@ static unsigned check_inputs(inputs_check *c, rep_json inputs_schema, rep_json i
                 input_problem(c, K_ANY, value);
             }
         } else if (!(optional && rep_json_typeof(value) == REP_JSON_NULL)) {
-            check_value(c, t, tn, value, 0);
+            check_value(c, t, tn, value);
         }
     }
     return c->problems;
 }
 
-int rep_inputs_check(rep_json inputs_schema, rep_json inputs, char *first, size_t first_cap,
-                     size_t *first_len)
+int rep_inputs_check(rep_inputs_frame *stack, rep_json inputs_schema, rep_json inputs,
+                     char *first, size_t first_cap, size_t *first_len)
 {
     inputs_check c;
-    memset(&c, 0, sizeof c);
+    (void)memset(&c, 0, sizeof c);
+    c.stack = stack;
     c.first.buf = first;
     c.first.cap = first_cap;
-    check_inputs(&c, inputs_schema, inputs);
+    (void)check_inputs(&c, inputs_schema, inputs);
     *first_len = c.first.len;
     return (int)c.problems;
 }
 
-void rep_inputs_details(rep_json inputs_schema, rep_json inputs, rep_writer *w)
+void rep_inputs_details(rep_inputs_frame *stack, rep_json inputs_schema, rep_json inputs,
+                        rep_writer *w)
 {
     inputs_check c;
-    memset(&c, 0, sizeof c);
+    (void)memset(&c, 0, sizeof c);
+    c.stack = stack;
     c.details = w;
     rep_w_begin_array(w);
-    check_inputs(&c, inputs_schema, inputs);
+    (void)check_inputs(&c, inputs_schema, inputs);
     rep_w_end_array(w);
 }

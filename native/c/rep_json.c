@@ -1,19 +1,47 @@
 /*
  * rep_json.c — the JSON validator, the cursor functions over validated text, string decoding,
- * numbers, and the writer. Every scan is bounded by the end of its slice.
+ * numbers, and the writer (rep_json.h). Every scan is bounded by the end of its slice; nesting
+ * is tracked in a 64-bit mask, never by recursion. Needs nothing of the executor library.
  */
 #include <string.h>
 
-#include "rep_internal.h"
+#include "rep_json.h"
+
+const char *rep_err_str(rep_err err)
+{
+    switch (err) {
+    case REP_OK:
+        return "REP_OK: success";
+    case REP_ERR_SYNTAX:
+        return "REP_ERR_SYNTAX: not valid JSON";
+    case REP_ERR_TYPE:
+        return "REP_ERR_TYPE: a JSON value of another type";
+    case REP_ERR_RANGE:
+        return "REP_ERR_RANGE: a value out of range or too long for its buffer";
+    case REP_ERR_FULL:
+        return "REP_ERR_FULL: a table sized by a limit is full (REP_MAX_KINDS)";
+    case REP_ERR_ARG:
+        return "REP_ERR_ARG: an invalid argument (NULL or empty)";
+    case REP_ERR_LAYOUT:
+        return "REP_ERR_LAYOUT: the rep_executor was compiled with other limits than the library "
+               "(use the same REP_CONFIG_FILE or -D limits for both), or was not initialized";
+    case REP_ERR_IO:
+        return "REP_ERR_IO: writing a response failed (the host is gone)";
+    case REP_ERR_BUSY:
+        return "REP_ERR_BUSY: called from inside a step handler (the executor is not reentrant)";
+    default:
+        return "unknown rep_err";
+    }
+}
 
 /* ---- lexical helpers ---- */
 
-static int is_ws(char c)
+static bool is_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int is_digit(char c)
+static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
 }
@@ -294,7 +322,7 @@ static const char *scan_number(const char *p, const char *end)
     return p;
 }
 
-int rep_is_json_number(const char *p, size_t n)
+bool rep_is_json_number(const char *p, size_t n)
 {
     return n > 0 && scan_number(p, p + n) == p + n;
 }
@@ -314,8 +342,8 @@ static const char *scan_literal(const char *p, const char *end)
 
 enum parse_state { ST_VALUE, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_AFTER };
 
-int rep_json_parse(const char *text, size_t len, rep_json *out, size_t *error_at,
-                   const char **why)
+rep_err rep_json_parse(const char *text, size_t len, rep_json *out, size_t *error_at,
+                       const char **why)
 {
     const char *p = text, *end = text + len, *start, *bad = NULL;
     uint64_t is_object = 0;
@@ -340,7 +368,7 @@ int rep_json_parse(const char *text, size_t len, rep_json *out, size_t *error_at
             while (out->n > 0 && is_ws(start[out->n - 1])) {
                 out->n--;
             }
-            return 0;
+            return REP_OK;
         }
         if (p >= end) {
             reason = "unexpected end of input";
@@ -404,6 +432,7 @@ int rep_json_parse(const char *text, size_t len, rep_json *out, size_t *error_at
             }
             continue;
         case ST_VALUE:
+        default:
             break;
         }
         /* ST_VALUE */
@@ -463,7 +492,7 @@ fail:
     if (why) {
         *why = reason;
     }
-    return -1;
+    return REP_ERR_SYNTAX;
 }
 
 /* ---- cursor functions over validated text ---- */
@@ -553,7 +582,7 @@ void rep_json_iter_init(rep_json_iter *it, rep_json v)
     }
 }
 
-int rep_json_iter_next(rep_json_iter *it, rep_json *key, rep_json *value)
+bool rep_json_iter_next(rep_json_iter *it, rep_json *key, rep_json *value)
 {
     const char *p = rep_skip_ws(it->p, it->end), *e;
     if (p < it->end && *p == ',') {
@@ -561,7 +590,7 @@ int rep_json_iter_next(rep_json_iter *it, rep_json *key, rep_json *value)
     }
     if (p >= it->end) {
         it->p = it->end;
-        return 0;
+        return false;
     }
     if (it->object) {
         e = rep_value_end(p, it->end);
@@ -584,7 +613,7 @@ int rep_json_iter_next(rep_json_iter *it, rep_json *key, rep_json *value)
         value->n = (size_t)(e - p);
     }
     it->p = e;
-    return 1;
+    return true;
 }
 
 /* ---- strings ---- */
@@ -681,12 +710,12 @@ int rep_strdec_next(rep_strdec *d)
     return d->pend[0];
 }
 
-int rep_json_string_equals(rep_json s, const char *bytes, size_t n)
+bool rep_json_string_equals(rep_json s, const char *bytes, size_t n)
 {
     rep_strdec d;
     size_t i;
     if (rep_json_typeof(s) != REP_JSON_STRING) {
-        return 0;
+        return false;
     }
     /* Fast path: no escapes, same bytes. */
     if (s.n == n + 2 && memchr(s.p, '\\', s.n) == NULL) {
@@ -695,33 +724,34 @@ int rep_json_string_equals(rep_json s, const char *bytes, size_t n)
     rep_strdec_init(&d, s);
     for (i = 0; i < n; i++) {
         if (rep_strdec_next(&d) != (unsigned char)bytes[i]) {
-            return 0;
+            return false;
         }
     }
     return rep_strdec_next(&d) < 0;
 }
 
-int rep_json_strings_equal(rep_json a, rep_json b)
+bool rep_json_strings_equal(rep_json a, rep_json b)
 {
     rep_strdec da, db;
-    int ca, cb;
+    int ca;
     if (rep_json_typeof(a) != REP_JSON_STRING || rep_json_typeof(b) != REP_JSON_STRING) {
-        return 0;
+        return false;
     }
     if (a.n == b.n && memcmp(a.p, b.p, a.n) == 0) {
-        return 1;
+        return true;
     }
     rep_strdec_init(&da, a);
     rep_strdec_init(&db, b);
     /* Each turn consumes at least one byte of each side, or ends. */
     do {
+        int cb;
         ca = rep_strdec_next(&da);
         cb = rep_strdec_next(&db);
         if (ca != cb) {
-            return 0;
+            return false;
         }
     } while (ca >= 0);
-    return 1;
+    return true;
 }
 
 long rep_json_string_decode(rep_json s, char *out, size_t cap)
@@ -730,12 +760,12 @@ long rep_json_string_decode(rep_json s, char *out, size_t cap)
     size_t n = 0;
     int c;
     if (rep_json_typeof(s) != REP_JSON_STRING) {
-        return -1;
+        return REP_ERR_TYPE;
     }
     rep_strdec_init(&d, s);
     while ((c = rep_strdec_next(&d)) >= 0) {
         if (n >= cap) {
-            return -1;
+            return REP_ERR_RANGE;
         }
         out[n++] = (char)c;
     }
@@ -765,27 +795,29 @@ rep_json rep_json_get(rep_json obj, const char *key)
 
 /* ---- numbers ---- */
 
-int rep_json_to_u32(rep_json v, uint32_t max, uint32_t *out)
+rep_err rep_json_to_u32(rep_json v, uint32_t max, uint32_t *out)
 {
     uint64_t acc = 0;
     size_t i;
-    if (v.n == 0 || v.n > 10) {
-        return -1;
+    if (v.n == 0 || v.p == NULL) {
+        return REP_ERR_TYPE;
     }
     for (i = 0; i < v.n; i++) {
         if (!is_digit(v.p[i])) {
-            return -1;
+            return REP_ERR_TYPE;
         }
-        acc = acc * 10 + (uint64_t)(v.p[i] - '0');
+        if (acc <= max) {
+            acc = acc * 10 + (uint64_t)(v.p[i] - '0');
+        }
     }
     if (acc > max) {
-        return -1;
+        return REP_ERR_RANGE;
     }
     *out = (uint32_t)acc;
-    return 0;
+    return REP_OK;
 }
 
-int rep_json_to_double(rep_json v, double *out)
+rep_err rep_json_to_double(rep_json v, double *out)
 {
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -796,7 +828,7 @@ int rep_json_to_double(rep_json v, double *out)
     int neg = 0, digits = 0, eneg = 0;
     double x;
     if (rep_json_typeof(v) != REP_JSON_NUMBER) {
-        return -1;
+        return REP_ERR_TYPE;
     }
     if (p < end && *p == '-') {
         neg = 1;
@@ -855,36 +887,44 @@ int rep_json_to_double(rep_json v, double *out)
         }
     }
     *out = neg ? -x : x;
-    return 0;
+    return REP_OK;
 }
 
 /* ---- the writer ---- */
 
 void rep_writer_init(rep_writer *w, char *buf, size_t cap)
 {
-    memset(w, 0, sizeof *w);
+    (void)memset(w, 0, sizeof *w);
     w->buf = buf;
     w->cap = cap;
 }
 
-int rep_w_flush(rep_writer *w)
+rep_err rep_w_flush(rep_writer *w)
 {
     if (w->failed) {
-        return -1;
+        return REP_ERR_IO;
     }
     if (w->flush && w->len > 0) {
         if (w->flush(w->flush_ctx, w->buf, w->len) != 0) {
             w->failed = 1;
-            return -1;
+            return REP_ERR_IO;
         }
         w->len = 0;
     }
-    return 0;
+    return REP_OK;
 }
 
 void rep_w_raw(rep_writer *w, const char *bytes, size_t n)
 {
     if (w->overflow || w->failed) {
+        return;
+    }
+    /* A streaming writer hands a piece larger than its buffer to the callback as it is: one
+     * call instead of one per buffer. */
+    if (w->flush && n >= w->cap) {
+        if (rep_w_flush(w) == REP_OK && w->flush(w->flush_ctx, bytes, n) != 0) {
+            w->failed = 1;
+        }
         return;
     }
     while (n > 0) {
@@ -900,7 +940,7 @@ void rep_w_raw(rep_writer *w, const char *bytes, size_t n)
             room = w->cap;
         }
         k = n < room ? n : room;
-        memcpy(w->buf + w->len, bytes, k);
+        (void)memcpy(w->buf + w->len, bytes, k);
         w->len += k;
         bytes += k;
         n -= k;
@@ -932,38 +972,29 @@ void rep_w_escaped(rep_writer *w, const char *s, size_t n, size_t max_out)
     size_t out = 0;
     while (p < end) {
         char esc[8];
-        const char *piece = esc;
-        size_t len, adv = 1;
+        const char *piece;
+        size_t len = 2, adv = 1;
         unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            len = 2;
+        if (c == '"') {
+            piece = "\\\"";
+        } else if (c == '\\') {
+            piece = "\\\\";
+        } else if (c == '\n') {
+            piece = "\\n";
+        } else if (c == '\r') {
+            piece = "\\r";
+        } else if (c == '\t') {
+            piece = "\\t";
+        } else if (c == '\b') {
+            piece = "\\b";
+        } else if (c == '\f') {
+            piece = "\\f";
         } else if (c < 0x20) {
-            esc[0] = '\\';
-            len = 2;
-            switch (c) {
-            case '\n':
-                esc[1] = 'n';
-                break;
-            case '\r':
-                esc[1] = 'r';
-                break;
-            case '\t':
-                esc[1] = 't';
-                break;
-            case '\b':
-                esc[1] = 'b';
-                break;
-            case '\f':
-                esc[1] = 'f';
-                break;
-            default:
-                memcpy(esc, "\\u00", 4);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                len = 6;
-            }
+            (void)memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            piece = esc;
+            len = 6;
         } else if (c < 0x80) {
             piece = (const char *)p;
             len = 1;
@@ -1096,7 +1127,7 @@ void rep_w_int(rep_writer *w, int64_t v)
     }
 }
 
-void rep_w_bool(rep_writer *w, int v)
+void rep_w_bool(rep_writer *w, bool v)
 {
     rep_w_item(w);
     if (v) {

@@ -14,10 +14,6 @@
 
 #include "rep_internal.h"
 
-#ifndef REP_MAX_REF_BYTES
-#define REP_MAX_REF_BYTES 256
-#endif
-
 static const rep_json MISSING = {NULL, 0};
 
 /* Unicode White_Space (what Rust's str::trim removes). */
@@ -110,11 +106,12 @@ static rep_json walk(rep_json root, const char *path, size_t n)
         if (t == REP_JSON_OBJECT) {
             at = rep_json_get_n(at, seg, len);
         } else if (t == REP_JSON_ARRAY) {
-            size_t index, k = 0;
-            rep_json_iter it;
-            rep_json item;
+            size_t index;
             rep_json found = MISSING;
             if (parse_index(seg, len, &index)) {
+                rep_json_iter it;
+                rep_json item;
+                size_t k = 0;
                 rep_json_iter_init(&it, at);
                 while (rep_json_iter_next(&it, NULL, &item)) {
                     if (k++ == index) {
@@ -134,7 +131,8 @@ static rep_json walk(rep_json root, const char *path, size_t n)
     }
 }
 
-rep_json rep_step_output(const rep_run *run, const char *id, size_t n)
+/* The output of the succeeded step whose id is the `n` bytes at `id`, or missing. */
+static rep_json step_output(const rep_run *run, const char *id, size_t n)
 {
     uint16_t i;
     if (!run) {
@@ -161,7 +159,7 @@ static rep_json resolve_step(const rep_scope *scope, const char *path, size_t n)
     size_t end = n;
     /* Each turn moves `end` back to an earlier dot: bounded by the path's length. */
     for (;;) {
-        rep_json out = rep_step_output(scope->run, path, end);
+        rep_json out = step_output(scope->run, path, end);
         if (rep_json_typeof(out) != REP_JSON_MISSING) {
             /* Nothing after the id (or only its dot): the whole output. */
             if (end + 1 >= n) {

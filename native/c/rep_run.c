@@ -17,6 +17,10 @@
  * Events wait in the run's buffer until a Poll drains them. The run only moves on while the
  * buffer has room for the worst case of what stopping it would add, so no event is dropped: a
  * run whose host does not poll pauses.
+ *
+ * `summary.outputs` is merged once, when a `dsl.emit` step succeeds, into a list of members
+ * indexed by a hash of their keys: a Poll writes the list as it is, so its cost depends on the
+ * size of the outputs, never on how many were emitted before.
  */
 #include <string.h>
 
@@ -105,21 +109,21 @@ size_t rep_format_rfc3339(uint64_t unix_ms, char *out)
 void rep_error_set(rep_error_info *e, int32_t code, const char *a, size_t an, const char *b,
                    size_t bn)
 {
-    size_t room = sizeof e->message;
-    memset(e, 0, sizeof *e - sizeof e->message);
+    size_t left = sizeof e->message;
+    (void)memset(e, 0, sizeof *e - sizeof e->message);
     e->code = code;
     e->node = -1;
     e->retriable = -1;
-    if (an > room) {
-        an = room;
+    if (an > left) {
+        an = left;
     }
-    memcpy(e->message, a, an);
-    room -= an;
+    (void)memcpy(e->message, a, an);
+    left -= an;
     if (b) {
-        if (bn > room) {
-            bn = room;
+        if (bn > left) {
+            bn = left;
         }
-        memcpy(e->message + an, b, bn);
+        (void)memcpy(e->message + an, b, bn);
         an += bn;
     }
     /* Never end inside a UTF-8 sequence. */
@@ -165,7 +169,8 @@ static void w_message(rep_writer *w, const char *msg, size_t n)
     rep_w_raw(w, "\"", 1);
 }
 
-void rep_write_error_info(const rep_run *run, const rep_error_info *e, rep_writer *w)
+/* Writes an error object `{code, message, data?}` for a run or step error. */
+static void write_error_info(const rep_run *run, const rep_error_info *e, rep_writer *w)
 {
     const char *cause = cause_name(e->cause);
     rep_w_begin_object(w);
@@ -186,7 +191,13 @@ void rep_write_error_info(const rep_run *run, const rep_error_info *e, rep_write
             rep_w_key(w, "retriable");
             rep_w_bool(w, e->retriable);
         }
-        if (e->details) {
+        if (e->details == REP_DETAILS_LIMIT) {
+            rep_w_key(w, "details");
+            rep_w_begin_object(w);
+            rep_w_key(w, "limit");
+            rep_w_string(w, e->limit);
+            rep_w_end_object(w);
+        } else if (e->details) {
             rep_w_key(w, "details");
             rep_w_begin_object(w);
             rep_w_key(w, e->details == REP_DETAILS_TIMEOUT_MS ? "timeout_ms" : "flow_timeout_ms");
@@ -314,9 +325,9 @@ uint64_t rep_step_elapsed_ms(const rep_step *step)
     return rep_now(step->ex) - step->slot->started_ms;
 }
 
-int rep_step_cancelled(const rep_step *step)
+bool rep_step_cancelled(const rep_step *step)
 {
-    return step->slot->cancelled;
+    return step->slot->cancelled != 0;
 }
 
 rep_step_result rep_step_wait(rep_step *step, uint32_t ms)
@@ -327,6 +338,9 @@ rep_step_result rep_step_wait(rep_step *step, uint32_t ms)
 
 rep_step_result rep_step_fail(rep_step *step, int32_t code, const char *message)
 {
+    if (message == NULL) {
+        message = "step failed";
+    }
     rep_error_set(&step->ex->step_error, code, message, strlen(message), NULL, 0);
     return REP_STEP_FAILED;
 }
@@ -338,11 +352,14 @@ rep_step_result rep_step_fail_with(rep_step *step, int32_t code, const char *mes
         value.p = "null";
         value.n = 4;
     }
+    if (message == NULL) {
+        message = "";
+    }
     rep_error_set(&step->ex->step_error, code, message, strlen(message), value.p, value.n);
     return REP_STEP_FAILED;
 }
 
-void rep_step_set_retriable(rep_step *step, int retriable)
+void rep_step_set_retriable(rep_step *step, bool retriable)
 {
     step->ex->step_error.retriable = (int8_t)(retriable ? 1 : 0);
 }
@@ -362,7 +379,7 @@ void rep_step_set_cause(rep_step *step, const char *cause)
 
 void rep_step_log(rep_step *step, const char *level, const char *message)
 {
-    if (step->logs >= LOGS_PER_CALL) {
+    if (step->logs >= LOGS_PER_CALL || level == NULL || message == NULL) {
         return;
     }
     step->logs++;
@@ -382,8 +399,9 @@ static rep_step_result builtin_switch(rep_step *step, rep_json with, rep_writer 
     rep_json k, chosen = {NULL, 0};
     rep_json_type t = rep_json_typeof(value);
     if (rep_json_typeof(cases) != REP_JSON_OBJECT) {
-        rep_step_fail(step, REP_STEP_FAILED_CODE, "switch: with.cases is missing or not an object");
-        rep_step_set_retriable(step, 0);
+        (void)rep_step_fail(step, REP_STEP_FAILED_CODE,
+                            "switch: with.cases is missing or not an object");
+        rep_step_set_retriable(step, false);
         return REP_STEP_FAILED;
     }
     rep_json_iter_init(&it, cases);
@@ -418,12 +436,12 @@ static rep_step_result builtin_switch(rep_step *step, rep_json with, rep_writer 
         }
         memcpy(msg, a, sizeof a - 1);
         n = sizeof a - 1;
-        memcpy(msg + n, vp, vn);
+        (void)memcpy(msg + n, vp, vn);
         n += vn;
         memcpy(msg + n, b, sizeof b - 1);
         n += sizeof b - 1;
         rep_error_set(&step->ex->step_error, REP_STEP_FAILED_CODE, msg, n, NULL, 0);
-        rep_step_set_retriable(step, 0);
+        rep_step_set_retriable(step, false);
         return REP_STEP_FAILED;
     }
     rep_w_begin_object(out);
@@ -569,6 +587,113 @@ static void step_failed(rep_executor *ex, rep_run *run, rep_slot *slot, const re
     }
 }
 
+/* ---- summary.outputs ---- */
+
+/* FNV-1a of the decoded key: keys equal by content hash alike whatever their escapes. */
+static uint32_t key_hash(rep_json key)
+{
+    rep_strdec d;
+    int c;
+    uint32_t h = 2166136261u;
+    rep_strdec_init(&d, key);
+    while ((c = rep_strdec_next(&d)) >= 0) {
+        h = (h ^ (uint32_t)c) * 16777619u;
+    }
+    return h;
+}
+
+static rep_json member_key(const rep_run *run, uint32_t member)
+{
+    rep_json k;
+    k.p = run->output + run->merged[member].key_off;
+    k.n = run->merged[member].key_len;
+    return k;
+}
+
+/* The index slot holding `key`, or the empty slot where it goes. The index is at most half
+ * full, so linear probing meets an empty slot within REP_OUTPUT_INDEX_SLOTS probes. */
+static uint32_t index_slot(const rep_run *run, rep_json key)
+{
+    uint32_t slot = key_hash(key) % (uint32_t)REP_OUTPUT_INDEX_SLOTS;
+    uint32_t probes;
+    for (probes = 0; probes < (uint32_t)REP_OUTPUT_INDEX_SLOTS; probes++) {
+        uint32_t at = run->merged_index[slot];
+        if (at == 0 || rep_json_strings_equal(member_key(run, at - 1), key)) {
+            break;
+        }
+        slot = slot + 1 == (uint32_t)REP_OUTPUT_INDEX_SLOTS ? 0 : slot + 1;
+    }
+    return slot;
+}
+
+static void set_value(rep_run *run, uint32_t member, rep_json v)
+{
+    run->merged[member].value_off = (uint32_t)(v.p - run->output);
+    run->merged[member].value_len = (uint32_t)v.n;
+}
+
+/* Empties the index and the members (each member knows its slot). */
+static void clear_outputs(rep_run *run)
+{
+    if (!run->merged_index_clean) {
+        (void)memset(run->merged_index, 0, sizeof run->merged_index);
+        run->merged_index_clean = 1;
+    } else {
+        uint32_t i;
+        for (i = 0; i < run->merged_count; i++) {
+            run->merged_index[run->merged[i].slot] = 0;
+        }
+    }
+    run->merged_count = 0;
+}
+
+/* Merges the output `out` of a `dsl.emit` step (an object inside run->output) into
+ * summary.outputs: a new key goes at the end, a known key keeps its place and takes the new
+ * value. Returns 0, or -1 without changing anything when more than REP_MAX_OUTPUT_KEYS keys
+ * would result. */
+static int merge_outputs(rep_run *run, rep_json out)
+{
+    uint32_t before = run->merged_count;
+    rep_json_iter it;
+    rep_json k, v;
+    /* First pass: new keys are appended (a key repeated within `out` takes its last value);
+     * keys merged before wait for the second pass, so that a failure changes nothing. */
+    rep_json_iter_init(&it, out);
+    while (rep_json_iter_next(&it, &k, &v)) {
+        uint32_t slot = index_slot(run, k), at = run->merged_index[slot];
+        if (at == 0) {
+            rep_output_member *m;
+            if (run->merged_count >= (uint32_t)REP_MAX_OUTPUT_KEYS) {
+                /* Undo in reverse order: with linear probing that restores the index exactly. */
+                while (run->merged_count > before) {
+                    run->merged_count--;
+                    run->merged_index[run->merged[run->merged_count].slot] = 0;
+                }
+                return -1;
+            }
+            m = &run->merged[run->merged_count];
+            m->key_off = (uint32_t)(k.p - run->output);
+            m->key_len = (uint32_t)k.n;
+            m->slot = slot;
+            set_value(run, run->merged_count, v);
+            run->merged_count++;
+            run->merged_index[slot] = run->merged_count;
+        } else if (at > before) {
+            set_value(run, at - 1, v);
+        }
+    }
+    if (before > 0) {
+        rep_json_iter_init(&it, out);
+        while (rep_json_iter_next(&it, &k, &v)) {
+            uint32_t at = run->merged_index[index_slot(run, k)];
+            if (at > 0 && at <= before) {
+                set_value(run, at - 1, v);
+            }
+        }
+    }
+    return 0;
+}
+
 /* A step succeeded with the output `out` (inside run->output). */
 static void step_succeeded(rep_executor *ex, rep_run *run, rep_slot *slot, rep_json out)
 {
@@ -582,9 +707,6 @@ static void step_succeeded(rep_executor *ex, rep_run *run, rep_slot *slot, rep_j
     run->out_off[node] = (uint32_t)(out.p - run->output);
     run->out_len[node] = (uint32_t)out.n;
     run->done_order[run->done_count++] = node;
-    if (n->flags & REP_NODE_EMIT) {
-        run->emit_order[run->emit_count++] = node;
-    }
     if (n->flags & REP_NODE_FINISH) {
         run->finished_flow = 1;
     }
@@ -647,6 +769,15 @@ static void begin_attempt(rep_executor *ex, rep_run *run, rep_slot *slot, uint64
     slot->cancel_deadline_ms = 0;
 }
 
+/* 3003: the compile-time limit `limit` (a literal) was reached; not retriable. */
+static void limit_error(rep_error_info *e, const char *limit, const char *message)
+{
+    rep_error_set(e, REP_RESOURCES, message, strlen(message), NULL, 0);
+    e->retriable = 0;
+    e->details = REP_DETAILS_LIMIT;
+    e->limit = limit;
+}
+
 static void timeout_error(rep_error_info *e, const rep_run *run, const rep_slot *slot)
 {
     const rep_node_info *n = &run->graph.nodes[slot->node];
@@ -692,7 +823,9 @@ static void call_handler(rep_executor *ex, rep_run *run, rep_slot *slot)
         r = REP_STEP_DONE;
     } else {
         const rep_kind *k = &ex->kinds[n->kind];
+        ex->in_handler = 1;
         r = k->fn(&step, with, &out, k->user);
+        ex->in_handler = 0;
     }
     now = rep_now(ex);
     if (r == REP_STEP_PENDING) {
@@ -725,13 +858,16 @@ static void call_handler(rep_executor *ex, rep_run *run, rep_slot *slot)
         if (slot->timed_out) {
             timeout_error(e, run, slot);
         } else if (out.overflow) {
-            rep_error_set(e, REP_INTERNAL, "the step's output exceeds REP_RUN_OUTPUT_BYTES", 47,
-                          NULL, 0);
-            e->retriable = 0;
-        } else if (rep_json_parse(out.buf, out.len, &v, &at, &why) != 0) {
+            limit_error(e, "REP_RUN_OUTPUT_BYTES",
+                        "out of resources: the run's step outputs exceed REP_RUN_OUTPUT_BYTES");
+        } else if (rep_json_parse(out.buf, out.len, &v, &at, &why) != REP_OK) {
             rep_error_set(e, REP_INTERNAL, "the handler wrote an output that is not JSON: ", 46,
                           why, strlen(why));
             e->retriable = 0;
+        } else if ((n->flags & REP_NODE_EMIT) && merge_outputs(run, v) != 0) {
+            limit_error(e, "REP_MAX_OUTPUT_KEYS",
+                        "out of resources: the flow's outputs would have more keys than "
+                        "REP_MAX_OUTPUT_KEYS");
         } else {
             step_event(ex, run, step.node, "succeeded", slot->attempt, 1, now - slot->started_ms,
                        NULL);
@@ -771,9 +907,8 @@ static void start_step(rep_executor *ex, rep_run *run, rep_slot *slot, uint64_t 
     begin_attempt(ex, run, slot, now);
     if (w.overflow) {
         rep_error_info *e = &ex->step_error;
-        rep_error_set(e, REP_INTERNAL, "the step's resolved `with` exceeds REP_WITH_BYTES", 49,
-                      NULL, 0);
-        e->retriable = 0;
+        limit_error(e, "REP_WITH_BYTES",
+                    "out of resources: the step's resolved `with` exceeds REP_WITH_BYTES");
         slot->with_len = 0;
         attempt_failed(ex, run, slot, e, now);
     }
@@ -871,8 +1006,8 @@ static void finish(rep_executor *ex, rep_run *run)
     }
     if (run->has_failure) {
         char msg[REP_MAX_MESSAGE_BYTES + 12];
-        memcpy(msg, "run failed: ", 12);
-        memcpy(msg + 12, run->failure.message, run->failure.message_len);
+        (void)memcpy(msg, "run failed: ", 12);
+        (void)memcpy(msg + 12, run->failure.message, run->failure.message_len);
         log_event(ex, run, "error", msg, 12u + run->failure.message_len, -1);
         run->status = REP_STATUS_FAILED;
     } else {
@@ -890,7 +1025,8 @@ void rep_run_start(rep_executor *ex, rep_run *run)
     run->more_now = 1;
     run->completed_steps = run->failed_steps = 0;
     run->ready_head = run->ready_len = 0;
-    run->emit_count = run->done_count = 0;
+    run->done_count = 0;
+    clear_outputs(run);
     run->output_len = 0;
     run->events_len = 0;
     run->deadline_ms = run->graph.flow_timeout_ms ? now + run->graph.flow_timeout_ms : 0;
@@ -1007,74 +1143,20 @@ void rep_run_cancel(rep_executor *ex, rep_run *run)
 
 /* ---- Poll ---- */
 
-/* Whether key `k` (member number `pos` of emit output number `i`) appeared before. */
-static int key_seen_before(const rep_run *run, uint16_t i, size_t pos, rep_json k)
-{
-    uint16_t j;
-    rep_json_iter it;
-    rep_json k2;
-    size_t p = 0;
-    for (j = 0; j < i; j++) {
-        rep_json out;
-        out.p = run->output + run->out_off[run->emit_order[j]];
-        out.n = run->out_len[run->emit_order[j]];
-        rep_json_iter_init(&it, out);
-        while (rep_json_iter_next(&it, &k2, NULL)) {
-            if (rep_json_strings_equal(k, k2)) {
-                return 1;
-            }
-        }
-    }
-    {
-        rep_json out;
-        out.p = run->output + run->out_off[run->emit_order[i]];
-        out.n = run->out_len[run->emit_order[i]];
-        rep_json_iter_init(&it, out);
-        while (p < pos && rep_json_iter_next(&it, &k2, NULL)) {
-            if (rep_json_strings_equal(k, k2)) {
-                return 1;
-            }
-            p++;
-        }
-    }
-    return 0;
-}
-
-/* summary.outputs: the `dsl.emit` outputs merged in completion order — each key at its first
- * place with its last value. */
+/* summary.outputs: the merged members as they are. */
 static void write_outputs(const rep_run *run, rep_writer *w)
 {
-    uint16_t i;
+    uint32_t i;
     rep_w_begin_object(w);
-    for (i = 0; i < run->emit_count; i++) {
-        rep_json out, k;
-        rep_json_iter it;
-        size_t pos = 0;
-        out.p = run->output + run->out_off[run->emit_order[i]];
-        out.n = run->out_len[run->emit_order[i]];
-        rep_json_iter_init(&it, out);
-        while (rep_json_iter_next(&it, &k, NULL)) {
-            if (!key_seen_before(run, i, pos, k)) {
-                rep_json value = {NULL, 0};
-                uint16_t j;
-                for (j = run->emit_count; j > 0 && !value.p; j--) {
-                    rep_json later;
-                    rep_json_iter it2;
-                    rep_json k2, v2;
-                    later.p = run->output + run->out_off[run->emit_order[j - 1]];
-                    later.n = run->out_len[run->emit_order[j - 1]];
-                    rep_json_iter_init(&it2, later);
-                    while (rep_json_iter_next(&it2, &k2, &v2)) {
-                        if (rep_json_strings_equal(k, k2)) {
-                            value = v2;
-                        }
-                    }
-                }
-                rep_w_key_json(w, k);
-                rep_w_value(w, value);
-            }
-            pos++;
-        }
+    for (i = 0; i < run->merged_count; i++) {
+        const rep_output_member *m = &run->merged[i];
+        rep_json k, v;
+        k.p = run->output + m->key_off;
+        k.n = m->key_len;
+        v.p = run->output + m->value_off;
+        v.n = m->value_len;
+        rep_w_key_json(w, k);
+        rep_w_value(w, v);
     }
     rep_w_end_object(w);
 }
@@ -1102,7 +1184,7 @@ void rep_run_poll(rep_executor *ex, rep_run *run, rep_writer *w)
     write_outputs(run, w);
     if (run->has_failure && rep_run_final(run)) {
         rep_w_key(w, "error");
-        rep_write_error_info(run, &run->failure, w);
+        write_error_info(run, &run->failure, w);
     }
     rep_w_end_object(w);
     rep_w_end_object(w);

@@ -13,6 +13,7 @@
 #ifndef REP_EXECUTOR_HPP
 #define REP_EXECUTOR_HPP
 
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -92,7 +93,7 @@ public:
     uint64_t elapsed_ms() const { return rep_step_elapsed_ms(step_); }
     /// Whether the attempt must stop (run cancelled or stopping, node timeout): return or throw
     /// promptly.
-    bool cancelled() const { return rep_step_cancelled(step_) != 0; }
+    bool cancelled() const { return rep_step_cancelled(step_); }
     /// "Call me again within `ms` ms": `return step.wait(10);`.
     Result wait(uint64_t ms) {
         rep_step_wait(step_, ms > 60000 ? 60000u : static_cast<uint32_t>(ms));
@@ -126,7 +127,8 @@ public:
     }
 
     /// Serves REP on stdin/stdout until stdin closes. Returns the process exit code: 0, or 1
-    /// when stdout broke or a handler could not be registered (REP_MAX_KINDS).
+    /// (with the reason on stderr) when stdout broke, a handler could not be registered
+    /// (REP_MAX_KINDS) or the library was built with other limits (REP_ERR_LAYOUT).
     int serve_stdio() {
         rep_io io;
         rep_stdio_io(&io);
@@ -135,13 +137,19 @@ public:
 
     /// Serves REP through any I/O callbacks (see rep_io).
     int serve(const rep_io& io) {
-        rep_executor_init(ex_.get(), &io, version_);
+        rep_err err = rep_executor_init(ex_.get(), &io, version_);
         for (Entry& e : entries_) {
-            if (rep_executor_add_step(ex_.get(), e.kind.c_str(), &trampoline, &e) != 0) {
-                return 1;
+            if (err == REP_OK) {
+                err = rep_executor_add_step(ex_.get(), e.kind.c_str(), &trampoline, &e);
             }
         }
-        return rep_serve(ex_.get()) == 0 ? 0 : 1;
+        if (err == REP_OK) {
+            err = rep_serve(ex_.get());
+        }
+        if (err != REP_OK) {
+            std::fprintf(stderr, "rep::Executor: %s\n", rep_err_str(err));
+        }
+        return err == REP_OK ? 0 : 1;
     }
 
 private:
@@ -165,17 +173,17 @@ private:
         } catch (const StepError& e) {
             rep_step_fail(raw, e.code(), e.what());
             if (e.retriable()) {
-                rep_step_set_retriable(raw, *e.retriable() ? 1 : 0);
+                rep_step_set_retriable(raw, *e.retriable());
             }
             rep_step_set_cause(raw, e.cause());
         } catch (const std::exception& e) {
             rep_step_fail(raw, 3002, (std::string("step handler threw: ") + e.what()).c_str());
-            rep_step_set_retriable(raw, 0);
+            rep_step_set_retriable(raw, false);
             rep_step_set_cause(raw, "panic");
         } catch (...) {
             // Nothing may unwind through the C library.
             rep_step_fail(raw, 3002, "step handler threw something that is not a std::exception");
-            rep_step_set_retriable(raw, 0);
+            rep_step_set_retriable(raw, false);
             rep_step_set_cause(raw, "panic");
         }
         return REP_STEP_FAILED;

@@ -4,7 +4,11 @@
  *
  *   cc -std=c99 -Inative/c -Inative/linux native/examples/hello_executor.c \
  *      native/c/rep_*.c native/linux/rep_stdio.c -o hello-executor
+ *
+ * (with the default limits of rep_config.h; add -DREP_CONFIG_FILE='"my_limits.h"' to choose
+ * others, for every file alike).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "rep_executor.h"
@@ -32,8 +36,17 @@ static rep_step_result greet(rep_step *step, rep_json with, rep_writer *out, voi
 int main(void)
 {
     rep_io io;
+    rep_err err;
     rep_stdio_io(&io);
-    rep_executor_init(&executor, &io, "1.0.0");
-    rep_executor_add_step(&executor, "greet", greet, NULL);
-    return rep_serve(&executor) == 0 ? 0 : 1;
+    err = rep_executor_init(&executor, &io, "1.0.0");
+    if (err == REP_OK) {
+        err = rep_executor_add_step(&executor, "greet", greet, NULL);
+    }
+    if (err == REP_OK) {
+        err = rep_serve(&executor); /* until stdin closes */
+    }
+    if (err != REP_OK) {
+        fprintf(stderr, "hello-executor: %s\n", rep_err_str(err));
+    }
+    return err == REP_OK ? 0 : 1;
 }

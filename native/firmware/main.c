@@ -10,7 +10,8 @@
  *   one interrupt per millisecond would lose ticks whenever an interrupt is delayed by more
  *   than a tick, as it often is under emulation.
  * The board has no wall clock, so event timestamps count from 1970-01-01T00:00:00Z at boot.
- * A UART has no end of input: the firmware serves until it is reset or powered off.
+ * A UART has no end of input: the firmware serves until it is reset or powered off. Bytes
+ * before the first newline after reset are dropped as line noise (rep_executor_resync).
  */
 #include <stdint.h>
 
@@ -200,9 +201,18 @@ int main(void)
     io.now_ms = now_ms;
     io.unix_ms = 0;
     io.ctx = 0;
-    rep_executor_init(&executor, &io, 0);
-    mock_steps_register(&executor);
-    rep_serve(&executor);
+    if (rep_executor_init(&executor, &io, 0) != REP_OK ||
+        mock_steps_register(&executor) != REP_OK) {
+        static const char broken[] = "firmware: the executor cannot start (limits?), halted\n";
+        uart_write_bytes(broken, sizeof broken - 1);
+        for (;;) {
+            wait_for_interrupt();
+        }
+    }
+    /* Whatever arrives before the first newline after reset is line noise (a host connecting,
+     * a glitch at power-up); the host side sends a newline when it connects (rep-bridge). */
+    (void)rep_executor_resync(&executor);
+    (void)rep_serve(&executor);
     for (;;) {
         wait_for_interrupt();
     }

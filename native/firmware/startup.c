@@ -46,9 +46,12 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 6])(
 void reset_handler(void)
 {
     uint32_t *src = &_data_load, *dst = &_data_start;
+    /* cppcheck-suppress comparePointers ; _data_start and _data_end bound one section (the
+     * linker script's .data), a single object cppcheck cannot see */
     while (dst < &_data_end) {
         *dst++ = *src++;
     }
+    /* cppcheck-suppress comparePointers ; the same for .bss */
     for (dst = &_bss_start; dst < &_bss_end; dst++) {
         *dst = 0;
     }

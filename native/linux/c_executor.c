@@ -28,6 +28,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     rep_io io;
+    rep_err err;
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
             fputs(usage, stdout);
@@ -41,13 +42,17 @@ int main(int argc, char **argv)
         return 2;
     }
     rep_stdio_io(&io);
-    rep_executor_init(&executor, &io, NULL);
-    if (mock_steps_register(&executor) != 0) {
-        fputs("c-executor: cannot register the step kinds (REP_MAX_KINDS)\n", stderr);
+    err = rep_executor_init(&executor, &io, NULL);
+    if (err == REP_OK) {
+        err = mock_steps_register(&executor);
+    }
+    if (err != REP_OK) {
+        fprintf(stderr, "c-executor: cannot start the executor: %s\n", rep_err_str(err));
         return 1;
     }
-    if (rep_serve(&executor) != 0) {
-        fputs("c-executor: writing to stdout failed; exiting\n", stderr);
+    err = rep_serve(&executor);
+    if (err != REP_OK) {
+        fprintf(stderr, "c-executor: %s; exiting\n", rep_err_str(err));
         return 1;
     }
     return 0;

@@ -15,6 +15,12 @@
 /* Deepest `{ k: { … } }` nesting of an emit expression evaluated; deeper is null. */
 #define EVAL_DEPTH 16
 
+/* policy.apply's output nests EVAL_DEPTH + 1 levels and a dsl.emit of it (`{"r": "$step.p"}`)
+ * two more: the library validates step outputs against REP_MAX_DEPTH. */
+#if REP_MAX_DEPTH < EVAL_DEPTH + 4
+#error "the mock step kinds need REP_MAX_DEPTH >= 20 (EVAL_DEPTH + 4)"
+#endif
+
 static const rep_json MISSING = {NULL, 0};
 
 /* A NUL-terminated message built in a fixed buffer (cut when full). */
@@ -156,7 +162,7 @@ static int parse_float(const char *p, size_t n, num *x)
     int neg = 0, exp_neg = 0, any = 0;
     char sig[40];
     size_t nsig = 0;
-    long int_digits = 0, lead_frac_zeros = 0, exp = 0, first_exp;
+    long int_digits = 0, lead_frac_zeros = 0, exp = 0;
     int seen = 0, in_frac = 0;
     memset(x, 0, sizeof *x);
     x->sign = 1;
@@ -221,8 +227,8 @@ static int parse_float(const char *p, size_t n, num *x)
     } else {
         char e[24];
         msgbuf m;
-        first_exp = (int_digits > 0 ? int_digits - 1 : -(lead_frac_zeros + 1)) +
-                    (exp_neg ? -exp : exp);
+        long first_exp = (int_digits > 0 ? int_digits - 1 : -(lead_frac_zeros + 1)) +
+                         (exp_neg ? -exp : exp);
         if (first_exp < -400) {
             num_append(x, "0.0", 3);
         } else if (first_exp >= -7 && first_exp <= 20) {
@@ -418,7 +424,7 @@ typedef struct faults {
 static rep_step_result bad_mock(rep_step *step, const char *msg, rep_json v)
 {
     rep_step_fail_with(step, 2001, msg, v);
-    rep_step_set_retriable(step, 0);
+    rep_step_set_retriable(step, false);
     return REP_STEP_FAILED;
 }
 
@@ -558,7 +564,7 @@ static rep_step_result with_faults(rep_step *step, rep_json with, rep_writer *ou
             m_u64(&m, f.delay_ms);
             rep_step_fail(step, 2001, msg);
             rep_step_set_cause(step, "cancelled");
-            rep_step_set_retriable(step, 0);
+            rep_step_set_retriable(step, false);
             return REP_STEP_FAILED;
         }
         if (elapsed < f.delay_ms) {
@@ -581,14 +587,14 @@ static rep_step_result with_faults(rep_step *step, rep_json with, rep_writer *ou
         }
         rep_step_fail(step, 2001, msg);
         if (!f.retriable) {
-            rep_step_set_retriable(step, 0);
+            rep_step_set_retriable(step, false);
         }
         return REP_STEP_FAILED;
     }
     if (f.panic) {
         rep_step_fail(step, 3002, "step handler panicked: _mock: injected panic");
         rep_step_set_cause(step, "panic");
-        rep_step_set_retriable(step, 0);
+        rep_step_set_retriable(step, false);
         return REP_STEP_FAILED;
     }
     if (f.output.p) {
@@ -609,7 +615,7 @@ static rep_step_result opcua_read(rep_step *step, rep_json with, rep_writer *out
     rep_json id;
     if (t != REP_JSON_ARRAY && t != REP_JSON_NULL && t != REP_JSON_MISSING) {
         rep_step_fail_with(step, 2001, "opcua.read: node_ids must be an array, got ", ids);
-        rep_step_set_retriable(step, 0);
+        rep_step_set_retriable(step, false);
         return REP_STEP_FAILED;
     }
     if (rep_json_typeof(overrides) != REP_JSON_OBJECT) {
@@ -690,55 +696,12 @@ static void eval_arm(const policy_scope *s, const char *key, size_t n, rep_write
     rep_w_value(w, v);
 }
 
-/* Splits at the commas outside braces; calls back per non-blank part. Evaluates an emit
- * expression (policy.rs EmitScope::eval); nested objects up to `depth` levels. */
-static void eval(const policy_scope *s, const char *p, size_t n, int depth, rep_writer *w)
+/* A scalar emit expression: a quoted string, an integer, a float, `action`, `temp`,
+ * `arms.active.<key>` / `arms.default.<key>`, else the text itself as a string. */
+static void eval_scalar(const policy_scope *s, const char *p, size_t n, rep_writer *w)
 {
     int64_t i64;
     num x;
-    trim(&p, &n);
-    if (n >= 2 && p[0] == '{' && p[n - 1] == '}') {
-        const char *inner = p + 1, *end = p + n - 1, *start = inner, *q;
-        size_t braces = 0;
-        if (depth >= EVAL_DEPTH) {
-            rep_w_null(w);
-            return;
-        }
-        rep_w_begin_object(w);
-        for (q = inner; q <= end; q++) {
-            if (q < end && *q == '{') {
-                braces++;
-            } else if (q < end && *q == '}') {
-                braces = braces > 0 ? braces - 1 : 0;
-            } else if (q == end || (*q == ',' && braces == 0)) {
-                const char *part = start, *colon;
-                size_t plen = (size_t)(q - start), tn = plen;
-                const char *tp = part;
-                start = q + 1;
-                trim(&tp, &tn);
-                colon = memchr(part, ':', plen);
-                if (tn == 0 || !colon) {
-                    continue;
-                }
-                {
-                    const char *k = part;
-                    size_t kn = (size_t)(colon - part);
-                    trim(&k, &kn);
-                    while (kn > 0 && k[0] == '"') {
-                        k++;
-                        kn--;
-                    }
-                    while (kn > 0 && k[kn - 1] == '"') {
-                        kn--;
-                    }
-                    rep_w_key_n(w, k, kn);
-                    eval(s, colon + 1, (size_t)(part + plen - colon - 1), depth + 1, w);
-                }
-            }
-        }
-        rep_w_end_object(w);
-        return;
-    }
     if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
         rep_w_string_n(w, p + 1, n - 2);
         return;
@@ -774,6 +737,92 @@ static void eval(const policy_scope *s, const char *p, size_t n, int depth, rep_
     rep_w_string_n(w, p, n);
 }
 
+/* An object expression `{ k: v, … }` being evaluated: its members not yet evaluated are
+ * `next..end` (end: its closing brace). */
+typedef struct eval_frame {
+    const char *next, *end;
+} eval_frame;
+
+/* The explicit stack of eval: one level per open object expression. */
+static eval_frame eval_stack[EVAL_DEPTH];
+
+/* The next member `key: value` of the object expression `f` (split at the commas outside
+ * braces; blank parts and parts without a colon are skipped). Returns 0 when there is none. */
+static int next_member(eval_frame *f, const char **key, size_t *key_n, const char **value,
+                       size_t *value_n)
+{
+    while (f->next <= f->end) {
+        const char *part = f->next, *q = f->next, *colon, *tp = part;
+        size_t braces = 0, plen, tn;
+        while (q < f->end && !(*q == ',' && braces == 0)) {
+            if (*q == '{') {
+                braces++;
+            } else if (*q == '}') {
+                braces = braces > 0 ? braces - 1 : 0;
+            }
+            q++;
+        }
+        plen = (size_t)(q - part);
+        f->next = q + 1;
+        tn = plen;
+        trim(&tp, &tn);
+        colon = memchr(part, ':', plen);
+        if (tn == 0 || !colon) {
+            continue;
+        }
+        *key = part;
+        *key_n = (size_t)(colon - part);
+        trim(key, key_n);
+        while (*key_n > 0 && (*key)[0] == '"') {
+            (*key)++;
+            (*key_n)--;
+        }
+        while (*key_n > 0 && (*key)[*key_n - 1] == '"') {
+            (*key_n)--;
+        }
+        *value = colon + 1;
+        *value_n = (size_t)(part + plen - colon - 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* Evaluates an emit expression (policy.rs EmitScope::eval): object expressions nest up to
+ * EVAL_DEPTH levels (deeper ones are null), walked on eval_stack, not by recursion. */
+static void eval(const policy_scope *s, const char *p, size_t n, rep_writer *w)
+{
+    size_t depth = 0; /* object expressions open */
+    for (;;) {
+        trim(&p, &n);
+        if (n >= 2 && p[0] == '{' && p[n - 1] == '}') {
+            if (depth >= EVAL_DEPTH) {
+                rep_w_null(w);
+            } else {
+                rep_w_begin_object(w);
+                eval_stack[depth].next = p + 1;
+                eval_stack[depth].end = p + n - 1;
+                depth++;
+            }
+        } else {
+            eval_scalar(s, p, n, w);
+        }
+        /* The next member of the innermost open object; objects without one are closed. */
+        for (;;) {
+            const char *key;
+            size_t key_n;
+            if (depth == 0) {
+                return;
+            }
+            if (next_member(&eval_stack[depth - 1], &key, &key_n, &p, &n)) {
+                rep_w_key_n(w, key, key_n);
+                break;
+            }
+            rep_w_end_object(w);
+            depth--;
+        }
+    }
+}
+
 /* Fails the step (not retriable); `v` is appended to the message unless missing. */
 static rep_step_result policy_error(rep_step *step, const char *msg, rep_json v)
 {
@@ -782,7 +831,7 @@ static rep_step_result policy_error(rep_step *step, const char *msg, rep_json v)
     } else {
         rep_step_fail(step, 2001, msg);
     }
-    rep_step_set_retriable(step, 0);
+    rep_step_set_retriable(step, false);
     return REP_STEP_FAILED;
 }
 
@@ -854,7 +903,7 @@ static rep_step_result policy_apply(rep_step *step, rep_json with, rep_writer *o
             if (rep_json_typeof(v) == REP_JSON_STRING) {
                 long n = rep_json_string_decode(v, expr, sizeof expr);
                 if (n >= 0) {
-                    eval(&scope, expr, (size_t)n, 0, out);
+                    eval(&scope, expr, (size_t)n, out);
                 } else {
                     rep_w_value(out, v);
                 }
@@ -893,13 +942,17 @@ static rep_step_result emit_step(rep_step *s, rep_json with, rep_writer *out, vo
     return with_faults(s, with, out, dsl_emit);
 }
 
-int mock_steps_register(rep_executor *ex)
+rep_err mock_steps_register(rep_executor *ex)
 {
-    if (rep_executor_add_step(ex, "opcua.read", read_step, NULL) != 0 ||
-        rep_executor_add_step(ex, "opcua.write", write_step, NULL) != 0 ||
-        rep_executor_add_step(ex, "policy.apply", policy_step, NULL) != 0 ||
-        rep_executor_add_step(ex, "dsl.emit", emit_step, NULL) != 0) {
-        return -1;
+    rep_err err = rep_executor_add_step(ex, "opcua.read", read_step, NULL);
+    if (err == REP_OK) {
+        err = rep_executor_add_step(ex, "opcua.write", write_step, NULL);
     }
-    return 0;
+    if (err == REP_OK) {
+        err = rep_executor_add_step(ex, "policy.apply", policy_step, NULL);
+    }
+    if (err == REP_OK) {
+        err = rep_executor_add_step(ex, "dsl.emit", emit_step, NULL);
+    }
+    return err;
 }

@@ -11,6 +11,10 @@
  *
  * each honouring the fault injection `with._mock: {delay_ms, fail_times, fail, retriable,
  * output, panic}` as the mock executor does (a delay waits without blocking the executor).
+ *
+ * The handlers share static scratch buffers (no heap, no recursion: emit expressions are
+ * evaluated on a static explicit stack): register them on one executor per program, served
+ * by one thread.
  */
 #ifndef MOCK_STEPS_H
 #define MOCK_STEPS_H
@@ -24,8 +28,9 @@ extern "C" {
 /** What `opcua.read` returns for a node without a `mock_values` entry (JSON text). */
 #define MOCK_DEFAULT_READING "80.0"
 
-/** Registers the four mock step kinds on `ex`. Returns 0, or -1 when the kind table is full. */
-int mock_steps_register(rep_executor *ex);
+/** Registers the four mock step kinds on `ex`: REP_OK, or the first error of
+ *  rep_executor_add_step (REP_ERR_FULL when REP_MAX_KINDS is below 4 + the caller's kinds). */
+rep_err mock_steps_register(rep_executor *ex);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,14 @@
 //! line passing the frame bound ends the bridge as soon as the bound is passed. From the
 //! remote, only JSON objects reach stdout; any other line (a boot banner, debug output on a
 //! shared UART) is logged on stderr.
+//!
+//! Line noise: on connecting, the bridge sends the remote a newline before anything else, so
+//! that bytes the remote received before (a UART at power-up, a glitch as the port opened) end
+//! there instead of gluing onto the host's first frame; REP executors ignore blank lines, and
+//! the native firmware drops everything up to the first newline after reset. Whatever the
+//! remote answers to that noise during `--settle-ms` (an error with `id: null`) is logged,
+//! never forwarded: the host's frames are held back until then, so no such error can be
+//! meant for it.
 
 use std::time::Duration;
 
@@ -62,11 +70,16 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    tokio::time::sleep(options.settle).await;
     let write_failed = |error| BridgeError::RemoteWrite {
         transport: transport.to_owned(),
         error,
     };
+    // A remote that is already gone shows it on the reading side ("closed by the remote") or
+    // at the first frame: a failure of this newline alone is not reported.
+    if remote.write_all(b"\n").await.is_ok() {
+        let _ = remote.flush().await;
+    }
+    tokio::time::sleep(options.settle).await;
     let mut frames = FrameReader::new(host, options.max_frame_bytes);
     loop {
         // An unterminated last line is still a frame: it goes out terminated.
@@ -148,9 +161,10 @@ where
     }
 }
 
-/// The settle time after connecting: logs the remote's lines until it is over and drops a
-/// partial line left then, so it cannot glue onto the first frame. `Ok(false)` when the
-/// remote closed meanwhile.
+/// The settle time after connecting: logs the remote's lines until it is over (a boot banner,
+/// the remote's `id: null` error answering line noise: nothing of it is for the host, whose
+/// frames are held back meanwhile) and drops a partial line left then, so it cannot glue onto
+/// the first frame. `Ok(false)` when the remote closed meanwhile.
 async fn settle<R: AsyncRead + Unpin>(remote: &mut R, options: &Options) -> std::io::Result<bool> {
     let until = Instant::now() + options.settle;
     let mut framer = LineFramer::new(options.max_frame_bytes);
@@ -232,9 +246,25 @@ mod tests {
         buf
     }
 
+    /// Exactly `n` bytes from `from`.
+    async fn read_exactly(from: &mut DuplexStream, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        from.read_exact(&mut buf).await.unwrap();
+        buf
+    }
+
+    #[tokio::test]
+    async fn the_remote_gets_a_newline_before_the_first_frame() {
+        let mut rig = rig(1024, Duration::ZERO);
+        assert_eq!(read_exactly(&mut rig.remote, 1).await, b"\n");
+        rig.host_in.write_all(b"{\"id\":1}\n").await.unwrap();
+        assert_eq!(read_some(&mut rig.remote).await, b"{\"id\":1}\n");
+    }
+
     #[tokio::test]
     async fn frames_go_both_ways_whole() {
         let mut rig = rig(1024, Duration::ZERO);
+        assert_eq!(read_exactly(&mut rig.remote, 1).await, b"\n");
         rig.host_in.write_all(b"{\"id\":1}\n{\"id\"").await.unwrap();
         assert_eq!(read_some(&mut rig.remote).await, b"{\"id\":1}\n");
         rig.host_in.write_all(b":2}\n").await.unwrap();
@@ -265,7 +295,7 @@ mod tests {
         assert!(rig.done.await.unwrap().is_ok());
         let mut all = Vec::new();
         rig.remote.read_to_end(&mut all).await.unwrap();
-        assert_eq!(all, b"{\"a\":1}\n{\"b\":2}\n");
+        assert_eq!(all, b"\n{\"a\":1}\n{\"b\":2}\n");
     }
 
     #[tokio::test]
@@ -316,8 +346,14 @@ mod tests {
     async fn settling_holds_host_frames_and_drops_a_partial_banner() {
         let mut rig = rig(1024, Duration::from_secs(2));
         rig.host_in.write_all(b"{\"id\":1}\n").await.unwrap();
+        // The newline that ends line noise goes out at once; the remote's answer to the noise
+        // (an `id: null` error) is dropped with the banner.
+        assert_eq!(read_exactly(&mut rig.remote, 1).await, b"\n");
         rig.remote
-            .write_all(b"booting...\r\nU-Boot> ")
+            .write_all(
+                b"booting...\r\n{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\
+                  \"message\":\"Parse error\"}}\nU-Boot> ",
+            )
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -73,6 +73,33 @@ impl Executor {
     }
 
     fn start_run(&self, params: StartRunParams) -> MethodResult {
+        let flow = self.runnable_flow(&params)?;
+        let run_id = params
+            .options
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let Some(run) = self.registry.insert(run_id.clone()) else {
+            return Err(validation(
+                UNKNOWN_RUN,
+                format!("run id {run_id:?} is already in use"),
+                Value::Null,
+            ));
+        };
+        tokio::spawn(execute(RunJob {
+            run,
+            flow: Arc::new(flow),
+            inputs: Arc::new(params.inputs),
+            handlers: self.handlers.clone(),
+            concurrency: self.concurrency as usize,
+            grace: self.cancel_grace,
+        }));
+        to_raw(StartRunResult { run_id }).map_err(internal)
+    }
+
+    /// The flow of a StartRun, checked in order: the IR version (1001), the schema and the
+    /// semantic rules (1003), the step kinds (1002), the run inputs (1004).
+    fn runnable_flow(&self, params: &StartRunParams) -> Result<flow_ir::FlowIr, ErrorObject> {
         if let Err(problem) = flow_ir::check_version(&params.ir) {
             return Err(validation(
                 codes::UNSUPPORTED_IR_VERSION,
@@ -115,27 +142,7 @@ impl Executor {
         if let Err(error) = flow_ir::check_inputs(&flow.inputs_schema, &params.inputs) {
             return Err(invalid_inputs(&error));
         }
-        let run_id = params
-            .options
-            .run_id
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let Some(run) = self.registry.insert(run_id.clone()) else {
-            return Err(validation(
-                UNKNOWN_RUN,
-                format!("run id {run_id:?} is already in use"),
-                Value::Null,
-            ));
-        };
-        tokio::spawn(execute(RunJob {
-            run,
-            flow: Arc::new(flow),
-            inputs: Arc::new(params.inputs),
-            handlers: self.handlers.clone(),
-            concurrency: self.concurrency as usize,
-            grace: self.cancel_grace,
-        }));
-        to_raw(StartRunResult { run_id }).map_err(internal)
+        Ok(flow)
     }
 
     fn poll(&self, params: RunIdParams) -> MethodResult {

@@ -48,8 +48,10 @@
 #![deny(missing_docs)]
 
 mod clock;
+mod control;
 mod dispatch;
 mod executor;
+mod graph;
 mod handler;
 mod listen;
 mod probe;

@@ -44,10 +44,29 @@ fn resolve_str(s: &str, scope: &Scope<'_>) -> Option<Value> {
     if let Some(path) = s.strip_prefix("$input.") {
         return Some(walk_map(scope.inputs, path));
     }
-    let step_path = s
-        .strip_prefix("$step.")
-        .or_else(|| s.strip_prefix("$.vars."))?;
-    Some(resolve_step(step_path, scope.steps))
+    Some(resolve_step(step_path(s)?, scope.steps))
+}
+
+/// The path of a step reference (`$step.<path>`, `$.vars.<path>`, blanks around allowed).
+fn step_path(s: &str) -> Option<&str> {
+    let s = s.trim();
+    s.strip_prefix("$step.")
+        .or_else(|| s.strip_prefix("$.vars."))
+}
+
+/// Calls `found` with the path (`<id>` or `<id>.<path>`) of every step reference in `value`:
+/// strings, nested in objects and arrays.
+pub(crate) fn step_references<'a>(value: &'a Value, found: &mut impl FnMut(&'a str)) {
+    match value {
+        Value::String(s) => {
+            if let Some(path) = step_path(s) {
+                found(path);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| step_references(v, found)),
+        Value::Object(map) => map.values().for_each(|v| step_references(v, found)),
+        _ => {}
+    }
 }
 
 fn resolve_step(path: &str, steps: &HashMap<String, Value>) -> Value {

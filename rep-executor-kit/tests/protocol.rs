@@ -27,10 +27,9 @@ fn executor() -> Executor {
         .build()
 }
 
-#[tokio::test]
-async fn malformed_requests_get_json_rpc_error_codes() {
-    let mut wire = Wire::start(executor());
-    let cases = [
+/// Malformed frames, each with the id and the JSON-RPC error code of its answer.
+fn malformed_frames() -> [(&'static str, Value, i64); 11] {
+    [
         ("{not json", Value::Null, -32700),
         ("[1, 2]", Value::Null, -32600),
         ("42", Value::Null, -32600),
@@ -74,8 +73,13 @@ async fn malformed_requests_get_json_rpc_error_codes() {
             json!(6),
             -32602,
         ),
-    ];
-    for (frame, id, code) in cases {
+    ]
+}
+
+#[tokio::test]
+async fn malformed_requests_get_json_rpc_error_codes() {
+    let mut wire = Wire::start(executor());
+    for (frame, id, code) in malformed_frames() {
         wire.send_raw(frame).await;
         let response = wire.recv().await;
         assert_eq!(response["id"], id, "{frame}");
@@ -191,10 +195,9 @@ async fn start_run_refuses_inputs_that_do_not_match_inputs_schema_with_1004() {
     assert_eq!(result["status"], "completed", "{result}");
 }
 
-#[tokio::test]
-async fn a_run_resolves_references_follows_the_switch_and_delivers_each_event_once() {
-    let mut wire = Wire::start(executor());
-    let ir = flow(
+/// read → sw (switch on read's level: HIGH → high, else low) → high | low → emit → end.
+fn switch_flow() -> Value {
+    flow(
         vec![
             node(
                 "read",
@@ -223,7 +226,13 @@ async fn a_run_resolves_references_follows_the_switch_and_delivers_each_event_on
             edge("low", "emit"),
             edge("emit", "end"),
         ],
-    );
+    )
+}
+
+#[tokio::test]
+async fn a_run_resolves_references_follows_the_switch_and_delivers_each_event_once() {
+    let mut wire = Wire::start(executor());
+    let ir = switch_flow();
     let started = wire
         .call(
             1,

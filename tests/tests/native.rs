@@ -1,7 +1,9 @@
 //! The native executors of `native/` (issue 12) as a host and a certifier see them:
 //! `c-executor`, `cpp-executor` and `qemu-executor` (the Cortex-M3 firmware in QEMU behind
 //! `rep-bridge`) give the same `status` and `summary.outputs` as `mock-executor`, and
-//! `rep-conformance` certifies them; the C unit tests pass under ASan and UBSan.
+//! `rep-conformance` certifies them; the C unit tests pass under ASan and UBSan. Issue 23's
+//! regression tests: line noise before the first request, limits that differ between the
+//! library and the application, a 16-deep emit on the firmware, 4 × 4,000 emitted keys.
 //!
 //! The artifacts come from `bash native/build.sh` (incremental, so each test process calls it).
 //! Where a toolchain is missing (arm-none-eabi-gcc, nlohmann-json3-dev, qemu-system-arm) a test
@@ -11,6 +13,8 @@
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
 
 mod common;
+#[path = "native/oracle.rs"]
+mod oracle;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -119,6 +123,17 @@ fn outcome(executor: &Path, manifest: &Path, flow: &str, inputs: Option<&str>) -
         run.stderr
     );
     serde_json::json!({"status": out["status"], "outputs": out["summary"]["outputs"], "exit": run.code})
+}
+
+/// `(actual, expected)`: the outcomes of the plant-monitor variant `ir`, with the example's
+/// inputs, on `executor` and on mock-executor.
+fn outcomes_of_variant(executor: &Path, ir: &Value) -> (Value, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_flow(dir.path(), "plant-monitor", ir);
+    let inputs = plant_monitor_inputs();
+    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
+    let actual = outcome(executor, &manifest, "plant-monitor", Some(&inputs));
+    (actual, expected)
 }
 
 /// The executor gives the mock executor's status and outputs on plant-monitor (both branches
@@ -245,13 +260,9 @@ fn c_executor_fails_a_step_and_exits_1_like_the_mock() {
     let Some(executor) = artifact("c-executor") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let mut ir = plant_monitor_ir();
     ir["graph"]["nodes"][1]["with"]["_mock"] = serde_json::json!({"fail": true});
-    let manifest = write_flow(dir.path(), "plant-monitor", &ir);
-    let inputs = plant_monitor_inputs();
-    let expected = outcome(&mock_executor(), &manifest, "plant-monitor", Some(&inputs));
-    let actual = outcome(&executor, &manifest, "plant-monitor", Some(&inputs));
+    let (actual, expected) = outcomes_of_variant(&executor, &ir);
     assert_eq!(actual, expected);
     assert_eq!(actual["status"], "failed", "{actual}");
     assert_eq!(actual["exit"], 1, "{actual}");
@@ -336,4 +347,166 @@ fn a_plant_monitor_transcript_recorded_on_the_mock_replays_identically_on_c_exec
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("replay matches"), "{stdout}");
+}
+
+/// Issue 23 (finding 4): an application compiled with other limits than the library it links
+/// (here hello-executor's main with the firmware's limits, the library with Linux's) refuses
+/// to start with a clear message instead of corrupting memory.
+#[test]
+fn a_library_and_an_application_built_with_different_limits_refuse_each_other() {
+    let Some(mismatch) = artifact("tests/layout-mismatch") else {
+        return;
+    };
+    let output = Command::new(&mismatch)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.contains("REP_ERR_LAYOUT: the rep_executor was compiled with other limits"),
+        "{stderr}"
+    );
+}
+
+/// `count` bytes of line noise, the same for a given seed: any byte but `{` (a line that
+/// begins like a JSON object is a request, answered even before the first one), with a
+/// line ending, a boot banner and a control byte among them; a newline ends it.
+fn noise(count: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut bytes: Vec<u8> = (0..count.saturating_sub(1))
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            match (state >> 24) as u8 {
+                b'{' => b'}',
+                byte => byte,
+            }
+        })
+        .collect();
+    let banner = b"\r\nboot: v1\r\n\x07";
+    if bytes.len() > banner.len() + 4 {
+        let at = bytes.len() / 2;
+        bytes[at..at + banner.len()].copy_from_slice(banner);
+    }
+    bytes.push(b'\n');
+    bytes
+}
+
+/// An executor whose stdin starts with `noise` before what the host sends (a script running
+/// `cat NOISE - | EXECUTOR`).
+fn behind_noise(dir: &Path, executor: &Path, noise: &[u8]) -> PathBuf {
+    let file = dir.join("noise.bin");
+    std::fs::write(&file, noise).unwrap();
+    write_script(
+        dir,
+        "noisy-executor",
+        &format!(
+            "#!/bin/sh\ncat '{}' - | '{}'\n",
+            file.display(),
+            executor.display()
+        ),
+    )
+}
+
+/// Issue 23 (finding 2): garbage before Runtime.Capabilities is never answered with an
+/// `id: null` error that would end the host's session: c-executor is still certified behind
+/// 5 and 500 bytes of it.
+#[test]
+fn c_executor_is_certified_behind_line_noise() {
+    let Some(executor) = artifact("c-executor") else {
+        return;
+    };
+    for (count, seed) in [(5, 7), (500, 11)] {
+        let dir = tempfile::tempdir().unwrap();
+        assert_certified(&behind_noise(dir.path(), &executor, &noise(count, seed)));
+    }
+}
+
+/// The same on the firmware in QEMU through rep-bridge (which prints its boot banner): 500
+/// bytes of garbage before the first request still certify it, and 5 bytes before a plant-monitor
+/// run still give the mock executor's outputs.
+#[test]
+fn qemu_executor_is_certified_behind_line_noise() {
+    let Some(executor) = qemu_executor() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    assert_certified(&behind_noise(dir.path(), &executor, &noise(500, 13)));
+    let dir = tempfile::tempdir().unwrap();
+    let noisy = behind_noise(dir.path(), &executor, &noise(5, 17));
+    let plant = plant_monitor_inputs();
+    let manifest = plant_monitor_manifest();
+    assert_eq!(
+        outcome(&noisy, &manifest, "plant-monitor", Some(&plant)),
+        outcome(&mock_executor(), &manifest, "plant-monitor", Some(&plant))
+    );
+}
+
+/// Issue 23 (finding 5): an emit expression nested 16 deep (the mock steps' bound) runs on
+/// the firmware and gives the mock executor's outputs (it failed with 3002 when the firmware's
+/// REP_MAX_DEPTH was 16, and needed 5.6 KiB of stack when it was evaluated recursively).
+#[test]
+fn qemu_executor_evaluates_a_sixteen_deep_emit_like_the_mock() {
+    let Some(executor) = qemu_executor() else {
+        return;
+    };
+    let mut ir = plant_monitor_ir();
+    let deep = format!("{}temp{}", "{ a: ".repeat(16), " }".repeat(16));
+    ir["constants"]["policy"]["policy"]["params"]["emit"]["reason"] = Value::String(deep);
+    let (actual, expected) = outcomes_of_variant(&executor, &ir);
+    assert_eq!(actual, expected);
+    assert_eq!(expected["status"], "completed", "{expected}");
+    let mut reason = &expected["outputs"]["decision"]["reason"];
+    for _ in 0..15 {
+        reason = &reason["a"];
+    }
+    assert_eq!(reason["a"], 80.0, "{expected}");
+}
+
+/// Issue 23 (finding 1): four `dsl.emit` steps of 4,000 keys each, overlapping, merge into
+/// the same `summary.outputs` as the mock executor's — the same keys in the same order with the
+/// same values — now that each emit is merged once instead of on every Poll.
+#[test]
+fn c_executor_merges_four_emits_of_4000_keys_like_the_mock() {
+    let Some(executor) = artifact("c-executor") else {
+        return;
+    };
+    let mut ir = plant_monitor_ir();
+    let nodes: Vec<Value> = (0..4)
+        .map(|i| {
+            // Emit i holds keys k(2000 i) … k(2000 i + 3999): each overlaps the previous one
+            // by half, with values of its own.
+            let with: serde_json::Map<String, Value> = (0..4000)
+                .map(|j| (format!("k{}", 2000 * i + j), Value::from(i * 10_000 + j)))
+                .collect();
+            serde_json::json!({"id": format!("e{i}"), "type": "dsl.emit", "with": with,
+                               "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}})
+        })
+        .collect();
+    let edges: Vec<Value> = (1..4)
+        .map(|i| serde_json::json!({"from": format!("e{}", i - 1), "to": format!("e{i}"), "on": "success"}))
+        .collect();
+    ir["graph"] = serde_json::json!({"nodes": nodes, "edges": edges});
+    let (actual, expected) = outcomes_of_variant(&executor, &ir);
+    assert_eq!(expected["status"], "completed", "{expected}");
+    let keys = |v: &Value| -> Vec<String> {
+        v["outputs"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&actual).len(), 10_000);
+    assert_eq!(
+        keys(&actual),
+        keys(&expected),
+        "the same keys in the same order"
+    );
+    assert_eq!(actual, expected);
+    assert_eq!(
+        actual["outputs"]["k2000"], 10_000,
+        "the last value of a repeated key"
+    );
 }

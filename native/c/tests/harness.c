@@ -166,14 +166,19 @@ static rep_step_result raw_step(rep_step *step, rep_json with, rep_writer *out, 
     return REP_STEP_DONE;
 }
 
+void fake_io(rep_io *io)
+{
+    io->read = no_read;
+    io->write = capture;
+    io->now_ms = fake_clock;
+    io->unix_ms = NULL;
+    io->ctx = NULL;
+}
+
 void ex_reset(void)
 {
     rep_io io;
-    io.read = no_read;
-    io.write = capture;
-    io.now_ms = fake_clock;
-    io.unix_ms = NULL;
-    io.ctx = NULL;
+    fake_io(&io);
     fake_now = 1000;
     captured_len = 0;
     write_fails = 0;

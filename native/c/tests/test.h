@@ -47,6 +47,8 @@ extern uint64_t fake_now;
 /** The executor under test, with the mock step kinds and a "test.pending" kind that waits
  *  `with.wait_ms` (then succeeds with {"waited": N}) and honours cancellation. */
 extern rep_executor test_executor;
+/** The test I/O: no input (EOF), output captured (ex_call reads it), the fake clock. */
+void fake_io(rep_io *io);
 /** Fresh executor (fake clock at 1000 ms, the output capture cleared). */
 void ex_reset(void);
 /** Sends one request line; returns the response (missing when none was written). */

@@ -48,6 +48,7 @@ static void malformed_requests_get_json_rpc_codes(void)
 {
     rep_json r;
     ex_reset();
+    ex_request("Runtime.Health", NULL); /* past the first request: every line is answered */
     r = ex_call("{nope");
     CHECK(json_eq(rep_json_get(r, "id"), "null") && json_eq(error_code(r), "-32700"));
     r = ex_call("42");
@@ -305,16 +306,62 @@ static void inputs_are_checked_against_inputs_schema_1004(void)
     CHECK(json_eq(error_code(start("{\"version\":\"1.0.0\"}", "{}")), "1003"));
 }
 
+/* Nested input types are walked on an explicit stack: the deepest type a declaration can
+ * spell (20 levels of list<…> in 128 bytes) is checked down to its last level. */
+static void deeply_nested_input_types_are_checked(void)
+{
+    static char schema[512], inputs[512], expected[512];
+    size_t n = 0, m = 0, k = 0;
+    int i;
+    rep_json r;
+    n += (size_t)snprintf(schema + n, sizeof schema - n, "{\"v\":{\"type\":\"");
+    for (i = 0; i < 20; i++) {
+        n += (size_t)snprintf(schema + n, sizeof schema - n, "list<");
+    }
+    n += (size_t)snprintf(schema + n, sizeof schema - n, "int");
+    for (i = 0; i < 20; i++) {
+        n += (size_t)snprintf(schema + n, sizeof schema - n, ">");
+    }
+    snprintf(schema + n, sizeof schema - n, "\"}}");
+    m += (size_t)snprintf(inputs + m, sizeof inputs - m, "{\"v\":");
+    k += (size_t)snprintf(expected + k, sizeof expected - k, "/v");
+    for (i = 0; i < 20; i++) {
+        m += (size_t)snprintf(inputs + m, sizeof inputs - m, "[1,");
+        k += (size_t)snprintf(expected + k, sizeof expected - k, "/1");
+    }
+    m += (size_t)snprintf(inputs + m, sizeof inputs - m, "\"x\"");
+    for (i = 0; i < 20; i++) {
+        m += (size_t)snprintf(inputs + m, sizeof inputs - m, "]");
+    }
+    snprintf(inputs + m, sizeof inputs - m, "}");
+    ex_reset();
+    r = start(ir_declaring(schema), inputs);
+    CHECK(json_eq(error_code(r), "1004"));
+    /* Level 1 holds 1 (not a list): a problem at /v/0; the walk goes on to the bottom. */
+    CHECK(message_has(r, "/v/0: expected a list, got number 1 (and 19 more)"));
+    {
+        static char details[8192];
+        rep_json d = rep_json_get(rep_json_get(rep_json_get(r, "error"), "data"), "details");
+        CHECK(d.n < sizeof details);
+        memcpy(details, d.p, d.n);
+        details[d.n] = '\0';
+        strcat(expected, "\",\"input\":\"v\"");
+        CHECK(strstr(details, expected) != NULL);
+        CHECK(strstr(details, "expected an integer, got string \\\"x\\\"") != NULL);
+    }
+}
+
 static void framing(void)
 {
     static char line[REP_MAX_FRAME_BYTES + 64];
     const char *health = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Runtime.Health\"}\r\n";
     size_t i, before;
     ex_reset();
+    ex_request("Runtime.Health", NULL); /* past the first request: every line is answered */
     memset(line, ' ', sizeof line);
     line[sizeof line - 1] = '\n';
-    CHECK(rep_feed(&test_executor, line, sizeof line) == 0);
-    CHECK(ex_lines() == 1); /* the over-long line: -32600 */
+    CHECK(rep_feed(&test_executor, line, sizeof line) == REP_OK);
+    CHECK(ex_lines() == 2); /* the over-long line: -32600 */
     before = (size_t)ex_lines();
     for (i = 0; health[i]; i++) { /* byte by byte, CRLF */
         CHECK(rep_feed(&test_executor, health + i, 1) == 0);
@@ -337,8 +384,132 @@ static void a_failed_write_is_reported(void)
     const char *health = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Runtime.Health\"}\n";
     ex_reset();
     ex_fail_writes(1);
-    CHECK(rep_feed(&test_executor, health, strlen(health)) == -1);
+    CHECK(rep_feed(&test_executor, health, strlen(health)) == REP_ERR_IO);
     ex_fail_writes(0);
+}
+
+/* Noise on the line before the first request (a boot banner, bytes at the wrong speed, a
+ * glitch) is dropped and counted, never answered with an `id: null` error; a line that begins
+ * like a JSON object is a request and is answered, malformed or not. */
+static void noise_before_the_first_request_is_not_answered(void)
+{
+    static const char noise[] = "\xff\xfe\x00\x13 garbage\r\nfirmware: booting...\n42\n[1]\n"
+                                "{nope\n   \x7f{\"jsonrpc\"\n\n";
+    static char long_noise[REP_MAX_FRAME_BYTES + 10];
+    const char *caps = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Runtime.Capabilities\"}\n";
+    rep_json r;
+    ex_reset();
+    CHECK(rep_feed(&test_executor, noise, sizeof noise - 1) == REP_OK);
+    memset(long_noise, '~', sizeof long_noise);
+    long_noise[sizeof long_noise - 1] = '\n';
+    CHECK(rep_feed(&test_executor, long_noise, sizeof long_noise) == REP_OK); /* over-long */
+    CHECK(ex_lines() == 0);
+    CHECK(rep_executor_dropped_bytes(&test_executor) ==
+          sizeof noise - 1 - 1 + sizeof long_noise); /* the blank line is not noise */
+    CHECK(rep_feed(&test_executor, caps, strlen(caps)) == REP_OK);
+    CHECK(ex_lines() == 1);
+    /* From now on noise is answered as JSON-RPC 2.0 says. */
+    r = ex_call("42");
+    CHECK(json_eq(rep_json_get(r, "id"), "null") && json_eq(error_code(r), "-32600"));
+    /* A fresh executor: a malformed line that begins like an object is answered (REP-RPC-001
+     * of rep-conformance sends one first). */
+    ex_reset();
+    r = ex_call("{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"Runtime.Capabilities\", ");
+    CHECK(json_eq(rep_json_get(r, "id"), "null") && json_eq(error_code(r), "-32700"));
+    ex_reset();
+    r = ex_call(" {}");
+    CHECK(json_eq(error_code(r), "-32600"));
+    ex_reset();
+    memset(long_noise, ' ', sizeof long_noise);
+    memcpy(long_noise, "{\"a\":\"", 6);
+    long_noise[sizeof long_noise - 1] = '\n';
+    CHECK(rep_feed(&test_executor, long_noise, sizeof long_noise) == REP_OK);
+    CHECK(ex_lines() == 1); /* an over-long request: -32600 */
+}
+
+/* rep_executor_resync drops everything up to the next newline, across feeds, then serves. */
+static void resync_drops_bytes_up_to_the_next_newline(void)
+{
+    const char *health = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Runtime.Health\"}\n";
+    static const char junk[] = "\x00\xff{\"jsonrpc\":\"2.0\",\"id\":1,";
+    ex_reset();
+    CHECK(rep_executor_resync(&test_executor) == REP_OK);
+    CHECK(rep_feed(&test_executor, junk, sizeof junk - 1) == REP_OK);
+    CHECK(rep_feed(&test_executor, health, strlen(health)) == REP_OK); /* glued to the noise */
+    CHECK(ex_lines() == 0);
+    CHECK(rep_executor_dropped_bytes(&test_executor) == sizeof junk - 1 + strlen(health));
+    CHECK(rep_feed(&test_executor, health, strlen(health)) == REP_OK);
+    CHECK(ex_lines() == 1);
+    /* The host's newline on connecting: nothing is lost after it. */
+    ex_reset();
+    CHECK(rep_executor_resync(&test_executor) == REP_OK);
+    CHECK(rep_feed(&test_executor, "\n", 1) == REP_OK);
+    CHECK(rep_feed(&test_executor, health, strlen(health)) == REP_OK);
+    CHECK(ex_lines() == 1);
+    /* A resync in the middle of a line (a UART framing error) drops that line. */
+    CHECK(rep_feed(&test_executor, health, 10) == REP_OK);
+    CHECK(rep_executor_resync(&test_executor) == REP_OK);
+    CHECK(rep_feed(&test_executor, health + 10, strlen(health) - 10) == REP_OK);
+    CHECK(ex_lines() == 1);
+    CHECK(rep_feed(&test_executor, health, strlen(health)) == REP_OK);
+    CHECK(ex_lines() == 2);
+}
+
+static rep_step_result never_called(rep_step *step, rep_json with, rep_writer *out, void *user)
+{
+    (void)with;
+    (void)out;
+    (void)user;
+    return rep_step_fail(step, 3002, "never called");
+}
+
+/* An executor compiled with other limits than the library (another sizeof or layout tag) is
+ * refused, and every later call is refused too instead of touching memory. */
+static void another_layout_is_refused(void)
+{
+    static rep_executor ex;
+    rep_io io;
+    fake_io(&io);
+    CHECK(rep_executor_init_checked(&ex, sizeof ex - 8, REP_LAYOUT_TAG, &io, NULL) ==
+          REP_ERR_LAYOUT);
+    CHECK(rep_executor_init_checked(&ex, sizeof ex, REP_LAYOUT_TAG ^ 1u, &io, NULL) ==
+          REP_ERR_LAYOUT);
+    CHECK(rep_executor_add_step(&ex, "k", never_called, NULL) == REP_ERR_LAYOUT);
+    CHECK(rep_feed(&ex, "\n", 1) == REP_ERR_LAYOUT);
+    CHECK(rep_feed_eof(&ex) == REP_ERR_LAYOUT);
+    CHECK(rep_handle_line(&ex, "{}", 2) == REP_ERR_LAYOUT);
+    CHECK(rep_serve(&ex) == REP_ERR_LAYOUT);
+    CHECK(rep_executor_resync(&ex) == REP_ERR_LAYOUT);
+    CHECK(rep_idle_ms(&ex, 77) == 77);
+    rep_tick(&ex); /* nothing */
+    CHECK(strstr(rep_err_str(REP_ERR_LAYOUT), "other limits") != NULL);
+    /* The same executor, initialized as the macro does it, works. */
+    CHECK(rep_executor_init(&ex, &io, NULL) == REP_OK);
+    CHECK(rep_executor_add_step(&ex, "k", never_called, NULL) == REP_OK);
+    CHECK(rep_serve(&ex) == REP_OK); /* EOF at once */
+    io.write = NULL;
+    CHECK(rep_executor_init(&ex, &io, NULL) == REP_ERR_ARG);
+    CHECK(rep_feed(&ex, "\n", 1) == REP_ERR_LAYOUT);
+}
+
+static void registration_errors(void)
+{
+    int i;
+    char names[REP_MAX_KINDS + 1][16];
+    ex_reset();
+    CHECK(rep_executor_add_step(&test_executor, "", never_called, NULL) == REP_ERR_ARG);
+    CHECK(rep_executor_add_step(&test_executor, NULL, never_called, NULL) == REP_ERR_ARG);
+    CHECK(rep_executor_add_step(&test_executor, "k", NULL, NULL) == REP_ERR_ARG);
+    for (i = 0; i <= REP_MAX_KINDS; i++) {
+        snprintf(names[i], sizeof names[i], "k%d", i);
+        if (rep_executor_add_step(&test_executor, names[i], never_called, NULL) != REP_OK) {
+            break;
+        }
+    }
+    CHECK(rep_executor_add_step(&test_executor, "one.more", never_called, NULL) == REP_ERR_FULL);
+    for (i = REP_ERR_BUSY; i <= REP_OK; i++) {
+        CHECK(rep_err_str((rep_err)i) != NULL && strncmp(rep_err_str((rep_err)i), "REP_", 4) == 0);
+    }
 }
 
 const test_case dispatch_tests[] = {
@@ -352,6 +523,11 @@ const test_case dispatch_tests[] = {
     {"dispatch: too many nodes is 1003 naming the limit", too_many_nodes_is_1003_naming_the_limit},
     {"dispatch: unknown kinds are 1002, after 1003", unknown_kinds_are_1002_after_the_document_checks},
     {"dispatch: inputs against inputs_schema are 1004", inputs_are_checked_against_inputs_schema_1004},
+    {"dispatch: deeply nested input types are checked", deeply_nested_input_types_are_checked},
     {"dispatch: framing", framing},
     {"dispatch: a failed write is reported", a_failed_write_is_reported},
+    {"dispatch: noise before the first request is not answered", noise_before_the_first_request_is_not_answered},
+    {"dispatch: resync drops bytes up to the next newline", resync_drops_bytes_up_to_the_next_newline},
+    {"dispatch: an executor of another layout is refused", another_layout_is_refused},
+    {"dispatch: registration errors", registration_errors},
     {NULL, NULL}};

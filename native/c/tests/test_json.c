@@ -174,8 +174,8 @@ static void strings_decode_and_compare(void)
     long n = rep_json_string_decode(s, buf, sizeof buf);
     CHECK(n == 9);
     CHECK(memcmp(buf, "a\n\xc3\xa9\xf0\x9f\x98\x80\"", 9) == 0);
-    CHECK(rep_json_string_decode(s, buf, 4) == -1);
-    CHECK(rep_json_string_decode(J("1"), buf, sizeof buf) == -1);
+    CHECK(rep_json_string_decode(s, buf, 4) == REP_ERR_RANGE);
+    CHECK(rep_json_string_decode(J("1"), buf, sizeof buf) == REP_ERR_TYPE);
     CHECK(rep_json_string_equals(J("\"\\u0061b\""), "ab", 2));
     CHECK(!rep_json_string_equals(J("\"ab\""), "abc", 3));
     CHECK(!rep_json_string_equals(J("\"abc\""), "ab", 2));
@@ -189,18 +189,18 @@ static void numbers(void)
     uint32_t u = 0;
     double d = 0;
     CHECK(rep_json_to_u32(J("2147483647"), 2147483647u, &u) == 0 && u == 2147483647u);
-    CHECK(rep_json_to_u32(J("2147483648"), 2147483647u, &u) == -1);
-    CHECK(rep_json_to_u32(J("99999999999"), 4294967295u, &u) == -1);
-    CHECK(rep_json_to_u32(J("1.0"), 10, &u) == -1);
-    CHECK(rep_json_to_u32(J("1e2"), 1000, &u) == -1);
-    CHECK(rep_json_to_u32(J("-0"), 10, &u) == -1);
+    CHECK(rep_json_to_u32(J("2147483648"), 2147483647u, &u) == REP_ERR_RANGE);
+    CHECK(rep_json_to_u32(J("99999999999"), 4294967295u, &u) == REP_ERR_RANGE);
+    CHECK(rep_json_to_u32(J("1.0"), 10, &u) == REP_ERR_TYPE);
+    CHECK(rep_json_to_u32(J("1e2"), 1000, &u) == REP_ERR_TYPE);
+    CHECK(rep_json_to_u32(J("-0"), 10, &u) == REP_ERR_TYPE);
     CHECK(rep_json_to_double(J("80.0"), &d) == 0 && d == 80.0);
     CHECK(rep_json_to_double(J("-1.5e3"), &d) == 0 && d == -1500.0);
     CHECK(rep_json_to_double(J("0.000123"), &d) == 0 && d > 0.000122999 && d < 0.000123001);
     CHECK(rep_json_to_double(J("1e300"), &d) == 0 && d > 0.99e300 && d < 1.01e300);
     CHECK(rep_json_to_double(J("12345678901234567890123"), &d) == 0 && d > 1.2345e22 &&
           d < 1.2346e22);
-    CHECK(rep_json_to_double(J("\"1\""), &d) == -1);
+    CHECK(rep_json_to_double(J("\"1\""), &d) == REP_ERR_TYPE);
 }
 
 static void writer_builds_json(void)
@@ -284,7 +284,7 @@ static void writer_streams_through_flush(void)
     CHECK(flushed_calls >= 4);
     rep_w_string(&w, "0123456789012345678901234567890123456789012345678901234567890123");
     CHECK(w.failed);
-    CHECK(rep_w_flush(&w) == -1);
+    CHECK(rep_w_flush(&w) == REP_ERR_IO);
 }
 
 static void rfc3339_timestamps(void)

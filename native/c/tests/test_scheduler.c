@@ -264,32 +264,45 @@ static void finish_ends_the_flow(void)
     CHECK(strcmp(step_trace(), "f:started e:started f:succeeded e:succeeded") == 0);
 }
 
-static void events_are_delivered_once_and_never_dropped(void)
+/* An IR whose nodes are dsl.emit steps e0, e1, … run one after the other, each with the
+ * `with` given (NULL ends the list). */
+static const char *emit_chain(const char *const *withs)
 {
-    /* A chain of 60 steps makes ~120 step events, far more than REP_RUN_EVENT_BYTES holds:
-     * the run pauses until each Poll drains them. */
     static char nodes[60000], edges[8000];
     size_t n = 0, m = 0;
-    int i, count = 0;
-    rep_json r, e;
-    rep_json_iter it;
+    int i;
     n += (size_t)snprintf(nodes + n, sizeof nodes - n, "[");
     m += (size_t)snprintf(edges + m, sizeof edges - m, "[");
-    for (i = 0; i < 60; i++) {
-        char id[8];
-        snprintf(id, sizeof id, "n%d", i);
-        n += (size_t)snprintf(nodes + n, sizeof nodes - n, "%s%s", i ? "," : "",
-                              node(id, "dsl.emit", "{}", 0, 0, 0));
+    for (i = 0; withs[i]; i++) {
+        n += (size_t)snprintf(nodes + n, sizeof nodes - n,
+                              "%s{\"id\":\"e%d\",\"type\":\"dsl.emit\",\"with\":%s,"
+                              "\"timeout_ms\":0,\"retry\":{\"max\":0,\"backoff_ms\":0}}",
+                              i ? "," : "", i, withs[i]);
         if (i > 0) {
             m += (size_t)snprintf(edges + m, sizeof edges - m,
-                                  "%s{\"from\":\"n%d\",\"to\":\"n%d\",\"on\":\"success\"}",
+                                  "%s{\"from\":\"e%d\",\"to\":\"e%d\",\"on\":\"success\"}",
                                   i > 1 ? "," : "", i - 1, i);
         }
     }
     snprintf(nodes + n, sizeof nodes - n, "]");
     snprintf(edges + m, sizeof edges - m, "]");
+    return ir(nodes, edges, 0);
+}
+
+static void events_are_delivered_once_and_never_dropped(void)
+{
+    /* A chain of 60 steps makes ~120 step events, far more than REP_RUN_EVENT_BYTES holds:
+     * the run pauses until each Poll drains them. */
+    static const char *withs[61];
+    int i, count = 0;
+    rep_json r, e;
+    rep_json_iter it;
+    for (i = 0; i < 60; i++) {
+        withs[i] = "{}";
+    }
+    withs[60] = NULL;
     ex_reset();
-    start(ir(nodes, edges, 0), "{}");
+    start(emit_chain(withs), "{}");
     r = run_to_end(1);
     CHECK(status_is(r, "completed"));
     CHECK(polls > 2);
@@ -312,7 +325,9 @@ static void oversized_or_invalid_outputs_fail_the_step(void)
     start(ir(nodes, "[]", 0), "{}");
     r = run_to_end(1);
     CHECK(status_is(r, "failed"));
-    CHECK(json_eq(rep_json_get(summary(r, "error"), "code"), "3002"));
+    CHECK(json_eq(rep_json_get(summary(r, "error"), "code"), "3003")); /* out of resources */
+    CHECK(json_eq(rep_json_get(rep_json_get(summary(r, "error"), "data"), "details"),
+                  "{\"limit\":\"REP_RUN_OUTPUT_BYTES\"}"));
     snprintf(nodes, sizeof nodes, "[%s]", node("bad", "test.raw", "{\"text\":\"{} {}\"}", 0, 0, 0));
     ex_reset();
     start(ir(nodes, "[]", 0), "{}");
@@ -336,6 +351,7 @@ static void an_oversized_with_fails_the_step(void)
     r = run_to_end(1);
     CHECK(status_is(r, "failed"));
     CHECK(strstr(events, "exceeds REP_WITH_BYTES") != NULL);
+    CHECK(json_eq(rep_json_get(summary(r, "error"), "code"), "3003"));
 }
 
 static void handlers_log_at_most_two_events_per_call(void)
@@ -370,7 +386,10 @@ static void run_slots_are_reused_once_finished(void)
     CHECK(json_eq(rep_json_get(rep_json_get(r, "error"), "code"), "1000")); /* id in use */
     snprintf(params, sizeof params, "{\"ir\":%s,\"options\":{\"run_id\":\"three\"}}", ir(nodes, "[]", 0));
     r = ex_request("Runtime.StartRun", params);
-    CHECK(json_eq(rep_json_get(rep_json_get(r, "error"), "code"), "1000")); /* all busy */
+    /* Every slot busy: out of resources (3003), retriable, naming the limit. */
+    CHECK(json_eq(rep_json_get(rep_json_get(r, "error"), "code"), "3003"));
+    CHECK(json_eq(rep_json_get(rep_json_get(r, "error"), "data"),
+                  "{\"retriable\":true,\"details\":{\"limit\":\"REP_MAX_RUNS\"}}"));
     ex_advance(0);  /* the steps start */
     ex_advance(60); /* and end */
     r = ex_request("Runtime.StartRun", params);
@@ -397,6 +416,126 @@ static void concurrency_is_bounded(void)
     CHECK(status_is(r, "completed"));
 }
 
+/* summary.outputs: each key at its first place with its last value, keys compared by their
+ * decoded text, merged as each dsl.emit completes. */
+static void outputs_merge_each_key_at_its_first_place_with_its_last_value(void)
+{
+    static const char *const withs[] = {
+        "{\"x\":1,\"y\":2,\"x\":3}", "{\"z\":4,\"\\u0079\":5,\"_mock\":{\"delay_ms\":10}}",
+        "{\"x\":{\"deep\":[6]}}", "{}", NULL};
+    rep_json r;
+    ex_reset();
+    start(emit_chain(withs), "{}");
+    r = poll_once("r"); /* e0 ran, e1 waits 10 ms */
+    CHECK(json_eq(summary(r, "outputs"), "{\"x\":3,\"y\":2}"));
+    r = run_to_end(1);
+    CHECK(status_is(r, "completed"));
+    CHECK(json_eq(summary(r, "outputs"), "{\"x\":{\"deep\":[6]},\"y\":5,\"z\":4}"));
+    r = poll_once("r"); /* the same again: Poll only writes what was merged */
+    CHECK(json_eq(summary(r, "outputs"), "{\"x\":{\"deep\":[6]},\"y\":5,\"z\":4}"));
+}
+
+/* More distinct keys than REP_MAX_OUTPUT_KEYS: the dsl.emit that would pass it fails with
+ * 3003, and summary.outputs keeps what was merged before, unchanged. */
+static void too_many_output_keys_fail_the_emit_with_3003(void)
+{
+    static char first[4096], second[4096];
+    const char *withs[3];
+    size_t n = 0, m = 0;
+    int i;
+    rep_json r, outputs, v;
+    rep_json_iter it;
+    int count = 0;
+    n += (size_t)snprintf(first + n, sizeof first - n, "{");
+    for (i = 0; i < REP_MAX_OUTPUT_KEYS - 10; i++) {
+        n += (size_t)snprintf(first + n, sizeof first - n, "%s\"k%d\":1", i ? "," : "", i);
+    }
+    snprintf(first + n, sizeof first - n, "}");
+    /* An update of k0 first, then 11 new keys: one too many. */
+    m += (size_t)snprintf(second + m, sizeof second - m, "{\"k0\":2");
+    for (i = 0; i < 11; i++) {
+        m += (size_t)snprintf(second + m, sizeof second - m, ",\"new%d\":1", i);
+    }
+    snprintf(second + m, sizeof second - m, "}");
+    withs[0] = first;
+    withs[1] = second;
+    withs[2] = NULL;
+    ex_reset();
+    start(emit_chain(withs), "{}");
+    r = run_to_end(1);
+    CHECK(status_is(r, "failed"));
+    CHECK(json_eq(rep_json_get(summary(r, "error"), "code"), "3003"));
+    CHECK(json_eq(rep_json_get(rep_json_get(summary(r, "error"), "data"), "details"),
+                  "{\"limit\":\"REP_MAX_OUTPUT_KEYS\"}"));
+    outputs = summary(r, "outputs");
+    CHECK(json_eq(rep_json_get(outputs, "k0"), "1"));
+    rep_json_iter_init(&it, outputs);
+    while (rep_json_iter_next(&it, NULL, &v)) {
+        count++;
+    }
+    CHECK(count == REP_MAX_OUTPUT_KEYS - 10);
+}
+
+/* A run slot reused by a later run starts with empty outputs (the index is cleared). */
+static void a_reused_run_slot_starts_with_empty_outputs(void)
+{
+    static const char *const a[] = {"{\"a\":1,\"shared\":1}", NULL};
+    static const char *const b[] = {"{\"b\":2,\"shared\":2}", NULL};
+    static char params[70000];
+    const char *ids[] = {"m1", "m2", "m3"};
+    int i;
+    rep_json r;
+    ex_reset();
+    for (i = 0; i < 3; i++) {
+        char poll[64];
+        snprintf(params, sizeof params, "{\"ir\":%s,\"options\":{\"run_id\":\"%s\"}}",
+                 emit_chain(i == 1 ? b : a), ids[i]);
+        CHECK(rep_json_typeof(rep_json_get(ex_request("Runtime.StartRun", params), "result")) ==
+              REP_JSON_OBJECT);
+        ex_advance(0);
+        ex_advance(0);
+        snprintf(poll, sizeof poll, "{\"run_id\":\"%s\"}", ids[i]);
+        r = rep_json_get(ex_request("Runtime.Poll", poll), "result");
+        CHECK(status_is(r, "completed"));
+        CHECK(json_eq(summary(r, "outputs"), i == 1 ? "{\"b\":2,\"shared\":2}"
+                                                    : "{\"a\":1,\"shared\":1}"));
+    }
+}
+
+static rep_err reentry[4];
+
+/* test.reenter: calls the executor's entry points from inside a handler. */
+static rep_step_result reenter_step(rep_step *step, rep_json with, rep_writer *out, void *user)
+{
+    (void)with;
+    (void)user;
+    (void)step;
+    reentry[0] = rep_feed(&test_executor, "\n", 1);
+    reentry[1] = rep_handle_line(&test_executor, "{}", 2);
+    reentry[2] = rep_executor_add_step(&test_executor, "x", reenter_step, NULL);
+    reentry[3] = rep_executor_resync(&test_executor);
+    rep_tick(&test_executor); /* does nothing */
+    rep_w_null(out);
+    return REP_STEP_DONE;
+}
+
+static void a_handler_cannot_reenter_its_executor(void)
+{
+    char nodes[1024];
+    rep_json r;
+    int i;
+    ex_reset();
+    CHECK(rep_executor_add_step(&test_executor, "test.reenter", reenter_step, NULL) == REP_OK);
+    snprintf(nodes, sizeof nodes, "[%s]", node("x", "test.reenter", "{}", 0, 0, 0));
+    start(ir(nodes, "[]", 0), "{}");
+    r = run_to_end(1);
+    CHECK(status_is(r, "completed"));
+    for (i = 0; i < 4; i++) {
+        CHECK(reentry[i] == REP_ERR_BUSY);
+    }
+    CHECK(rep_handle_line(&test_executor, "", 0) == REP_OK); /* after the handler: usable */
+}
+
 const test_case scheduler_tests[] = {
     {"scheduler: plant-monitor takes the write branch", plant_monitor_takes_the_write_branch},
     {"scheduler: a low reading takes the default branch", a_low_reading_takes_the_default_branch},
@@ -417,4 +556,8 @@ const test_case scheduler_tests[] = {
     {"scheduler: handlers log at most two events per call", handlers_log_at_most_two_events_per_call},
     {"scheduler: run slots are reused once finished", run_slots_are_reused_once_finished},
     {"scheduler: concurrency is bounded", concurrency_is_bounded},
+    {"scheduler: outputs merge: first place, last value", outputs_merge_each_key_at_its_first_place_with_its_last_value},
+    {"scheduler: too many output keys fail the emit with 3003", too_many_output_keys_fail_the_emit_with_3003},
+    {"scheduler: a reused run slot starts with empty outputs", a_reused_run_slot_starts_with_empty_outputs},
+    {"scheduler: a handler cannot reenter its executor", a_handler_cannot_reenter_its_executor},
     {NULL, NULL}};

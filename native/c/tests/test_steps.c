@@ -118,6 +118,53 @@ static void emit_expressions(void)
         "\"x\":5,\"nest\":{\"a\":{\"b\":1000.0,\"c\":1},\"d\":\"NONE\"}}"));
 }
 
+/* An emit expression `{ a: { a: … temp … } }` nested `levels` deep, as policy params. */
+static const char *nested_policy(int levels)
+{
+    static char policy[1024];
+    size_t n = 0;
+    int i;
+    n += (size_t)snprintf(policy + n, sizeof policy - n,
+                          "{\"strategy\":\"pdl/v0\",\"params\":{\"emit\":{\"nest\":\"");
+    for (i = 0; i < levels; i++) {
+        n += (size_t)snprintf(policy + n, sizeof policy - n, "{ a: ");
+    }
+    n += (size_t)snprintf(policy + n, sizeof policy - n, "temp");
+    for (i = 0; i < levels; i++) {
+        n += (size_t)snprintf(policy + n, sizeof policy - n, " }");
+    }
+    snprintf(policy + n, sizeof policy - n, "\"}}}");
+    return policy;
+}
+
+/* The same nesting as the expected JSON, with `innermost` at the bottom. */
+static const char *nested_json(int levels, const char *innermost)
+{
+    static char text[1024];
+    size_t n = 0;
+    int i;
+    n += (size_t)snprintf(text + n, sizeof text - n, "{\"nest\":");
+    for (i = 0; i < levels; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "{\"a\":");
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "%s", innermost);
+    for (i = 0; i < levels; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "}");
+    }
+    snprintf(text + n, sizeof text - n, "}");
+    return text;
+}
+
+/* Emit expressions nest 16 deep (walked on an explicit stack, not by recursion); a 17th level
+ * is null. */
+static void emit_expressions_nest_sixteen_deep(void)
+{
+    CHECK(output_is(run_step("policy.apply", "{\"values\":{\"t\":5}}", "{}", nested_policy(16)),
+                    nested_json(16, "5.0")));
+    CHECK(output_is(run_step("policy.apply", "{\"values\":{\"t\":5}}", "{}", nested_policy(17)),
+                    nested_json(16, "null")));
+}
+
 static void policy_errors(void)
 {
     CHECK(fails_with(run_step("policy.apply", "{}", "{}", "{\"strategy\":\"other\"}"),
@@ -171,6 +218,7 @@ const test_case steps_tests[] = {
     {"steps: policy.apply, the pdl/v0 threshold rule", the_threshold_rule},
     {"steps: without threshold the arm's action applies", without_threshold_the_arm_action_applies},
     {"steps: emit expressions", emit_expressions},
+    {"steps: emit expressions nest 16 deep", emit_expressions_nest_sixteen_deep},
     {"steps: policy errors", policy_errors},
     {"steps: with._mock faults", mock_faults},
     {"steps: a cancelled delay stops at once", a_cancelled_delay_stops_at_once},

@@ -11,6 +11,10 @@ use tokio::io::{
     AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines, ReadHalf, WriteHalf,
 };
 
+/// How long [`Wire::poll_until_final`] waits between polls (on the paused clock, where the
+/// tests run, this is also the precision of the times they assert).
+pub const POLL_EVERY: Duration = Duration::from_millis(1);
+
 /// The host side of an in-memory connection to an executor.
 pub struct Wire {
     pub to_executor: WriteHalf<DuplexStream>,
@@ -68,7 +72,7 @@ impl Wire {
             if result["status"] == "completed" || result["status"] == "failed" {
                 return (result, events);
             }
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            tokio::time::sleep(POLL_EVERY).await;
         }
         unreachable!()
     }

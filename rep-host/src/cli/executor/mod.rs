@@ -31,6 +31,9 @@ pub enum ExecutorError {
         path.display()
     )]
     NoKit { path: PathBuf },
+    /// A template of the project did not render (a bug of `tm`).
+    #[error(transparent)]
+    Template(#[from] scaffold::TemplateError),
     /// A file or folder cannot be read or written.
     #[error("cannot {what} {}", path.display())]
     Io {
@@ -42,10 +45,10 @@ pub enum ExecutorError {
 }
 
 impl ExecutorError {
-    /// Bad names, kinds, folders: exit code 2; I/O failures: 4.
+    /// Bad names, kinds, folders: exit code 2; I/O failures and template bugs: 4.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            ExecutorError::Io { .. } => ExitCode::RuntimeInternal,
+            ExecutorError::Io { .. } | ExecutorError::Template(_) => ExitCode::RuntimeInternal,
             _ => ExitCode::BadInput,
         }
     }
@@ -60,7 +63,8 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Executo
 /// renames it into place, so NAME is either absent, or complete.
 pub fn new(global: &GlobalArgs, args: &ExecutorNewArgs) -> Result<ExitCode, Failure> {
     let spec = spec(args).map_err(Failure::Executor)?;
-    let mut files = scaffold::files(&spec);
+    let mut files =
+        scaffold::files(&spec).map_err(|e| Failure::Executor(ExecutorError::Template(e)))?;
     if args.lang == Lang::Rust {
         files.extend(lockfile(&spec));
     }
@@ -138,7 +142,7 @@ fn lockfile(spec: &Spec) -> Option<scaffold::File> {
     let lock = kit.join("../Cargo.lock");
     match std::fs::read_to_string(&lock) {
         Ok(text) => Some(scaffold::File {
-            path: "Cargo.lock",
+            path: "Cargo.lock".into(),
             text,
             executable: false,
         }),
@@ -188,7 +192,7 @@ fn write_project(target: &Path, files: &[scaffold::File]) -> Result<(), Executor
         .tempdir_in(parent)
         .map_err(io("create a folder in", parent))?;
     for file in files {
-        let path = staging.path().join(file.path);
+        let path = staging.path().join(&file.path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io("create", dir))?;
         }

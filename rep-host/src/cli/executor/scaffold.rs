@@ -1,13 +1,21 @@
-//! The files of a new executor project (`tm executor new`): pure, no I/O. Templates are
-//! embedded in `tm` (`rep-host/templates/executor/`), and so is the native library that C and
-//! C++ projects vendor.
+//! The files of a new executor project (`tm executor new`): pure, no I/O.
+//!
+//! What differs between languages is one [`Language`] record each; every text is a template
+//! under `rep-host/templates/executor/` ([`templates`]), embedded in `tm`, and the JSON
+//! documents are built as values ([`sample`]). C and C++ projects vendor the native library,
+//! embedded too: the `rep-native-src` crate (native/lib.rs) holds its sources as text, so
+//! that each crate embeds only files of its own folder.
+
+mod sample;
+mod templates;
 
 use std::path::PathBuf;
 
-use flow_ir::ManifestEntry;
-use serde_json::{Map, Value, json};
+use minijinja::{Value, context};
+use rep_native_src::{C_LIBRARY, CPP_WRAPPER};
 
 use crate::cli::args::Lang;
+use templates::Templates;
 
 /// The sample flow's name (`flows/sample.ir.json`).
 pub const SAMPLE_FLOW: &str = "sample";
@@ -49,10 +57,26 @@ pub struct Spec {
 /// One file of the project: path relative to the project, bytes, executable or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
-    pub path: &'static str,
+    pub path: String,
     pub text: String,
     pub executable: bool,
 }
+
+impl File {
+    fn new(path: impl Into<String>, text: String) -> File {
+        File {
+            path: path.into(),
+            text,
+            executable: false,
+        }
+    }
+}
+
+/// A template that failed to render: a bug of `tm` (minijinja's error, the source, names the
+/// template and the line).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot generate the project: a template of tm does not render")]
+pub struct TemplateError(#[from] minijinja::Error);
 
 /// Why a name or a step kind cannot be used.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -132,356 +156,126 @@ fn identifiers(kinds: &[String]) -> Vec<String> {
     taken
 }
 
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut text = template.to_owned();
-    for (key, value) in values {
-        text = text.replace(&format!("{{{{{key}}}}}"), value);
+/// What differs between the languages of a project; everything else is in its templates,
+/// `templates/executor/<templates>/`: `README.md` (extending `common/README.md`), the build
+/// file, the main source and the handler it includes once per step kind.
+struct Language {
+    /// The folder of its templates.
+    templates: &'static str,
+    /// The build file, rendered from the template of the same name.
+    build_file: &'static str,
+    /// The template of the main source, and where it goes.
+    main: (&'static str, &'static str),
+    /// The commands that build (and test) the project, one per line.
+    build: &'static str,
+    /// The folder of the built executor, relative to the project.
+    out_dir: &'static str,
+    /// The same as `ci.sh` names it (a Rust build honours `CARGO_TARGET_DIR`).
+    ci_out_dir: &'static str,
+    /// The native library files vendored into `rep/`.
+    vendored: &'static [&'static [rep_native_src::File]],
+}
+
+const RUST: Language = Language {
+    templates: "rust",
+    build_file: "Cargo.toml",
+    main: ("main.rs", "src/main.rs"),
+    build: "cargo build\ncargo test",
+    out_dir: "target/debug",
+    ci_out_dir: "${CARGO_TARGET_DIR:-target}/debug",
+    vendored: &[],
+};
+
+const C: Language = Language {
+    templates: "c",
+    build_file: "Makefile",
+    main: ("main.c", "src/main.c"),
+    build: "make",
+    out_dir: "build",
+    ci_out_dir: "build",
+    vendored: &[C_LIBRARY],
+};
+
+const CPP: Language = Language {
+    templates: "cpp",
+    build_file: "Makefile",
+    main: ("main.cpp", "src/main.cpp"),
+    build: "make",
+    out_dir: "build",
+    ci_out_dir: "build",
+    vendored: &[C_LIBRARY, CPP_WRAPPER],
+};
+
+impl Language {
+    fn of(lang: Lang) -> &'static Language {
+        match lang {
+            Lang::Rust => &RUST,
+            Lang::C => &C,
+            Lang::Cpp => &CPP,
+        }
     }
-    text
 }
-
-macro_rules! template {
-    ($path:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/executor/",
-            $path
-        ))
-    };
-}
-
-macro_rules! native {
-    ($path:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../native/", $path))
-    };
-}
-
-/// The native library as a C project vendors it: `rep/<file>`.
-const NATIVE_C: [(&str, &str); 9] = [
-    ("rep/rep_executor.h", native!("c/rep_executor.h")),
-    ("rep/rep_internal.h", native!("c/rep_internal.h")),
-    ("rep/rep_json.c", native!("c/rep_json.c")),
-    ("rep/rep_ir.c", native!("c/rep_ir.c")),
-    ("rep/rep_resolve.c", native!("c/rep_resolve.c")),
-    ("rep/rep_run.c", native!("c/rep_run.c")),
-    ("rep/rep_dispatch.c", native!("c/rep_dispatch.c")),
-    ("rep/rep_stdio.c", native!("linux/rep_stdio.c")),
-    ("rep/rep_stdio.h", native!("linux/rep_stdio.h")),
-];
 
 /// The project's files, in a stable order.
-pub fn files(spec: &Spec) -> Vec<File> {
+///
+/// # Errors
+/// A template that does not render (a bug of `tm`; the unit tests render every language).
+pub fn files(spec: &Spec) -> Result<Vec<File>, TemplateError> {
+    let language = Language::of(spec.lang);
     let idents = identifiers(&spec.kinds);
-    let (ir, inputs) = sample_flow(spec, &idents);
-    let entry = sample_entry(&ir);
-    let executor_path = match spec.lang {
-        Lang::Rust => format!("target/debug/{}", spec.name),
-        Lang::C | Lang::Cpp => format!("build/{}", spec.name),
-    };
-    let mut files = vec![
-        file("flows/sample.ir.json", pretty(&ir)),
-        file("flows/manifest.json", pretty(&json!([entry]))),
-        file("flows/sample.inputs.json", pretty(&inputs)),
-    ];
-    files.extend(fixtures(&ir, &inputs, &idents));
-    files.push(file(".gitignore", template!("common/gitignore").to_owned()));
-    files.push(file(
-        "runtime.yaml",
-        fill(
-            template!("common/runtime.yaml"),
-            &[("name", &spec.name), ("executor_path", &executor_path)],
-        ),
-    ));
-    let (build, executor) = match spec.lang {
-        Lang::Rust => (
-            "cargo build\ncargo test".to_owned(),
-            format!("\"${{CARGO_TARGET_DIR:-target}}/debug/{}\"", spec.name),
-        ),
-        Lang::C | Lang::Cpp => ("make".to_owned(), executor_path.clone()),
-    };
+    let context = template_context(spec, language, &idents);
+    let templates = Templates::new()?;
+    let render = |template: &str| templates.render(template, &context);
+    let own = |name: &str| format!("{}/{name}", language.templates);
+    let mut files = sample::files(&spec.kinds, &idents, &spec.generated_at);
+    files.push(File::new(".gitignore", render("common/gitignore")?));
+    files.push(File::new("runtime.yaml", render("common/runtime.yaml")?));
     files.push(File {
         executable: true,
-        ..file(
-            "ci.sh",
-            fill(
-                template!("common/ci.sh"),
-                &[
-                    ("name", &spec.name),
-                    ("build", &build),
-                    ("executor", &executor),
-                    ("flow", SAMPLE_FLOW),
-                ],
-            ),
-        )
+        ..File::new("ci.sh", render("common/ci.sh")?)
     });
-    files.push(file("README.md", readme(spec, &build, &executor_path)));
-    files.extend(sources(spec, &idents));
-    files
+    files.push(File::new("README.md", render(&own("README.md"))?));
+    files.push(File::new(
+        language.build_file,
+        render(&own(language.build_file))?,
+    ));
+    let (main_template, main_path) = language.main;
+    files.push(File::new(main_path, render(&own(main_template))?));
+    let vendored = language.vendored.iter().copied().flatten();
+    files.extend(vendored.map(|f| File::new(format!("rep/{}", f.name), f.text.to_owned())));
+    Ok(files)
 }
 
-fn file(path: &'static str, text: String) -> File {
-    File {
-        path,
-        text,
-        executable: false,
-    }
-}
-
-fn pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
-}
-
-fn node(id: &str, kind: &str, with: Value) -> Value {
-    json!({"id": id, "type": kind, "with": with, "timeout_ms": 0,
-           "retry": {"max": 0, "backoff_ms": 0}})
-}
-
-/// The sample flow: each kind once (`with.name` from the input `name`), then `dsl.emit` of
-/// every greeting, then `finish`; and its inputs.
-fn sample_flow(spec: &Spec, idents: &[String]) -> (Value, Value) {
-    let mut nodes = Vec::new();
-    let mut emitted = Map::new();
-    for (kind, id) in spec.kinds.iter().zip(idents) {
-        let mut step = node(id, kind, json!({"name": "$input.name"}));
-        // A handler's failure is retried once, 100 ms later; an attempt may take 10 s.
-        step["timeout_ms"] = json!(10_000);
-        step["retry"] = json!({"max": 1, "backoff_ms": 100});
-        nodes.push(step);
-        emitted.insert(id.clone(), json!(format!("$step.{id}.greeting")));
-    }
-    nodes.push(node("emit", "dsl.emit", Value::Object(emitted)));
-    nodes.push(node("done", "finish", json!({})));
-    let edges: Vec<Value> = nodes
-        .windows(2)
-        .map(|pair| json!({"from": pair[0]["id"], "to": pair[1]["id"], "on": "success"}))
-        .collect();
-    let ir = json!({
-        "version": flow_ir::SUPPORTED_VERSION,
-        "flow": {"name": SAMPLE_FLOW, "timeout_ms": 60_000},
-        "constants": {"policyRef": "none", "policy": {}},
-        "inputs_schema": {"name": {"type": "string"}},
-        "graph": {"nodes": nodes, "edges": edges},
-        "metadata": {"generated_at": spec.generated_at, "source_file": "flows/sample.ir.json"},
-    });
-    (ir, json!({"name": "world"}))
-}
-
-/// The manifest entry of the sample, as `tm ir manifest` writes it.
-fn sample_entry(ir: &Value) -> Value {
-    match flow_ir::validate(ir) {
-        Ok(typed) => serde_json::to_value(ManifestEntry::for_ir(&typed, "sample.ir.json"))
-            .unwrap_or_default(),
-        // The sample is ours: a unit test proves it valid for any accepted kinds.
-        Err(error) => json!({"error": error.to_string()}),
-    }
-}
-
-/// `conformance/`: the sample completing with its outputs; failing on a bad `with` (no
-/// retry); running 10 s in its first step, for REP-CAN-003 to cancel.
-fn fixtures(ir: &Value, inputs: &Value, idents: &[String]) -> Vec<File> {
-    let outputs: Map<String, Value> = idents
-        .iter()
-        .map(|id| (id.clone(), json!("hello, world")))
-        .collect();
-    let completed = json!({
-        "name": SAMPLE_FLOW,
-        "ir_path": "../flows/sample.ir.json",
-        "inputs": inputs,
-        "expect": {"status": "completed", "outputs": outputs},
-    });
-    let variant = |name: &str, with: Value| {
-        let mut ir = ir.clone();
-        ir["flow"]["name"] = json!(name);
-        ir["graph"]["nodes"][0]["with"] = with;
-        ir["graph"]["nodes"][0]["retry"] = json!({"max": 0, "backoff_ms": 0});
-        ir
-    };
-    let failed = json!({
-        "name": "bad-with",
-        "ir": variant("bad-with", json!({"name": 42})),
-        "inputs": inputs,
-        "expect": {"status": "failed"},
-    });
-    let mut slow_ir = variant(
-        "long-running",
-        json!({"name": "$input.name", "delay_ms": 10_000}),
-    );
-    slow_ir["graph"]["nodes"][0]["timeout_ms"] = json!(0);
-    slow_ir["flow"]["timeout_ms"] = json!(0);
-    let long_running = json!({
-        "name": "long-running",
-        "ir": slow_ir,
-        "inputs": inputs,
-        "expect": {"status": "completed"},
-        "long_running": true,
-    });
-    vec![
-        file("conformance/completed.json", pretty(&completed)),
-        file("conformance/failed.json", pretty(&failed)),
-        file("conformance/long-running.json", pretty(&long_running)),
-    ]
-}
-
-/// The README: what the project is, and the commands that build, run and certify it.
-fn readme(spec: &Spec, build: &str, executor_path: &str) -> String {
-    let kinds_bullets: String = spec
+/// What the templates see: `name`, `steps` (`[{kind, fn}]`, `fn` the handler's identifier),
+/// `build`, `executor_path`, `ci_out_dir`, `flow`, and `kit_path` or `kit_git` (Rust).
+fn template_context(spec: &Spec, language: &Language, idents: &[String]) -> Value {
+    let steps: Vec<Value> = spec
         .kinds
         .iter()
-        .map(|kind| format!("- `{kind}` — yours to write (now: `with.name` → `{{greeting}}`);\n"))
+        .zip(idents)
+        .map(|(kind, ident)| context! { kind => kind, fn => ident })
         .collect();
-    let (lang_phrase, library, requirements, layout) = match spec.lang {
-        Lang::Rust => (
-            "in Rust on `rep-executor-kit`",
-            "kit",
-            "Rust 1.88 or newer.",
-            "| `src/main.rs` | the handlers, `main`, and a test running the sample in memory (`cargo test`) |\n\
-             | `Cargo.toml` | the kit, serde_json, tokio |\n",
-        ),
-        Lang::C => (
-            "in C99 on the native library of rep (vendored in `rep/`)",
-            "library",
-            "A C99 compiler and make.",
-            "| `src/main.c` | the handlers and `main` |\n\
-             | `rep/` | the native library (no heap; see its header, `rep/rep_executor.h`) |\n\
-             | `Makefile` | builds `build/` |\n",
-        ),
-        Lang::Cpp => (
-            "in C++17 on the native library of rep and its C++ wrapper (vendored in `rep/`)",
-            "library",
-            "A C99 and C++17 compiler, make and nlohmann/json (Debian: `apt-get install \
-             nlohmann-json3-dev`).",
-            "| `src/main.cpp` | the handlers and `main` |\n\
-             | `rep/` | the native library and its C++ wrapper `rep/rep_executor.hpp` |\n\
-             | `Makefile` | builds `build/` |\n",
-        ),
+    let (kit_path, kit_git) = match &spec.kit {
+        KitSource::Path(path) => (Some(path.to_string_lossy().into_owned()), None),
+        KitSource::Git(url) => (None, Some(url.clone())),
     };
-    fill(
-        template!("common/README.md"),
-        &[
-            ("name", &spec.name),
-            ("lang_phrase", lang_phrase),
-            ("kinds_bullets", kinds_bullets.trim_end_matches('\n')),
-            ("library", library),
-            ("requirements", requirements),
-            ("build", build),
-            ("executor_path", executor_path),
-            ("flow", SAMPLE_FLOW),
-            ("layout", layout),
-        ],
-    )
-}
-
-/// The language's sources and build file.
-fn sources(spec: &Spec, idents: &[String]) -> Vec<File> {
-    let handlers = |template: &str| -> String {
-        spec.kinds
-            .iter()
-            .zip(idents)
-            .map(|(kind, ident)| fill(template, &[("kind", kind), ("fn", ident)]))
-            .collect()
-    };
-    let registrations = |line: &dyn Fn(&str, &str) -> String| -> String {
-        spec.kinds
-            .iter()
-            .zip(idents)
-            .map(|(kind, ident)| line(kind, ident))
-            .collect()
-    };
-    let name = spec.name.as_str();
-    match spec.lang {
-        Lang::Rust => {
-            let kit = match &spec.kit {
-                KitSource::Path(path) => format!("{{ path = {} }}", toml_string(path)),
-                KitSource::Git(url) => format!("{{ git = {} }}", toml_string(url)),
-            };
-            vec![
-                file(
-                    "Cargo.toml",
-                    fill(
-                        template!("rust/Cargo.toml"),
-                        &[("name", name), ("kit", &kit)],
-                    ),
-                ),
-                file(
-                    "src/main.rs",
-                    fill(
-                        template!("rust/main.rs"),
-                        &[
-                            ("name", name),
-                            ("handlers", &handlers(template!("rust/handler.rs"))),
-                            (
-                                "registrations",
-                                &registrations(&|kind, ident| {
-                                    format!("        .step(\"{kind}\", {ident})\n")
-                                }),
-                            ),
-                        ],
-                    ),
-                ),
-            ]
-        }
-        Lang::C | Lang::Cpp => {
-            let c = spec.lang == Lang::C;
-            let (main_path, main, handler, makefile) = if c {
-                (
-                    "src/main.c",
-                    template!("c/main.c"),
-                    template!("c/handler.c"),
-                    template!("c/Makefile"),
-                )
-            } else {
-                (
-                    "src/main.cpp",
-                    template!("cpp/main.cpp"),
-                    template!("cpp/handler.cpp"),
-                    template!("cpp/Makefile"),
-                )
-            };
-            let register = |kind: &str, ident: &str| {
-                if c {
-                    format!("    rep_executor_add_step(&executor, \"{kind}\", {ident}, NULL);\n")
-                } else {
-                    format!("    executor.step(\"{kind}\", {ident});\n")
-                }
-            };
-            let mut files = vec![
-                file("Makefile", fill(makefile, &[("name", name)])),
-                file(
-                    main_path,
-                    fill(
-                        main,
-                        &[
-                            ("name", name),
-                            ("handlers", &handlers(handler)),
-                            ("registrations", &registrations(&register)),
-                        ],
-                    ),
-                ),
-            ];
-            files.extend(
-                NATIVE_C
-                    .iter()
-                    .map(|(path, text)| file(path, (*text).to_owned())),
-            );
-            if spec.lang == Lang::Cpp {
-                files.push(file(
-                    "rep/rep_executor.hpp",
-                    native!("cpp/rep_executor.hpp").to_owned(),
-                ));
-            }
-            files
-        }
+    context! {
+        name => &spec.name,
+        steps => steps,
+        build => language.build,
+        executor_path => format!("{}/{}", language.out_dir, spec.name),
+        ci_out_dir => language.ci_out_dir,
+        flow => SAMPLE_FLOW,
+        kit_path => kit_path,
+        kit_git => kit_git,
     }
-}
-
-/// A TOML basic string: JSON's string syntax is one.
-fn toml_string(text: impl AsRef<std::ffi::OsStr>) -> String {
-    serde_json::to_string(&text.as_ref().to_string_lossy()).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flow_ir::ManifestEntry;
+    use serde_json::{Value, json};
 
     fn spec(lang: Lang, kinds: &[&str]) -> Spec {
         Spec {
@@ -491,6 +285,10 @@ mod tests {
             kit: KitSource::Path(PathBuf::from("/rep/rep-executor-kit")),
             generated_at: "2026-01-01T00:00:00Z".into(),
         }
+    }
+
+    fn generate(lang: Lang, kinds: &[&str]) -> Vec<File> {
+        files(&spec(lang, kinds)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn text<'a>(files: &'a [File], path: &str) -> &'a str {
@@ -504,7 +302,7 @@ mod tests {
     #[test]
     fn the_sample_flow_is_valid_and_its_manifest_is_tm_ir_manifests() {
         for kinds in [&["demo.hello"][..], &["a.read", "a-read", "move", "9lives"]] {
-            let files = files(&spec(Lang::Rust, kinds));
+            let files = generate(Lang::Rust, kinds);
             let ir: Value = serde_json::from_str(text(&files, "flows/sample.ir.json")).unwrap();
             let typed = flow_ir::validate(&ir).unwrap();
             let manifest: Value =
@@ -556,25 +354,53 @@ mod tests {
     #[test]
     fn each_language_registers_every_kind() {
         let kinds = ["acme.read", "acme.write"];
-        let rust = files(&spec(Lang::Rust, &kinds));
+        let rust = generate(Lang::Rust, &kinds);
         assert!(text(&rust, "src/main.rs").contains(".step(\"acme.write\", acme_write)"));
+        assert!(text(&rust, "src/main.rs").contains("async fn acme_read(ctx: StepContext"));
         assert!(text(&rust, "Cargo.toml").contains("path = \"/rep/rep-executor-kit\""));
-        let c = files(&spec(Lang::C, &kinds));
+        let c = generate(Lang::C, &kinds);
         assert!(text(&c, "src/main.c").contains("\"acme.read\", acme_read, NULL"));
+        assert!(text(&c, "src/main.c").contains("static rep_step_result acme_write(rep_step"));
         assert!(text(&c, "Makefile").contains("build/demo:"));
         assert!(c.iter().any(|f| f.path == "rep/rep_run.c"));
-        let cpp = files(&spec(Lang::Cpp, &kinds));
+        let cpp = generate(Lang::Cpp, &kinds);
         assert!(text(&cpp, "src/main.cpp").contains("executor.step(\"acme.read\", acme_read);"));
         assert!(cpp.iter().any(|f| f.path == "rep/rep_executor.hpp"));
-        for files in [&rust, &c, &cpp] {
-            for f in files.iter() {
-                let left = f.text.split("{{").skip(1).any(|rest| {
-                    let word: String = rest.chars().take_while(|c| *c != '}').collect();
-                    rest[word.len()..].starts_with("}}")
-                        && word.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                });
-                assert!(!left, "a placeholder is left in {}", f.path);
+    }
+
+    #[test]
+    fn a_kit_from_git_is_a_git_dependency() {
+        let mut spec = spec(Lang::Rust, &["a.b"]);
+        spec.kit = KitSource::Git("https://example.invalid/rep \"x\"".into());
+        let files = files(&spec).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            text(&files, "Cargo.toml")
+                .contains(r#"rep-executor-kit = { git = "https://example.invalid/rep \"x\"" }"#),
+            "{}",
+            text(&files, "Cargo.toml")
+        );
+    }
+
+    /// Every generated text, in every language: no `{{` left (a placeholder the templates did
+    /// not fill, or a brace pair a template would take for one), and each README, ci.sh and
+    /// runtime.yaml names the language's executor.
+    #[test]
+    fn no_output_contains_a_placeholder() {
+        for (lang, executor) in [
+            (Lang::Rust, "target/debug/demo"),
+            (Lang::C, "build/demo"),
+            (Lang::Cpp, "build/demo"),
+        ] {
+            let files = generate(lang, &["acme.read", "acme.write", "move"]);
+            for f in &files {
+                assert!(!f.text.contains("{{"), "{lang:?}: {} holds {{{{", f.path);
+                assert!(!f.text.contains("{%"), "{lang:?}: {} holds {{%", f.path);
             }
+            for path in ["README.md", "runtime.yaml"] {
+                assert!(text(&files, path).contains(executor), "{lang:?}: {path}");
+            }
+            assert!(text(&files, "ci.sh").contains("/demo\""), "{lang:?}");
+            assert!(text(&files, "README.md").contains("- `move` — yours to write"));
         }
     }
 }

@@ -1,6 +1,6 @@
 
-/* `{{kind}}`: with = { name: string, delay_ms?: integer } -> { "greeting": "hello, <name>" }. */
-static rep_step_result {{fn}}(rep_step *step, rep_json with, rep_writer *out, void *user)
+/* `{{ step.kind }}`: with = { name: string, delay_ms?: integer } -> { "greeting": "hello, <name>" }. */
+static rep_step_result {{ step.fn }}(rep_step *step, rep_json with, rep_writer *out, void *user)
 {
     char greeting[80] = "hello, ";
     uint32_t delay_ms = 0;
@@ -8,7 +8,7 @@ static rep_step_result {{fn}}(rep_step *step, rep_json with, rep_writer *out, vo
                                     sizeof greeting - 7);
     (void)user;
     if (n < 0) {
-        rep_step_fail_with(step, 2001, "{{kind}}: with.name must be a short string, got ",
+        rep_step_fail_with(step, 2001, "{{ step.kind }}: with.name must be a short string, got ",
                            rep_json_get(with, "name"));
         rep_step_set_retriable(step, 0); /* a bad `with` does not get better by retrying */
         return REP_STEP_FAILED;
@@ -17,7 +17,7 @@ static rep_step_result {{fn}}(rep_step *step, rep_json with, rep_writer *out, vo
     if (rep_json_to_u32(rep_json_get(with, "delay_ms"), 3600000u, &delay_ms) == 0 &&
         rep_step_elapsed_ms(step) < delay_ms) {
         if (rep_step_cancelled(step)) {
-            rep_step_fail(step, 3001, "{{kind}}: cancelled");
+            rep_step_fail(step, 3001, "{{ step.kind }}: cancelled");
             rep_step_set_cause(step, "cancelled");
             return REP_STEP_FAILED;
         }

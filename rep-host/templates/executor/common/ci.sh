@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# {{name}}'s CI: build, run the sample flow under tm, certify with rep-conformance.
+# {{ name }}'s CI: build, run the sample flow under tm, certify with rep-conformance.
 # Needs tm and rep-conformance on PATH (README.md, "Install the tools"); the reports go to
 # reports/ (JUnit and JSON, for the CI to keep).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-{{build}}
-executor={{executor}}
+{{ build }}
+executor="{{ ci_out_dir }}/{{ name }}"
 
 # The sample flow must complete: tm exits 0 and prints the run as JSON.
 tm --executor-path "$executor" runtime run --manifest flows/manifest.json \
-    --flow {{flow}} --inputs @flows/sample.inputs.json
+    --flow {{ flow }} --inputs @flows/sample.inputs.json
 
 # REP v0.1 conformance with the fixtures of conformance/ (one run completes, one fails, one
 # is cancelled while running). Exit code 0: nothing failed.
