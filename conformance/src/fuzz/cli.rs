@@ -99,12 +99,12 @@ pub fn main(args: &FuzzArgs) -> u8 {
         Err(error) => return fail(format!("cannot start the async runtime: {error}")),
     };
     match &args.case {
-        Some(file) => runtime.block_on(one_case(&target, file, args)),
+        Some(file) => runtime.block_on(one_case(&target, file)),
         None => runtime.block_on(generated(target, args)),
     }
 }
 
-async fn one_case(target: &Target, file: &Path, args: &FuzzArgs) -> u8 {
+async fn one_case(target: &Target, file: &Path) -> u8 {
     let usage = |message: String| {
         let _ = writeln!(std::io::stderr(), "rep-conformance: {message}");
         EXIT_USAGE
@@ -142,7 +142,6 @@ async fn one_case(target: &Target, file: &Path, args: &FuzzArgs) -> u8 {
     for difference in &differences {
         let _ = writeln!(out, "  {difference}");
     }
-    let _ = args;
     EXIT_FAILED
 }
 
