@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, Recorder, RunEnv};
+use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, OUTPUT_STALL, Recorder, RunEnv};
+use rep_process::Ladder;
 use rep_spec::{
     DEFAULT_MAX_FRAME_BYTES, Direction, ErrorObject, Frame, FrameError, FrameReader, Id, Request,
     Response, parse_response,
@@ -25,9 +26,9 @@ use crate::wire::FrameTap;
 /// The longest a test waits for one response, in seconds (capped by the test's own budget).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long [`Connection::close`] lets the executor exit after stdin EOF before killing its
-/// process group.
-const CLOSE_GRACE: Duration = Duration::from_millis(300);
+/// How [`Connection::close`] ends the executor once its stdin is closed: 300 ms to exit by
+/// itself, then SIGKILL to its process group (rep-process's shutdown ladder).
+const CLOSE: Ladder = Ladder::kill_after(Duration::from_millis(300));
 
 /// How many of the executor's last stderr lines a failure quotes.
 const STDERR_LINES_QUOTED: usize = 3;
@@ -120,7 +121,9 @@ impl Reply {
     }
 }
 
-/// One executor process and the frames it sent.
+/// One executor process, started and owned by the host's launcher (rep-process underneath:
+/// its own process group, a parent-death signal, killed whole when the connection is
+/// dropped), and the frames it sent.
 pub struct Connection {
     process: ExecutorProcess,
     frames: mpsc::Receiver<Incoming>,
@@ -391,7 +394,7 @@ impl Connection {
 
     /// Closes stdin, lets the executor exit briefly, then kills its process group.
     pub async fn close(mut self) {
-        self.process.shutdown(CLOSE_GRACE).await;
+        self.process.shutdown(CLOSE).await;
     }
 
     /// A failure for an executor that closed stdout or exited, with its status and last
@@ -434,8 +437,8 @@ impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(recorder) = self.recorder.take() {
             self.process.record_exit();
-            if let Err(error) = recorder.finish() {
-                rep_host::stderr_sink().host_line(&format!("rep-conformance: warning: {error}"));
+            if let Err(error) = recorder.finish(OUTPUT_STALL) {
+                rep_process::stderr_sink().own_line(&format!("rep-conformance: warning: {error}"));
             }
         }
     }

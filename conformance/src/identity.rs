@@ -69,18 +69,13 @@ pub fn identify(target: &Target) -> ExecutorIdentity {
     }
 }
 
-/// The lowercase hex sha256 of the regular file `path`, read in blocks.
+/// The lowercase hex sha256 of the regular file `path`, read in blocks (a FIFO or a device is
+/// refused without blocking, [`rep_files::open_regular`]).
 ///
 /// # Errors
 /// Not a regular file, or unreadable.
-pub fn file_sha256(path: &Path) -> std::io::Result<String> {
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let mut file = std::fs::File::open(path)?;
+pub fn file_sha256(path: &Path) -> Result<String, rep_files::ReadError> {
+    let (mut file, _) = rep_files::open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut block = vec![0; 1 << 16];
     loop {

@@ -18,7 +18,6 @@ pub mod checks;
 pub mod cli;
 pub mod conn;
 pub mod error;
-pub mod files;
 pub mod fixtures;
 pub mod flows;
 pub mod fuzz;

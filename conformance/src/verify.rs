@@ -7,18 +7,13 @@
 //! The certificate applies when the report is consistent, certifies `core`, and names this
 //! binary (same sha256, same arguments). Other differences are shown as notes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::{EXIT_FAILED, EXIT_PASS, EXIT_USAGE};
+use crate::cli::{EXIT_FAILED, EXIT_PASS, EXIT_USAGE, note, print, runtime};
 use crate::identity::{catalogue_sha256, file_sha256, fixtures_sha256};
-use crate::report::json::SCHEMA_ID;
 use crate::requirements::{REQUIREMENTS_SHA256, requirements};
-
-/// The JSON Schema of the report, embedded.
-pub const REPORT_SCHEMA_JSON: &str = include_str!("../../docs/conformance-report.schema.json");
 
 /// Examples and exit codes, after `--help`.
 pub const VERIFY_EXAMPLES: &str = "\
@@ -87,11 +82,23 @@ pub fn main(args: &VerifyArgs) -> u8 {
             } else {
                 out.push_str(&format!("the certificate does not apply to {executor}\n"));
             }
-            let _ = std::io::stdout().write_all(out.as_bytes());
-            if applies { EXIT_PASS } else { EXIT_FAILED }
+            // A stalled reader of stdout still lets a signal end us (no executor runs here).
+            let code = if applies { EXIT_PASS } else { EXIT_FAILED };
+            match runtime() {
+                Ok((runtime, mut interrupts)) => {
+                    match print(&runtime, &mut interrupts, out.into_bytes()) {
+                        Ok(()) => code,
+                        Err(interrupt) => interrupt.exit_code(),
+                    }
+                }
+                Err(error) => {
+                    note(&format!("cannot start the async runtime: {error}"));
+                    EXIT_USAGE
+                }
+            }
         }
         Err(error) => {
-            let _ = writeln!(std::io::stderr(), "rep-conformance: {error}");
+            note(&error.to_string());
             EXIT_USAGE
         }
     }
@@ -99,9 +106,9 @@ pub fn main(args: &VerifyArgs) -> u8 {
 
 fn verify_files(args: &VerifyArgs) -> Result<Vec<Finding>, VerifyError> {
     let name = args.report.display();
-    let text = crate::files::read_bounded(&args.report)
+    let text = rep_files::read(&args.report, rep_files::caps::CONFORMANCE_REPORT)
         .map_err(|e| VerifyError(format!("cannot read the report {name}: {e}")))?;
-    let report: Value = serde_json::from_str(&text)
+    let report: Value = serde_json::from_slice(&text)
         .map_err(|e| VerifyError(format!("the report {name} is not JSON: {e}")))?;
     if !args.executor.is_file() {
         return Err(VerifyError(format!(
@@ -128,27 +135,7 @@ pub fn verify(
     args: &[String],
     fixtures: Option<&Path>,
 ) -> Result<Vec<Finding>, VerifyError> {
-    if report.get("schema") != Some(&Value::String(SCHEMA_ID.into())) {
-        return Err(VerifyError(format!(
-            "not a {SCHEMA_ID} report (\"schema\" is {}); reports of other formats cannot be verified by this rep-conformance",
-            report.get("schema").unwrap_or(&Value::Null)
-        )));
-    }
-    let schema: Value = serde_json::from_str(REPORT_SCHEMA_JSON)
-        .map_err(|e| VerifyError(format!("the embedded report schema: {e}")))?;
-    let validator = jsonschema::validator_for(&schema)
-        .map_err(|e| VerifyError(format!("the embedded report schema: {e}")))?;
-    let problems: Vec<String> = validator
-        .iter_errors(report)
-        .take(3)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    if !problems.is_empty() {
-        return Err(VerifyError(format!(
-            "does not match docs/conformance-report.schema.json: {}",
-            problems.join("; ")
-        )));
-    }
+    rep_host::conformance_report::check(report).map_err(VerifyError)?;
     let mut findings = vec![consistency(report)];
     let line = report["certification"]["line"].as_str().unwrap_or("");
     findings.push(if report["certification"]["core"] == true {

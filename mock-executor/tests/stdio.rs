@@ -66,7 +66,10 @@ impl Mock {
 
 impl Drop for Mock {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // The `kill` tool: in the workspace's code only rep-process signals processes.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }

@@ -1,13 +1,16 @@
 //! The `rep-conformance fuzz` command line: options, progress on stderr, the result on stdout,
-//! exit codes (0 no difference, 1 a difference, 2 usage or an executor that cannot be fuzzed).
+//! exit codes (0 no difference, 1 a difference, 2 usage or an executor that cannot be fuzzed,
+//! 128 + N after signal N, its executors killed).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rep_host::EnvPolicy;
+use rep_host::{EnvPolicy, stderr_sink};
 
-use crate::cli::{EXIT_FAILED, EXIT_PASS, EXIT_USAGE, parse_env, parse_secs};
+use crate::cli::{
+    EXIT_FAILED, EXIT_PASS, EXIT_USAGE, not_a_program, note, parse_env, parse_secs, print, runtime,
+    until_interrupted,
+};
 use crate::conn::Target;
 use crate::fuzz::{Options, fuzz, probe, run_case, write_found};
 use crate::semantics::case::Case;
@@ -70,17 +73,15 @@ pub struct FuzzArgs {
     pub args: Vec<String>,
 }
 
-/// Runs `rep-conformance fuzz`; returns the exit code.
+/// Runs `rep-conformance fuzz`; returns the exit code. A signal (SIGINT, SIGTERM, SIGHUP)
+/// stops it, kills the executors it runs, and exits 128 + N.
 pub fn main(args: &FuzzArgs) -> u8 {
-    let fail = |message: String| {
-        let _ = writeln!(std::io::stderr(), "rep-conformance: {message}");
-        EXIT_USAGE
-    };
-    if !args.executor.is_file() {
-        return fail(format!(
-            "cannot start the executor {}: no such file",
+    if let Some(message) = not_a_program(&args.executor) {
+        note(&format!(
+            "cannot start the executor {}: {message}",
             args.executor.display()
         ));
+        return EXIT_USAGE;
     }
     let target = Target {
         path: args.executor.clone(),
@@ -91,23 +92,34 @@ pub fn main(args: &FuzzArgs) -> u8 {
             set: args.env.iter().cloned().collect(),
         },
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
+    let (runtime, mut interrupts) = match runtime() {
+        Ok(started) => started,
+        Err(error) => {
+            note(&format!("cannot start the async runtime: {error}"));
+            return EXIT_USAGE;
+        }
     };
-    match &args.case {
-        Some(file) => runtime.block_on(one_case(&target, file)),
-        None => runtime.block_on(generated(target, args)),
+    let work = async {
+        match &args.case {
+            Some(file) => one_case(&target, file).await,
+            None => generated(target.clone(), args).await,
+        }
+    };
+    let (code, text) = match until_interrupted(&runtime, &mut interrupts, work) {
+        Ok(done) => done,
+        Err(interrupt) => return interrupt.exit_code(),
+    };
+    if let Err(interrupt) = print(&runtime, &mut interrupts, text.into_bytes()) {
+        return interrupt.exit_code();
     }
+    code
 }
 
-async fn one_case(target: &Target, file: &Path) -> u8 {
+/// `--case FILE`: the exit code and what goes to stdout.
+async fn one_case(target: &Target, file: &Path) -> (u8, String) {
     let usage = |message: String| {
-        let _ = writeln!(std::io::stderr(), "rep-conformance: {message}");
-        EXIT_USAGE
+        note(&message);
+        (EXIT_USAGE, String::new())
     };
     let case = match Case::load(file) {
         Ok(case) => case,
@@ -127,25 +139,24 @@ async fn one_case(target: &Target, file: &Path) -> u8 {
         Err(error) => return usage(error.to_string()),
     };
     let differences = run_case(target, &case, &expected, &info, None).await;
-    let mut out = std::io::stdout();
     if differences.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} matches the model: {} ({})",
+        let text = format!(
+            "{} matches the model: {} ({})\n",
             file.display(),
             expected.status.as_str(),
             expected.ended_by
         );
-        return EXIT_PASS;
+        return (EXIT_PASS, text);
     }
-    let _ = writeln!(out, "{} differs from the model:", file.display());
+    let mut text = format!("{} differs from the model:\n", file.display());
     for difference in &differences {
-        let _ = writeln!(out, "  {difference}");
+        text.push_str(&format!("  {difference}\n"));
     }
-    EXIT_FAILED
+    (EXIT_FAILED, text)
 }
 
-async fn generated(target: Target, args: &FuzzArgs) -> u8 {
+/// Generated cases: the exit code and what goes to stdout.
+async fn generated(target: Target, args: &FuzzArgs) -> (u8, String) {
     let seed = args.seed.unwrap_or_else(random_seed);
     let options = Options {
         target,
@@ -155,41 +166,36 @@ async fn generated(target: Target, args: &FuzzArgs) -> u8 {
         time: args.time,
         jobs: usize::try_from(args.jobs).unwrap_or(1),
     };
-    let _ = writeln!(
-        std::io::stderr(),
+    stderr_sink().own_line(&format!(
         "fuzz: seed {seed} (--seed {seed} repeats these cases), up to {} cases of at most {} nodes",
-        options.cases,
-        options.max_nodes
-    );
+        options.cases, options.max_nodes
+    ));
     let mut last_line = Duration::ZERO;
     let progress = |done: u64, elapsed: Duration| {
         if elapsed >= last_line + Duration::from_secs(2) || done == options.cases {
             last_line = elapsed;
-            let _ = writeln!(
-                std::io::stderr(),
+            stderr_sink().own_line(&format!(
                 "fuzz: {done}/{} cases, {:.1} cases/s",
                 options.cases,
                 rate(done, elapsed)
-            );
+            ));
         }
     };
     let (info, report) = match fuzz(&options, progress).await {
         Ok(result) => result,
         Err(error) => {
-            let _ = writeln!(std::io::stderr(), "rep-conformance: {error}");
-            return EXIT_USAGE;
+            note(&error.to_string());
+            return (EXIT_USAGE, String::new());
         }
     };
-    let mut out = std::io::stdout();
     let Some(found) = &report.found else {
-        let _ = writeln!(
-            out,
-            "fuzz: {} cases of seed {seed} match the model ({:.1} s, {:.1} cases/s)",
+        let text = format!(
+            "fuzz: {} cases of seed {seed} match the model ({:.1} s, {:.1} cases/s)\n",
             report.cases,
             report.elapsed.as_secs_f64(),
             rate(report.cases, report.elapsed)
         );
-        return EXIT_PASS;
+        return (EXIT_PASS, text);
     };
     let dir = args.out.join(format!("seed-{seed}-case-{}", found.index));
     let reproduce = reproduce_command(&options.target, &dir.join("case.json"));
@@ -229,8 +235,7 @@ async fn generated(target: Target, args: &FuzzArgs) -> u8 {
         }
     }
     text.push_str(&format!("reproduce: {reproduce}\n"));
-    let _ = out.write_all(text.as_bytes());
-    EXIT_FAILED
+    (EXIT_FAILED, text)
 }
 
 fn rate(done: u64, elapsed: Duration) -> f64 {

@@ -323,7 +323,7 @@ pub async fn write_found(
     ];
     for (path, value) in files {
         let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
-        crate::cli::write_atomically(&path, text.as_bytes()).map_err(|e| error(&path, &e))?;
+        rep_files::write_atomic(&path, text.as_bytes()).map_err(|e| error(&path, &e))?;
     }
     Ok(recorded)
 }

@@ -25,8 +25,9 @@ use crate::requirements::{REQUIREMENTS_SHA256, requirements};
 use crate::suite::SuiteReport;
 use crate::verdict::{BaselineStatus, Verdict};
 
-/// The `schema` member identifying this report format and its version.
-pub const SCHEMA_ID: &str = "rep-conformance-report/3";
+/// The `schema` member identifying this report format and its version (the format is
+/// rep-host's [`conformance_report`](rep_host::conformance_report), which tools read it with).
+pub use rep_host::conformance_report::SCHEMA_ID;
 
 /// The report as JSON.
 pub fn render(report: &SuiteReport) -> Value {

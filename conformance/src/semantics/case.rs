@@ -120,7 +120,8 @@ impl Case {
     /// node; each error names the file.
     pub fn load(path: &Path) -> Result<Case, CaseError> {
         let named = |message: String| CaseError(format!("{}: {message}", path.display()));
-        let text = crate::files::read_bounded(path).map_err(|e| named(e.to_string()))?;
+        let text = rep_files::read_to_string(path, rep_files::caps::FUZZ_CASE)
+            .map_err(|e| named(e.to_string()))?;
         let file: Value =
             serde_json::from_str(&text).map_err(|e| named(format!("not JSON: {e}")))?;
         if file.get("format").is_none() && file.get("graph").is_some() {
