@@ -83,7 +83,8 @@ fn generate_build_certify(name: &str, lang: &str) {
         "{stdout}"
     );
 
-    // The smoke test, one line per check.
+    // The smoke test, one line per check; the executor by the subcommand's own --executor
+    // (it was accepted and ignored before issue 22).
     let executor = match lang {
         "rust" => target_dir().join("debug").join(name),
         _ => project.join("build").join(name),
@@ -93,7 +94,7 @@ fn generate_build_certify(name: &str, lang: &str) {
             "executor",
             "check",
             project.to_str().unwrap(),
-            "--executor-path",
+            "--executor",
             executor.to_str().unwrap(),
         ],
         &[("PATH", &path)],

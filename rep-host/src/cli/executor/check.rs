@@ -55,7 +55,7 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<ExitCode, 
     let manifest = Manifest::load(&manifest_path).map_err(Failure::Manifest)?;
     // The executor as the user names it (relative to here), else runtime.yaml's (relative to
     // the project, where the checks run).
-    let executor = match &global.executor_path {
+    let executor = match args.executor.as_ref().or(global.executor_path.as_ref()) {
         Some(path) => {
             Some(std::path::absolute(path).map_err(|e| Failure::Executor(io("resolve", path)(e)))?)
         }
