@@ -198,3 +198,28 @@ fn executors_that_cannot_be_fuzzed_and_bad_case_files_are_usage_errors() {
         run.stderr
     );
 }
+
+/// `--time SECS` (a CI budget) stops starting cases once SECS have passed; the cases run so
+/// far count, and the run passes when they matched.
+#[test]
+fn time_stops_starting_cases_and_what_ran_counts() {
+    let run = fuzz(
+        &broken_executor(),
+        &["--seed", SEED, "--cases", "1000000", "--time", "1"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let ran: u64 = run
+        .stdout
+        .strip_prefix("fuzz: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(ran > 0 && ran < 1_000_000, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("{ran} cases of seed {SEED} match the model")),
+        "{}",
+        run.stdout
+    );
+}
