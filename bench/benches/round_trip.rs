@@ -111,7 +111,10 @@ struct Reaped(Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // The `kill` tool: in the workspace's code only rep-process signals processes.
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }

@@ -44,9 +44,11 @@ impl Baseline {
     /// [`BaselineError`]: unreadable file, invalid YAML (with line and column), not a mapping
     /// of strings, an id not in the catalogue, an empty reason.
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| BaselineError {
-            path: path.to_path_buf(),
-            message: format!("cannot read: {e}"),
+        let text = rep_files::read_to_string(path, rep_files::caps::BASELINE).map_err(|e| {
+            BaselineError {
+                path: path.to_path_buf(),
+                message: format!("cannot read: {e}"),
+            }
         })?;
         Baseline::parse(&text, path)
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use rep_host::{Overrides, RuntimeConfig, resolve_executor};
+use rep_process::{Interrupt, Interrupts, stderr_sink};
 
 use crate::conn::Target;
 use crate::error::Error;
@@ -35,10 +36,13 @@ Examples:
   rep-conformance run --executor ./my-executor --baseline known-failures.yaml --strict
   rep-conformance run --executor ./my-executor --record transcripts/
   rep-conformance replay session.jsonl --executor ./my-executor
+  rep-conformance fuzz --executor ./my-executor --seed 42 --cases 500
+  rep-conformance verify conformance.json --executor ./my-executor
   rep-conformance list
 
 Exit codes: 0 nothing failed (SHOULD failures are warnings, skips are listed),
-1 a MUST test failed or a baseline entry is stale, 2 usage error.";
+1 a MUST test failed or a baseline entry is stale, 2 usage error, 130/143/129 stopped by
+SIGINT/SIGTERM/SIGHUP (the executor under test is killed at once, no report is written).";
 
 const REPLAY_EXAMPLES: &str = "\
 Examples:
@@ -52,7 +56,8 @@ timestamp, duration_ms, run_id, trace_id and ts fields, and any given with --ign
 
 Exit codes: 0 the replay matches the recording, 1 it differs (the first difference is
 printed), 2 usage error or a file that is not a replayable transcript, 4 the executor broke
-(could not start, stopped answering where the recorded one answered).";
+(could not start, stopped answering where the recorded one answered), 130/143/129 stopped
+by SIGINT/SIGTERM/SIGHUP.";
 
 /// REP v0.1 conformance tests for any executor binary, over stdio.
 #[derive(Debug, Parser)]
@@ -75,6 +80,14 @@ pub enum Command {
     /// the recorded ones (a golden test; docs/transcripts.md).
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(ReplayArgs),
+    /// Generate random flows over rep.probe, run each, and compare the executor with the
+    /// reference model of flow semantics; shrink the first difference.
+    #[command(after_help = crate::fuzz::cli::FUZZ_EXAMPLES)]
+    Fuzz(Box<crate::fuzz::cli::FuzzArgs>),
+    /// Check whether a JSON report (a certificate) applies to an executor binary: its sha256,
+    /// its arguments, and the report's own consistency.
+    #[command(after_help = crate::verify::VERIFY_EXAMPLES)]
+    Verify(crate::verify::VerifyArgs),
 }
 
 /// `rep-conformance replay`.
@@ -130,6 +143,10 @@ pub struct RunArgs {
     /// Fail the MUST tests that are skipped (full certification: every MUST test ran).
     #[arg(long)]
     pub strict: bool,
+    /// Run a failing test again, alone, up to N times; a pass then is reported as flaky (a
+    /// flakyFailure in JUnit), a test failing every run keeps its earlier runs (rerunFailure).
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub repeat: u32,
     /// Time budget of every test in seconds, replacing each test's own (10–60 s).
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: Option<Duration>,
@@ -148,14 +165,14 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
-fn parse_secs(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_secs(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(Error::EnvValue {
@@ -167,6 +184,7 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 
 /// Parses the command line, runs, prints, and returns the exit code.
 pub fn main() -> ExitCode {
+    stderr_sink().set_identity("rep-conformance", "executor log");
     let cli = Cli::parse();
     let code = match cli.command {
         Command::List => {
@@ -176,20 +194,82 @@ pub fn main() -> ExitCode {
         Command::Run(args) => match run(*args) {
             Ok(code) => ExitCode::from(code),
             Err(error) => {
-                let _ = writeln!(std::io::stderr(), "rep-conformance: {error}");
+                note(&error.to_string());
                 ExitCode::from(EXIT_USAGE)
             }
         },
         Command::Replay(args) => ExitCode::from(replay(&args)),
+        Command::Fuzz(args) => ExitCode::from(crate::fuzz::cli::main(&args)),
+        Command::Verify(args) => ExitCode::from(crate::verify::main(&args)),
     };
-    // The executors' forwarded stderr goes through rep-host's non-blocking queue: write out
-    // its last lines before the process exits.
-    rep_host::stderr_sink().flush(STDERR_FLUSH_WAIT);
+    // Everything on stderr goes through rep-process's non-blocking queue: write out its last
+    // lines before the process exits.
+    stderr_sink().flush(STDERR_FLUSH_WAIT);
     code
 }
 
 /// How long `main` waits, at the end, for forwarded executor stderr to be written.
-const STDERR_FLUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
+
+/// How long the end of a run spends killing descendants that left their executor's process
+/// group.
+const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(1);
+
+/// `rep-conformance: MESSAGE` on stderr, never blocking.
+pub(crate) fn note(message: &str) {
+    stderr_sink().own_line(&format!("rep-conformance: {message}"));
+}
+
+/// A runtime for one command, this process made a child subreaper (so that descendants
+/// leaving an executor's group are swept at the end), and its signals.
+pub(crate) fn runtime() -> std::io::Result<(tokio::runtime::Runtime, Interrupts)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Without it (not Linux) escaped descendants are not swept; nothing else changes.
+    let _ = rep_process::become_subreaper();
+    let interrupts = {
+        let _entered = runtime.enter();
+        Interrupts::from_signals()
+    };
+    Ok((runtime, interrupts))
+}
+
+/// Runs `work` to its end, or until the first interrupt, which drops it (killing the
+/// executor it runs: its process group); then sweeps escaped descendants.
+pub(crate) fn until_interrupted<T>(
+    runtime: &tokio::runtime::Runtime,
+    interrupts: &mut Interrupts,
+    work: impl Future<Output = T>,
+) -> Result<T, Interrupt> {
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = work => Ok(result),
+            interrupt = interrupts.next() => Err(interrupt),
+        }
+    });
+    rep_process::sweep_orphans(ORPHAN_KILL_WAIT);
+    if let Err(interrupt) = result {
+        note(&format!(
+            "{}: stopped (the executor under test was killed)",
+            interrupt.name()
+        ));
+    }
+    result
+}
+
+/// Writes `bytes` on stdout; an interrupt while a stalled reader holds the write up ends the
+/// wait (a closed stdout is not an error: the exit code tells).
+pub(crate) fn print(
+    runtime: &tokio::runtime::Runtime,
+    interrupts: &mut Interrupts,
+    bytes: Vec<u8>,
+) -> Result<(), Interrupt> {
+    runtime.block_on(rep_process::unless_interrupted(interrupts, move || {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&bytes).and_then(|()| out.flush());
+    }))
+}
 
 /// The executor as the user runs it: `--executor` (else the config's executor_path), the
 /// config's arguments (replaced by `-- ARGS`), and the environment policy `tm` applies
@@ -228,10 +308,10 @@ pub fn target(args: &RunArgs) -> Result<Target, Error> {
 
 fn run(args: RunArgs) -> Result<u8, Error> {
     let target = target(&args)?;
-    if !target.path.is_file() {
+    if let Some(message) = not_a_program(&target.path) {
         return Err(Error::Spawn {
             path: target.path.clone(),
-            message: "no such file".into(),
+            message,
         });
     }
     if let Some(dir) = &args.record {
@@ -249,21 +329,34 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         timeout: args.timeout,
         baseline: args.baseline,
         strict: args.strict,
+        repeat: args.repeat,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
-    let report = runtime.block_on(crate::suite::run(&options, progress))?;
+    let (runtime, mut interrupts) = runtime().map_err(Error::Runtime)?;
+    let report = match until_interrupted(
+        &runtime,
+        &mut interrupts,
+        crate::suite::run(&options, progress),
+    ) {
+        Ok(report) => report?,
+        Err(interrupt) => return Ok(interrupt.exit_code()),
+    };
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let summary = human::render(&report, human::Style { color });
-    let _ = std::io::stdout().write_all(summary.as_bytes());
-    write_reports(&report, args.junit.as_deref(), args.json.as_deref())?;
-    Ok(if report.failed() {
-        EXIT_FAILED
-    } else {
-        EXIT_PASS
-    })
+    if let Err(interrupt) = print(&runtime, &mut interrupts, summary.into_bytes()) {
+        return Ok(interrupt.exit_code());
+    }
+    // A report written in place (a FIFO) may wait for its reader: a signal still ends us.
+    let (written, junit, json) = (report.clone(), args.junit, args.json);
+    let reports = runtime.block_on(rep_process::unless_interrupted(
+        &mut interrupts,
+        move || write_reports(&written, junit.as_deref(), json.as_deref()),
+    ));
+    runtime.shutdown_background();
+    match reports {
+        Ok(result) => result?,
+        Err(interrupt) => return Ok(interrupt.exit_code()),
+    }
+    Ok(report.exit_code())
 }
 
 /// `rep-conformance replay`: prints whether the replay matches, or its first difference;
@@ -271,17 +364,17 @@ fn run(args: RunArgs) -> Result<u8, Error> {
 fn replay(args: &ReplayArgs) -> u8 {
     use crate::replay::{Session, compare};
     let fail = |message: String, code: u8| {
-        let _ = writeln!(std::io::stderr(), "rep-conformance: {message}");
+        note(&message);
         code
     };
     let session = match Session::load(&args.transcript) {
         Ok(session) => session,
         Err(error) => return fail(error.to_string(), EXIT_USAGE),
     };
-    if !args.executor.is_file() {
+    if let Some(message) = not_a_program(&args.executor) {
         return fail(
             format!(
-                "cannot start the executor {}: no such file",
+                "cannot start the executor {}: {message}",
                 args.executor.display()
             ),
             EXIT_USAGE,
@@ -290,11 +383,8 @@ fn replay(args: &ReplayArgs) -> u8 {
     let mut target = Target::new(&args.executor);
     target.args = args.args.clone();
     let ignored = compare::ignored_fields(&args.ignore);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
+    let (runtime, mut interrupts) = match runtime() {
+        Ok(started) => started,
         Err(error) => {
             return fail(
                 format!("cannot start the async runtime: {error}"),
@@ -302,33 +392,53 @@ fn replay(args: &ReplayArgs) -> u8 {
             );
         }
     };
-    let replayed = runtime.block_on(compare::replay(&session, &target, args.timeout, &ignored));
+    let replayed = until_interrupted(
+        &runtime,
+        &mut interrupts,
+        compare::replay(&session, &target, args.timeout, &ignored),
+    );
     let replayed = match replayed {
-        Ok(replayed) => replayed,
-        Err(compare::Broken(reason)) => return fail(reason, EXIT_BROKEN),
+        Ok(Ok(replayed)) => replayed,
+        Ok(Err(compare::Broken(reason))) => return fail(reason, EXIT_BROKEN),
+        Err(interrupt) => return interrupt.exit_code(),
     };
     let recorded = compare::recorded(&session, &ignored);
-    let mut out = std::io::stdout();
-    match compare::diff(&recorded, &replayed) {
-        None => {
-            let _ = writeln!(
-                out,
-                "replay matches {}: {} calls, {} events, status {}",
+    let (text, code) = match compare::diff(&recorded, &replayed) {
+        None => (
+            format!(
+                "replay matches {}: {} calls, {} events, status {}\n",
                 args.transcript.display(),
                 session.exchanges.len(),
                 replayed.events.len(),
                 replayed.status.as_deref().unwrap_or("none")
-            );
-            EXIT_PASS
-        }
-        Some(difference) => {
-            let _ = writeln!(
-                out,
-                "replay differs from {}:\n  {difference}",
+            ),
+            EXIT_PASS,
+        ),
+        Some(difference) => (
+            format!(
+                "replay differs from {}:\n  {difference}\n",
                 args.transcript.display()
-            );
-            EXIT_FAILED
-        }
+            ),
+            EXIT_FAILED,
+        ),
+    };
+    let printed = print(&runtime, &mut interrupts, text.into_bytes());
+    runtime.shutdown_background();
+    match printed {
+        Ok(()) => code,
+        Err(interrupt) => interrupt.exit_code(),
+    }
+}
+
+/// Why `path` cannot be an executor at all (missing, a directory, a FIFO…), if it cannot.
+pub(crate) fn not_a_program(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => None,
+        Ok(meta) => Some(format!(
+            "{}, not a program",
+            rep_files::describe(meta.file_type())
+        )),
+        Err(_) => Some("no such file".into()),
     }
 }
 
@@ -336,8 +446,8 @@ fn replay(args: &ReplayArgs) -> u8 {
 pub const EXIT_BROKEN: u8 = 4;
 
 /// One line on stderr per finished test, terminal or not (CI logs): `[ 3/33] PASS
-/// REP-FRM-003 (12 ms)`, with the reason for anything but a pass. A closed stderr changes
-/// nothing.
+/// REP-FRM-003 (12 ms)`, with the reason for anything but a pass. A closed or stalled stderr
+/// changes nothing (rep-process's sink).
 fn progress(result: &TestResult, n: usize, total: usize) {
     let width = total.to_string().len();
     let mut line = format!(
@@ -349,7 +459,14 @@ fn progress(result: &TestResult, n: usize, total: usize) {
     if result.verdict != Verdict::Pass || result.baseline.is_some() {
         line.push_str(&format!(" — {}", result.reason));
     }
-    let _ = writeln!(std::io::stderr(), "{line}");
+    if result.flaky {
+        line.push_str(&format!(
+            " — flaky: passed on run {} after: {}",
+            result.reruns.len() + 1,
+            result.reruns.first().map_or("", |r| r.reason.as_str())
+        ));
+    }
+    stderr_sink().own_line(&line);
 }
 
 fn write_reports(
@@ -363,28 +480,14 @@ fn write_reports(
     };
     if let Some(path) = junit_path {
         let xml = junit::render(report).map_err(|e| report_error(path, e.to_string()))?;
-        write_atomically(path, xml.as_bytes()).map_err(|e| report_error(path, e.to_string()))?;
+        rep_files::write_atomic(path, xml.as_bytes())
+            .map_err(|e| report_error(path, e.to_string()))?;
     }
     if let Some(path) = json_path {
         let text = serde_json::to_string_pretty(&json::render(report))
             .map_err(|e| report_error(path, e.to_string()))?;
-        write_atomically(path, (text + "\n").as_bytes())
+        rep_files::write_atomic(path, (text + "\n").as_bytes())
             .map_err(|e| report_error(path, e.to_string()))?;
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: a reader
-/// never sees a half-written report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temp, bytes)
-        .and_then(|()| std::fs::rename(&temp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&temp);
-        })
 }

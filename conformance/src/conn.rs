@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, Recorder, RunEnv};
+use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, OUTPUT_STALL, Recorder, RunEnv};
+use rep_process::Ladder;
 use rep_spec::{
     DEFAULT_MAX_FRAME_BYTES, Direction, ErrorObject, Frame, FrameError, FrameReader, Id, Request,
     Response, parse_response,
@@ -20,13 +21,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::verdict::Failure;
+use crate::wire::FrameTap;
 
 /// The longest a test waits for one response, in seconds (capped by the test's own budget).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long [`Connection::close`] lets the executor exit after stdin EOF before killing its
-/// process group.
-const CLOSE_GRACE: Duration = Duration::from_millis(300);
+/// How [`Connection::close`] ends the executor once its stdin is closed: 300 ms to exit by
+/// itself, then SIGKILL to its process group (rep-process's shutdown ladder).
+const CLOSE: Ladder = Ladder::kill_after(Duration::from_millis(300));
 
 /// How many of the executor's last stderr lines a failure quotes.
 const STDERR_LINES_QUOTED: usize = 3;
@@ -119,7 +121,9 @@ impl Reply {
     }
 }
 
-/// One executor process and the frames it sent.
+/// One executor process, started and owned by the host's launcher (rep-process underneath:
+/// its own process group, a parent-death signal, killed whole when the connection is
+/// dropped), and the frames it sent.
 pub struct Connection {
     process: ExecutorProcess,
     frames: mpsc::Receiver<Incoming>,
@@ -128,6 +132,9 @@ pub struct Connection {
     received: Vec<Line>,
     last_reply: Option<Reply>,
     recorder: Option<Recorder>,
+    /// Where received lines are recorded for REP-WIRE-001, with the method being answered.
+    tap: Option<FrameTap>,
+    awaiting: Option<String>,
 }
 
 impl Connection {
@@ -173,7 +180,21 @@ impl Connection {
             received: Vec::new(),
             last_reply: None,
             recorder,
+            tap: None,
+            awaiting: None,
         })
+    }
+
+    /// Records every line received from now on in `tap` (REP-WIRE-001).
+    pub fn tap(&mut self, tap: FrameTap) {
+        self.tap = Some(tap);
+    }
+
+    fn received_line(&mut self, line: &Line) {
+        if let Some(tap) = &self.tap {
+            tap.record(self.awaiting.as_deref(), &line.bytes);
+        }
+        self.received.push(line.clone());
     }
 
     /// The executor process.
@@ -210,7 +231,7 @@ impl Connection {
                     terminated: true,
                 }),
                 Ok(Some(Incoming::Line(line))) => {
-                    self.received.push(line.clone());
+                    self.received_line(&line);
                     lines.push(line);
                 }
             }
@@ -266,7 +287,7 @@ impl Connection {
                 "a line of more than {len} bytes answered {after}, longer than the host's {DEFAULT_MAX_FRAME_BYTES} byte bound"
             ))),
             Ok(Some(Incoming::Line(line))) => {
-                self.received.push(line.clone());
+                self.received_line(&line);
                 Ok(line)
             }
         }
@@ -332,7 +353,10 @@ impl Connection {
         bytes.push(b'\n');
         self.send_raw(&bytes).await?;
         let until = self.answer_deadline();
-        let (line, response) = self.read_response(method, until).await?;
+        self.awaiting = Some(method.to_owned());
+        let answer = self.read_response(method, until).await;
+        self.awaiting = None;
+        let (line, response) = answer?;
         if response.id != Id::from(id) {
             return Err(Failure::with_frame(
                 format!(
@@ -370,7 +394,7 @@ impl Connection {
 
     /// Closes stdin, lets the executor exit briefly, then kills its process group.
     pub async fn close(mut self) {
-        self.process.shutdown(CLOSE_GRACE).await;
+        self.process.shutdown(CLOSE).await;
     }
 
     /// A failure for an executor that closed stdout or exited, with its status and last
@@ -413,8 +437,8 @@ impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(recorder) = self.recorder.take() {
             self.process.record_exit();
-            if let Err(error) = recorder.finish() {
-                rep_host::stderr_sink().host_line(&format!("rep-conformance: warning: {error}"));
+            if let Err(error) = recorder.finish(OUTPUT_STALL) {
+                rep_process::stderr_sink().own_line(&format!("rep-conformance: warning: {error}"));
             }
         }
     }

@@ -97,14 +97,15 @@ pub fn load_file(path: &Path) -> Result<Flow, FixtureError> {
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    let text = rep_files::read_to_string(path, rep_files::caps::FIXTURE)
+        .map_err(|e| error(format!("cannot read: {e}")))?;
     let file: FixtureFile =
         serde_json::from_str(&text).map_err(|e| error(format!("invalid fixture: {e}")))?;
     let ir = match (file.ir, file.ir_path) {
         (Some(ir), None) => ir,
         (None, Some(rel)) => {
             let ir_path = path.parent().unwrap_or(Path::new(".")).join(&rel);
-            let text = std::fs::read_to_string(&ir_path)
+            let text = rep_files::read_to_string(&ir_path, rep_files::caps::FLOW_IR)
                 .map_err(|e| error(format!("cannot read ir_path {}: {e}", ir_path.display())))?;
             serde_json::from_str(&text)
                 .map_err(|e| error(format!("ir_path {} is not JSON: {e}", ir_path.display())))?

@@ -52,7 +52,7 @@ impl TestRecording {
         match Recorder::create(&self.dir.join(name), &header) {
             Ok(recorder) => Some(recorder),
             Err(error) => {
-                rep_host::stderr_sink().host_line(&format!("rep-conformance: warning: {error}"));
+                rep_process::stderr_sink().own_line(&format!("rep-conformance: warning: {error}"));
                 None
             }
         }

@@ -1,8 +1,12 @@
 //! The compiler's `out/dsl/manifest.json` and loading a flow's IR through it
-//! (Flow IR v1.0.0, section "Manifest"). The only module of this crate that does file I/O.
+//! (Flow IR v1.0.0, section "Manifest"). The only module of this crate that does file I/O,
+//! through rep-files: regular files only (a FIFO or a device named by the user or by an
+//! `ir_path` is refused, never read), each bounded by its cap ([`rep_files::caps::MANIFEST`],
+//! [`rep_files::caps::FLOW_IR`]).
 
-use std::io;
 use std::path::{Path, PathBuf};
+
+use rep_files::{ReadError, caps};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -94,14 +98,15 @@ pub enum ManifestError {
         /// The manifest path as given.
         path: PathBuf,
     },
-    /// The manifest file exists but could not be read.
+    /// The manifest file exists but could not be read: not a regular file, over its cap,
+    /// not readable.
     #[error("cannot read manifest {}", path.display())]
     Read {
         /// The manifest path as given.
         path: PathBuf,
-        /// The I/O error.
+        /// What was wrong with it.
         #[source]
-        source: io::Error,
+        source: ReadError,
     },
     /// The manifest is not valid JSON; `line` and `column` are 1-based.
     #[error("manifest {} is not valid JSON at line {line}, column {column}: {message}", path.display())]
@@ -146,14 +151,15 @@ pub enum ManifestError {
         /// The resolved IR path.
         path: PathBuf,
     },
-    /// The IR file exists but could not be read.
+    /// The IR file exists but could not be read: not a regular file, over its cap, not
+    /// readable.
     #[error("cannot read IR file {}", path.display())]
     IrRead {
         /// The resolved IR path.
         path: PathBuf,
-        /// The I/O error.
+        /// What was wrong with it.
         #[source]
-        source: io::Error,
+        source: ReadError,
     },
     /// The IR file is not valid JSON; `line` and `column` are 1-based.
     #[error("IR file {} is not valid JSON at line {line}, column {column}: {message}", path.display())]
@@ -183,8 +189,8 @@ impl Manifest {
     /// Reads and parses `manifest.json` (a JSON array of entries). Entry `i` must be an object
     /// with string `name` and `ir_path`; optional fields must have their documented types.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == io::ErrorKind::NotFound {
+        let text = rep_files::read_to_string(path, caps::MANIFEST).map_err(|source| {
+            if source.is_not_found() {
                 ManifestError::NotFound {
                     path: path.to_path_buf(),
                 }
@@ -241,8 +247,8 @@ impl Manifest {
     pub fn load_flow(&self, flow: &str) -> Result<LoadedFlow, ManifestError> {
         let entry = self.entry(flow)?;
         let ir_path = self.ir_path(entry);
-        let text = std::fs::read_to_string(&ir_path).map_err(|source| {
-            if source.kind() == io::ErrorKind::NotFound {
+        let text = rep_files::read_to_string(&ir_path, caps::FLOW_IR).map_err(|source| {
+            if source.is_not_found() {
                 ManifestError::IrNotFound {
                     flow: flow.to_string(),
                     path: ir_path.clone(),

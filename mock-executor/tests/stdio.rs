@@ -66,7 +66,10 @@ impl Mock {
 
 impl Drop for Mock {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // The `kill` tool: in the workspace's code only rep-process signals processes.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -95,6 +98,7 @@ fn answers_capabilities_and_exits_promptly_on_stdin_eof() {
         "dsl.emit",
         "switch",
         "finish",
+        "rep.probe",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} advertised");
     }

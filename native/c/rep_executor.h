@@ -174,6 +174,19 @@ rep_err rep_executor_init_checked(rep_executor *ex, size_t size, uint32_t layout
  *  kinds registered), REP_ERR_LAYOUT or REP_ERR_BUSY. */
 rep_err rep_executor_add_step(rep_executor *ex, const char *kind, rep_step_fn fn, void *user);
 
+/** The step kind of rep_executor_add_probe. */
+#define REP_PROBE_STEP_KIND "rep.probe"
+
+/** Registers `rep.probe` (rep_probe.c), the probe step kind of rep-conformance's semantic
+ *  tests — a conformance extension, not part of REP v0.1 (docs/protocol.md): with it in
+ *  `step_kinds`, rep-conformance checks how the executor runs graphs (retries, timeouts,
+ *  edges, `switch`, `finish`, joins, concurrency, Cancel). An attempt lasts `with.delay_ms`
+ *  without blocking the executor and ends at once when cancelled; attempts 1 …
+ *  `with.fail_times` fail (2001, retriable); `with.fail: true` fails every attempt, not
+ *  retriable; otherwise the output is `with.output` (default `{}`). Takes one of the
+ *  REP_MAX_KINDS kinds. Returns as rep_executor_add_step. */
+rep_err rep_executor_add_probe(rep_executor *ex);
+
 /** Serves REP until the end of input: reads requests (rep_io.read), answers them, runs the
  *  runs, sleeping in read when there is nothing to do. Returns REP_OK at EOF, REP_ERR_IO when
  *  writing a response failed (the host is gone), REP_ERR_LAYOUT or REP_ERR_BUSY. Uses

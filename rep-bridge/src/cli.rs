@@ -30,7 +30,8 @@ CMD's stdout and stderr. REP v0.1 has no authentication: keep TCP on loopback or
 
 Exit codes: 0 the host closed stdin; 1 the connection was refused, timed out, closed or
 broke, a line exceeded --max-frame-bytes, or CMD could not start; 2 usage error; 128+N on
-signal N (130 SIGINT, 143 SIGTERM).";
+signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP), CMD stopped within 1 s (at once on a
+second signal).";
 
 /// An executor process for a REP v0.1 host that forwards whole frames to an executor on TCP,
 /// a Unix socket or a serial line, optionally starting it first (`-- CMD`: a simulator, a

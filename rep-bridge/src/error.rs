@@ -7,6 +7,8 @@ use std::io;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use rep_process::Interrupt;
+
 /// Exit code: the host closed stdin (REP v0.1 §1 "shut down"); the connection was closed.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the connection could not be made, broke, or carried something the bridge
@@ -103,7 +105,7 @@ pub enum BridgeError {
     /// Writing frames to the host on stdout failed (the host went away).
     #[error("writing stdout: {0}")]
     HostWrite(io::Error),
-    /// The async runtime or the signal handlers could not be set up.
+    /// The async runtime could not be set up.
     #[error("cannot start: {0}")]
     Setup(io::Error),
 }
@@ -113,19 +115,19 @@ pub enum BridgeError {
 pub enum Ending {
     /// The host closed stdin.
     HostClosed,
-    /// A termination signal arrived (its number).
-    Signal(i32),
+    /// SIGINT, SIGTERM or SIGHUP arrived.
+    Signal(Interrupt),
     /// Something failed.
     Failed(BridgeError),
 }
 
 impl Ending {
     /// The exit code: 0 host closed stdin, 1 failure, 128 + N for signal N (130 SIGINT,
-    /// 143 SIGTERM), as a shell reports it.
+    /// 143 SIGTERM, 129 SIGHUP), as a shell reports it.
     pub fn exit_code(&self) -> u8 {
         match self {
             Ending::HostClosed => EXIT_OK,
-            Ending::Signal(signal) => u8::try_from(128 + signal).unwrap_or(EXIT_FAILED),
+            Ending::Signal(interrupt) => interrupt.exit_code(),
             Ending::Failed(_) => EXIT_FAILED,
         }
     }
@@ -147,8 +149,9 @@ mod tests {
     #[test]
     fn every_ending_has_its_exit_code() {
         assert_eq!(Ending::HostClosed.exit_code(), 0);
-        assert_eq!(Ending::Signal(15).exit_code(), 143);
-        assert_eq!(Ending::Signal(2).exit_code(), 130);
+        assert_eq!(Ending::Signal(Interrupt::Sigterm).exit_code(), 143);
+        assert_eq!(Ending::Signal(Interrupt::Sigint).exit_code(), 130);
+        assert_eq!(Ending::Signal(Interrupt::Sighup).exit_code(), 129);
         let failed = Ending::Failed(BridgeError::RemoteClosed {
             transport: "tcp 127.0.0.1:1".into(),
         });

@@ -1,114 +1,34 @@
-//! The bridge's stderr: lines go through a bounded queue to one writer thread, so a slow,
-//! full or closed stderr never stalls forwarding or changes how the bridge ends.
-//!
-//! When the queue is full, lines are dropped and counted; the writer reports the count
-//! ("N log lines dropped") once it catches up. [`flush`] waits, bounded, for what is queued.
+//! The bridge's stderr: rep-process's non-blocking sink, so a slow, full or closed stderr
+//! never stalls forwarding or changes how the bridge ends. When its queue is full, foreign
+//! lines (the remote's, CMD's) are dropped and counted ("rep-bridge: N log lines dropped");
+//! the bridge's own lines are kept.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Lines queued at most before new ones are dropped.
-const QUEUE_LINES: usize = 1024;
+use rep_process::stderr_sink;
+
 /// A log line longer than this is cut (bytes of text, before the marker).
 pub const MAX_LINE_CHARS: usize = 1000;
 
-enum Message {
-    Line(Vec<u8>),
-    Flush(mpsc::Sender<()>),
-}
-
-struct Sink {
-    queue: SyncSender<Message>,
-    dropped: AtomicU64,
-}
-
-static SINK: OnceLock<Sink> = OnceLock::new();
-/// Serializes [`flush`] callers (there is one in practice: the exit path).
-static FLUSHING: Mutex<()> = Mutex::new(());
-
-fn sink() -> &'static Sink {
-    SINK.get_or_init(|| {
-        let (queue, lines) = mpsc::sync_channel(QUEUE_LINES);
-        // If the thread cannot start, lines queue up and are dropped when full: logging is
-        // never a reason to fail.
-        let _ = std::thread::Builder::new()
-            .name("stderr".into())
-            .spawn(move || write_lines(&lines));
-        Sink {
-            queue,
-            dropped: AtomicU64::new(0),
-        }
-    })
-}
-
-fn write_lines(lines: &Receiver<Message>) {
-    let mut stderr = std::io::stderr();
-    while let Ok(message) = lines.recv() {
-        match message {
-            Message::Line(line) => {
-                // Errors (EPIPE, a closed descriptor) are ignored: nobody is listening.
-                let _ = stderr.write_all(&line);
-                let dropped = sink().dropped.swap(0, Ordering::Relaxed);
-                if dropped > 0 {
-                    let _ = writeln!(
-                        stderr,
-                        "rep-bridge: {dropped} log lines dropped (stderr too slow)"
-                    );
-                }
-            }
-            Message::Flush(done) => {
-                let _ = stderr.flush();
-                let _ = done.send(());
-            }
-        }
-    }
-}
-
-fn enqueue(mut line: Vec<u8>) {
-    line.push(b'\n');
-    let sink = sink();
-    match sink.queue.try_send(Message::Line(line)) {
-        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-        Err(TrySendError::Full(_)) => {
-            sink.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+/// Names the bridge in the sink's drop note.
+pub fn init() {
+    stderr_sink().set_identity("rep-bridge", "log");
 }
 
 /// Logs `rep-bridge: MESSAGE` as one line.
 pub fn line(message: impl std::fmt::Display) {
-    enqueue(format!("rep-bridge: {message}").into_bytes());
+    stderr_sink().own_line(&format!("rep-bridge: {message}"));
 }
 
 /// Logs a line written by someone else (the remote, the spawned command) after `prefix`,
-/// made printable (see [`printable`]).
+/// made printable (see [`printable`]); dropped and counted when stderr cannot keep up.
 pub fn foreign(prefix: &str, text: &[u8]) {
-    enqueue(format!("{prefix}{}", printable(text)).into_bytes());
+    stderr_sink().foreign_line(format!("{prefix}{}", printable(text)).as_bytes());
 }
 
 /// Waits at most `timeout` for every line queued so far to be written.
 pub fn flush(timeout: Duration) {
-    let _serial = FLUSHING.lock();
-    let deadline = Instant::now() + timeout;
-    let (done, finished) = mpsc::channel();
-    let mut message = Message::Flush(done);
-    loop {
-        match sink().queue.try_send(message) {
-            Ok(()) => break,
-            Err(TrySendError::Disconnected(_)) => return,
-            Err(TrySendError::Full(back)) => {
-                if Instant::now() >= deadline {
-                    return;
-                }
-                message = back;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
-    let _ = finished.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    stderr_sink().flush(timeout);
 }
 
 /// `text` as one printable line: invalid UTF-8 replaced, control characters escaped, cut to

@@ -21,6 +21,7 @@ use clap::Parser;
 const LOG_FLUSH: Duration = Duration::from_millis(500);
 
 fn main() -> ExitCode {
+    log::init();
     let config = cli::Cli::parse().into_config();
     let ending = run::run(&config);
     if let error::Ending::Failed(error) = &ending {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use rep_process::Interrupts;
 
 use crate::error::{BridgeError, Ending};
 use crate::forward::{self, forward};
@@ -24,10 +24,9 @@ pub struct Config {
 }
 
 /// Runs the bridge to its end. Every way out closes the connection first, then stops the
-/// spawned command's process group.
+/// spawned command's process group. SIGINT, SIGTERM and SIGHUP (the host's process-group
+/// kill sends SIGTERM) end it, a second one cutting the stop of CMD short.
 pub fn run(config: &Config) -> Ending {
-    // One thread: the main thread forks CMD, and the kernel's parent-death signal follows
-    // the thread that forked, so it must live as long as the bridge.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -35,71 +34,48 @@ pub fn run(config: &Config) -> Ending {
         Ok(runtime) => runtime,
         Err(error) => return Ending::Failed(BridgeError::Setup(error)),
     };
+    let mut interrupts = {
+        let _entered = runtime.enter();
+        Interrupts::from_signals()
+    };
     let mut spawned = None;
-    let ending = runtime.block_on(bridge(config, &mut spawned));
-    // The connection is closed: it was dropped with the future. A blocking stdin read
-    // (stdin not a pipe) must not hold the exit up.
+    let ending = runtime.block_on(async {
+        let ending = tokio::select! {
+            interrupt = interrupts.next() => Ending::Signal(interrupt),
+            result = bridge(config, &mut spawned) => result.into(),
+        };
+        // The connection is closed: it was dropped with the future.
+        if let Some(command) = spawned.as_mut() {
+            command
+                .stop(async {
+                    interrupts.next().await;
+                })
+                .await;
+        }
+        ending
+    });
+    // A blocking stdin read (stdin not a pipe) must not hold the exit up.
     runtime.shutdown_background();
-    if let Some(mut command) = spawned {
-        command.stop();
-    }
     ending
 }
 
-async fn bridge(config: &Config, spawned: &mut Option<Spawned>) -> Ending {
-    let mut signals = match Signals::install() {
-        Ok(signals) => signals,
-        Err(error) => return Ending::Failed(BridgeError::Setup(error)),
-    };
-    let work = async {
-        if let Some(program) = config.command.first() {
-            let command = Spawned::start(&config.command).map_err(|error| BridgeError::Spawn {
-                program: program.clone(),
-                error,
-            })?;
-            *spawned = Some(command);
-        }
-        let connection =
-            transport::connect(&config.transport, config.connect_timeout, spawned.as_mut()).await?;
-        let name = config.transport.to_string();
-        forward(
-            stdio::stdin(),
-            stdio::stdout(),
-            connection,
-            &name,
-            &config.forward,
-        )
-        .await
-    };
-    tokio::select! {
-        signal = signals.next() => Ending::Signal(signal),
-        result = work => result.into(),
+async fn bridge(config: &Config, spawned: &mut Option<Spawned>) -> Result<(), BridgeError> {
+    if let Some(program) = config.command.first() {
+        let command = Spawned::start(&config.command).map_err(|error| BridgeError::Spawn {
+            program: program.clone(),
+            error,
+        })?;
+        *spawned = Some(command);
     }
-}
-
-/// SIGTERM, SIGINT and SIGHUP: each ends the bridge (the host's process-group kill sends
-/// SIGTERM).
-struct Signals {
-    term: Signal,
-    int: Signal,
-    hup: Signal,
-}
-
-impl Signals {
-    fn install() -> std::io::Result<Signals> {
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    /// The number of the next signal.
-    async fn next(&mut self) -> i32 {
-        tokio::select! {
-            _ = self.term.recv() => SignalKind::terminate().as_raw_value(),
-            _ = self.int.recv() => SignalKind::interrupt().as_raw_value(),
-            _ = self.hup.recv() => SignalKind::hangup().as_raw_value(),
-        }
-    }
+    let connection =
+        transport::connect(&config.transport, config.connect_timeout, spawned.as_mut()).await?;
+    let name = config.transport.to_string();
+    forward(
+        stdio::stdin(),
+        stdio::stdout(),
+        connection,
+        &name,
+        &config.forward,
+    )
+    .await
 }

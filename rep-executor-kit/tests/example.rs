@@ -122,7 +122,10 @@ impl Example {
 
 impl Drop for Example {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The `kill` tool: in the workspace's code only rep-process signals processes.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }

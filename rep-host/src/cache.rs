@@ -1,7 +1,6 @@
 //! The capability cache (REP v0.1 §7): on a capabilities mismatch the host records the
 //! executor's capabilities at `~/.trace_mind/runtime_capabilities/<engine>.json`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rep_spec::Capabilities;
@@ -29,13 +28,21 @@ pub enum CacheError {
     /// `HOME` is not set, so there is no cache folder.
     #[error("HOME is not set: no capability cache folder")]
     NoHome,
-    /// Writing or removing a cache file failed.
+    /// Removing a cache file, or making its folder, failed.
     #[error("capability cache {path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// Writing a cache file failed.
+    #[error("capability cache {path}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: rep_files::WriteError,
     },
     /// An engine name that is not a plain file name.
     #[error("invalid engine name {0:?}: use letters, digits, '-', '_' or '.'")]
@@ -68,30 +75,25 @@ fn file_for(dir: &Path, engine: &str) -> Result<PathBuf, CacheError> {
     Ok(dir.join(format!("{engine}.json")))
 }
 
-/// Writes `record` to `<dir>/<engine>.json` atomically: a temporary file in the same folder,
-/// flushed and synced, then renamed over the old one. A reader sees the old file or the new
-/// one, never half of either. Returns the path.
+/// Writes `record` to `<dir>/<engine>.json` atomically
+/// ([`rep_files::write_atomic`]: a temporary file in the same folder, synced, renamed over
+/// the old one). A reader sees the old file or the new one, never half of either. Returns the
+/// path.
 ///
 /// # Errors
-/// [`CacheError::Io`] naming the folder or file.
+/// [`CacheError::Io`] naming the folder, [`CacheError::Write`] the file.
 pub fn write_cache(dir: &Path, record: &CacheRecord<'_>) -> Result<PathBuf, CacheError> {
     let path = file_for(dir, record.engine)?;
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| CacheError::Io { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    serde_json::to_writer_pretty(&mut file, record).map_err(|e| CacheError::Io {
-        path: path.clone(),
-        source: e.into(),
+    std::fs::create_dir_all(dir).map_err(|source| CacheError::Io {
+        path: dir.to_owned(),
+        source,
     })?;
-    file.write_all(b"\n")
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(io(&path))?;
-    file.persist(&path).map_err(|e| CacheError::Io {
+    // Serializing a record cannot fail: every key is a string.
+    let mut text = serde_json::to_vec_pretty(record).unwrap_or_default();
+    text.push(b'\n');
+    rep_files::write_atomic(&path, &text).map_err(|source| CacheError::Write {
         path: path.clone(),
-        source: e.error,
+        source,
     })?;
     Ok(path)
 }

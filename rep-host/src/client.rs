@@ -362,7 +362,7 @@ fn unexpected(next_id: u64, id: &Id, expected: Option<u64>, text: &str) -> RunEr
 /// A response frame, parsed, kept with its text for messages.
 struct Judged {
     id: Id,
-    payload: Result<Box<RawValue>, rep_spec::ErrorObject>,
+    payload: Result<Box<RawValue>, rep_spec::RawErrorObject>,
     text: String,
 }
 

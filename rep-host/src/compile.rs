@@ -3,20 +3,16 @@
 //! `tm.dsl.compile_paths(sources, out_dir=…, force=…, run_lint=…, emit_ir=True,
 //! ir_schema_path=…)` — what TraceMind's own `tm verify online --sources` calls, given the
 //! Flow IR schema embedded in this host (the trace-mind wheel lacks the file it would look
-//! for). The compiler runs in its own process group, bounded in time and output, killed on
-//! an interrupt.
+//! for). The compiler is a helper command of rep-process ([`rep_process::run`]): its own
+//! process group, bounded in time and output, stopped on an interrupt.
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use rep_process::{Interrupt, Interrupts, Spec};
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
 
-use crate::interrupt::{Interrupt, Interrupts};
 use crate::which::{find_on_path, is_bare_name};
 
 /// The Python program that calls the compiler and reports on stdout as one JSON line.
@@ -109,8 +105,8 @@ pub enum CompileError {
         /// The bound.
         timeout: Duration,
     },
-    /// The run was interrupted while compiling (the compiler was killed).
-    #[error("interrupted while compiling (the compiler was killed)")]
+    /// The run was interrupted while compiling (the compiler was stopped).
+    #[error("interrupted while compiling (the compiler was stopped)")]
     Interrupted(Interrupt),
     /// Python exited without a report: a crash inside the compiler.
     #[error(
@@ -162,7 +158,7 @@ struct Report {
 
 /// Compiles `request.sources` into `request.out_dir` with TraceMind's compiler. The
 /// compiler's own stderr lines (warnings) are logged at warn level. Must be called inside a
-/// tokio runtime; the first interrupt kills the compiler.
+/// tokio runtime; the first interrupt stops the compiler (SIGTERM; SIGKILL at a second one).
 ///
 /// # Errors
 /// See [`CompileError`]: no Python, no TraceMind, problems in the sources (with file and
@@ -184,50 +180,21 @@ pub async fn compile_sources(
         "lint": request.lint,
         "schema": schema.path(),
     });
-    let mut command = Command::new(&python);
-    command
-        .arg("-c")
-        .arg(SHIM)
-        .arg(job.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+    let spec = Spec::new(&python).arg("-c").arg(SHIM).arg(job.to_string());
     let io_error = |source| CompileError::Io {
         python: python.clone(),
         source,
     };
     tracing::debug!(python = %python.display(), sources = ?request.sources, "running TraceMind's compiler");
-    let mut child = crate::spawn::spawn(command).map_err(io_error)?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    let kill = || {
-        if let Some(group) = group {
-            let _ = killpg(group, Signal::SIGKILL);
-        }
-    };
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let finished = async { tokio::join!(read_bounded(stdout), read_bounded(stderr), child.wait()) };
-    let (stdout, stderr, status) = tokio::select! {
-        done = finished => done,
-        () = tokio::time::sleep(request.timeout) => {
-            kill();
-            return Err(CompileError::Timeout { timeout: request.timeout });
-        }
-        interrupt = interrupts.next() => {
-            kill();
-            return Err(CompileError::Interrupted(interrupt));
-        }
-    };
-    // Whatever the compiler started in its group goes with it.
-    kill();
-    let status = status.map_err(io_error)?;
-    let stderr = stderr.map_err(io_error)?;
+    let output = rep_process::run(&spec, request.timeout, COMPILER_OUTPUT_BYTES, interrupts)
+        .await
+        .map_err(|error| match error {
+            rep_process::RunError::Spawn(source) => io_error(source),
+            rep_process::RunError::TimedOut(timeout) => CompileError::Timeout { timeout },
+            rep_process::RunError::Interrupted(interrupt) => CompileError::Interrupted(interrupt),
+        })?;
+    let (status, stdout, stderr) = (output.status, output.stdout, output.stderr);
     let stderr = String::from_utf8_lossy(&stderr);
-    let stdout = stdout.map_err(io_error)?;
     let report = last_line(&stdout).and_then(|line| serde_json::from_slice::<Report>(line).ok());
     match report {
         Some(report) if report.ok => {
@@ -302,20 +269,6 @@ fn schema_file() -> Result<tempfile::NamedTempFile, CompileError> {
         .and_then(|()| file.flush())
         .map_err(CompileError::Schema)?;
     Ok(file)
-}
-
-/// Reads `reader` to its end, keeping the first [`COMPILER_OUTPUT_BYTES`].
-async fn read_bounded<R: AsyncRead + Unpin>(reader: Option<R>) -> std::io::Result<Vec<u8>> {
-    let mut kept = Vec::new();
-    let Some(mut reader) = reader else {
-        return Ok(kept);
-    };
-    (&mut reader)
-        .take(COMPILER_OUTPUT_BYTES as u64)
-        .read_to_end(&mut kept)
-        .await?;
-    tokio::io::copy(&mut reader, &mut tokio::io::sink()).await?;
-    Ok(kept)
 }
 
 /// The last non-empty line of `bytes`.

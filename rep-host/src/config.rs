@@ -70,13 +70,14 @@ pub struct RuntimeConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The file cannot be read.
+    /// The file cannot be read: missing, not a regular file, or over
+    /// [`rep_files::caps::RUNTIME_CONFIG`].
     #[error("cannot read runtime config {path}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// What was wrong with it.
+        source: rep_files::ReadError,
     },
     /// The file is not valid YAML or has an unknown or mistyped key.
     #[error("invalid runtime config {path}{location}: {message}")]
@@ -120,16 +121,20 @@ pub enum ConfigError {
 }
 
 impl RuntimeConfig {
-    /// Reads and checks `path`.
+    /// Reads (a regular file, at most [`rep_files::caps::RUNTIME_CONFIG`]) and checks
+    /// `path`.
     ///
     /// # Errors
     /// [`ConfigError::Read`], [`ConfigError::Parse`] (with line and column), or
     /// [`ConfigError::LanguageMismatch`].
     pub fn load(path: &Path) -> Result<RuntimeConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            rep_files::read_to_string(path, rep_files::caps::RUNTIME_CONFIG).map_err(|source| {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         RuntimeConfig::parse(&text, path)
     }
 

@@ -1,7 +1,7 @@
 //! Host-side errors: every way a run can fail, with its REP code, class and cause
 //! (REP v0.1 §5; architecture invariant 5).
 
-use rep_spec::{ErrorClass, ErrorObject, ExitCode, codes};
+use rep_spec::{ErrorClass, ExitCode, RawErrorObject, codes};
 use serde::Serialize;
 
 /// Why a run did not complete, as reported in the `error` member of `tm`'s output.
@@ -18,9 +18,10 @@ pub struct RunError {
     /// `CapabilitiesMismatch`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
-    /// The executor's error object, when the executor reported the error.
+    /// The executor's error object, when the executor reported the error: exactly as it was
+    /// sent (every number in its `data` kept). Boxed: most errors have none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub executor_error: Option<ErrorObject>,
+    pub executor_error: Option<Box<RawErrorObject>>,
     /// With [`Cause::CapabilitiesMismatch`]: the step kinds the executor lacks, sorted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_step_kinds: Option<Vec<String>>,
@@ -62,6 +63,8 @@ pub enum Cause {
     Interrupted,
     /// The host was asked to terminate (SIGTERM): exit 143.
     Terminated,
+    /// The host's terminal or session went away (SIGHUP): exit 129.
+    HungUp,
 }
 
 impl RunError {
@@ -83,7 +86,7 @@ impl RunError {
     }
 
     /// An error the executor answered with, to the request `method`.
-    pub fn from_executor(method: &str, error: ErrorObject) -> RunError {
+    pub fn from_executor(method: &str, error: RawErrorObject) -> RunError {
         RunError {
             code: error.code,
             class: error.class(),
@@ -92,7 +95,7 @@ impl RunError {
                 error.code, error.message
             ),
             cause: Some(Cause::ExecutorError),
-            executor_error: Some(error),
+            executor_error: Some(Box::new(error)),
             missing_step_kinds: None,
         }
     }
@@ -102,6 +105,7 @@ impl RunError {
         match self.cause {
             Some(Cause::Interrupted) => ExitCode::Interrupted,
             Some(Cause::Terminated) => ExitCode::Terminated,
+            Some(Cause::HungUp) => ExitCode::HungUp,
             _ => self.class.exit_code(),
         }
     }

@@ -1,17 +1,18 @@
-//! The executor process: program resolution, environment (REP v0.1 §6), its own process
-//! group, a parent-death signal, stderr forwarding, and the guarantee that the group dies
-//! with the host's handle (architecture invariant 4). The process is all this module knows:
-//! its byte streams are taken by the client, its lifecycle is driven by the runner.
+//! The executor process: program resolution, environment (REP v0.1 §6), stderr
+//! forwarding, started as a rep-process [`Group`] (its own process group, a parent-death
+//! signal) that dies with the host's handle (architecture invariant 4). The process is all
+//! this module knows: its byte streams are taken by the client, its lifecycle is driven by
+//! the runner.
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use rep_files::ReadError;
+use rep_process::{Group, Ladder, Spec, Stdio, Stoppable};
 use rep_spec::{ENV_ALLOW_SHELL, ENV_ENGINE_TIMEOUT, ENV_LOG_JSON, ENV_RUN_ID, ENV_TRACE_ID};
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{ChildStdin, ChildStdout};
 
 use crate::config::{EnvPolicy, ExecutorSource, ResolvedExecutor};
 use crate::error::{Cause, RunError};
@@ -137,13 +138,34 @@ fn working_directory() -> String {
     std::env::current_dir().map_or_else(|_| "(unknown)".to_owned(), |d| d.display().to_string())
 }
 
-/// Refuses a text file without `#!` before the kernel does (or, worse, `/bin/sh` runs it:
-/// the C library's fallback for files the kernel cannot execute). Binaries and scripts with
-/// a `#!` line pass, and so does anything that cannot be read here (the spawn reports it).
+/// Refuses what is not a program before the kernel does: a directory, a FIFO or a device
+/// (opened without blocking: a FIFO cannot hang the host), and a text file without `#!`
+/// (which `/bin/sh` would otherwise run: the C library's fallback for files the kernel
+/// cannot execute). For a `.py` executor only its script is looked at. Binaries and scripts
+/// with a `#!` line pass, and so does anything that cannot be opened here (the spawn reports
+/// it).
 fn check_runnable(command: &ExecutorCommand, program: &Path) -> Result<(), RunError> {
     use std::io::Read;
+    let is_script_of = command.program != command.path;
+    let file = match rep_files::open_regular(if is_script_of { &command.path } else { program }) {
+        Ok((file, _)) => file,
+        Err(ReadError::NotRegular(what)) => {
+            return Err(RunError::transport(
+                Cause::Spawn,
+                format!(
+                    "executor {} is {what}, not a program{}",
+                    command.path.display(),
+                    command.named_in()
+                ),
+            ));
+        }
+        Err(_) => return Ok(()),
+    };
+    if is_script_of {
+        return Ok(());
+    }
     let mut head = Vec::with_capacity(512);
-    let read = std::fs::File::open(program).and_then(|file| file.take(512).read_to_end(&mut head));
+    let read = file.take(512).read_to_end(&mut head);
     if read.is_err() || head.starts_with(b"#!") || head.contains(&0) {
         return Ok(());
     }
@@ -186,14 +208,12 @@ pub struct RunEnv {
     pub log_json: bool,
 }
 
-/// A running executor. Owns the child: dropping it kills the whole process group and the
+/// A running executor. Owns its [`Group`]: dropping it kills the whole process group and the
 /// child is reaped by tokio's orphan reaper, so no path leaves a process behind. The child
 /// also gets SIGKILL if this process dies first (parent-death signal).
 pub struct ExecutorProcess {
     command: ExecutorCommand,
-    child: Child,
-    pgid: Option<Pid>,
-    status: Option<ExitStatus>,
+    group: Group,
     stdin: Option<ChildStdin>,
     stdout: Option<ChildStdout>,
     stderr_tail: StderrTail,
@@ -227,38 +247,30 @@ impl ExecutorProcess {
         let timeout_secs =
             env.engine_timeout.as_secs() + u64::from(env.engine_timeout.subsec_nanos() > 0);
         let program = command.locate()?;
-        if command.program == command.path {
-            check_runnable(command, &program)?;
-        }
-        let mut cmd = Command::new(&program);
-        cmd.args(&command.args);
+        check_runnable(command, &program)?;
+        let mut spec = Spec::new(&program).args(&command.args);
         if !command.env.inherit {
-            cmd.env_clear();
+            spec = spec.env_clear();
             for (name, value) in std::env::vars_os() {
                 if name.to_str().is_some_and(|n| command.env.passes(n)) {
-                    cmd.env(name, value);
+                    spec = spec.env(name, value);
                 }
             }
         }
-        cmd.envs(&command.env.set)
+        let spec = spec
+            .envs(&command.env.set)
             .env(ENV_RUN_ID, &env.run_id)
             .env(ENV_TRACE_ID, &env.trace_id)
             .env(ENV_ENGINE_TIMEOUT, timeout_secs.to_string())
             .env(ENV_ALLOW_SHELL, if env.allow_shell { "1" } else { "0" })
             .env(ENV_LOG_JSON, if env.log_json { "1" } else { "0" })
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = crate::spawn::spawn(cmd).map_err(|e| spawn_error(command, &e))?;
-        tracing::debug!(executor = %command.path.display(), pid = child.id(), "executor started");
-        let pgid = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .map(Pid::from_raw);
+            .stdin(Stdio::Piped)
+            .stdout(Stdio::Piped)
+            .stderr(Stdio::Piped);
+        let mut group = rep_process::spawn(&spec).map_err(|e| spawn_error(command, &e))?;
+        tracing::debug!(executor = %command.path.display(), pid = group.id(), "executor started");
         let stderr_tail = StderrTail::default();
-        let stderr_forwarder = child.stderr.take().map(|stderr| {
+        let stderr_forwarder = group.take_stderr().map(|stderr| {
             tokio::spawn(forward_stderr(
                 stderr,
                 stderr_tail.clone(),
@@ -267,11 +279,9 @@ impl ExecutorProcess {
         });
         Ok(ExecutorProcess {
             command: command.clone(),
-            stdin: child.stdin.take(),
-            stdout: child.stdout.take(),
-            child,
-            pgid,
-            status: None,
+            stdin: group.take_stdin(),
+            stdout: group.take_stdout(),
+            group,
             stderr_tail,
             stderr_forwarder,
             recorder,
@@ -293,7 +303,7 @@ impl ExecutorProcess {
 
     /// The executor's process id (also its process group id), `None` once it has been reaped.
     pub fn id(&self) -> Option<u32> {
-        self.child.id()
+        self.group.id()
     }
 
     /// The child's stdin, once (the client takes it; dropping it closes the executor's stdin).
@@ -328,66 +338,44 @@ impl ExecutorProcess {
 
     /// The exit status if the process has exited, without waiting.
     pub fn try_status(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
-        }
-        self.status
+        self.group.try_wait()
     }
 
     /// Waits until the process exits and returns its status (`None` if it cannot be
     /// known). Cancel-safe; once the process has exited, returns at once.
     pub async fn exited(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.wait().await.ok();
-        }
-        self.status
+        self.group.wait().await
     }
 
     /// Waits up to `limit` for the process to exit; its status, or `None` if it still runs.
     pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        tokio::time::timeout(limit, self.exited())
-            .await
-            .ok()
-            .flatten()
+        self.group.wait_for(limit).await
     }
 
-    /// Closes stdin, waits up to `grace` for the process to exit on its own, then kills the
-    /// whole process group and reaps the child. Returns the exit status. (The runner uses
-    /// the full shutdown sequence of REP v0.1 §2 instead, with SIGTERM before SIGKILL.)
+    /// Closes stdin and stops the process by `ladder` (rep-process's shutdown ladder:
+    /// SIGTERM, then SIGKILL to the group), then reaps it. Returns the exit status. (The
+    /// runner uses the full shutdown sequence of REP v0.1 §2 instead, which adds
+    /// `Runtime.Cancel`.)
     ///
     /// The executor's last stderr lines are forwarded before this returns (waiting at most
     /// [`STDERR_DRAIN_WAIT`] once the group is dead), so a dying executor's final words are
     /// never lost to the host's exit.
-    pub async fn shutdown(&mut self, grace: Duration) -> Option<ExitStatus> {
+    pub async fn shutdown(&mut self, ladder: Ladder) -> Option<ExitStatus> {
         self.close_stdin();
-        let status = self.wait_exit(grace).await;
-        self.kill_group();
-        let status = match status {
-            Some(status) => Some(status),
-            None => self.exited().await,
-        };
+        let status = self.group.stop(ladder, std::future::pending()).await;
         self.stderr_drained(STDERR_DRAIN_WAIT).await;
         status
     }
 
     /// Sends SIGTERM to the executor's process group.
     pub fn terminate_group(&mut self) {
-        self.signal_group(Signal::SIGTERM);
+        self.group.terminate_group();
     }
 
     /// Sends SIGKILL to the executor's process group (the executor and anything it started
     /// that stayed in its group).
     pub fn kill_group(&mut self) {
-        self.signal_group(Signal::SIGKILL);
-        let _ = self.child.start_kill();
-    }
-
-    fn signal_group(&self, signal: Signal) {
-        if let Some(pgid) = self.pgid {
-            // ESRCH (already gone) is the expected case after a clean exit. The group id
-            // cannot have been reused while any member of the group is alive.
-            let _ = killpg(pgid, signal);
-        }
+        self.group.kill_group();
     }
 
     /// Waits up to `limit` until everything the executor wrote to stderr has been forwarded
@@ -416,23 +404,17 @@ impl ExecutorHandle for ExecutorProcess {
         ExecutorProcess::exited(self).await
     }
 
-    fn terminate(&mut self) {
-        self.terminate_group();
+    fn terminate_group(&mut self) {
+        ExecutorProcess::terminate_group(self);
     }
 
-    fn kill(&mut self) {
-        self.kill_group();
+    fn kill_group(&mut self) {
+        ExecutorProcess::kill_group(self);
     }
 
     async fn last_stderr(&mut self, limit: Duration) -> Vec<String> {
         self.stderr_drained(limit).await;
         self.stderr_tail()
-    }
-}
-
-impl Drop for ExecutorProcess {
-    fn drop(&mut self) {
-        self.kill_group();
     }
 }
 
@@ -446,6 +428,11 @@ fn spawn_error(command: &ExecutorCommand, error: &std::io::Error) -> RunError {
             )
         }
         std::io::ErrorKind::NotFound => command.not_found(),
+        std::io::ErrorKind::PermissionDenied if command.path.is_dir() => format!(
+            "executor {} is a directory, not a program{}",
+            command.path.display(),
+            command.named_in()
+        ),
         std::io::ErrorKind::PermissionDenied => format!(
             "executor is not executable: {}{}",
             command.path.display(),

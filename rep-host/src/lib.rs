@@ -1,15 +1,18 @@
 //! The REP v0.1 host: runs Flow IR on an out-of-process executor over JSON-RPC 2.0 on stdio.
 //!
 //! Layers, each depending only on those below: configuration (pure: [`RuntimeConfig`],
-//! [`resolve_executor`]) → the executor process ([`ExecutorProcess`]: spawn, process group,
-//! parent-death signal, stderr) → the [`Client`] (frames and ids over any
+//! [`resolve_executor`]) → the executor process ([`ExecutorProcess`]: the REP environment
+//! and stderr, over rep-process's [`Group`](rep_process::Group): spawn, process group,
+//! parent-death signal) → the [`Client`] (frames and ids over any
 //! `AsyncRead`/`AsyncWrite` pair) → the [`Session`] (typed REP calls) → the runner
 //! ([`run_with`]: the whole lifecycle, one call returning an [`Outcome`], and the one
 //! shutdown sequence of [`ExecutorHandle`]'s module). The client, session and runner run as
 //! well over an in-memory duplex as over a child's pipes ([`run_session`]).
 //!
 //! This process's own stderr goes through [`stderr_sink`], which never blocks a run. A
-//! [`Recorder`] keeps a transcript of a session (docs/transcripts.md).
+//! [`Recorder`] keeps a transcript of a session (docs/transcripts.md). Processes, signals
+//! and the stderr sink are rep-process's, files a user names rep-files'; this crate
+//! re-exports what its users need of them.
 
 #![deny(missing_docs)]
 
@@ -17,17 +20,15 @@ mod cache;
 mod client;
 mod compile;
 mod config;
+pub mod conformance_report;
 mod error;
-mod interrupt;
 mod launcher;
 mod observe;
-mod reaper;
 mod record;
 mod runner;
 mod session;
 mod shutdown;
 mod sink;
-mod spawn;
 mod stderr;
 mod which;
 
@@ -41,11 +42,13 @@ pub use config::{
     ResolvedExecutor, RuntimeConfig, RuntimeSection, resolve_executor,
 };
 pub use error::{Cause, RunError};
-pub use interrupt::{Interrupt, InterruptSender, Interrupts};
 pub use launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
-pub use observe::{EventsJsonl, Progress};
-pub use reaper::{become_subreaper, kill_orphans};
-pub use record::{RECORD_FINISH_WAIT, RecordError, Recorder};
+pub use observe::{EVENTS_QUEUE_BYTES, EventsJsonl, OUTPUT_STALL, Progress};
+pub use record::{RECORD_QUEUE_BYTES, RecordError, Recorder};
+pub use rep_process::{
+    Interrupt, InterruptSender, Interrupts, QUEUE_BYTES, StderrSink, become_subreaper, stderr_sink,
+    sweep_orphans,
+};
 pub use runner::{
     DEFAULT_ENGINE_TIMEOUT, EXIT_REPORT_WAIT, Observer, Outcome, POLL_MAX, POLL_MIN, RunIds,
     RunRequest, fetch_capabilities, run, run_recorded, run_session, run_with,
@@ -55,6 +58,6 @@ pub use shutdown::{
     BROKEN_GRACE, CANCEL_TIMEOUT, Ending, ExecutorHandle, SHUTDOWN_GRACE, TERM_BEFORE_KILL,
     shut_down,
 };
-pub use sink::{QUEUE_BYTES, SinkWriter, StderrSink, stderr_sink};
+pub use sink::SinkWriter;
 pub use stderr::STDERR_TAIL_LINES;
 pub use which::{find_all_on_path, find_on_path, is_bare_name, is_executable_file};

@@ -2,46 +2,63 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rep_files::{Mode, OutputFile, Report, WriteError};
+use rep_process::{Interrupt, stderr_sink};
 use rep_spec::{RunStatus, StepState};
 use serde_json::value::RawValue;
 
 use crate::error::Cause;
-use crate::interrupt::Interrupt;
 use crate::runner::{Observer, Outcome};
-use crate::sink::stderr_sink;
 
-/// Appends every event to a file as JSON Lines, flushed after each Poll, so a killed host
-/// still leaves on disk every event it had received. Each line is
+/// Bytes of events waiting for a slow `--events-jsonl` reader, at most: more are dropped
+/// and counted, never waited for.
+pub const EVENTS_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long the end of a run waits for an output file (`--events-jsonl`, `--record`) whose
+/// writer makes no progress before what is left is reported as not written.
+pub const OUTPUT_STALL: Duration = Duration::from_secs(2);
+
+/// Appends every event to a file as JSON Lines as it arrives, so a killed host still leaves
+/// on disk every event it had received. Each line is
 /// `{"run_id": "<run id>", "event": <the event exactly as the executor sent it>}`, so that the
-/// runs appended to one file can be told apart. Lines are written whole.
+/// runs appended to one file can be told apart. Lines are written whole, by rep-files'
+/// [`OutputFile`]: a reader that stalls (a FIFO, `/dev/stdout | sleep`) costs events, counted
+/// by [`EventsJsonl::finish`], never the run's time. Clones share the file.
+#[derive(Clone)]
 pub struct EventsJsonl {
-    path: PathBuf,
-    out: Option<BufWriter<File>>,
+    out: OutputFile,
     /// `{"run_id":"…","event":` for the run being observed.
     prefix: Vec<u8>,
 }
 
 impl EventsJsonl {
-    /// Opens `path` for appending (created if missing).
+    /// Opens `path` for appending (a regular file is created if missing; a FIFO or a
+    /// character device is written in place, a FIFO nobody reads yet being waited for by
+    /// the writer, not by the run).
     ///
     /// # Errors
-    /// The I/O error of opening the file.
-    pub fn open(path: &Path) -> std::io::Result<EventsJsonl> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+    /// [`WriteError`]: no such folder, a directory, no permission.
+    pub fn open(path: &Path) -> Result<EventsJsonl, WriteError> {
         Ok(EventsJsonl {
-            path: path.to_owned(),
-            out: Some(BufWriter::new(file)),
+            out: OutputFile::open(path, Mode::Append, EVENTS_QUEUE_BYTES)?,
             prefix: line_prefix(""),
         })
+    }
+
+    /// Waits (while the writer makes progress, giving up after `stall` without) for every
+    /// event to be written; reports how many were not.
+    pub fn finish(&self, stall: Duration) -> Report {
+        self.out.finish(stall)
+    }
+
+    /// Stops writing at once (a second interrupt while the run's outputs are finished).
+    pub fn abandon(&self) {
+        self.out.abandon();
     }
 }
 
@@ -59,20 +76,18 @@ impl Observer for EventsJsonl {
     }
 
     fn on_events(&mut self, events: &[Box<RawValue>]) {
-        let Some(out) = self.out.as_mut() else { return };
         // An event is one line of the executor's stdout: its text holds no newline.
-        let result = events.iter().try_for_each(|event| {
-            out.write_all(&self.prefix)?;
-            out.write_all(event.get().as_bytes())?;
-            out.write_all(b"}\n")
-        });
-        if let Err(error) = result.and_then(|()| out.flush()) {
-            tracing::warn!(
-                "--events-jsonl {}: {error}; no more events are written there",
-                self.path.display()
-            );
-            self.out = None;
+        let size: usize = events
+            .iter()
+            .map(|e| self.prefix.len() + e.get().len() + 2)
+            .sum();
+        let mut lines = Vec::with_capacity(size);
+        for event in events {
+            lines.extend_from_slice(&self.prefix);
+            lines.extend_from_slice(event.get().as_bytes());
+            lines.extend_from_slice(b"}\n");
         }
+        self.out.push(lines, events.len() as u64);
     }
 }
 
@@ -125,7 +140,7 @@ impl Progress {
     /// once the run ended; the caller picks the moment, e.g. after the result is printed.
     pub fn print_summary(&self) {
         if let Some(line) = &self.summary {
-            stderr_sink().host_line(line);
+            stderr_sink().own_line(line);
         }
     }
 
@@ -168,6 +183,7 @@ impl Progress {
         let (word, color) = match (outcome.error.as_ref().and_then(|e| e.cause), outcome.status) {
             (Some(Cause::Interrupted), _) => ("interrupted", YELLOW),
             (Some(Cause::Terminated), _) => ("terminated", YELLOW),
+            (Some(Cause::HungUp), _) => ("hung up", YELLOW),
             (_, RunStatus::Completed) => ("completed", GREEN),
             _ => ("failed", RED),
         };
@@ -317,6 +333,7 @@ mod tests {
             let mut jsonl = EventsJsonl::open(&path).unwrap();
             jsonl.on_run_started(run);
             jsonl.on_events(&[step("a", "started", 1)]);
+            assert!(jsonl.finish(OUTPUT_STALL).complete());
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<serde_json::Value> = text

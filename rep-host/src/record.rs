@@ -1,25 +1,27 @@
 //! Recording a session as a transcript (docs/transcripts.md): the client hands every frame,
 //! the stderr reader every line, the runner the exit status to a [`Recorder`], which writes
-//! them on its own thread.
+//! them through rep-files' [`OutputFile`] on its own thread.
 //!
 //! The recorder never blocks nor fails the run: records are serialized by the caller and
-//! queued (unbounded, so nothing is lost; a frame is at most the frame bound) to a writer
-//! thread. A write error ends the recording and is reported once by [`Recorder::finish`];
-//! the run's result does not change. The file is written beside its destination under a
-//! temporary name and renamed over it by [`Recorder::finish`]: a reader never sees a
-//! half-written transcript, and a run that never finishes leaves no file.
+//! queued (at most [`RECORD_QUEUE_BYTES`]) to the writer. Over a regular file (or a new
+//! path) the transcript is written beside its destination under a temporary name and renamed
+//! over it by [`Recorder::finish`] only when every record was written: a reader never sees a
+//! half-written transcript, and a run that never finishes leaves no file. A FIFO or a
+//! character device (`--record /dev/stdout`) is written in place as records arrive, never
+//! replaced. What could not be written is reported by [`Recorder::finish`]; the run's
+//! result does not change.
 
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
+use rep_files::{Mode, OutputFile};
 use rep_spec::{Direction, Header, Record};
 
-/// How long [`Recorder::finish`] waits for the writer thread to write what is queued.
-pub const RECORD_FINISH_WAIT: Duration = Duration::from_secs(10);
+/// Bytes of records waiting for the writer, at most (four frames at the default 16 MiB
+/// frame bound); more are dropped, and the transcript is then reported incomplete.
+pub const RECORD_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why a transcript could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -29,20 +31,25 @@ pub enum RecordError {
     Write {
         /// The transcript's path.
         path: PathBuf,
-        /// The I/O error.
+        /// What went wrong.
         message: String,
     },
-    /// The writer did not finish within [`RECORD_FINISH_WAIT`].
-    #[error("the transcript {path} was not written within {} s", RECORD_FINISH_WAIT.as_secs())]
-    Slow {
+    /// Records could not be written (the reader did not keep up, a write failed).
+    #[error(
+        "the transcript {path} {}: {not_written} records not written ({reason})",
+        if *in_place { "is incomplete" } else { "was not written" }
+    )]
+    Incomplete {
         /// The transcript's path.
         path: PathBuf,
+        /// Records not written.
+        not_written: u64,
+        /// Why.
+        reason: String,
+        /// Whether the records before them were written in place (a FIFO, a device); else
+        /// nothing was put at the path.
+        in_place: bool,
     },
-}
-
-enum Message {
-    Line(Vec<u8>),
-    Finish(Sender<Result<(), RecordError>>),
 }
 
 /// A handle on one transcript being recorded; clones share it (the client, the stderr reader
@@ -55,7 +62,7 @@ pub struct Recorder {
 struct Inner {
     start: Instant,
     path: PathBuf,
-    queue: std::sync::Mutex<Option<Sender<Message>>>,
+    out: OutputFile,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -67,38 +74,26 @@ impl std::fmt::Debug for Recorder {
 }
 
 impl Recorder {
-    /// Starts recording to `path` (created or replaced when [`Recorder::finish`] succeeds),
-    /// writing `header` first; times count from now.
+    /// Starts recording to `path` (created or replaced when [`Recorder::finish`] succeeds;
+    /// written in place if it is a FIFO or a character device), writing `header` first;
+    /// times count from now.
     ///
     /// # Errors
-    /// [`RecordError::Write`] when the temporary file beside `path` cannot be created (a
-    /// missing folder, no permission): checked before the run starts.
+    /// [`RecordError::Write`] when the destination cannot be written (a missing folder, no
+    /// permission, a directory): checked before the run starts.
     pub fn create(path: &Path, header: &Header) -> Result<Recorder, RecordError> {
-        let write_error = |e: std::io::Error| RecordError::Write {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let file = tempfile::Builder::new()
-            .prefix(".transcript-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(write_error)?;
-        let (tx, rx) = channel();
-        let _ = tx.send(Message::Line(Record::Header(header.clone()).to_line()));
-        let target = path.to_path_buf();
-        std::thread::Builder::new()
-            .name("transcript".into())
-            .spawn(move || write_all(file, &target, &rx))
-            .map_err(write_error)?;
+        let out = OutputFile::open(path, Mode::Replace, RECORD_QUEUE_BYTES).map_err(|e| {
+            RecordError::Write {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        out.push(Record::Header(header.clone()).to_line(), 1);
         Ok(Recorder {
             inner: Arc::new(Inner {
                 start: Instant::now(),
                 path: path.to_path_buf(),
-                queue: std::sync::Mutex::new(Some(tx)),
+                out,
             }),
         })
     }
@@ -143,82 +138,44 @@ impl Recorder {
         });
     }
 
-    /// Queues `record`; never blocks.
+    /// Queues `record`; never blocks (a record that does not fit the queue is dropped and
+    /// counted).
     pub fn record(&self, record: &Record) {
-        let queue = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = queue.as_ref() {
-            // A gone writer (after a write error) drops the record: finish reports it.
-            let _ = tx.send(Message::Line(record.to_line()));
-        }
+        self.inner.out.push(record.to_line(), 1);
     }
 
-    /// Stops recording, waits (at most [`RECORD_FINISH_WAIT`]) until everything queued is
-    /// written, and renames the file into place. Later calls, and records made afterwards by
-    /// other clones, do nothing.
+    /// Stops recording and waits until everything queued is written (giving up once the
+    /// writer made no progress for `stall`), then puts the file in place. Later calls, and
+    /// records made afterwards by other clones, do nothing.
     ///
     /// # Errors
-    /// The first write error, or a writer too slow; the transcript is then not created.
-    pub fn finish(&self) -> Result<(), RecordError> {
-        let Some(tx) = self
-            .inner
-            .queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        else {
-            return Ok(());
-        };
-        let (done_tx, done_rx) = channel();
-        let slow = || RecordError::Slow {
-            path: self.inner.path.clone(),
-        };
-        if tx.send(Message::Finish(done_tx)).is_err() {
-            return Err(RecordError::Write {
+    /// [`RecordError::Incomplete`] (nothing is put in place over a regular file);
+    /// [`RecordError::Write`] when the file could not be written or renamed.
+    pub fn finish(&self, stall: Duration) -> Result<(), RecordError> {
+        let report = self.inner.out.finish(stall);
+        let in_place = !matches!(
+            rep_files::destination(&self.inner.path),
+            Ok(rep_files::Destination::Replace(_))
+        );
+        match report.reason {
+            None => Ok(()),
+            Some(reason) if report.not_written > 0 => Err(RecordError::Incomplete {
                 path: self.inner.path.clone(),
-                message: "the writer stopped".into(),
-            });
+                not_written: report.not_written,
+                reason,
+                in_place,
+            }),
+            Some(message) => Err(RecordError::Write {
+                path: self.inner.path.clone(),
+                message,
+            }),
         }
-        done_rx
-            .recv_timeout(RECORD_FINISH_WAIT)
-            .map_err(|_| slow())?
     }
-}
 
-/// The writer thread: writes every line; at `Finish`, flushes and renames the file into
-/// place. The first error stops writing (the temporary file is removed) and is the answer to
-/// `Finish`.
-fn write_all(file: tempfile::NamedTempFile, target: &Path, rx: &Receiver<Message>) {
-    let error = |e: std::io::Error| RecordError::Write {
-        path: target.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut out = Some(BufWriter::with_capacity(64 * 1024, file));
-    let mut failed: Option<std::io::Error> = None;
-    while let Ok(message) = rx.recv() {
-        match message {
-            Message::Line(line) => {
-                if let Some(writer) = out.as_mut()
-                    && let Err(e) = writer.write_all(&line)
-                {
-                    failed = Some(e);
-                    out = None;
-                }
-            }
-            Message::Finish(done) => {
-                let result = match (out.take(), failed.take()) {
-                    (_, Some(e)) => Err(error(e)),
-                    (None, None) => Ok(()),
-                    (Some(writer), None) => writer
-                        .into_inner()
-                        .map_err(|e| error(e.into_error()))
-                        .and_then(|file| {
-                            file.persist(target).map(drop).map_err(|e| error(e.error))
-                        }),
-                };
-                let _ = done.send(result);
-                return;
-            }
-        }
+    /// Gives up at once: nothing more is written, no file is put in place (a second
+    /// interrupt while the transcript is being finished).
+    pub fn abandon(&self) {
+        self.inner.out.abandon();
     }
 }
 
@@ -229,6 +186,8 @@ mod tests {
     use rep_spec::{REP_VERSION, TRANSCRIPT_FORMAT, parse_transcript};
 
     use super::*;
+
+    const STALL: Duration = Duration::from_secs(10);
 
     fn header() -> Header {
         Header {
@@ -253,9 +212,9 @@ mod tests {
         recorder.frame(Direction::ExecutorToHost, big.as_bytes());
         recorder.stderr("log line");
         assert!(!path.exists(), "nothing at the destination before finish");
-        recorder.finish().unwrap();
+        recorder.finish(STALL).unwrap();
         recorder.stderr("after the end: ignored");
-        recorder.finish().unwrap();
+        recorder.finish(STALL).unwrap();
         let transcript = parse_transcript(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(transcript.records.len(), 3);
         let rep_spec::Record::Frame(frame) = &transcript.records[1] else {
@@ -273,21 +232,20 @@ mod tests {
             error.to_string().contains("/nonexistent/dir/t.jsonl"),
             "{error}"
         );
+        let dir = tempfile::tempdir().unwrap();
+        let error = Recorder::create(dir.path(), &header()).unwrap_err();
+        assert!(error.to_string().contains("a directory"), "{error}");
     }
 
     #[test]
-    fn a_write_error_is_reported_by_finish_and_leaves_no_file() {
-        // /dev/full: every write fails with ENOSPC. The temporary file lives in a real
-        // folder, so make the rename target a folder instead: the rename fails.
+    fn an_abandoned_transcript_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("occupied");
-        std::fs::create_dir(&path).unwrap();
-        std::fs::write(path.join("f"), b"x").unwrap();
+        let path = dir.path().join("t.jsonl");
         let recorder = Recorder::create(&path, &header()).unwrap();
         recorder.stderr("line");
-        let error = recorder.finish().unwrap_err();
-        assert!(error.to_string().contains("occupied"), "{error}");
-        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(files.len(), 1, "the temporary file is removed");
+        recorder.abandon();
+        assert!(recorder.finish(STALL).is_ok() || !path.exists());
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

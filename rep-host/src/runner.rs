@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use rep_process::{Interrupt, Interrupts};
 use rep_spec::{
-    Capabilities, ErrorObject, ExitCode, RunOptions, RunStatus, StartRunParamsRef, codes,
+    Capabilities, ExitCode, RawErrorObject, RunOptions, RunStatus, StartRunParamsRef, codes,
 };
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -17,7 +18,6 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::client::Client;
 use crate::error::{Cause, RunError};
-use crate::interrupt::{Interrupt, Interrupts};
 use crate::launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
 use crate::record::Recorder;
 use crate::session::{Session, missing_step_kinds};
@@ -65,8 +65,9 @@ pub struct Outcome {
     pub trace_id: String,
     /// The final status: `completed` only when the executor said so and nothing failed.
     pub status: RunStatus,
-    /// The last summary the executor returned (empty if none).
-    pub summary: Map<String, Value>,
+    /// The last summary the executor returned (a JSON object, exactly as the executor wrote
+    /// it: every number kept as sent), `None` if none.
+    pub summary: Option<Box<RawValue>>,
     /// Every event of every Poll, in order, as the JSON text the executor sent.
     pub events: Vec<Box<RawValue>>,
     /// Why the run did not complete.
@@ -82,7 +83,7 @@ impl Outcome {
             run_id: ids.run_id,
             trace_id: ids.trace_id,
             status: RunStatus::Failed,
-            summary: Map::new(),
+            summary: None,
             events: Vec::new(),
             error: None,
             capabilities: None,
@@ -151,18 +152,20 @@ pub async fn run(request: RunRequest) -> Outcome {
 pub async fn run_with(
     request: RunRequest,
     observers: &mut [&mut dyn Observer],
-    interrupts: Interrupts,
+    mut interrupts: Interrupts,
 ) -> Outcome {
-    run_recorded(request, observers, interrupts, None).await
+    run_recorded(request, observers, &mut interrupts, None).await
 }
 
 /// [`run_with`], recording the session in `recorder`'s transcript when given: every frame
 /// both ways, the executor's stderr lines and its exit status (docs/transcripts.md). The
 /// caller finishes the recorder ([`Recorder::finish`]); recording never changes the outcome.
+/// `interrupts` stay the caller's: an interrupt after the run (while its outputs are
+/// written) is the caller's to act on.
 pub async fn run_recorded(
     request: RunRequest,
     observers: &mut [&mut dyn Observer],
-    mut interrupts: Interrupts,
+    interrupts: &mut Interrupts,
     recorder: Option<Recorder>,
 ) -> Outcome {
     let ids = RunIds::random();
@@ -201,7 +204,7 @@ pub async fn run_recorded(
         &request,
         ids,
         observers,
-        &mut interrupts,
+        interrupts,
     )
     .await;
     process.record_exit();
@@ -270,8 +273,8 @@ where
         Phase::Driven(Err(mut error), exited) => match error.cause {
             Some(Cause::Timeout) => {
                 error.message = format!(
-                    "engine timeout of {} expired: {}",
-                    human(request.engine_timeout),
+                    "engine timeout of {} s expired: {}",
+                    request.engine_timeout.as_secs_f64(),
                     error.message
                 );
                 (Some(error), cancel(&outcome))
@@ -382,6 +385,9 @@ fn interrupted(signal: Interrupt) -> RunError {
             Cause::Terminated,
             "terminated (SIGTERM): the run was cancelled",
         ),
+        Interrupt::Sighup => {
+            RunError::transport(Cause::HungUp, "hung up (SIGHUP): the run was cancelled")
+        }
     }
 }
 
@@ -455,7 +461,7 @@ where
         }
         outcome.events.extend(poll.events);
         if let Some(summary) = poll.summary {
-            outcome.summary = summary;
+            outcome.summary = Some(summary);
         }
         if poll.status.is_final() {
             tracing::debug!(
@@ -465,7 +471,7 @@ where
             );
             outcome.status = poll.status;
             if poll.status == RunStatus::Failed {
-                outcome.error = Some(run_failed_error(&outcome.summary));
+                outcome.error = Some(run_failed_error(outcome.summary.as_deref()));
             }
             return Ok(());
         }
@@ -481,16 +487,19 @@ where
 }
 
 /// The error of a run the executor reported as `failed`: its `summary.error` when it is an
-/// error object, else a generic step failure (2001).
-fn run_failed_error(summary: &Map<String, Value>) -> RunError {
+/// error object (kept as sent), else a generic step failure (2001).
+fn run_failed_error(summary: Option<&RawValue>) -> RunError {
+    #[derive(serde::Deserialize)]
+    struct WithError<'a> {
+        #[serde(default, borrow)]
+        error: Option<&'a RawValue>,
+    }
     let reported = summary
-        .get("error")
-        .cloned()
-        .and_then(|e| serde_json::from_value::<ErrorObject>(e).ok());
-    match reported {
-        Some(error) => {
-            let step = error.data.as_ref().and_then(|d| d.step_id.clone());
-            let message = match step {
+        .and_then(|s| serde_json::from_str::<WithError<'_>>(s.get()).ok())
+        .and_then(|s| s.error);
+    match reported.map(|raw| (raw, RawErrorObject::parse(raw))) {
+        Some((_, Ok(error))) => {
+            let message = match &error.step_id {
                 Some(step) => format!("run failed at step {step:?}: {}", error.message),
                 None => format!("run failed: {}", error.message),
             };
@@ -499,14 +508,13 @@ fn run_failed_error(summary: &Map<String, Value>) -> RunError {
                 class: error.class(),
                 message,
                 cause: Some(Cause::RunFailed),
-                executor_error: Some(error),
+                executor_error: Some(Box::new(error)),
                 missing_step_kinds: None,
             }
         }
-        None => {
-            let detail = summary
-                .get("error")
-                .map(|e| format!(": {e}"))
+        other => {
+            let detail = other
+                .map(|(raw, _)| format!(": {}", raw.get()))
                 .unwrap_or_default();
             RunError::new(
                 codes::STEP_FAILED,
@@ -514,14 +522,6 @@ fn run_failed_error(summary: &Map<String, Value>) -> RunError {
                 format!("the executor reported the run as failed{detail}"),
             )
         }
-    }
-}
-
-fn human(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{} s", duration.as_secs())
-    } else {
-        format!("{} ms", duration.as_millis())
     }
 }
 
@@ -534,6 +534,7 @@ pub async fn fetch_capabilities(
     executor: &ExecutorCommand,
     timeout: Duration,
     max_frame_bytes: usize,
+    interrupts: &mut Interrupts,
 ) -> Result<Capabilities, RunError> {
     let ids = RunIds::random();
     let env = RunEnv {
@@ -553,14 +554,16 @@ pub async fn fetch_capabilities(
         status = process.exited() => {
             Err(exit_error(&mut process, Some(rep_spec::METHOD_CAPABILITIES), status).await)
         }
+        interrupt = interrupts.next() => Err(interrupted(interrupt)),
     };
     let ending = match &result {
         Ok(_) => Ending::RunEnded,
         Err(error) if error.cause.is_some_and(is_transport) => Ending::Broken,
         Err(error) if error.cause == Some(Cause::Timeout) => Ending::Cancel { run_id: None },
+        Err(error) if error.exit_code().code() >= 128 => Ending::Cancel { run_id: None },
         Err(_) => Ending::RunEnded,
     };
-    shut_down(&mut session, &mut process, ending, &mut Interrupts::none()).await;
+    shut_down(&mut session, &mut process, ending, interrupts).await;
     process.last_stderr(STDERR_DRAIN_WAIT).await;
     result
 }

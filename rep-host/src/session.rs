@@ -68,16 +68,18 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {
         Ok(typed::<StartRunResult>(METHOD_START_RUN, &result)?.run_id)
     }
 
-    /// `Runtime.Poll`. Events are kept as raw JSON text, exactly as the executor wrote them:
-    /// none is lost whatever its shape, and none is re-built.
+    /// `Runtime.Poll`. Events and the summary are kept as raw JSON text, exactly as the
+    /// executor wrote them: none is lost whatever its shape, none is re-built, and every
+    /// number in them stays as sent (a 30-digit integer, `1e400`).
     ///
     /// # Errors
-    /// Transport errors, the executor's error, or a result without a valid `status`.
+    /// Transport errors, the executor's error, or a result without a valid `status` or with
+    /// a summary that is not an object.
     pub async fn poll(
         &mut self,
         run_id: &str,
         deadline: Instant,
-    ) -> Result<PollResult<Box<RawValue>>, RunError> {
+    ) -> Result<PollResult<Box<RawValue>, Box<RawValue>>, RunError> {
         let result = self
             .client
             .call(
@@ -88,12 +90,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {
                 deadline,
             )
             .await?;
-        serde_json::from_str(result.get()).map_err(|e: serde_json::Error| {
-            RunError::transport(
+        let poll: PollResult<Box<RawValue>, Box<RawValue>> = serde_json::from_str(result.get())
+            .map_err(|e: serde_json::Error| {
+                RunError::transport(
+                    Cause::InvalidResponse,
+                    format!("invalid {METHOD_POLL} result: {e}"),
+                )
+            })?;
+        if let Some(summary) = &poll.summary
+            && !summary.get().trim_start().starts_with('{')
+        {
+            return Err(RunError::transport(
                 Cause::InvalidResponse,
-                format!("invalid {METHOD_POLL} result: {e}"),
-            )
-        })
+                format!("invalid {METHOD_POLL} result: summary is not an object: {summary}"),
+            ));
+        }
+        Ok(poll)
     }
 
     /// `Runtime.Cancel` (best effort).

@@ -15,16 +15,18 @@
 //!
 //! In every case an interrupt arriving during the sequence (the second one, for a
 //! cancelled run) skips the waiting: SIGKILL at once. The executor's output is read all
-//! along, so an executor blocked writing to a full stdout can still exit.
+//! along, so an executor blocked writing to a full stdout can still exit. The signals
+//! themselves are rep-process's shutdown [`Ladder`]; this module adds what REP asks around
+//! it (the Cancel, the judging of late frames).
 
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use rep_process::{Interrupts, Ladder, Stoppable, climb};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
 use crate::error::RunError;
-use crate::interrupt::Interrupts;
 use crate::session::Session;
 
 /// How long the host waits for the answer to its one `Runtime.Cancel`, counted from the
@@ -38,9 +40,6 @@ pub const TERM_BEFORE_KILL: Duration = Duration::from_secs(1);
 /// After a broken transport, how long the executor may take to exit once stdin is closed
 /// before SIGTERM (REP v0.1 §2 [clarified]: at most 2 s).
 pub const BROKEN_GRACE: Duration = Duration::from_secs(2);
-/// How long a SIGKILLed executor is waited for (it cannot refuse; this only bounds a
-/// process stuck in the kernel).
-const REAP_WAIT: Duration = Duration::from_secs(1);
 /// How long frames already written by an exited executor are still read.
 const LATE_FRAMES_WAIT: Duration = Duration::from_millis(50);
 
@@ -54,9 +53,9 @@ pub trait ExecutorHandle {
     /// the executor has exited, resolves at once.
     fn exited(&mut self) -> impl Future<Output = Option<ExitStatus>>;
     /// Asks the executor (its whole process group) to stop: SIGTERM.
-    fn terminate(&mut self);
+    fn terminate_group(&mut self);
     /// Stops the executor (its whole process group) at once: SIGKILL.
-    fn kill(&mut self);
+    fn kill_group(&mut self);
     /// Waits up to `limit` for the rest of the executor's stderr, then returns its last lines,
     /// oldest first.
     fn last_stderr(&mut self, limit: Duration) -> impl Future<Output = Vec<String>>;
@@ -99,18 +98,13 @@ where
         Ending::Cancel { .. } if !session.client().is_usable() => Ending::Broken,
         ending => ending,
     };
-    let (term_at, kill_at) = match &ending {
-        Ending::RunEnded | Ending::Cancel { .. } => (
-            start + SHUTDOWN_GRACE - TERM_BEFORE_KILL,
-            start + SHUTDOWN_GRACE,
-        ),
-        Ending::Broken => (
-            start + BROKEN_GRACE,
-            start + BROKEN_GRACE + TERM_BEFORE_KILL,
-        ),
-        Ending::Exited => (start, start),
+    let mut ladder = match &ending {
+        Ending::RunEnded | Ending::Cancel { .. } => {
+            Ladder::new(SHUTDOWN_GRACE - TERM_BEFORE_KILL, SHUTDOWN_GRACE)
+        }
+        Ending::Broken => Ladder::new(BROKEN_GRACE, BROKEN_GRACE + TERM_BEFORE_KILL),
+        Ending::Exited => Ladder::NOW,
     };
-    let mut killed = false;
     if let Ending::Cancel {
         run_id: Some(run_id),
     } = &ending
@@ -124,46 +118,33 @@ where
                 }
             }
             _ = executor.exited() => {}
-            _ = interrupts.next() => {
-                executor.kill();
-                killed = true;
-            }
+            _ = interrupts.next() => ladder = Ladder::NOW,
         }
     }
     session.client().close().await;
     let judge = ending == Ending::RunEnded;
     let mut late = None;
     let mut draining = true;
-    let mut terminated = false;
-    while !killed {
-        tokio::select! {
-            biased;
-            _ = executor.exited() => break,
-            _ = interrupts.next() => {
-                executor.kill();
-                killed = true;
-            }
-            drained = session.client().drain(), if draining => {
-                draining = false;
-                if judge && let Err(error) = drained {
-                    late = Some(error);
+    {
+        let mut stoppable = AsStoppable(&mut *executor);
+        let second = async {
+            interrupts.next().await;
+        };
+        let stopped = climb(&mut stoppable, ladder, start, second);
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stopped => break,
+                drained = session.client().drain(), if draining => {
+                    draining = false;
+                    if judge && let Err(error) = drained {
+                        late = Some(error);
+                    }
                 }
-            }
-            _ = sleep_until(term_at), if !terminated => {
-                tracing::debug!("executor still running: SIGTERM to its process group");
-                executor.terminate();
-                terminated = true;
-            }
-            _ = sleep_until(kill_at) => {
-                tracing::debug!("executor still running: SIGKILL to its process group");
-                executor.kill();
-                killed = true;
             }
         }
     }
-    // Whatever is left of the group (descendants holding the pipes) goes too.
-    executor.kill();
-    let _ = tokio::time::timeout(REAP_WAIT, executor.exited()).await;
     if judge
         && draining
         && let Ok(Err(error)) =
@@ -172,4 +153,22 @@ where
         late = Some(error);
     }
     late
+}
+
+/// An [`ExecutorHandle`] as rep-process's ladder sees it.
+struct AsStoppable<'a, E>(&'a mut E);
+
+impl<E: ExecutorHandle> Stoppable for AsStoppable<'_, E> {
+    fn exited(&mut self) -> impl Future<Output = Option<ExitStatus>> {
+        self.0.exited()
+    }
+
+    fn terminate_group(&mut self) {
+        tracing::debug!("executor still running: SIGTERM to its process group");
+        self.0.terminate_group();
+    }
+
+    fn kill_group(&mut self) {
+        self.0.kill_group();
+    }
 }

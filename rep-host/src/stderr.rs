@@ -9,7 +9,7 @@ use rep_spec::{Frame, FrameReader};
 use tokio::io::AsyncRead;
 
 use crate::record::Recorder;
-use crate::sink::stderr_sink;
+use rep_process::stderr_sink;
 
 /// How many of the executor's last stderr lines are kept for error messages.
 pub const STDERR_TAIL_LINES: usize = 20;
@@ -60,7 +60,7 @@ pub async fn forward_stderr(
                 )
             }
         };
-        stderr_sink().executor_line(line.as_bytes());
+        stderr_sink().foreign_line(line.as_bytes());
         if let Some(recorder) = &recorder {
             recorder.stderr(&line);
         }

@@ -245,14 +245,14 @@ impl ExecutorHandle for FakeExecutor {
         Some(ExitStatus::from_raw(code << 8))
     }
 
-    fn terminate(&mut self) {
+    fn terminate_group(&mut self) {
         self.record("TERM");
         if self.honours_term {
             let _ = self.exit.send(Some(143));
         }
     }
 
-    fn kill(&mut self) {
+    fn kill_group(&mut self) {
         if self.exit.borrow().is_none() {
             self.record("KILL");
             let _ = self.exit.send(Some(137));

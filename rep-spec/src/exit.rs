@@ -16,6 +16,8 @@ pub enum ExitCode {
     Validation = 3,
     /// 4: RuntimeInternal class, including engine timeout and a missing or crashing executor.
     RuntimeInternal = 4,
+    /// 129: the terminal closed or the session ended (SIGHUP), by shell convention (128 + 1).
+    HungUp = 129,
     /// 130: the user interrupted the run (SIGINT), by shell convention (128 + 2).
     Interrupted = 130,
     /// 143: the host was asked to terminate (SIGTERM), by shell convention (128 + 15).

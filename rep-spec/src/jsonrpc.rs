@@ -81,13 +81,14 @@ impl<'a, P: Serialize> Request<'a, P> {
 /// A JSON-RPC 2.0 response: `{ "jsonrpc": "2.0", "id", "result" }` or `{ …, "error" }`.
 ///
 /// `R` is the result's representation: a `Value` tree, or JSON text (`Box<RawValue>`) that an
-/// executor writes out without building a tree.
+/// executor writes out without building a tree. `E` is the error object's: an
+/// [`ErrorObject`], or a [`RawErrorObject`] for a host that passes it on exactly.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response<R = Value> {
+pub struct Response<R = Value, E = ErrorObject> {
     /// The id of the request answered (`null` when it could not be read).
     pub id: Id,
     /// `Ok(result)` or `Err(error object)`.
-    pub payload: Result<R, ErrorObject>,
+    pub payload: Result<R, E>,
 }
 
 impl<R> Response<R> {
@@ -108,7 +109,7 @@ impl<R> Response<R> {
     }
 }
 
-impl<R: Serialize> Serialize for Response<R> {
+impl<R: Serialize, E: Serialize> Serialize for Response<R, E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(3))?;
         map.serialize_entry("jsonrpc", JSONRPC_VERSION)?;
@@ -199,21 +200,25 @@ pub fn parse_response(frame: Value) -> Result<Response, FrameError> {
         result: object.remove("result"),
         error: object.remove("error"),
     };
-    members.into_response()
+    members.into_response(parse_error_object)
 }
 
 /// The members of a frame that decide what it is, each `Some` when present (`null` too).
-struct Members<R> {
+struct Members<R, E> {
     jsonrpc: Option<Value>,
     id: Option<Value>,
     method: Option<Value>,
     result: Option<R>,
-    error: Option<Value>,
+    error: Option<E>,
 }
 
-impl<R> Members<R> {
-    /// The one set of JSON-RPC 2.0 §5 rules both parsers apply.
-    fn into_response(self) -> Result<Response<R>, FrameError> {
+impl<R, E> Members<R, E> {
+    /// The one set of JSON-RPC 2.0 §5 rules both parsers apply; `parse_error` reads the
+    /// `error` member (by [`RawErrorObject::parse`]'s rules, in both).
+    fn into_response<O>(
+        self,
+        parse_error: impl FnOnce(E) -> Result<O, FrameError>,
+    ) -> Result<Response<R, O>, FrameError> {
         match &self.jsonrpc {
             Some(Value::String(v)) if v == JSONRPC_VERSION => {}
             Some(other) => {
@@ -244,15 +249,139 @@ impl<R> Members<R> {
             (Some(_), Some(_)) => return Err(FrameError::BothResultAndError),
             (None, None) => return Err(FrameError::NeitherResultNorError),
             (Some(result), None) => Ok(result),
-            (None, Some(error)) => Err(parse_error_object(error)?),
+            (None, Some(error)) => Err(parse_error(error)?),
         };
         Ok(Response { id, payload })
     }
 }
 
 /// A response whose `result` is kept as JSON text, to be parsed straight into its type: no
-/// intermediate `Value` tree for a large result (a Poll carrying thousands of events).
-pub type RawResponse<'a> = Response<&'a RawValue>;
+/// intermediate `Value` tree for a large result (a Poll carrying thousands of events); its
+/// error object is kept as JSON text too, every number in its `data` exactly as sent.
+pub type RawResponse<'a> = Response<&'a RawValue, RawErrorObject>;
+
+/// An error object as an executor sent it (REP v0.1 §5): its code, message and
+/// `data.step_id` read, the whole object kept as JSON text, so that passing it on changes
+/// nothing (a 30-digit integer or `1e400` in `data` stays as written). Serializes as that
+/// text.
+#[derive(Debug, Clone)]
+pub struct RawErrorObject {
+    /// The error code.
+    pub code: i64,
+    /// The message.
+    pub message: String,
+    /// `data.step_id`, when given.
+    pub step_id: Option<String>,
+    json: Box<RawValue>,
+}
+
+impl RawErrorObject {
+    /// Reads an error object by the rules every error object of a response must meet: an
+    /// object with an integer `code` and a string `message`; `data`, when present and not
+    /// `null`, an object whose `step_id` is a string, `attempt` an integer ≥ 0 and
+    /// `retriable` a boolean (each when present and not `null`). Other members are kept, not
+    /// read.
+    ///
+    /// # Errors
+    /// [`FrameError::BadErrorObject`] naming the rule broken.
+    pub fn parse(json: &RawValue) -> Result<RawErrorObject, FrameError> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(default, borrow)]
+            code: Option<&'a RawValue>,
+            #[serde(default, borrow)]
+            message: Option<&'a RawValue>,
+            #[serde(default, borrow)]
+            data: Option<&'a RawValue>,
+        }
+        #[derive(Deserialize)]
+        struct Data<'a> {
+            #[serde(default, borrow)]
+            step_id: Option<&'a RawValue>,
+            #[serde(default, borrow)]
+            attempt: Option<&'a RawValue>,
+            #[serde(default, borrow)]
+            retriable: Option<&'a RawValue>,
+        }
+        let bad = |reason: &str| FrameError::BadErrorObject {
+            reason: reason.to_owned(),
+        };
+        if !json.get().trim_start().starts_with('{') {
+            return Err(bad("not an object"));
+        }
+        let members: Members<'_> =
+            serde_json::from_str(json.get()).map_err(|e| bad(&e.to_string()))?;
+        let code = members
+            .code
+            .and_then(|c| serde_json::from_str::<i64>(c.get()).ok())
+            .ok_or_else(|| bad("code is missing or not an integer"))?;
+        let message = members
+            .message
+            .and_then(|m| serde_json::from_str::<String>(m.get()).ok())
+            .ok_or_else(|| bad("message is missing or not a string"))?;
+        let mut step_id = None;
+        match members.data.map(|d| d.get().trim_start()) {
+            None => {}
+            Some(text) if text.starts_with('{') => {
+                let data: Data<'_> = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+                // `null` reads as absent.
+                fn typed<'a, T: Deserialize<'a>>(
+                    value: Option<&'a RawValue>,
+                    field: &str,
+                    what: &str,
+                ) -> Result<Option<T>, FrameError> {
+                    value
+                        .map(|v| {
+                            serde_json::from_str::<T>(v.get()).map_err(|_| {
+                                FrameError::BadErrorObject {
+                                    reason: format!("data.{field} is not {what}"),
+                                }
+                            })
+                        })
+                        .transpose()
+                }
+                step_id = typed::<String>(data.step_id, "step_id", "a string")?;
+                typed::<u32>(data.attempt, "attempt", "an integer ≥ 0")?;
+                typed::<bool>(data.retriable, "retriable", "a boolean")?;
+            }
+            Some(_) => return Err(bad("data is not an object")),
+        }
+        Ok(RawErrorObject {
+            code,
+            message,
+            step_id,
+            json: json.to_owned(),
+        })
+    }
+
+    /// The class of this error's code.
+    pub fn class(&self) -> crate::ErrorClass {
+        crate::ErrorClass::of(self.code)
+    }
+
+    /// The error object as the executor sent it.
+    pub fn json(&self) -> &RawValue {
+        &self.json
+    }
+}
+
+impl PartialEq for RawErrorObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.json.get() == other.json.get()
+    }
+}
+
+impl Serialize for RawErrorObject {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl std::fmt::Display for RawErrorObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} {})", self.message, self.class(), self.code)
+    }
+}
 
 #[derive(Deserialize)]
 struct WireResponse<'a> {
@@ -264,8 +393,8 @@ struct WireResponse<'a> {
     method: Option<Value>,
     #[serde(default, borrow, deserialize_with = "present_raw")]
     result: Option<&'a RawValue>,
-    #[serde(default, deserialize_with = "present")]
-    error: Option<Value>,
+    #[serde(default, borrow, deserialize_with = "present_raw")]
+    error: Option<&'a RawValue>,
 }
 
 /// `Some` for a member that is present, `null` included (plain `Option` maps `null` to `None`).
@@ -309,7 +438,7 @@ pub fn parse_response_text(text: &str) -> Result<RawResponse<'_>, FrameError> {
         result: wire.result,
         error: wire.error,
     }
-    .into_response()
+    .into_response(RawErrorObject::parse)
 }
 
 /// A request (or notification) an executor read from the host, once the JSON-RPC 2.0 §4
@@ -412,40 +541,12 @@ pub fn parse_request(frame: &[u8]) -> Result<IncomingRequest, RequestError> {
     Ok(IncomingRequest { id, method, params })
 }
 
+/// An error object of a parsed frame, checked by [`RawErrorObject::parse`]'s rules.
 fn parse_error_object(error: Value) -> Result<ErrorObject, FrameError> {
-    let bad = |reason: &str| FrameError::BadErrorObject {
-        reason: reason.to_owned(),
-    };
-    let object: &Map<String, Value> = error.as_object().ok_or_else(|| bad("not an object"))?;
-    if !object.get("code").is_some_and(|c| c.is_i64()) {
-        return Err(bad("code is missing or not an integer"));
-    }
-    if !object.get("message").is_some_and(Value::is_string) {
-        return Err(bad("message is missing or not a string"));
-    }
-    match object.get("data") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(data)) => {
-            type TypeCheck = fn(&Value) -> bool;
-            let typed: [(&str, TypeCheck, &str); 3] = [
-                ("step_id", Value::is_string, "a string"),
-                (
-                    "attempt",
-                    |v| v.as_u64().is_some_and(|n| u32::try_from(n).is_ok()),
-                    "an integer ≥ 0",
-                ),
-                ("retriable", Value::is_boolean, "a boolean"),
-            ];
-            for (field, ok, what) in typed {
-                if data.get(field).is_some_and(|v| !v.is_null() && !ok(v)) {
-                    return Err(FrameError::BadErrorObject {
-                        reason: format!("data.{field} is not {what}"),
-                    });
-                }
-            }
-        }
-        Some(_) => return Err(bad("data is not an object")),
-    }
+    let text = serde_json::value::to_raw_value(&error).map_err(|e| FrameError::BadErrorObject {
+        reason: e.to_string(),
+    })?;
+    RawErrorObject::parse(&text)?;
     serde_json::from_value(error).map_err(|e| FrameError::BadErrorObject {
         reason: e.to_string(),
     })
@@ -607,7 +708,8 @@ mod tests {
                     assert_eq!(v.id, t.id, "{frame}");
                     let t_payload = t
                         .payload
-                        .map(|raw| serde_json::from_str::<Value>(raw.get()).unwrap());
+                        .map(|raw| serde_json::from_str::<Value>(raw.get()).unwrap())
+                        .map_err(|raw| serde_json::from_str(raw.json().get()).unwrap());
                     assert_eq!(v.payload, t_payload, "{frame}");
                 }
                 (Err(v), Err(t)) => assert_eq!(v, t, "{frame}"),
@@ -622,6 +724,18 @@ mod tests {
             parse_response_text("[1, "),
             Err(FrameError::InvalidJson { .. })
         ));
+    }
+
+    #[test]
+    fn a_raw_error_object_keeps_its_numbers_exactly() {
+        let frame = r#"{"jsonrpc":"2.0","id":1,"error":{"code":2001,"message":"m","data":{"step_id":"s","big":123456789012345678901234567890,"huge":1e400}}}"#;
+        let error = parse_response_text(frame).unwrap().payload.unwrap_err();
+        assert_eq!((error.code, error.step_id.as_deref()), (2001, Some("s")));
+        let text = serde_json::to_string(&error).unwrap();
+        assert!(
+            text.contains(r#""big":123456789012345678901234567890,"huge":1e400"#),
+            "{text}"
+        );
     }
 
     #[test]

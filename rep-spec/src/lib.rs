@@ -3,7 +3,7 @@
 //!
 //! Pure data: method names (§3), params and results (§3), run status, events (§4), the error
 //! object and the code → class → exit-code mapping (§5), and the `TRACE_MIND_*` environment
-//! names (§6), bounded newline framing (§1), and the transcript format of recorded sessions. No async runtime, no process I/O.
+//! names (§6), bounded newline framing (§1), and the transcript format of recorded sessions. No async runtime, no process or file I/O.
 //!
 //! Feature `tokio` adds `FrameReader`, the bounded frame reader over any tokio
 //! `AsyncRead` (tokio's I/O traits only, no runtime).
@@ -28,15 +28,15 @@ pub use event::{Event, StepState, event_type};
 pub use exit::ExitCode;
 pub use framing::{DEFAULT_MAX_FRAME_BYTES, Frame, LineFramer};
 pub use jsonrpc::{
-    FrameError, Id, IncomingRequest, JSONRPC_VERSION, RawResponse, Request, RequestError, Response,
-    parse_request, parse_response, parse_response_text,
+    FrameError, Id, IncomingRequest, JSONRPC_VERSION, RawErrorObject, RawResponse, Request,
+    RequestError, Response, parse_request, parse_response, parse_response_text,
 };
 pub use methods::*;
 #[cfg(feature = "tokio")]
 pub use reader::FrameReader;
 pub use transcript::{
     Direction, FrameRecord, Header, REP_VERSION, Record, TRANSCRIPT_FORMAT, Transcript,
-    TranscriptError, parse_transcript,
+    TranscriptError, parse_transcript, read_transcript,
 };
 pub use types::{
     CancelResult, Capabilities, HealthResult, Limits, PollResult, RunIdParams, RunOptions,

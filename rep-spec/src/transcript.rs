@@ -6,12 +6,16 @@
 //! (`raw`, lossily decoded when it was not UTF-8) with a `note` saying why. Times are
 //! milliseconds since the session started (fractions allowed).
 //!
-//! Pure: [`Record::frame`] builds a record from the bytes of a frame, [`Record::to_line`]
-//! serializes one, [`parse_transcript`] reads a whole transcript back, with errors naming the
-//! line. Writing files is the host's business (rep-host's `Recorder`).
+//! [`Record::frame`] builds a record from the bytes of a frame, [`Record::to_line`]
+//! serializes one, [`parse_transcript`] reads a transcript's text back and
+//! [`read_transcript`] reads one as a stream of lines, each bounded (rep-spec's
+//! [`LineFramer`]), with errors naming the line. Opening and writing files is the binaries'
+//! business (rep-host's `Recorder`, rep-files).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+use crate::framing::{Frame, LineFramer};
 
 /// The value of [`Header::format`]: this version of the transcript format.
 pub const TRANSCRIPT_FORMAT: &str = "rep-transcript/1";
@@ -218,6 +222,17 @@ pub enum TranscriptError {
     /// The first record is not a header, or names another format.
     #[error("line 1: {0}")]
     BadHeader(String),
+    /// A line is longer than the reader's bound.
+    #[error("line {line} is longer than the {max}-byte cap on a transcript line")]
+    LineTooLong {
+        /// 1-based line number.
+        line: usize,
+        /// The bound, in bytes.
+        max: usize,
+    },
+    /// The stream could not be read.
+    #[error("{0}")]
+    Read(std::io::Error),
 }
 
 /// A transcript read back: its header and the records after it.
@@ -229,24 +244,91 @@ pub struct Transcript {
     pub records: Vec<Record>,
 }
 
-/// Reads a whole transcript (JSON Lines; blank lines are skipped).
+/// Reads a whole transcript's text (JSON Lines; blank lines are skipped).
 ///
 /// # Errors
 /// [`TranscriptError::BadHeader`] when the first record is not a header of
 /// [`TRANSCRIPT_FORMAT`]; [`TranscriptError::BadRecord`] naming the first line that is not a
 /// record.
 pub fn parse_transcript(text: &str) -> Result<Transcript, TranscriptError> {
-    let mut header = None;
-    let mut records = Vec::new();
+    let mut collected = Collector::default();
     for (n, line) in text.lines().enumerate() {
+        collected.line(n + 1, line)?;
+    }
+    collected.finish()
+}
+
+/// Reads a transcript from `reader` as a stream of lines of at most `max_line` bytes each:
+/// memory is bounded by the records kept plus one line, whatever the stream holds (a line
+/// without end is refused when it passes the bound).
+///
+/// # Errors
+/// As [`parse_transcript`]; [`TranscriptError::LineTooLong`];
+/// [`TranscriptError::Read`].
+pub fn read_transcript(
+    mut reader: impl std::io::Read,
+    max_line: usize,
+) -> Result<Transcript, TranscriptError> {
+    let mut framer = LineFramer::new(max_line);
+    let mut collected = Collector::default();
+    let mut frames = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut n = 0;
+    let mut take = |frames: &mut Vec<Frame>, collected: &mut Collector| {
+        for frame in frames.drain(..) {
+            n += 1;
+            match frame {
+                Frame::Line(bytes) => {
+                    let line =
+                        std::str::from_utf8(&bytes).map_err(|_| TranscriptError::BadRecord {
+                            line: n,
+                            message: "not UTF-8".into(),
+                        })?;
+                    collected.line(n, line)?;
+                }
+                Frame::TooLong { .. } => {
+                    return Err(TranscriptError::LineTooLong {
+                        line: n,
+                        max: max_line,
+                    });
+                }
+            }
+        }
+        Ok(())
+    };
+    loop {
+        let read = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(TranscriptError::Read(e)),
+        };
+        framer.feed(&chunk[..read], &mut frames);
+        take(&mut frames, &mut collected)?;
+    }
+    frames.extend(framer.finish());
+    take(&mut frames, &mut collected)?;
+    collected.finish()
+}
+
+/// The header and records of a transcript, line by line.
+#[derive(Default)]
+struct Collector {
+    header: Option<Header>,
+    records: Vec<Record>,
+}
+
+impl Collector {
+    /// Takes line `n` (1-based).
+    fn line(&mut self, n: usize, line: &str) -> Result<(), TranscriptError> {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         let record = Record::from_line(line).map_err(|e| TranscriptError::BadRecord {
-            line: n + 1,
+            line: n,
             message: e.to_string(),
         })?;
-        match (record, header.is_some()) {
+        match (record, self.header.is_some()) {
             (Record::Header(h), false) => {
                 if h.format != TRANSCRIPT_FORMAT {
                     return Err(TranscriptError::BadHeader(format!(
@@ -254,11 +336,11 @@ pub fn parse_transcript(text: &str) -> Result<Transcript, TranscriptError> {
                         h.format
                     )));
                 }
-                header = Some(h);
+                self.header = Some(h);
             }
             (Record::Header(_), true) => {
                 return Err(TranscriptError::BadRecord {
-                    line: n + 1,
+                    line: n,
                     message: "a second header".into(),
                 });
             }
@@ -267,12 +349,20 @@ pub fn parse_transcript(text: &str) -> Result<Transcript, TranscriptError> {
                     "the first record is not a header".into(),
                 ));
             }
-            (record, true) => records.push(record),
+            (record, true) => self.records.push(record),
         }
+        Ok(())
     }
-    let header =
-        header.ok_or_else(|| TranscriptError::BadHeader("empty transcript: no header".into()))?;
-    Ok(Transcript { header, records })
+
+    fn finish(self) -> Result<Transcript, TranscriptError> {
+        let header = self
+            .header
+            .ok_or_else(|| TranscriptError::BadHeader("empty transcript: no header".into()))?;
+        Ok(Transcript {
+            header,
+            records: self.records,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -328,6 +418,29 @@ mod tests {
         };
         assert_eq!(garbage.raw.as_deref(), Some("not json {"));
         assert!(garbage.note.as_deref().unwrap().starts_with("not JSON"));
+    }
+
+    #[test]
+    fn a_stream_reads_as_the_text_does_and_a_line_past_the_bound_is_refused() {
+        let head = String::from_utf8(Record::Header(header()).to_line()).unwrap();
+        let stderr = String::from_utf8(
+            Record::Stderr {
+                ms: 1.0,
+                line: "x".into(),
+            }
+            .to_line(),
+        )
+        .unwrap();
+        let text = format!("{head}\r\n{stderr}");
+        assert_eq!(
+            read_transcript(text.as_bytes(), 1 << 20).unwrap(),
+            parse_transcript(&text).unwrap()
+        );
+        let endless = format!("{head}{}", "x".repeat(10_000));
+        assert!(matches!(
+            read_transcript(endless.as_bytes(), 1000),
+            Err(TranscriptError::LineTooLong { line: 2, max: 1000 })
+        ));
     }
 
     #[test]

@@ -152,9 +152,11 @@ impl RunStatus {
 ///
 /// Each Poll returns the events produced since the previous Poll: every event is delivered
 /// exactly once. `E` is the event representation: [`Event`] for typed producers, or
-/// `serde_json::Value` for consumers that must keep events they cannot type.
+/// `serde_json::Value` for consumers that must keep events they cannot type. `S` is the
+/// summary's: a map, or JSON text (`Box<RawValue>`) for a host that passes it on with every
+/// number exactly as sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PollResult<E = Event> {
+pub struct PollResult<E = Event, S = Map<String, Value>> {
     /// The run's status.
     pub status: RunStatus,
     /// The events since the previous Poll, oldest first.
@@ -162,7 +164,7 @@ pub struct PollResult<E = Event> {
     pub events: Vec<E>,
     /// The run summary: `completed_steps`, `failed_steps`, and any other fields (kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<Map<String, Value>>,
+    pub summary: Option<S>,
 }
 
 /// Result of `Runtime.Cancel`: `{ ok }` — `true` also for an already finished run.

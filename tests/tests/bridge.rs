@@ -60,7 +60,7 @@ impl Listening {
 
 impl Drop for Listening {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        send_signal(self.child.id(), "-KILL");
         let _ = self.child.wait();
     }
 }
@@ -118,45 +118,9 @@ fn assert_plant_monitor_completed(run: &Run) {
     assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
 }
 
-/// Processes whose command line holds `needle` (the address or path of one test): none may
-/// be left once a test's processes have ended.
-fn processes_with(needle: &str) -> Vec<u32> {
-    let me = std::process::id();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if pid != me && alive(pid) && String::from_utf8_lossy(&cmdline).contains(needle) {
-            found.push(pid);
-        }
-    }
-    found
-}
-
 /// How a bridge started with `args` appears in /proc/PID/cmdline.
 fn bridge_cmdline(args: &[String]) -> String {
     format!("rep-bridge\0{}", args.join("\0"))
-}
-
-/// Asserts that no process mentioning `needle` is left (allowing the kernel a moment).
-fn assert_none_left(needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !processes_with(needle).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(
-        processes_with(needle),
-        Vec::<u32>::new(),
-        "left running: {needle}"
-    );
 }
 
 /// Asserts that process `pid` ends within 2 s.
@@ -204,7 +168,7 @@ impl Bridge {
                 return (status, elapsed, stderr.join("\n"));
             }
             if Instant::now() >= deadline {
-                let _ = self.child.kill();
+                send_signal(self.child.id(), "-KILL");
                 let _ = self.child.wait();
                 panic!("rep-bridge still running after {limit:?}");
             }
@@ -230,7 +194,7 @@ impl Bridge {
 
 impl Drop for Bridge {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        send_signal(self.child.id(), "-KILL");
         let _ = self.child.wait();
     }
 }
@@ -254,7 +218,7 @@ fn tm_runs_plant_monitor_through_the_bridge_over_tcp() {
     let mock = Listening::start("tcp:127.0.0.1:0");
     let run = tm_plant_through_bridge(&mock.transport());
     assert_plant_monitor_completed(&run);
-    assert_none_left(&bridge_cmdline(&mock.transport()));
+    assert_none_with(&bridge_cmdline(&mock.transport()));
     assert!(
         alive(mock.pid()),
         "the listener serves on after the session"
@@ -271,7 +235,7 @@ fn tm_runs_plant_monitor_through_the_bridge_over_a_unix_socket() {
         let run = tm_plant_through_bridge(&mock.transport());
         assert_plant_monitor_completed(&run);
     }
-    assert_none_left(&bridge_cmdline(&mock.transport()));
+    assert_none_with(&bridge_cmdline(&mock.transport()));
 }
 
 #[test]
@@ -306,10 +270,10 @@ fn tm_runs_plant_monitor_through_the_bridge_over_a_pty_serial_line() {
     while board.try_wait().unwrap().is_none() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = board.kill();
+    send_signal(board.id(), "-KILL");
     let _ = board.wait();
     assert_plant_monitor_completed(&run);
-    assert_none_left(&format!("serial\0{device}"));
+    assert_none_with(&format!("serial\0{device}"));
 }
 
 #[test]
@@ -345,7 +309,7 @@ fn a_serial_port_in_use_is_refused_at_once() {
         "{stderr}"
     );
     drop(first);
-    assert_none_left(&format!("serial\0{device}"));
+    assert_none_with(&format!("serial\0{device}"));
 }
 
 /// A TCP "board" that prints a boot banner when connected, then relays to a mock executor
@@ -405,7 +369,7 @@ fn a_boot_banner_is_logged_and_never_reaches_the_host() {
         );
     }
     board.join().unwrap();
-    assert_none_left(&format!("127.0.0.1:{port}"));
+    assert_none_with(&format!("127.0.0.1:{port}"));
 }
 
 #[test]
@@ -450,7 +414,7 @@ fn spawn_mode_starts_a_simulator_and_leaves_nothing_of_it() {
     for pid in pids {
         assert_gone(pid, "a process of the simulator");
     }
-    assert_none_left(&format!("tcp:127.0.0.1:{port}"));
+    assert_none_with(&format!("tcp:127.0.0.1:{port}"));
 }
 
 #[test]
@@ -473,7 +437,7 @@ fn a_refused_connection_is_a_prompt_exit_1_naming_the_address() {
         message.contains(&format!("cannot connect to tcp {address}")),
         "{message}"
     );
-    assert_none_left(&address);
+    assert_none_with(&address);
 }
 
 #[test]
@@ -496,7 +460,7 @@ fn a_connection_that_is_never_accepted_times_out_naming_the_address() {
         )),
         "{stderr}"
     );
-    assert_none_left(&address);
+    assert_none_with(&address);
 }
 
 #[test]
@@ -566,7 +530,7 @@ fn a_killed_bridge_takes_its_command_along() {
     let mut bridge = bridge_waiting_with("echo \"sim: pid $$\"; exec sleep 1000");
     let pid = pid_after(&bridge.line_starting("sim: pid "), "sim: pid ");
     // SIGKILL: no handler runs; the parent-death signal must end the command.
-    bridge.child.kill().unwrap();
+    send_signal(bridge.child.id(), "-KILL");
     bridge.child.wait().unwrap();
     assert_gone(pid, "the spawned command of a SIGKILLed bridge");
 }
@@ -581,8 +545,7 @@ fn sigterm_kills_the_spawned_group_and_exits_143() {
         "sim: grandchild pid ",
     );
     let pid = pid_after(&bridge.line_starting("sim: pid "), "sim: pid ");
-    let bridge_pid = nix::unistd::Pid::from_raw(i32::try_from(bridge.child.id()).unwrap());
-    nix::sys::signal::kill(bridge_pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    send_signal(bridge.child.id(), "-TERM");
     let (status, elapsed, _) = bridge.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(143));
     assert!(elapsed < Duration::from_secs(30));
@@ -626,7 +589,7 @@ fn the_remote_dying_mid_run_ends_the_run_with_the_bridges_reason() {
     std::thread::sleep(Duration::from_millis(700));
     let started = Instant::now();
     let mut mock = mock;
-    mock.child.kill().unwrap();
+    send_signal(mock.child.id(), "-KILL");
     mock.child.wait().unwrap();
     let run = tm_run.join().unwrap();
     assert_eq!(run.code, 4, "{}", run.stderr);
@@ -644,7 +607,7 @@ fn the_remote_dying_mid_run_ends_the_run_with_the_bridges_reason() {
         message.contains(&closed) || message.contains(&reset),
         "{message}"
     );
-    assert_none_left(&port);
+    assert_none_with(&port);
 }
 
 #[test]
@@ -677,7 +640,7 @@ fn an_over_long_remote_line_is_exit_1_before_its_newline() {
         .unwrap();
     assert!(stdout.is_empty(), "nothing reached stdout: {stdout:?}");
     flood.join().unwrap();
-    assert_none_left(&address);
+    assert_none_with(&address);
 }
 
 #[test]
@@ -702,5 +665,5 @@ fn rep_conformance_certifies_the_mock_executor_through_the_bridge() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("REP v0.1 core: certified"), "{stdout}");
-    assert_none_left(&bridge_cmdline(&mock.transport()));
+    assert_none_with(&bridge_cmdline(&mock.transport()));
 }

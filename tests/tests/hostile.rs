@@ -121,7 +121,7 @@ fn a_stderr_nobody_reads_cannot_freeze_tm() {
             break Some(status);
         }
         if started.elapsed() > HANG {
-            child.kill().unwrap();
+            send_signal(child.id(), "-KILL");
             child.wait().unwrap();
             break None;
         }

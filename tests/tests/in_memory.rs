@@ -41,11 +41,11 @@ impl ExecutorHandle for ServedExecutor {
         self.status
     }
 
-    fn terminate(&mut self) {
+    fn terminate_group(&mut self) {
         self.task.abort();
     }
 
-    fn kill(&mut self) {
+    fn kill_group(&mut self) {
         self.task.abort();
     }
 

@@ -307,36 +307,49 @@ fn rep_replay_with_timing_answers_at_the_recorded_delays() {
 #[test]
 fn a_transcript_that_cannot_be_written_changes_nothing_but_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    // The destination is a non-empty folder: the final rename fails.
-    let occupied = dir.path().join("occupied");
-    std::fs::create_dir(&occupied).unwrap();
-    std::fs::write(occupied.join("keep"), b"x").unwrap();
+    // A FIFO nobody opens for reading: the transcript can never be written.
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
     let plain = tm_run(&plant_monitor_manifest(), "plant-monitor", &[], &[]);
     let run = tm_run(
         &plant_monitor_manifest(),
         "plant-monitor",
-        &["--record", occupied.to_str().unwrap()],
+        &["--record", fifo.to_str().unwrap()],
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["summary"], plain.json()["summary"]);
     assert!(
-        run.stderr.contains("warning: cannot write the transcript"),
+        run.stderr
+            .contains("records not written (nobody opened the FIFO for reading)"),
         "{}",
         run.stderr
     );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "no temporary file left behind");
 
-    // A folder that does not exist is refused before any executor starts (exit 2).
+    // A folder that does not exist, and a folder as the destination, are refused before any
+    // executor starts (exit 2).
+    let occupied = dir.path().join("occupied");
+    std::fs::create_dir(&occupied).unwrap();
     let missing = dir.path().join("no/such/dir/t.jsonl");
-    let run = tm_run(
-        &plant_monitor_manifest(),
-        "plant-monitor",
-        &["--record", missing.to_str().unwrap()],
-        &[],
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("no/such/dir/t.jsonl"), "{}", run.stderr);
-    assert!(run.stdout.is_empty());
+    for (path, why) in [
+        (missing.to_str().unwrap(), "No such file or directory"),
+        (occupied.to_str().unwrap(), "a directory"),
+    ] {
+        let run = tm_run(
+            &plant_monitor_manifest(),
+            "plant-monitor",
+            &["--record", path],
+            &[],
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(path), "{}", run.stderr);
+        assert!(run.stderr.contains(why), "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
 }

@@ -15,7 +15,8 @@ Examples:
 
 Each request gets the answers recorded for the request of the same method and rank, with
 its own id; a Poll beyond the recorded ones repeats the last. Exits with the recorded exit
-code; 2 when FILE is not a replayable transcript.";
+code; 2 when FILE is not a replayable transcript (not a regular file, over the 256 MiB cap
+for transcripts, a line over the 64 MiB cap); 130/143/129 at once on SIGINT/SIGTERM/SIGHUP.";
 
 /// An executor that answers a host's requests with a recorded REP session.
 #[derive(Debug, Parser)]
@@ -31,6 +32,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // No child, nothing to finish: a signal ends it at once, with 128 + N.
+    if let Err(error) = rep_process::exit_on_signals() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "rep-replay: cannot handle signals: {error}"
+        );
+    }
     match Session::load(&cli.transcript) {
         Ok(session) => ExitCode::from(u8::try_from(serve(&session, cli.timing)).unwrap_or(1)),
         Err(error) => {

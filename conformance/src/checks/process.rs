@@ -3,8 +3,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use rep_process::Ladder;
 use rep_spec::METHOD_CAPABILITIES;
 use serde_json::json;
 use tokio::time::Instant;
@@ -16,6 +15,9 @@ use crate::verdict::{Check, Failure};
 /// kills the executor (REP v0.1 §2, step 5).
 const EOF_EXIT_WITHIN: Duration = Duration::from_secs(5);
 
+/// SIGKILL's number, as an exit status reports it.
+const SIGKILL: i32 = 9;
+
 /// How long an executor may take to exit after SIGTERM.
 const SIGTERM_EXIT_WITHIN: Duration = Duration::from_secs(2);
 
@@ -25,16 +27,17 @@ pub async fn stdin_eof(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
     conn.call(METHOD_CAPABILITIES, json!({})).await?;
     let closed = Instant::now();
-    let status = conn.process().shutdown(EOF_EXIT_WITHIN).await;
+    let status = conn
+        .process()
+        .shutdown(Ladder::kill_after(EOF_EXIT_WITHIN))
+        .await;
     let elapsed = closed.elapsed();
     match status {
-        Some(status) if status.signal() == Some(Signal::SIGKILL as i32) => {
-            Err(Failure::new(format!(
-                "still running {} s after stdin EOF (killed)",
-                EOF_EXIT_WITHIN.as_secs()
-            ))
-            .into())
-        }
+        Some(status) if status.signal() == Some(SIGKILL) => Err(Failure::new(format!(
+            "still running {} s after stdin EOF (killed)",
+            EOF_EXIT_WITHIN.as_secs()
+        ))
+        .into()),
         Some(status) => Ok(format!(
             "exited ({status}) {} ms after stdin EOF",
             elapsed.as_millis()
@@ -43,18 +46,13 @@ pub async fn stdin_eof(ctx: &Ctx<'_>) -> Check {
     }
 }
 
-/// REP-PRC-002 (SHOULD): SIGTERM (stdin left open) makes the executor exit within 2 s.
+/// REP-PRC-002 (SHOULD): SIGTERM (stdin left open) to the executor's process group, as a
+/// host sends it, makes the executor exit within 2 s.
 pub async fn sigterm(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
     conn.call(METHOD_CAPABILITIES, json!({})).await?;
-    let pid = conn
-        .process()
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .ok_or_else(|| Failure::new("the executor's pid is unknown"))?;
     let sent = Instant::now();
-    kill(Pid::from_raw(pid), Signal::SIGTERM)
-        .map_err(|e| Failure::new(format!("cannot send SIGTERM: {e}")))?;
+    conn.process().terminate_group();
     let exited = conn.process().wait_exit(SIGTERM_EXIT_WITHIN).await;
     conn.close().await;
     match exited {

@@ -8,19 +8,21 @@ pub mod serve;
 
 use std::path::Path;
 
-use rep_spec::{Direction, Record, Transcript, parse_transcript};
+use rep_files::{ReadError, caps};
+use rep_spec::{Direction, Record, Transcript, read_transcript};
 use serde_json::Value;
 
 /// Why a transcript cannot be replayed (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// The file cannot be read.
+    /// The file cannot be read: missing, not a regular file, over
+    /// [`caps::TRANSCRIPT`].
     #[error("cannot read the transcript {path}: {source}")]
     Read {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// What was wrong with it.
+        source: ReadError,
     },
     /// The file is not a transcript.
     #[error("{path}: {source}")]
@@ -109,20 +111,32 @@ pub struct Session {
 }
 
 impl Session {
-    /// Reads the transcript at `path`.
+    /// Reads the transcript at `path`: a regular file of at most [`caps::TRANSCRIPT`], read
+    /// as a stream of lines of at most [`caps::TRANSCRIPT_LINE`] each (rep-spec's
+    /// [`read_transcript`]), so that memory stays bounded by what is kept.
     ///
     /// # Errors
     /// [`ReplayError`] naming the file and, where it applies, the line or frame.
     pub fn load(path: &Path) -> Result<Session, ReplayError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ReplayError::Read {
+        let read_error = |source| ReplayError::Read {
             path: shown.clone(),
             source,
-        })?;
-        let transcript = parse_transcript(&text).map_err(|source| ReplayError::Parse {
-            path: shown.clone(),
-            source,
-        })?;
+        };
+        let (file, size) = rep_files::open_regular(path).map_err(read_error)?;
+        if size > caps::TRANSCRIPT.bytes {
+            return Err(read_error(ReadError::TooLarge {
+                cap: caps::TRANSCRIPT,
+                size: Some(size),
+            }));
+        }
+        let line_cap = usize::try_from(caps::TRANSCRIPT_LINE.bytes).unwrap_or(usize::MAX);
+        let reader = std::io::Read::take(file, caps::TRANSCRIPT.bytes);
+        let transcript =
+            read_transcript(reader, line_cap).map_err(|source| ReplayError::Parse {
+                path: shown.clone(),
+                source,
+            })?;
         Session::from_transcript(transcript, &shown)
     }
 

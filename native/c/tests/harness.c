@@ -448,8 +448,9 @@ const char *read_file(const char *path)
 
 int main(void)
 {
-    static const test_case *const suites[] = {json_tests,   resolve_tests, scheduler_tests,
-                                              dispatch_tests, steps_tests,  serial_tests};
+    static const test_case *const suites[] = {json_tests,     resolve_tests, scheduler_tests,
+                                              dispatch_tests, steps_tests,   serial_tests,
+                                              probe_tests};
     size_t s;
     int passed = 0, failed = 0;
     for (s = 0; s < sizeof suites / sizeof suites[0]; s++) {

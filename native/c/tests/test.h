@@ -35,6 +35,7 @@ extern const test_case scheduler_tests[];
 extern const test_case dispatch_tests[];
 extern const test_case steps_tests[];
 extern const test_case serial_tests[];
+extern const test_case probe_tests[];
 
 /** `text` as a JSON value (the test fails on invalid JSON). */
 rep_json J(const char *text);

@@ -54,9 +54,9 @@ pub const EXIT_CODES: &str = "  0  the run completed
   3  Validation: capabilities mismatch, IR or inputs rejected by the
      executor, language mismatch
   4  RuntimeInternal: engine timeout, missing or crashing executor,
-     broken transport
-  130, 143  interrupted by SIGINT or SIGTERM (the run is cancelled,
-     received events printed)";
+     broken transport; the result could not be written to stdout
+  130, 143, 129  interrupted by SIGINT, SIGTERM or SIGHUP (the run is
+     cancelled, received events printed)";
 
 fn after_help() -> String {
     format!("Examples:\n{EXAMPLES}\n\n{TRACEMIND_COMMANDS}\n\nExit codes:\n{EXIT_CODES}")
@@ -219,7 +219,8 @@ pub struct FlowArgs {
     #[arg(long, value_name = "FILE")]
     pub events_jsonl: Option<PathBuf>,
     /// Record the session as a transcript in FILE (JSON Lines: every frame both ways, the
-    /// executor's stderr and exit status; docs/transcripts.md). Written when the run ends;
+    /// executor's stderr and exit status; docs/transcripts.md). Put in place when the run
+    /// ends (a FIFO or a device such as /dev/stdout is written in place as the run goes);
     /// replay it with rep-replay or `rep-conformance replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -370,10 +371,11 @@ pub struct ExecutorNewArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecutorCheckArgs {
-    /// The project folder made by `tm executor new` (holding rep-project.json).
+    /// The project folder made by `tm executor new` (holding flows/manifest.json).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
-    /// The executor binary. Default: the project's built binary.
+    /// The executor binary (wins over --executor-path). Default: runtime.yaml's
+    /// executor_path, the project's built binary.
     #[arg(long, value_name = "FILE")]
     pub executor: Option<PathBuf>,
     /// Seconds each check may take.

@@ -5,14 +5,14 @@
 //! signals and the exit code as if it had been called directly.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use rep_host::{RuntimeConfig, find_all_on_path, find_on_path, is_bare_name, stderr_sink};
+use rep_process::Spec;
 use rep_spec::ExitCode;
 
 use super::args::GlobalArgs;
@@ -29,6 +29,9 @@ const DEFAULT_PYTHON: &str = "python3";
 
 /// How long a version probe of TraceMind's CLI may take.
 const PROBE_WAIT: Duration = Duration::from_secs(5);
+
+/// Bytes of a version probe's output kept.
+const PROBE_OUTPUT_BYTES: usize = 4096;
 
 /// What is said when TraceMind's CLI is missing.
 const INSTALL_HINT: &str = "pip install 'trace-mind[yaml]'";
@@ -100,9 +103,8 @@ pub fn print_version(global: &GlobalArgs) -> Result<ExitCode, Failure> {
     let python = configured_python(global);
     let theirs = match find(&python) {
         Some(TraceMindCli::Program(path)) => {
-            let mut command = Command::new(&path);
-            command.arg("--version");
-            let version = probe(command).unwrap_or_else(|| "version unknown".to_owned());
+            let version = probe(&Spec::new(&path).arg("--version"))
+                .unwrap_or_else(|| "version unknown".to_owned());
             format!("{} ({version})", path.display())
         }
         Some(TraceMindCli::Module { python, version }) => {
@@ -115,7 +117,7 @@ pub fn print_version(global: &GlobalArgs) -> Result<ExitCode, Failure> {
         env!("CARGO_PKG_VERSION"),
         flow_ir::SUPPORTED_VERSION,
     );
-    print_stdout(text.as_bytes());
+    print_stdout(text.as_bytes())?;
     Ok(ExitCode::Completed)
 }
 
@@ -136,12 +138,10 @@ pub fn find(python: &Path) -> Option<TraceMindCli> {
     } else {
         python.to_path_buf()
     };
-    let mut command = Command::new(&python);
-    command.args([
+    let version = probe(&Spec::new(&python).args([
         "-c",
         "import importlib.metadata as m; print(m.version('trace-mind'))",
-    ]);
-    let version = probe(command)?;
+    ]))?;
     Some(TraceMindCli::Module { python, version })
 }
 
@@ -170,37 +170,12 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// The first line `command` prints on stdout when it succeeds within [`PROBE_WAIT`]; `None`
-/// when it fails, says nothing or takes longer (then it is killed).
-fn probe(mut command: Command) -> Option<String> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let mut stdout = child.stdout.take()?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    // A reader thread: a descendant holding stdout open must not hold tm.
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = (&mut stdout).take(4096).read_to_string(&mut text);
-        let _ = tx.send(text);
-    });
-    let deadline = Instant::now() + PROBE_WAIT;
-    let text = rx.recv_timeout(PROBE_WAIT).ok();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    };
-    let line = text?.lines().next()?.trim().to_owned();
-    (status.success() && !line.is_empty()).then_some(line)
+/// when it fails, says nothing or takes longer (then its process group is killed).
+fn probe(command: &Spec) -> Option<String> {
+    let output = rep_process::run_blocking(command, PROBE_WAIT, PROBE_OUTPUT_BYTES).ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().next()?.trim().to_owned();
+    (output.status.success() && !line.is_empty()).then_some(line)
 }
 
 #[cfg(test)]
@@ -209,12 +184,10 @@ mod tests {
 
     #[test]
     fn a_probe_takes_the_first_line_of_a_successful_program() {
-        let mut command = Command::new("sh");
-        command.args(["-c", "echo 'tm 1.2.0'; echo more"]);
-        assert_eq!(probe(command).as_deref(), Some("tm 1.2.0"));
-        let mut failing = Command::new("sh");
-        failing.args(["-c", "echo x; exit 3"]);
-        assert_eq!(probe(failing), None);
-        assert_eq!(probe(Command::new("/no/such/program")), None);
+        let command = Spec::new("sh").args(["-c", "echo 'tm 1.2.0'; echo more"]);
+        assert_eq!(probe(&command).as_deref(), Some("tm 1.2.0"));
+        let failing = Spec::new("sh").args(["-c", "echo x; exit 3"]);
+        assert_eq!(probe(&failing), None);
+        assert_eq!(probe(&Spec::new("/no/such/program")), None);
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use flow_ir::ManifestError;
-use rep_host::{CacheError, CompileError, ConfigError, Interrupt, RecordError, RunError};
+use rep_host::{CacheError, CompileError, ConfigError, RecordError, RunError};
 use rep_spec::ExitCode;
 
 use super::delegate::DelegateError;
@@ -38,7 +38,7 @@ pub enum Failure {
     #[error("cannot open --events-jsonl file {path}")]
     EventsJsonl {
         path: PathBuf,
-        source: std::io::Error,
+        source: rep_files::WriteError,
     },
     /// `--record FILE` cannot be created (before any executor started).
     #[error("cannot record the session (--record)")]
@@ -53,11 +53,15 @@ pub enum Failure {
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
     /// `tm man --dir DIR` cannot write its pages.
-    #[error("cannot write the manual pages into {dir}")]
+    #[error("cannot write the manual page {path}")]
     Man {
-        dir: PathBuf,
-        source: std::io::Error,
+        path: PathBuf,
+        source: rep_files::WriteError,
     },
+    /// The result could not be written to stdout (not a closed stdout: that ends `tm`
+    /// quietly).
+    #[error("cannot write the result to stdout")]
+    Stdout(#[source] std::io::Error),
     /// A TraceMind command could not be handed to TraceMind's CLI.
     #[error(transparent)]
     Delegate(DelegateError),
@@ -82,20 +86,28 @@ impl Failure {
             | Failure::EventsJsonl { .. }
             | Failure::Record(_)
             | Failure::Usage(_) => ExitCode::BadInput,
-            Failure::Compile(CompileError::Interrupted(Interrupt::Sigint)) => ExitCode::Interrupted,
-            Failure::Compile(CompileError::Interrupted(Interrupt::Sigterm)) => ExitCode::Terminated,
+            Failure::Compile(CompileError::Interrupted(interrupt)) => interrupted(*interrupt),
             Failure::Compile(_) => ExitCode::BadInput,
             Failure::Config(ConfigError::LanguageMismatch { .. }) => ExitCode::Validation,
             Failure::Config(ConfigError::NoExecutor { .. }) => ExitCode::RuntimeInternal,
             Failure::Config(_) => ExitCode::BadInput,
             Failure::Delegate(DelegateError::NotInstalled { .. }) => ExitCode::BadInput,
             Failure::Delegate(_) => ExitCode::RuntimeInternal,
-            Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } => {
+            Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } | Failure::Stdout(_) => {
                 ExitCode::RuntimeInternal
             }
             Failure::IrManifest(error) => error.exit_code(),
             Failure::Executor(error) => error.exit_code(),
             Failure::Run(error) => error.exit_code(),
         }
+    }
+}
+
+/// The exit code after `interrupt` (REP v0.1 §5's 130 and 143, and 129 for SIGHUP).
+pub fn interrupted(interrupt: rep_host::Interrupt) -> ExitCode {
+    match interrupt {
+        rep_host::Interrupt::Sigint => ExitCode::Interrupted,
+        rep_host::Interrupt::Sigterm => ExitCode::Terminated,
+        rep_host::Interrupt::Sighup => ExitCode::HungUp,
     }
 }

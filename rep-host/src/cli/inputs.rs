@@ -1,25 +1,22 @@
 //! `--inputs JSON|@FILE|@-`.
 
-use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
+use rep_files::{ReadError, caps};
 use serde_json::{Map, Value};
 
 use super::note;
-
-/// The most `--inputs @FILE` or `@-` may hold, in bytes.
-pub const MAX_INPUTS_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Why `--inputs` could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum InputsArgError {
     #[error("cannot read inputs from {origin}")]
-    Read {
-        origin: String,
-        source: std::io::Error,
-    },
-    #[error("--inputs from {origin} is larger than {} MiB", MAX_INPUTS_BYTES / (1024 * 1024))]
-    TooLarge { origin: String },
+    Read { origin: String, source: ReadError },
+    #[error(
+        "cannot read inputs from {origin}: {what}, not a regular file; give a pipe on stdin: --inputs @- < PIPE"
+    )]
+    NotAFile { origin: String, what: &'static str },
     #[error("--inputs from {origin} is not valid JSON")]
     Json {
         origin: String,
@@ -41,16 +38,30 @@ pub fn parse_inputs(arg: Option<&str>) -> Result<Map<String, Value>, InputsArgEr
                 note("reading --inputs from the terminal: type a JSON object, then Ctrl-D");
             }
             let origin = "stdin".to_owned();
-            let text = read_bounded(stdin.lock(), &origin)?;
+            let text =
+                rep_files::read_stream_to_string(stdin.lock(), caps::INPUTS).map_err(|source| {
+                    InputsArgError::Read {
+                        origin: origin.clone(),
+                        source,
+                    }
+                })?;
             (origin, text)
         }
         Some(path) => {
             let origin = PathBuf::from(path).display().to_string();
-            let file = std::fs::File::open(path).map_err(|source| InputsArgError::Read {
-                origin: origin.clone(),
-                source,
-            })?;
-            let text = read_bounded(file, &origin)?;
+            let text =
+                rep_files::read_to_string(Path::new(path), caps::INPUTS).map_err(|source| {
+                    match source {
+                        ReadError::NotRegular(what) => InputsArgError::NotAFile {
+                            origin: origin.clone(),
+                            what,
+                        },
+                        source => InputsArgError::Read {
+                            origin: origin.clone(),
+                            source,
+                        },
+                    }
+                })?;
             (origin, text)
         }
         None => ("the command line".to_owned(), arg.to_owned()),
@@ -63,21 +74,4 @@ pub fn parse_inputs(arg: Option<&str>) -> Result<Map<String, Value>, InputsArgEr
         }
         Err(source) => Err(InputsArgError::Json { origin, source }),
     }
-}
-
-fn read_bounded(reader: impl Read, origin: &str) -> Result<String, InputsArgError> {
-    let mut text = String::new();
-    reader
-        .take(MAX_INPUTS_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|source| InputsArgError::Read {
-            origin: origin.to_owned(),
-            source,
-        })?;
-    if text.len() as u64 > MAX_INPUTS_BYTES {
-        return Err(InputsArgError::TooLarge {
-            origin: origin.to_owned(),
-        });
-    }
-    Ok(text)
 }

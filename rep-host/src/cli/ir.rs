@@ -1,7 +1,6 @@
 //! `tm ir validate` and `tm ir manifest`: Flow IR for authors without TraceMind's compiler
 //! (Flow IR v1.0.0, "Rules beyond the schema" and "Manifest"; docs/flow-ir.md).
 
-use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 
 use flow_ir::{FlowIr, ManifestEntry, Problem, ValidationError};
@@ -17,12 +16,12 @@ use super::output::print_stdout;
 /// document are in `ValidationError`.
 #[derive(Debug, thiserror::Error)]
 pub enum IrFileError {
-    /// The file cannot be read.
+    /// The file cannot be read (missing, not a regular file, over its cap).
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: rep_files::ReadError,
     },
     /// The file is not JSON; `line` and `column` are 1-based.
     #[error("{} is not valid JSON at line {line}, column {column}: {message}", path.display())]
@@ -66,7 +65,7 @@ pub enum IrManifestError {
     Write {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: rep_files::WriteError,
     },
 }
 
@@ -80,11 +79,14 @@ impl IrManifestError {
     }
 }
 
-/// Reads, parses and validates one IR file.
+/// Reads (a regular file, at most [`rep_files::caps::FLOW_IR`]), parses and validates one
+/// IR file.
 pub fn load_ir(path: &Path) -> Result<(Value, FlowIr), IrFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| IrFileError::Read {
-        path: path.to_path_buf(),
-        source,
+    let text = rep_files::read_to_string(path, rep_files::caps::FLOW_IR).map_err(|source| {
+        IrFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     let document: Value = serde_json::from_str(&text).map_err(|e| {
         let (line, column) = (e.line(), e.column());
@@ -131,7 +133,7 @@ pub fn validate(global: &GlobalArgs, args: &IrValidateArgs) -> Result<ExitCode, 
             })).collect::<Vec<_>>(),
         });
         let text = serde_json::to_string_pretty(&document).unwrap_or_default();
-        print_stdout(format!("{text}\n").as_bytes());
+        print_stdout(format!("{text}\n").as_bytes())?;
     } else {
         let mut text = String::new();
         for (path, problems) in &files {
@@ -142,7 +144,7 @@ pub fn validate(global: &GlobalArgs, args: &IrValidateArgs) -> Result<ExitCode, 
                 text.push_str(&format!("{}: {pointer}: {message}\n", path.display()));
             }
         }
-        print_stdout(text.as_bytes());
+        print_stdout(text.as_bytes())?;
         if !global.quiet {
             let n = files.len();
             note(&match invalid {
@@ -184,7 +186,7 @@ fn file_problems(error: &IrFileError) -> Vec<Value> {
             "column": column,
         })],
         IrFileError::Read { source, .. } => {
-            let message = if source.kind() == ErrorKind::NotFound {
+            let message = if source.is_not_found() {
                 "file not found".to_owned()
             } else {
                 format!("cannot read the file: {source}")
@@ -207,13 +209,13 @@ fn problem_json(problem: &Problem) -> Value {
 pub fn manifest(args: &IrManifestArgs) -> Result<ExitCode, Failure> {
     let text = render_manifest(&args.files, args.out.as_deref()).map_err(Failure::IrManifest)?;
     match &args.out {
-        Some(out) => write_atomically(out, text.as_bytes()).map_err(|source| {
+        Some(out) => rep_files::write_atomic(out, text.as_bytes()).map_err(|source| {
             Failure::IrManifest(IrManifestError::Write {
                 path: out.clone(),
                 source,
             })
         })?,
-        None => print_stdout(text.as_bytes()),
+        None => print_stdout(text.as_bytes())?,
     }
     Ok(ExitCode::Completed)
 }
@@ -276,21 +278,6 @@ fn relative_to(path: &Path, base: &Path) -> String {
             .map(|c| c.as_os_str().to_string_lossy().into_owned()),
     );
     parts.join("/")
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: a reader
-/// never sees a half-written file, and a failure leaves the old one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

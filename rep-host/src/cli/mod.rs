@@ -34,6 +34,7 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
+    stderr_sink().set_identity("tm", "executor log");
     let argv: Vec<OsString> = std::env::args_os().collect();
     let cli = match parse(&argv) {
         Ok(cli) => cli,
@@ -110,9 +111,9 @@ fn run_command(
 }
 
 /// Descendants of the executor that leave its process group are re-parented to tm, which
-/// kills them when the run ends.
+/// kills them when the run ends (rep-process's subreaper and sweep).
 fn become_subreaper() {
-    if let Err(error) = rep_host::become_subreaper() {
+    if let Err(error) = rep_process::become_subreaper() {
         tracing::debug!("cannot become a child subreaper: {error}");
     }
 }
@@ -214,7 +215,7 @@ fn init_logging(global: &GlobalArgs) {
 
 /// Writes a line to stderr without ever blocking or failing.
 fn note(line: &str) {
-    stderr_sink().host_line(line);
+    stderr_sink().own_line(line);
 }
 
 /// Prints `error: …` and its causes to stderr and returns the failure's exit code.

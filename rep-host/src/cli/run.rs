@@ -5,21 +5,22 @@ use std::time::Duration;
 
 use flow_ir::{LoadedFlow, Manifest};
 use rep_host::{
-    Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupts, Observer, Outcome,
-    Overrides, Progress, Recorder, ResolvedExecutor, RunRequest, RuntimeConfig, cache_dir,
-    compile_sources, kill_orphans, resolve_executor, run_recorded, stderr_sink, write_cache,
+    Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupt, Interrupts,
+    OUTPUT_STALL, Observer, Outcome, Overrides, Progress, Recorder, ResolvedExecutor, RunRequest,
+    RuntimeConfig, cache_dir, compile_sources, resolve_executor, run_recorded, stderr_sink,
+    sweep_orphans, write_cache,
 };
 use rep_spec::{ExitCode, Header, REP_VERSION, TRANSCRIPT_FORMAT};
 use serde_json::{Map, Value};
 
 use super::args::{FlowArgs, GlobalArgs, OnlineArgs, RunArgs};
-use super::error::Failure;
+use super::error::{Failure, interrupted};
 use super::inputs::parse_inputs;
-use super::output::print_outcome;
+use super::output::{Undelivered, deliver, render_outcome};
 use super::{note, stderr_color};
 
 /// How long `tm` spends killing descendants that escaped the executor's process group.
-const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(1);
+pub const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(1);
 
 /// How long `tm` waits, on a terminal, for its queued stderr lines before it draws or prints
 /// something that must follow them.
@@ -62,7 +63,7 @@ fn run_flow(
         .enable_all()
         .build()
         .map_err(Failure::Runtime)?;
-    // Installed now: an interrupt while compiling kills the compiler.
+    // Installed now: an interrupt while compiling stops the compiler.
     let mut interrupts = {
         let _entered = runtime.enter();
         Interrupts::from_signals()
@@ -88,7 +89,7 @@ fn run_flow(
         check_inputs(&flow.flow, &loaded, &inputs)?;
     }
     let executor = resolve(global, &config)?;
-    let mut jsonl = match &flow.events_jsonl {
+    let jsonl = match &flow.events_jsonl {
         Some(path) => Some(
             EventsJsonl::open(path).map_err(|source| Failure::EventsJsonl {
                 path: path.clone(),
@@ -121,8 +122,9 @@ fn run_flow(
         Some(path) => Some(start_recording(path, &flow.flow, &request.executor)?),
         None => None,
     };
+    let mut jsonl_observer = jsonl.clone();
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
-    if let Some(jsonl) = jsonl.as_mut() {
+    if let Some(jsonl) = jsonl_observer.as_mut() {
         observers.push(jsonl);
     }
     if let Some(progress) = progress.as_mut() {
@@ -131,13 +133,16 @@ fn run_flow(
     let outcome = runtime.block_on(run_recorded(
         request,
         &mut observers,
-        interrupts,
+        &mut interrupts,
         recorder.clone(),
     ));
-    kill_orphans(ORPHAN_KILL_WAIT);
-    // A transcript that cannot be written is reported; the run's result stands.
-    if let Some(Err(error)) = recorder.map(|r| r.finish()) {
-        note(&format!("warning: {error}"));
+    drop(observers);
+    sweep_orphans(ORPHAN_KILL_WAIT);
+    let mut code = outcome.exit_code();
+    // What the run's outputs could not take is reported; the run's result stands, unless an
+    // interrupt arrives meanwhile.
+    if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, jsonl, recorder) {
+        code = signal_code(code, interrupt);
     }
     if let Some(error) = &outcome.error {
         note(&format!("error: {error}"));
@@ -146,20 +151,96 @@ fn run_flow(
         }
     }
     let manifest = show_manifest.then(|| manifest_path.display().to_string());
-    if let Some(progress) = &progress {
+    let printed = render_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    if progress.is_some() {
         // On a terminal: the error line, then the result, then the summary line, in order.
         stderr_sink().flush(TERMINAL_FLUSH_WAIT);
-        print_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    }
+    let delivered = deliver(&runtime, &mut interrupts, printed, OUTPUT_STALL);
+    runtime.shutdown_background();
+    match delivered {
+        Ok(()) => {}
+        Err(Undelivered::Interrupted(interrupt)) => code = signal_code(code, interrupt),
+        Err(Undelivered::Stalled) => note(&format!(
+            "error: the reader of stdout took nothing for {} s after the signal: the result \
+             was not delivered",
+            OUTPUT_STALL.as_secs()
+        )),
+        // The run was ended by a signal: that stays its code; the lost result is said.
+        Err(Undelivered::Failed(failure)) if code.code() >= 128 => {
+            note(&format!("error: {failure}"));
+        }
+        Err(Undelivered::Failed(failure)) => return Err(failure),
+    }
+    if let Some(progress) = &progress {
         progress.print_summary();
-    } else {
-        print_outcome(&flow.flow, manifest.as_deref(), &outcome);
     }
     tracing::debug!(peak_rss_kib = peak_rss_kib(), "outcome printed");
-    let code = outcome.exit_code();
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
     Ok(code)
+}
+
+/// The exit code after `interrupt` arrived once the run was over: the run's own if it was
+/// already ended by a signal, else the interrupt's.
+fn signal_code(code: ExitCode, interrupt: Interrupt) -> ExitCode {
+    if code.code() >= 128 {
+        code
+    } else {
+        interrupted(interrupt)
+    }
+}
+
+/// Waits for `--events-jsonl` and `--record` to be written (each giving up after
+/// [`OUTPUT_STALL`] without progress) and warns about what was not; an interrupt meanwhile
+/// abandons them (a transcript not finished is not put in place) and is returned.
+fn finish_outputs(
+    runtime: &tokio::runtime::Runtime,
+    interrupts: &mut Interrupts,
+    jsonl: Option<EventsJsonl>,
+    recorder: Option<Recorder>,
+) -> Option<Interrupt> {
+    if jsonl.is_none() && recorder.is_none() {
+        return None;
+    }
+    let (events, transcript) = (jsonl.clone(), recorder.clone());
+    let finished = runtime.block_on(rep_process::unless_interrupted(interrupts, move || {
+        // Both at once: each may wait out its stall bound.
+        std::thread::scope(|scope| {
+            let events = scope.spawn(|| events.map(|jsonl| jsonl.finish(OUTPUT_STALL)));
+            let transcript = transcript.map(|recorder| recorder.finish(OUTPUT_STALL));
+            (events.join().ok().flatten(), transcript)
+        })
+    }));
+    match finished {
+        Ok((events, transcript)) => {
+            if let Some(report) = events.filter(|r| !r.complete()) {
+                tracing::warn!(
+                    "--events-jsonl: {} events not written ({})",
+                    report.not_written,
+                    report.reason.as_deref().unwrap_or("unknown")
+                );
+            }
+            if let Some(Err(error)) = transcript {
+                tracing::warn!("{error}");
+            }
+            None
+        }
+        Err(interrupt) => {
+            if let Some(jsonl) = &jsonl {
+                jsonl.abandon();
+            }
+            if let Some(recorder) = &recorder {
+                recorder.abandon();
+            }
+            tracing::warn!(
+                "{}: the run's outputs were not finished (--events-jsonl, --record)",
+                interrupt.name()
+            );
+            Some(interrupt)
+        }
+    }
 }
 
 /// Starts the `--record` transcript of a run of `flow` on `executor` (exit 2 when its file

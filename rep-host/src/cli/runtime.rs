@@ -2,14 +2,17 @@
 
 use std::time::Duration;
 
-use rep_host::{ExecutorCommand, cache_dir, clear_cache, fetch_capabilities, kill_orphans};
+use rep_host::{
+    ExecutorCommand, Interrupts, OUTPUT_STALL, cache_dir, clear_cache, fetch_capabilities,
+    sweep_orphans,
+};
 use rep_spec::ExitCode;
 
 use super::args::{CacheClearArgs, CapabilitiesArgs, GlobalArgs};
 use super::error::Failure;
 use super::note;
-use super::output::print_stdout;
-use super::run::{load_config, resolve};
+use super::output::{Undelivered, deliver};
+use super::run::{ORPHAN_KILL_WAIT, load_config, resolve};
 
 pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<ExitCode, Failure> {
     let config = load_config(global)?;
@@ -18,18 +21,28 @@ pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<Exit
         .enable_all()
         .build()
         .map_err(Failure::Runtime)?;
+    let mut interrupts = {
+        let _entered = runtime.enter();
+        Interrupts::from_signals()
+    };
     let timeout = Duration::from_secs_f64(args.timeout);
     let result = runtime.block_on(fetch_capabilities(
         &command,
         timeout,
         global.max_frame_bytes,
+        &mut interrupts,
     ));
-    kill_orphans(Duration::from_secs(1));
+    sweep_orphans(ORPHAN_KILL_WAIT);
     let capabilities = result.map_err(Failure::Run)?;
-    if let Ok(text) = serde_json::to_string_pretty(&capabilities) {
-        print_stdout(format!("{text}\n").as_bytes());
+    let text = serde_json::to_string_pretty(&capabilities).unwrap_or_default() + "\n";
+    let delivered = deliver(&runtime, &mut interrupts, text.into_bytes(), OUTPUT_STALL);
+    runtime.shutdown_background();
+    match delivered {
+        Ok(()) => Ok(ExitCode::Completed),
+        Err(Undelivered::Failed(failure)) => Err(failure),
+        Err(Undelivered::Interrupted(interrupt)) => Ok(super::error::interrupted(interrupt)),
+        Err(Undelivered::Stalled) => Ok(ExitCode::Completed),
     }
-    Ok(ExitCode::Completed)
 }
 
 pub fn cache_clear(global: &GlobalArgs, args: &CacheClearArgs) -> Result<ExitCode, Failure> {

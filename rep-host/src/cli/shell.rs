@@ -13,27 +13,45 @@ pub fn completions(args: &CompletionsArgs) -> Result<ExitCode, Failure> {
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "tm", &mut script);
-    print_stdout(&script);
+    print_stdout(&script)?;
     Ok(ExitCode::Completed)
 }
 
 /// Prints `tm.1`, or writes it and a page per subcommand (`tm-runtime-run.1`, …) into
-/// `--dir`.
+/// `--dir` (each replaced atomically, as rep-files writes a file a user names).
 pub fn man(args: &ManArgs) -> Result<ExitCode, Failure> {
     match &args.dir {
-        None => print_stdout(&root_page()),
+        None => print_stdout(&root_page())?,
         Some(dir) => {
-            let failure = |source| Failure::Man {
-                dir: dir.clone(),
-                source,
-            };
-            std::fs::create_dir_all(dir).map_err(failure)?;
-            clap_mangen::generate_to(Cli::command(), dir).map_err(failure)?;
-            std::fs::write(dir.join("tm.1"), root_page()).map_err(failure)?;
+            std::fs::create_dir_all(dir).map_err(|source| Failure::Man {
+                path: dir.clone(),
+                source: source.into(),
+            })?;
+            let mut pages = vec![("tm.1".to_owned(), root_page())];
+            let mut root = Cli::command().disable_help_subcommand(true);
+            root.build();
+            subcommand_pages(&root, &mut pages);
+            for (name, page) in pages {
+                let path = dir.join(name);
+                rep_files::write_atomic(&path, &page)
+                    .map_err(|source| Failure::Man { path, source })?;
+            }
             note(&format!("manual pages written to {}", dir.display()));
         }
     }
     Ok(ExitCode::Completed)
+}
+
+/// A page per visible subcommand of `command`, at any depth: `(file name, roff)`.
+fn subcommand_pages(command: &clap::Command, pages: &mut Vec<(String, Vec<u8>)>) {
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        subcommand_pages(sub, pages);
+        let man = clap_mangen::Man::new(sub.clone());
+        let mut page = Vec::new();
+        // Rendering into memory cannot fail.
+        let _ = man.render(&mut page);
+        pages.push((man.get_filename(), page));
+    }
 }
 
 /// `tm.1`: clap's page, with the examples and exit codes as sections of their own, their

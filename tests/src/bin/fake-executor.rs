@@ -37,6 +37,14 @@
 //! - `setsid-child`: like `complete`, with a grandchild that called setsid
 //!   (`fake: grandchild pid N`).
 //! - `trickle`: answers the first Poll one byte per 100 ms, reading nothing meanwhile.
+//!
+//! Issue 19:
+//! - `events-hang`: `FAKE_POLLS` Polls (default 2000) return one event each, then the run
+//!   stays `running` forever.
+//! - `big-numbers`: like `complete`; the final summary (and its `outputs`) holds the
+//!   integer 123456789012345678901234567890 and the number 1e400, as JSON text.
+//! - `big-numbers-failed`: the run fails; `summary.error.data` holds them.
+//! - `big-numbers-start`: StartRun is answered error 1003 whose `data` holds them.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -179,7 +187,12 @@ fn main() {
                     Ok(result) => json!({"jsonrpc": "2.0", "id": reply_id, "result": result}),
                     Err(error) => json!({"jsonrpc": "2.0", "id": reply_id, "error": error}),
                 };
-                frame.to_string().into_bytes()
+                // Numbers a JSON tree cannot hold, written as text.
+                frame
+                    .to_string()
+                    .replace("\"@BIG@\"", BIG)
+                    .replace("\"@HUGE@\"", HUGE)
+                    .into_bytes()
             }
         };
         if mode == "notify-flood" {
@@ -258,6 +271,21 @@ fn after_answer(mode: &str, method: &str, polls: u32, frame: &[u8], stdout: &mut
     }
 }
 
+/// An integer beyond 64 bits.
+const BIG: &str = "123456789012345678901234567890";
+/// A number beyond f64.
+const HUGE: &str = "1e400";
+
+/// The summary of the `big-numbers` modes.
+fn big_summary(failed: bool) -> Value {
+    let numbers = json!({"big": "@BIG@", "huge": "@HUGE@"});
+    if failed {
+        json!({"completed_steps": 0, "failed_steps": 1, "error": {"code": 2001, "message": "big numbers", "data": {"step_id": "read", "details": numbers}}})
+    } else {
+        json!({"completed_steps": 6, "failed_steps": 0, "big": "@BIG@", "huge": "@HUGE@", "outputs": numbers})
+    }
+}
+
 fn log_event(n: u64) -> Value {
     json!({"type": "log", "timestamp": "2026-01-01T00:00:00Z", "level": "info", "message": format!("poll {n}")})
 }
@@ -269,7 +297,7 @@ fn sleep_forever() -> ! {
 }
 
 fn answer(mode: &str, method: &str, polls: &mut u32) -> Result<Value, Value> {
-    let hangs = matches!(mode, "hang" | "stubborn");
+    let hangs = matches!(mode, "hang" | "stubborn" | "events-hang");
     match method {
         "Runtime.Capabilities" if mode == "no-limits" => {
             Ok(json!({"version": "0.0.1", "step_kinds": KINDS}))
@@ -285,31 +313,38 @@ fn answer(mode: &str, method: &str, polls: &mut u32) -> Result<Value, Value> {
                 json!({"code": 2001, "message": "downstream refused", "data": {"step_id": "read"}}),
             ),
             "start-3002" => Err(json!({"code": 3002, "message": "fake panicked"})),
+            "big-numbers-start" => Err(
+                json!({"code": 1003, "message": "big numbers", "data": {"details": {"big": "@BIG@", "huge": "@HUGE@"}}}),
+            ),
             _ => Ok(json!({"run_id": "fake-run"})),
         },
         "Runtime.Poll" => {
             *polls += 1;
             let event = log_event(u64::from(*polls));
-            let events = if hangs && *polls > 1 {
-                vec![]
-            } else {
-                vec![event]
-            };
             let last_poll = match mode {
-                "events" => std::env::var("FAKE_POLLS")
+                "events" | "events-hang" => std::env::var("FAKE_POLLS")
                     .ok()
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(2000),
                 _ => 2,
             };
-            let status = if hangs || *polls < last_poll {
-                "running"
+            let quiet_after = if mode == "events-hang" { last_poll } else { 1 };
+            let events = if hangs && *polls > quiet_after {
+                vec![]
             } else {
-                "completed"
+                vec![event]
             };
-            Ok(
-                json!({"status": status, "events": events, "summary": {"completed_steps": 0, "failed_steps": 0}}),
-            )
+            let status = match (hangs || *polls < last_poll, mode) {
+                (true, _) => "running",
+                (false, "big-numbers-failed") => "failed",
+                (false, _) => "completed",
+            };
+            let summary = match (status, mode) {
+                ("completed", "big-numbers") => big_summary(false),
+                ("failed", "big-numbers-failed") => big_summary(true),
+                _ => json!({"completed_steps": 0, "failed_steps": 0}),
+            };
+            Ok(json!({"status": status, "events": events, "summary": summary}))
         }
         "Runtime.Cancel" => Ok(json!({"ok": true})),
         other => Err(json!({"code": -32601, "message": format!("Method not found: {other}")})),

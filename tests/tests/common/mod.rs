@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -153,9 +153,20 @@ pub fn redactions() -> insta::Settings {
 /// A runtime.yaml in `dir` that runs the fake executor in `mode` (passing `FAKE_REPLY_FILE`
 /// through the environment allowlist).
 pub fn fake_config(dir: &Path, mode: &str) -> PathBuf {
+    fake_config_marked(dir, mode, "")
+}
+
+/// [`fake_config`] with `marker` as a second argument of the executor, to find it in
+/// `/proc` (see [`assert_none_with`]).
+pub fn fake_config_marked(dir: &Path, mode: &str, marker: &str) -> PathBuf {
     let path = dir.join("runtime.yaml");
+    let args = if marker.is_empty() {
+        mode.to_owned()
+    } else {
+        format!("{mode}, {marker}")
+    };
     let yaml = format!(
-        "runtime:\n  engine: proc\n  language: rust\n  plugins_language: rust\n  executor_path: {}\n  executor_args: [{mode}]\n  pass_env: [FAKE_REPLY_FILE, FAKE_POLLS]\n",
+        "runtime:\n  engine: proc\n  language: rust\n  plugins_language: rust\n  executor_path: {}\n  executor_args: [{args}]\n  pass_env: [FAKE_REPLY_FILE, FAKE_POLLS]\n",
         fake_executor().display()
     );
     std::fs::write(&path, yaml).expect("write runtime.yaml");
@@ -208,7 +219,7 @@ pub fn assert_no_survivors(stderr: &str) {
         }
         if alive(pid) {
             // Do not leave it behind for the next test, then report.
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            send_signal(pid, "-KILL");
             panic!("process {pid} survived tm:\n{stderr}");
         }
     }
@@ -245,10 +256,68 @@ pub fn failing_flow(dir: &Path) -> PathBuf {
     write_flow(dir, "plant-monitor", &ir)
 }
 
-/// A `tm` process whose stderr is watched as it runs, so a test can act on what it says
-/// (send a signal once the run is being polled) and stop waiting after a bound.
+/// Sends `signal` (e.g. "-INT") to process `pid` with the `kill` command-line tool: the tests
+/// signal the processes they started only this way (rep-process alone signals processes in
+/// the workspace's own code).
+pub fn send_signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// A string no other process's command line holds: given to the processes of one test, it
+/// finds any of them left running (see [`assert_none_with`]).
+pub fn marker() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("marker-{}-{nanos}", std::process::id())
+}
+
+/// Processes whose command line holds `needle`, this test process excepted.
+pub fn processes_with(needle: &str) -> Vec<u32> {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if pid != me && alive(pid) && String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Asserts that no process mentioning `needle` is left (allowing the kernel a moment); any
+/// left is killed, so that it cannot disturb the next test.
+pub fn assert_none_with(needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_with(needle).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let left = processes_with(needle);
+    for &pid in &left {
+        send_signal(pid, "-KILL");
+    }
+    assert_eq!(left, Vec::<u32>::new(), "left running: {needle}");
+}
+
+/// A process whose stderr is watched as it runs (`tm` by default), so a test can act on what
+/// it says (send a signal once the run is being polled) and stop waiting after a bound.
 pub struct LiveTm {
     child: Child,
+    /// Held open until the process ends (a REP executor waits on its stdin).
+    _stdin: Option<ChildStdin>,
     started: Instant,
     stdout: JoinHandle<String>,
     stderr: Arc<Mutex<String>>,
@@ -257,23 +326,54 @@ pub struct LiveTm {
 }
 
 impl LiveTm {
-    /// Starts `tm args` with `env`.
+    /// Starts `tm args` with `env`, its stdin `/dev/null`.
     pub fn start(args: &[String], env: &[(&str, &str)]) -> LiveTm {
-        let mut command = Command::new(tm_path());
+        LiveTm::start_program(&tm_path(), args, env, false)
+    }
+
+    /// Starts `program args` with `env`; its stdin is a pipe held open when `hold_stdin`, else
+    /// `/dev/null`.
+    pub fn start_program(
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+        hold_stdin: bool,
+    ) -> LiveTm {
+        LiveTm::start_with_stdout(program, args, env, hold_stdin, None)
+    }
+
+    /// [`LiveTm::start_program`] with its stdout given (a pipe nobody reads, a device):
+    /// then [`Run::stdout`] is empty.
+    pub fn start_with_stdout(
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+        hold_stdin: bool,
+        stdout: Option<Stdio>,
+    ) -> LiveTm {
+        let captured = stdout.is_none();
+        let mut command = Command::new(program);
         command
             .args(args)
             .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdin(if hold_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(stdout.unwrap_or_else(Stdio::piped))
             .stderr(Stdio::piped());
         for (k, v) in env {
             command.env(k, v);
         }
-        let mut child = command.spawn().expect("tm starts");
-        let mut stdout = child.stdout.take().expect("stdout");
+        let mut child = command.spawn().expect("the program starts");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().filter(|_| captured);
         let stdout = std::thread::spawn(move || {
             let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
+            if let Some(mut stdout) = stdout {
+                let _ = stdout.read_to_string(&mut text);
+            }
             text
         });
         let mut stderr = child.stderr.take().expect("stderr");
@@ -298,6 +398,7 @@ impl LiveTm {
         });
         LiveTm {
             child,
+            _stdin: stdin,
             started: Instant::now(),
             stdout,
             stderr: seen,
@@ -326,13 +427,18 @@ impl LiveTm {
         }
     }
 
-    /// Sends `signal` (e.g. "-INT") to tm.
+    /// Sends `signal` (e.g. "-INT") to the process.
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill {signal} failed");
+    }
+
+    /// What the process wrote on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     /// Waits up to `limit` for tm to exit; past it, kills tm and returns with `code` -2
@@ -343,7 +449,7 @@ impl LiveTm {
             match self.child.try_wait().expect("try_wait") {
                 Some(status) => break status.code().unwrap_or(-1),
                 None if Instant::now() >= until => {
-                    let _ = self.child.kill();
+                    send_signal(self.child.id(), "-KILL");
                     let _ = self.child.wait();
                     break -2;
                 }

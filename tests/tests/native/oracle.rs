@@ -107,7 +107,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        send_signal(self.child.id(), "-KILL");
         let _ = self.child.wait();
     }
 }

@@ -1,23 +1,27 @@
 //! `tm executor check PATH`: the quick smoke test of a project made by `tm executor new`, one
 //! line per check on stdout: the executor's capabilities cover the manifest's step kinds, the
-//! sample flow completes, and `rep-conformance` certifies the REP v0.1 core with the
-//! project's fixtures.
+//! sample flow completes, `rep-conformance` certifies the REP v0.1 core with the project's
+//! fixtures, and the semantic tests pass when the executor registers `rep.probe` (both read
+//! from rep-conformance's JSON report).
 //!
 //! Each check runs a real program, as the project's CI does: this `tm` itself (`runtime
 //! capabilities`, `runtime run`) and the `rep-conformance` binary (beside `tm`, else on PATH).
 //! The conformance crate depends on the host library, so the host cannot link it back; and a
-//! child process bounds every check in time without any shared state.
+//! child process bounds every check in time without any shared state. Each is a helper
+//! command of rep-process ([`rep_process::run`]): its own process group, bounded in time and
+//! output; a signal to `tm` stops the check running (SIGTERM to its group, which a `tm` or
+//! `rep-conformance` child answers by ending its own run) and ends `tm` with 128 + N.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flow_ir::Manifest;
+use rep_host::conformance_report::Report;
+use rep_process::{Interrupts, Spec};
 use rep_spec::ExitCode;
 use serde_json::Value;
 
-use super::{ExecutorError, io};
+use super::{ExecutorError, io, report};
 use crate::cli::args::{ExecutorCheckArgs, GlobalArgs};
 use crate::cli::error::Failure;
 use crate::cli::output::print_stdout;
@@ -51,7 +55,7 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<ExitCode, 
     let manifest = Manifest::load(&manifest_path).map_err(Failure::Manifest)?;
     // The executor as the user names it (relative to here), else runtime.yaml's (relative to
     // the project, where the checks run).
-    let executor = match &global.executor_path {
+    let executor = match args.executor.as_ref().or(global.executor_path.as_ref()) {
         Some(path) => {
             Some(std::path::absolute(path).map_err(|e| Failure::Executor(io("resolve", path)(e)))?)
         }
@@ -68,24 +72,45 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<ExitCode, 
         host_flags.extend(["--executor-path".into(), path.display().to_string()]);
     }
 
+    let mut runner = Runner::new()?;
     let mut verdicts = Vec::new();
     let kinds: Vec<String> = manifest
         .entries
         .iter()
         .flat_map(|e| e.step_kinds.iter().cloned())
         .collect();
-    verdicts.push(capabilities(&tm, project, &host_flags, &kinds, timeout));
+    verdicts.push(capabilities(
+        &mut runner,
+        &tm,
+        project,
+        &host_flags,
+        &kinds,
+        timeout,
+    ));
     for entry in &manifest.entries {
-        verdicts.push(sample_run(&tm, project, &host_flags, &entry.name, timeout));
+        verdicts.push(sample_run(
+            &mut runner,
+            &tm,
+            project,
+            &host_flags,
+            &entry.name,
+            timeout,
+        ));
     }
-    verdicts.push(conformance(&tm, project, executor.as_deref(), timeout));
+    verdicts.extend(conformance(
+        &mut runner,
+        &tm,
+        project,
+        executor.as_deref(),
+        timeout,
+    ));
 
     let mut text = String::new();
     for v in &verdicts {
         let mark = if v.ok { "ok  " } else { "FAIL" };
         text.push_str(&format!("{mark} {:<13} {}\n", v.name, v.detail));
     }
-    print_stdout(text.as_bytes());
+    print_stdout(text.as_bytes())?;
     Ok(if verdicts.iter().all(|v| v.ok) {
         ExitCode::Completed
     } else {
@@ -94,6 +119,7 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<ExitCode, 
 }
 
 fn capabilities(
+    runner: &mut Runner,
     tm: &Path,
     project: &Path,
     flags: &[String],
@@ -101,9 +127,8 @@ fn capabilities(
     timeout: Duration,
 ) -> Verdict {
     let name = "capabilities";
-    let mut command = Command::new(tm);
-    command.args(flags).args(["runtime", "capabilities"]);
-    let out = match run(command, project, timeout) {
+    let command = Spec::new(tm).args(flags).args(["runtime", "capabilities"]);
+    let out = match runner.run(command, project, timeout) {
         Ok(out) if out.code == Some(0) => out,
         Ok(out) => return fail(name, &out),
         Err(detail) => {
@@ -145,6 +170,7 @@ fn capabilities(
 }
 
 fn sample_run(
+    runner: &mut Runner,
     tm: &Path,
     project: &Path,
     flags: &[String],
@@ -152,15 +178,15 @@ fn sample_run(
     timeout: Duration,
 ) -> Verdict {
     let name = "flow";
-    let mut command = Command::new(tm);
-    command
-        .args(flags)
-        .args(["runtime", "run", "--manifest", MANIFEST, "--flow", flow]);
+    let mut command =
+        Spec::new(tm)
+            .args(flags)
+            .args(["runtime", "run", "--manifest", MANIFEST, "--flow", flow]);
     if project.join(INPUTS).is_file() {
-        command.args(["--inputs", &format!("@{INPUTS}")]);
+        command = command.args(["--inputs", &format!("@{INPUTS}")]);
     }
     let started = Instant::now();
-    match run(command, project, timeout) {
+    match runner.run(command, project, timeout) {
         Ok(out) if out.code == Some(0) => {
             let outputs = serde_json::from_str::<Value>(&out.stdout)
                 .map(|v| v["summary"]["outputs"].to_string())
@@ -199,60 +225,75 @@ fn sample_run(
     }
 }
 
-fn conformance(tm: &Path, project: &Path, executor: Option<&Path>, timeout: Duration) -> Verdict {
+/// `rep-conformance run` on the project's fixtures: the `conformance` verdict (the catalogue,
+/// the certification line) and the `semantics` verdict (the `REP-SEM-*` tests, run when the
+/// executor advertises `rep.probe`), both read from the JSON report.
+fn conformance(
+    runner: &mut Runner,
+    tm: &Path,
+    project: &Path,
+    executor: Option<&Path>,
+    timeout: Duration,
+) -> Vec<Verdict> {
     let name = "conformance";
     let Some(binary) = rep_conformance(tm) else {
-        return Verdict {
+        return vec![Verdict {
             ok: false,
             name,
             detail: "rep-conformance is neither beside tm nor on PATH: cargo install --locked \
                      --path REP/conformance --bin rep-conformance"
                 .into(),
-        };
+        }];
     };
-    let mut command = Command::new(binary);
-    command.arg("run");
-    match executor {
+    let mut command = Spec::new(binary).arg("run");
+    command = match executor {
         Some(path) => command.arg("--executor").arg(path),
         None => command.args(["--config", RUNTIME_CONFIG]),
     };
     if project.join(FIXTURES).is_dir() {
-        command.args(["--fixtures", FIXTURES]);
+        command = command.args(["--fixtures", FIXTURES]);
     }
-    // Many tests, each with its own budget: the whole catalogue gets a few timeouts.
-    match run(command, project, timeout * 5) {
-        Ok(out) => {
-            let certification = out
-                .stdout
-                .lines()
-                .rev()
-                .find(|l| l.contains("REP v0.1 core:"))
-                .map(str::trim)
-                .unwrap_or("(no certification line)")
-                .to_owned();
-            if out.code == Some(0) {
-                Verdict {
-                    ok: true,
-                    name,
-                    detail: certification,
-                }
-            } else {
-                Verdict {
-                    ok: false,
-                    name,
-                    detail: format!(
-                        "{certification} (exit code {}; run `rep-conformance run` in {} for the report)",
-                        out.code.map_or("none".into(), |c| c.to_string()),
-                        project.display()
-                    ),
-                }
-            }
+    // The verdicts come from the JSON report (report.rs), never from the human output.
+    let report_dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            return vec![Verdict {
+                ok: false,
+                name,
+                detail: format!("cannot create a folder for the report: {e}"),
+            }];
         }
-        Err(detail) => Verdict {
+    };
+    let report_path = report_dir.path().join("rep-conformance.json");
+    command = command.arg("--json").arg(&report_path);
+    // Many tests, each with its own budget: the whole catalogue gets a few timeouts.
+    match runner.run(command, project, timeout * 5) {
+        // No report: a usage error (exit 2), named on its stderr.
+        Ok(out) if !report_path.exists() => vec![fail(name, &out)],
+        Ok(out) => match Report::load(&report_path) {
+            Ok(report) => {
+                let (ok, detail) = report::conformance(&report, out.code, project);
+                let (semantics_ok, semantics) = report::semantics(&report);
+                vec![
+                    Verdict { ok, name, detail },
+                    Verdict {
+                        ok: semantics_ok,
+                        name: "semantics",
+                        detail: semantics,
+                    },
+                ]
+            }
+            Err(e) => vec![Verdict {
+                ok: false,
+                name,
+                detail: format!("the JSON report of rep-conformance is unusable: {e}"),
+            }],
+        },
+        Err(detail) => vec![Verdict {
             ok: false,
             name,
             detail,
-        },
+        }],
     }
 }
 
@@ -290,68 +331,47 @@ struct Output {
     stderr: String,
 }
 
-/// Runs `command` in `dir`, killed after `timeout`; its output is read on threads so that a
-/// full pipe never stalls it.
-fn run(mut command: Command, dir: &Path, timeout: Duration) -> Result<Output, String> {
-    use std::os::unix::process::CommandExt;
-    // Its own process group, killed whole on a timeout: no grandchild keeps a pipe open.
-    let mut child = command
-        .process_group(0)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
-    let read = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            if let Some(pipe) = pipe {
-                let mut pipe = pipe.take(OUTPUT_BYTES as u64);
-                let _ = pipe.read_to_end(&mut kept);
-                let _ = std::io::copy(&mut pipe.into_inner(), &mut std::io::sink());
-            }
-            String::from_utf8_lossy(&kept).into_owned()
+/// The checks' programs: one runtime, and `tm`'s signals.
+struct Runner {
+    runtime: tokio::runtime::Runtime,
+    interrupts: Interrupts,
+}
+
+impl Runner {
+    fn new() -> Result<Runner, Failure> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Failure::Runtime)?;
+        let interrupts = {
+            let _entered = runtime.enter();
+            Interrupts::from_signals()
+        };
+        Ok(Runner {
+            runtime,
+            interrupts,
         })
-    };
-    let stdout = read(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = read(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() >= deadline => {
-                if let Ok(pid) = i32::try_from(child.id()) {
-                    let group = nix::unistd::Pid::from_raw(pid);
-                    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-                }
-                let _ = child.wait();
-                break None;
+    }
+
+    /// Runs `command` in `dir` to its end within `timeout`, keeping at most
+    /// [`OUTPUT_BYTES`] of each output. An interrupt stops it and ends `tm` (128 + N).
+    fn run(&mut self, command: Spec, dir: &Path, timeout: Duration) -> Result<Output, String> {
+        let command = command.current_dir(dir);
+        let run = rep_process::run(&command, timeout, OUTPUT_BYTES, &mut self.interrupts);
+        match self.runtime.block_on(run) {
+            Ok(out) => Ok(Output {
+                code: out.status.code(),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }),
+            Err(rep_process::RunError::Interrupted(interrupt)) => rep_process::exit_now(interrupt),
+            Err(rep_process::RunError::TimedOut(_)) => Err(format!(
+                "did not finish within {} s (--timeout)",
+                timeout.as_secs_f64()
+            )),
+            Err(rep_process::RunError::Spawn(e)) => {
+                Err(format!("cannot start {}: {e}", command.program().display()))
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("cannot wait for {:?}: {e}", command.get_program())),
         }
-    };
-    let out = Output {
-        code: status.and_then(|s| s.code()),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    match status {
-        Some(_) => Ok(out),
-        None => Err(format!(
-            "did not finish within {} s (--timeout)",
-            timeout.as_secs_f64()
-        )),
     }
 }

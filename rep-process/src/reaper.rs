@@ -1,9 +1,10 @@
-//! This process as a child subreaper: descendants that leave the executor's process group
+//! This process as a child subreaper: descendants that leave a child's process group
 //! (`setsid`, a double fork) are re-parented to us when their parent dies, and
-//! [`kill_orphans`] kills and reaps them when the run ends (architecture invariant 4).
+//! [`sweep_orphans`] kills and reaps them at the end of a run (architecture invariant 4:
+//! nothing outlives the binary).
 //!
-//! Both act on the whole process: they are for a binary that runs one executor at a time,
-//! like `tm`, not for a library user running several.
+//! Both act on the whole process: they are for a binary's `main` (`tm`, `rep-conformance`),
+//! called when none of its own children is still wanted, not for a library user.
 
 use std::time::{Duration, Instant};
 
@@ -21,9 +22,9 @@ pub fn become_subreaper() -> std::io::Result<()> {
 
 /// Sends SIGKILL to every child of this process and reaps it, again and again (a killed
 /// orphan's own children are re-parented to us in turn) until none is left or `limit` has
-/// passed. Returns how many were killed. Call it once the executor itself has been reaped:
-/// every child left then is a descendant that escaped its process group.
-pub fn kill_orphans(limit: Duration) -> usize {
+/// passed. Returns how many were killed. Call it once the children this process started
+/// have been stopped: every child left then is a descendant that escaped its group.
+pub fn sweep_orphans(limit: Duration) -> usize {
     let until = Instant::now() + limit;
     let mut killed = 0;
     loop {
@@ -34,10 +35,6 @@ pub fn kill_orphans(limit: Duration) -> usize {
         for &child in &children {
             if kill(child, Signal::SIGKILL).is_ok() {
                 killed += 1;
-                tracing::debug!(
-                    pid = child.as_raw(),
-                    "killed a descendant that escaped the executor's process group"
-                );
             }
         }
         for child in children {

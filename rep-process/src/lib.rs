@@ -1,0 +1,38 @@
+//! Every child process of rep's binaries, and how they end: one place for spawning, stopping
+//! and signals (architecture invariant 4: nothing outlives a binary).
+//!
+//! - [`spawn`] a [`Spec`]: the child leads a new process group and gets SIGKILL from the
+//!   kernel if this process dies (a parent-death signal, armed by the one forking thread:
+//!   see [`spawn()`]'s module). The result is a [`Group`]:
+//!   [`terminate`](Group::terminate), [`kill`](Group::kill), [`wait`](Group::wait), and
+//!   [`stop`](Group::stop) by the shutdown [`Ladder`] ([`climb`] for other [`Stoppable`]
+//!   processes). Dropping a group kills it.
+//! - [`run`] a helper command to its end, bounded in time and output.
+//! - [`become_subreaper`] and [`sweep_orphans`]: descendants that leave their group are
+//!   re-parented to this process and killed at the end of a run.
+//! - [`Interrupts`]: SIGINT, SIGTERM and SIGHUP (exit codes 130, 143, 129) the same way in
+//!   every binary; [`exit_now`] for the second one.
+//! - [`stderr_sink`]: this process's stderr, which never blocks.
+//!
+//! Only this crate signals processes, forks them or sets their parent-death signal.
+
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod group;
+mod ladder;
+mod reaper;
+mod run;
+mod signals;
+mod sink;
+mod spawn;
+
+pub use group::{Group, kill_all};
+pub use ladder::{Ladder, REAP_WAIT, Stoppable, climb};
+pub use reaper::{become_subreaper, sweep_orphans};
+pub use run::{INTERRUPT_GRACE, Output, RunError, run, run_blocking};
+pub use signals::{
+    Interrupt, InterruptSender, Interrupts, exit_now, exit_on_signals, unless_interrupted,
+};
+pub use sink::{QUEUE_BYTES, StderrSink, stderr_sink};
+pub use spawn::{Spec, Stdio, spawn};
