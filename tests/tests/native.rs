@@ -15,6 +15,8 @@
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
 
 mod common;
+#[path = "native/firmware.rs"]
+mod firmware;
 #[path = "native/oracle.rs"]
 mod oracle;
 
@@ -52,6 +54,8 @@ fn build(args: &'static [&'static str]) -> Result<String, String> {
         .arg(repo().join("native/build.sh"))
         .args(args)
         .env("REP_NATIVE_OUT", native_dir())
+        // No cargo from inside a test: the FreeRTOS kernel is what an earlier build.sh fetched.
+        .env("REP_NATIVE_FETCH", "0")
         .current_dir(repo())
         .output()
         .expect("bash runs");
@@ -86,8 +90,14 @@ fn artifact(name: &str) -> Option<PathBuf> {
 
 /// `qemu-executor` with what it needs at run time: qemu-system-arm and a built rep-bridge.
 fn qemu_executor() -> Option<PathBuf> {
-    let executor = artifact("qemu-executor")?;
-    artifact("firmware.elf")?;
+    qemu_launcher("qemu-executor", "firmware.elf")
+}
+
+/// The QEMU launcher `name` (native/firmware/qemu-executor under one of its names) with its
+/// `firmware`, qemu-system-arm and a built rep-bridge.
+fn qemu_launcher(name: &str, firmware: &str) -> Option<PathBuf> {
+    let executor = artifact(name)?;
+    artifact(firmware)?;
     if Command::new("qemu-system-arm")
         .arg("--version")
         .output()
