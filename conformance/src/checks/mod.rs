@@ -6,7 +6,9 @@ pub mod lifecycle;
 pub mod process;
 pub mod rpc;
 pub mod runs;
+pub mod semantics;
 pub mod start;
+pub mod wire;
 
 use serde_json::{Map, Value};
 use tokio::time::Instant;
@@ -15,6 +17,7 @@ use crate::conn::{Connection, Target};
 use crate::flows::{Expect, Flow};
 use crate::recording::TestRecording;
 use crate::verdict::{Failure, Skip};
+use crate::wire::FrameLog;
 
 /// What the suite learnt before the tests: the executor's capabilities and the flows it can
 /// be asked to run.
@@ -99,6 +102,10 @@ pub struct Ctx<'a> {
     pub deadline: Instant,
     /// Where its sessions are recorded (`run --record DIR`), if anywhere.
     pub recording: Option<&'a TestRecording>,
+    /// The test's id.
+    pub test: &'static str,
+    /// Every frame of the suite run (REP-WIRE-001).
+    pub frames: &'a FrameLog,
 }
 
 impl Ctx<'_> {
@@ -108,7 +115,9 @@ impl Ctx<'_> {
     /// When it cannot be started.
     pub fn connect(&self) -> Result<Connection, Failure> {
         let recorder = self.recording.and_then(|r| r.next(self.target));
-        Connection::spawn_recorded(self.target, self.deadline, recorder)
+        let mut conn = Connection::spawn_recorded(self.target, self.deadline, recorder)?;
+        conn.tap(self.frames.tap(self.test));
+        Ok(conn)
     }
 }
 

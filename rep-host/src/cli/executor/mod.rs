@@ -3,6 +3,7 @@
 
 mod check;
 mod pin;
+mod report;
 mod scaffold;
 
 use std::path::{Path, PathBuf};
