@@ -96,6 +96,9 @@ fn run_command(
             command: ExecutorCommand::New(args),
         } => executor::new(global, args),
         Command::Executor {
+            command: ExecutorCommand::Pin,
+        } => executor::pin(global),
+        Command::Executor {
             command: ExecutorCommand::Check(args),
         } => {
             become_subreaper();

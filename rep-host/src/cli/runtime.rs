@@ -17,6 +17,9 @@ use super::run::{ORPHAN_KILL_WAIT, load_config, resolve};
 pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<ExitCode, Failure> {
     let config = load_config(global)?;
     let command = ExecutorCommand::from(resolve(global, &config)?);
+    if !global.quiet {
+        describe_executor(&command);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -42,6 +45,28 @@ pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<Exit
         Err(Undelivered::Failed(failure)) => Err(failure),
         Err(Undelivered::Interrupted(interrupt)) => Ok(super::error::interrupted(interrupt)),
         Err(Undelivered::Stalled) => Ok(ExitCode::Completed),
+    }
+}
+
+/// On stderr: the pin and the sandbox in force on this kernel (`sandbox: …` lines, what
+/// `best_effort` leaves out, or why the sandbox cannot be applied: the run then fails).
+fn describe_executor(command: &ExecutorCommand) {
+    if let Some(hash) = &command.sha256 {
+        note(&format!(
+            "executor: {} pinned (sha256 {hash})",
+            command.path.display()
+        ));
+    }
+    match &command.sandbox {
+        None => tracing::info!("sandbox: none (the executor runs with this user's access)"),
+        Some(sandbox) => match sandbox.prepare() {
+            Ok(prepared) => {
+                for line in prepared.plan().lines() {
+                    note(&line);
+                }
+            }
+            Err(error) => note(&format!("sandbox: {error}")),
+        },
     }
 }
 

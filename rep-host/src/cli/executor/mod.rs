@@ -2,6 +2,7 @@
 //! (its smoke test, [`check`]).
 
 mod check;
+mod pin;
 mod report;
 mod scaffold;
 
@@ -15,6 +16,7 @@ use super::note;
 use scaffold::{KitSource, Spec};
 
 pub use check::check;
+pub use pin::pin;
 
 /// Why `tm executor new` or `tm executor check` could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,19 @@ pub enum ExecutorError {
     /// A template of the project did not render (a bug of `tm`).
     #[error(transparent)]
     Template(#[from] scaffold::TemplateError),
+    /// The executor file cannot be read to hash it (`tm executor pin`).
+    #[error(transparent)]
+    Unreadable(rep_host::ImageError),
+    /// The hash cannot be placed in the runtime config (nothing was written).
+    #[error("cannot write executor_sha256 into {}: {message}", path.display())]
+    ConfigEdit { path: PathBuf, message: String },
+    /// The runtime config cannot be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: rep_files::WriteError,
+    },
     /// A file or folder cannot be read or written.
     #[error("cannot {what} {}", path.display())]
     Io {
@@ -46,10 +61,14 @@ pub enum ExecutorError {
 }
 
 impl ExecutorError {
-    /// Bad names, kinds, folders: exit code 2; I/O failures and template bugs: 4.
+    /// Bad names, kinds, folders, a runtime config the pin cannot be placed in: exit code 2;
+    /// I/O failures, an unreadable executor and template bugs: 4.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            ExecutorError::Io { .. } | ExecutorError::Template(_) => ExitCode::RuntimeInternal,
+            ExecutorError::Io { .. }
+            | ExecutorError::Template(_)
+            | ExecutorError::Unreadable(_)
+            | ExecutorError::Write { .. } => ExitCode::RuntimeInternal,
             _ => ExitCode::BadInput,
         }
     }
