@@ -319,6 +319,10 @@ fn a_second_sigint_kills_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = fake_config(dir.path(), "stubborn");
     let live = LiveTm::start(&plant_args(&config, &[]), &[]);
+    // The second Poll request proves tm has read the first one's answer ("poll 1"): the
+    // stubborn executor answers nothing after the signal, so a signal sent between the first
+    // request and its answer left no event to print (a race seen under load).
+    live.wait_for("fake: got Runtime.Poll", Duration::from_secs(10));
     live.wait_for("fake: got Runtime.Poll", Duration::from_secs(10));
     live.signal("-INT");
     live.wait_for("fake: got Runtime.Cancel", Duration::from_secs(10));

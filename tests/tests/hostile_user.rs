@@ -454,6 +454,10 @@ fn sighup_cancels_the_run_keeps_the_transcript_and_leaves_nothing() {
         &plant(&config, &["--record", transcript.to_str().unwrap()]),
         &[],
     );
+    // The second Poll request proves tm has read the first one's answer ("poll 1"): the
+    // stubborn executor answers nothing after the signal, so a signal sent between the first
+    // request and its answer left no event to print (a race seen under load).
+    live.wait_for("fake: got Runtime.Poll", Duration::from_secs(10));
     live.wait_for("fake: got Runtime.Poll", Duration::from_secs(10));
     // The stubborn executor ignores Cancel and stdin EOF: SIGTERM at 4 s, SIGKILL at 5 s.
     let run = signal_and_finish(live, "-HUP", 129, Duration::from_secs(5 + 3));
