@@ -55,4 +55,6 @@ for program in "${programs[@]}"; do
     fi
 done
 
+# One wheel in target/wheels: the previous build's, of an older version, goes.
+rm -f "$target_dir"/wheels/rep_host-*.whl
 "$maturin" build --locked --manifest-path rep-host-py/Cargo.toml --profile "$profile" "$@"

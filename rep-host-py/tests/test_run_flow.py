@@ -190,7 +190,10 @@ def test_the_gil_is_released_while_a_run_waits(tmp_path, inputs):
 
 
 CTRL_C = """
-import json, sys, rep_host
+import json, signal, sys, rep_host
+# Python's own Ctrl-C handler, even when this test runs where SIGINT is ignored (a
+# background job of a non-interactive shell starts so, and Python then keeps it ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 try:
     rep_host.run_flow("plant-monitor", sys.argv[1], {"endpoint": "e", "nodes": []},
                       runtime_config=sys.argv[2], timeout=60)

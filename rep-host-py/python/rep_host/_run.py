@@ -129,7 +129,8 @@ def raise_failure(report: Mapping[str, Any], events: Tuple[Dict[str, Any], ...])
 def interrupted(run: "_native.Run") -> "_errors.RunInterrupted":
     """The RunInterrupted for a Ctrl-C that cancelled ``run`` (already ended)."""
     report = run.snapshot()
-    message = (report["failure"] or {}).get("message") or "interrupted: the run was cancelled"
+    failure = report["failure"]
+    message = failure["message"] if failure else "interrupted: the run was cancelled"
     return _errors.RunInterrupted(
         message, run_id=report["run_id"], events=events_of(report), summary=summary_of(report)
     )
