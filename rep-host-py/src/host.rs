@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use flow_ir::{LoadedFlow, Manifest, ManifestError};
+use flow_ir::{FlowIr, LoadedFlow, Manifest, ManifestError, ValidationError};
 use rep_host::{
     CacheRecord, Cause, ConfigError, ExecutorCommand, Interrupt, InterruptSender, Interrupts,
     Observer, Outcome, Overrides, RunError, RunRequest, RuntimeConfig, cache_dir,
@@ -217,17 +217,8 @@ pub fn prepare_flow(
         ..
     } = loaded;
     check_inputs(flow, &ir.inputs_schema, &inputs)?;
-    Ok(Prepared {
-        request: request(
-            document,
-            ir.required_step_kinds(),
-            inputs,
-            command,
-            timeout,
-            false,
-        ),
-        warnings,
-    })
+    let request = request(document, &ir, inputs, command, timeout, false);
+    Ok(Prepared { request, warnings })
 }
 
 /// A run of the Flow IR document `ir_json` (what TraceMind's `ProcessEngine.start_run`
@@ -254,41 +245,30 @@ pub fn prepare_ir(
         .with_code(codes::INVALID_IR)
     })?;
     let ir = flow_ir::validate(&document).map_err(|error| {
-        let code = if error.is_unsupported_version() {
-            codes::UNSUPPORTED_IR_VERSION
-        } else {
-            codes::INVALID_IR
-        };
-        let mut failure =
-            Failure::new(Kind::Manifest, ExitCode::BadInput, error.to_string()).with_code(code);
-        failure.problems = error.problems.iter().map(ToString::to_string).collect();
-        failure
+        invalid_ir(
+            Failure::new(Kind::Manifest, ExitCode::BadInput, error.to_string()),
+            &error,
+        )
     })?;
     check_inputs(&ir.flow.name, &ir.inputs_schema, &inputs)?;
+    let request = request(document, &ir, inputs, command, timeout, allow_shell);
     Ok(Prepared {
-        request: request(
-            document,
-            ir.required_step_kinds(),
-            inputs,
-            command,
-            timeout,
-            allow_shell,
-        ),
+        request,
         warnings: Vec::new(),
     })
 }
 
 fn request(
-    ir: Value,
-    required_step_kinds: std::collections::BTreeSet<String>,
+    document: Value,
+    ir: &FlowIr,
     inputs: Map<String, Value>,
     executor: ExecutorCommand,
     engine_timeout: Duration,
     allow_shell: bool,
 ) -> RunRequest {
     RunRequest {
-        ir,
-        required_step_kinds,
+        required_step_kinds: ir.required_step_kinds(),
+        ir: document,
         inputs,
         executor,
         engine_timeout,
@@ -328,16 +308,23 @@ fn check_inputs(
 /// The manifest error as a failure: every one is exit 2; an invalid IR carries 1003 (1001
 /// for an unsupported version) and its problems.
 fn manifest_failure(error: &ManifestError) -> Failure {
-    let mut failure = Failure::new(Kind::Manifest, ExitCode::BadInput, chain(error));
-    if let ManifestError::InvalidIr { source, .. } = error {
-        let code = if source.is_unsupported_version() {
-            codes::UNSUPPORTED_IR_VERSION
-        } else {
-            codes::INVALID_IR
-        };
-        failure = failure.with_code(code);
-        failure.problems = source.problems.iter().map(ToString::to_string).collect();
+    let failure = Failure::new(Kind::Manifest, ExitCode::BadInput, chain(error));
+    match error {
+        ManifestError::InvalidIr { source, .. } => invalid_ir(failure, source),
+        _ => failure,
     }
+}
+
+/// `failure` for the invalid Flow IR of `error`: code 1003 (1001 for an unsupported
+/// version, REP v0.1 §5) and every problem.
+fn invalid_ir(failure: Failure, error: &ValidationError) -> Failure {
+    let code = if error.is_unsupported_version() {
+        codes::UNSUPPORTED_IR_VERSION
+    } else {
+        codes::INVALID_IR
+    };
+    let mut failure = failure.with_code(code);
+    failure.problems = error.problems.iter().map(ToString::to_string).collect();
     failure
 }
 

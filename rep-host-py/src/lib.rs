@@ -198,13 +198,9 @@ fn start_flow(
     target: TargetArgs,
     timeout: f64,
 ) -> PyResult<Run> {
-    let timeout = seconds(timeout)?;
-    let target = Target::from(target);
-    let prepared = py
-        .detach(|| host::prepare_flow(&flow, &manifest, &inputs_json, &target, timeout))
-        .map_err(|f| native_error(py, &f))?;
-    let warnings = prepared.warnings.clone();
-    Ok(Run::new(host::start_run(prepared), warnings))
+    start(py, target, timeout, |target, timeout| {
+        host::prepare_flow(&flow, &manifest, &inputs_json, target, timeout)
+    })
 }
 
 /// Validates the Flow IR document `ir_json`, checks `inputs_json` against its
@@ -219,12 +215,25 @@ fn start_ir(
     target: TargetArgs,
     timeout: f64,
 ) -> PyResult<Run> {
+    start(py, target, timeout, |target, timeout| {
+        host::prepare_ir(&ir_json, &inputs_json, allow_shell, target, timeout)
+    })
+}
+
+/// Checks a run with `prepare` (the GIL released: it reads files) and starts it.
+fn start(
+    py: Python<'_>,
+    target: TargetArgs,
+    timeout: f64,
+    prepare: impl FnOnce(&Target, Duration) -> Result<host::Prepared, Box<Failure>> + Send,
+) -> PyResult<Run> {
     let timeout = seconds(timeout)?;
     let target = Target::from(target);
     let prepared = py
-        .detach(|| host::prepare_ir(&ir_json, &inputs_json, allow_shell, &target, timeout))
+        .detach(|| prepare(&target, timeout))
         .map_err(|f| native_error(py, &f))?;
-    Ok(Run::new(host::start_run(prepared), Vec::new()))
+    let warnings = prepared.warnings.clone();
+    Ok(Run::new(host::start_run(prepared), warnings))
 }
 
 /// Starts the executor, asks `Runtime.Capabilities` (within `timeout` seconds), shuts the

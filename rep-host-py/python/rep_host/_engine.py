@@ -178,18 +178,9 @@ class ProcessEngine(*_ENGINE_BASES):  # type: ignore[misc]
             RunInterrupted: Ctrl-C while the run was being started.
         """
         allow_shell = bool((options or {}).get("allow_shell", False))
-        try:
-            ir_json = json.dumps(ir, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise _errors.ManifestError(
-                f"the IR cannot be sent as JSON: {error}",
-                code=1003,
-                error_class="Validation",
-                exit_code=2,
-            ) from None
         run = _run.native_call(
             _native.start_ir,
-            ir_json,
+            _run.json_text(ir, "the IR", _errors.ManifestError, 1003),
             _run.inputs_json(inputs),
             allow_shell,
             self._target,

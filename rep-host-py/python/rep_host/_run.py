@@ -86,18 +86,24 @@ def target(
     }
 
 
-def inputs_json(inputs: Optional[Mapping[str, Any]]) -> str:
-    """``inputs`` as JSON text; what JSON cannot hold (NaN, a set, an object) is an
-    InputsError (exit code 2), as is anything but a mapping (checked natively)."""
+def json_text(value: Any, what: str, error: "type[_errors.RepHostError]", code: int) -> str:
+    """``value`` as JSON text; what JSON cannot hold (NaN, a set, an object) is ``error``
+    with ``code`` (a Validation error, exit code 2), naming ``what``."""
     try:
-        return json.dumps({} if inputs is None else inputs, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise _errors.InputsError(
-            f"the inputs cannot be sent as JSON: {error}",
-            code=1004,
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as cause:
+        raise error(
+            f"{what} cannot be sent as JSON: {cause}",
+            code=code,
             error_class="Validation",
             exit_code=2,
         ) from None
+
+
+def inputs_json(inputs: Optional[Mapping[str, Any]]) -> str:
+    """``inputs`` as JSON text: InputsError (1004, exit code 2) for what JSON cannot hold,
+    as for anything but a mapping (checked natively)."""
+    return json_text({} if inputs is None else inputs, "the inputs", _errors.InputsError, 1004)
 
 
 def events_of(report: Mapping[str, Any]) -> Tuple[Dict[str, Any], ...]:
