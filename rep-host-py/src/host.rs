@@ -180,6 +180,9 @@ fn executor_command(target: &Target) -> Result<ExecutorCommand, Box<Failure>> {
     let overrides = Overrides {
         engine: None,
         executor_path: target.executor_path.clone(),
+        // A pin comes from the runtime config's `executor_sha256`, as for `tm` without
+        // `--executor-sha256`.
+        executor_sha256: None,
     };
     let resolved = resolve_executor(&config, &overrides, target.default_dir.as_deref())
         .map_err(|e| config_failure(&e))?;
