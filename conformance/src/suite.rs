@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use glob::Pattern;
+use rep_host::Tap;
 use rep_spec::METHOD_CAPABILITIES;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -257,9 +258,11 @@ struct Probe {
 /// wrong with its answers.
 async fn probe(target: &Target, fixtures: Vec<crate::flows::Flow>) -> Result<Probe, Error> {
     let mut conn =
-        Connection::spawn(target, Instant::now() + PROBE_BUDGET).map_err(|f| Error::Spawn {
-            path: target.path.clone(),
-            message: f.reason,
+        Connection::spawn(target, Instant::now() + PROBE_BUDGET, &Tap::none()).map_err(|f| {
+            Error::Spawn {
+                path: target.path.clone(),
+                message: f.reason,
+            }
         })?;
     let mut silent = None;
     let capabilities = match conn.call(METHOD_CAPABILITIES, json!({})).await {
@@ -379,7 +382,11 @@ async fn run_one(info: &TestInfo, options: &Options, plan: &Plan) -> TestResult 
         Ok(check) => check,
         Err(_) => Err(Failure::new(format!("timed out after {} s", budget.as_secs())).into()),
     };
-    TestResult::new(info, check, start.elapsed())
+    let elapsed = start.elapsed();
+    if let Some(recording) = &recording {
+        recording.finish();
+    }
+    TestResult::new(info, check, elapsed)
 }
 
 fn now_rfc3339() -> String {

@@ -40,7 +40,21 @@ fn main() -> ExitCode {
         );
     }
     match Session::load(&cli.transcript) {
-        Ok(session) => ExitCode::from(u8::try_from(serve(&session, cli.timing)).unwrap_or(1)),
+        Ok(session) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let code = match runtime {
+                Ok(runtime) => runtime.block_on(serve(
+                    &session,
+                    cli.timing,
+                    tokio::io::stdin(),
+                    tokio::io::stdout(),
+                )),
+                Err(_) => 1,
+            };
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
         Err(error) => {
             let _ = writeln!(std::io::stderr(), "rep-replay: {error}");
             ExitCode::from(2)

@@ -8,6 +8,7 @@ pub mod rpc;
 pub mod runs;
 pub mod start;
 
+use rep_host::Tap;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -107,8 +108,10 @@ impl Ctx<'_> {
     /// # Errors
     /// When it cannot be started.
     pub fn connect(&self) -> Result<Connection, Failure> {
-        let recorder = self.recording.and_then(|r| r.next(self.target));
-        Connection::spawn_recorded(self.target, self.deadline, recorder)
+        let tap = self
+            .recording
+            .map_or_else(Tap::none, |r| r.next(self.target));
+        Connection::spawn(self.target, self.deadline, &tap)
     }
 }
 

@@ -1,13 +1,14 @@
 //! `tm runtime run` and `tm verify online`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use flow_ir::{LoadedFlow, Manifest};
 use rep_host::{
     Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupt, Interrupts,
     OUTPUT_STALL, Observer, Outcome, Overrides, Progress, Recorder, ResolvedExecutor, RunRequest,
-    RuntimeConfig, cache_dir, compile_sources, resolve_executor, run_recorded, stderr_sink,
+    RuntimeConfig, Tap, cache_dir, compile_sources, resolve_executor, run, stderr_sink,
     sweep_orphans, write_cache,
 };
 use rep_spec::{ExitCode, Header, REP_VERSION, TRANSCRIPT_FORMAT};
@@ -107,21 +108,23 @@ fn run_flow(
         let attempts = nodes.map(|n| (n.id.clone(), n.retry.max.saturating_add(1)));
         Progress::on_tty(attempts, stderr_color(global.color))
     };
+    let executor = ExecutorCommand::from(executor);
+    let recorder = match &flow.record {
+        Some(path) => Some(start_recording(path, &flow.flow, &executor)?),
+        None => None,
+    };
     let request = RunRequest {
         required_step_kinds: loaded.ir.required_step_kinds(),
         ir: loaded.document,
         inputs,
-        executor: ExecutorCommand::from(executor),
+        executor,
         engine_timeout: Duration::from_secs_f64(flow.timeout),
         max_frame_bytes: global.max_frame_bytes,
         allow_shell: false,
         log_json: false,
+        tap: recorder.clone().map_or_else(Tap::none, Tap::from),
     };
     let executor_path = request.executor.path.display().to_string();
-    let recorder = match &flow.record {
-        Some(path) => Some(start_recording(path, &flow.flow, &request.executor)?),
-        None => None,
-    };
     let mut jsonl_observer = jsonl.clone();
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(jsonl) = jsonl_observer.as_mut() {
@@ -130,18 +133,16 @@ fn run_flow(
     if let Some(progress) = progress.as_mut() {
         observers.push(progress);
     }
-    let outcome = runtime.block_on(run_recorded(
-        request,
-        &mut observers,
-        &mut interrupts,
-        recorder.clone(),
-    ));
+    let outcome = runtime.block_on(run(request, &mut observers, &mut interrupts));
     drop(observers);
     sweep_orphans(ORPHAN_KILL_WAIT);
     let mut code = outcome.exit_code();
     // What the run's outputs could not take is reported; the run's result stands, unless an
     // interrupt arrives meanwhile.
-    if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, jsonl, recorder) {
+    let mut outputs: Vec<Arc<dyn RunOutput>> = Vec::new();
+    outputs.extend(jsonl.map(|jsonl| Arc::new(jsonl) as Arc<dyn RunOutput>));
+    outputs.extend(recorder.map(|recorder| Arc::new(recorder) as Arc<dyn RunOutput>));
+    if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, outputs) {
         code = signal_code(code, interrupt);
     }
     if let Some(error) = &outcome.error {
@@ -192,47 +193,80 @@ fn signal_code(code: ExitCode, interrupt: Interrupt) -> ExitCode {
     }
 }
 
-/// Waits for `--events-jsonl` and `--record` to be written (each giving up after
-/// [`OUTPUT_STALL`] without progress) and warns about what was not; an interrupt meanwhile
-/// abandons them (a transcript not finished is not put in place) and is returned.
+/// A file a run writes besides stdout (`--events-jsonl`, `--record`), finished once the run
+/// is over.
+trait RunOutput: Send + Sync {
+    /// Waits until it is written (giving up after [`OUTPUT_STALL`] without progress); what
+    /// was not, as a warning.
+    fn finish(&self) -> Option<String>;
+    /// Gives up at once: nothing more is written, nothing put in place.
+    fn abandon(&self);
+}
+
+impl RunOutput for EventsJsonl {
+    fn finish(&self) -> Option<String> {
+        let report = EventsJsonl::finish(self, OUTPUT_STALL);
+        (!report.complete()).then(|| {
+            format!(
+                "--events-jsonl: {} events not written ({})",
+                report.not_written,
+                report.reason.as_deref().unwrap_or("unknown")
+            )
+        })
+    }
+
+    fn abandon(&self) {
+        EventsJsonl::abandon(self);
+    }
+}
+
+impl RunOutput for Recorder {
+    fn finish(&self) -> Option<String> {
+        Recorder::finish(self, OUTPUT_STALL)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    fn abandon(&self) {
+        Recorder::abandon(self);
+    }
+}
+
+/// Waits for the run's `outputs` to be written, all at once, and warns about what was not;
+/// an interrupt meanwhile abandons them (a transcript not finished is not put in place) and
+/// is returned.
 fn finish_outputs(
     runtime: &tokio::runtime::Runtime,
     interrupts: &mut Interrupts,
-    jsonl: Option<EventsJsonl>,
-    recorder: Option<Recorder>,
+    outputs: Vec<Arc<dyn RunOutput>>,
 ) -> Option<Interrupt> {
-    if jsonl.is_none() && recorder.is_none() {
+    if outputs.is_empty() {
         return None;
     }
-    let (events, transcript) = (jsonl.clone(), recorder.clone());
+    let finishing = outputs.clone();
     let finished = runtime.block_on(rep_process::unless_interrupted(interrupts, move || {
-        // Both at once: each may wait out its stall bound.
+        // Each may wait out its stall bound: on threads of their own.
         std::thread::scope(|scope| {
-            let events = scope.spawn(|| events.map(|jsonl| jsonl.finish(OUTPUT_STALL)));
-            let transcript = transcript.map(|recorder| recorder.finish(OUTPUT_STALL));
-            (events.join().ok().flatten(), transcript)
+            let threads: Vec<_> = finishing
+                .iter()
+                .map(|output| scope.spawn(|| output.finish()))
+                .collect();
+            threads
+                .into_iter()
+                .filter_map(|thread| thread.join().ok().flatten())
+                .collect::<Vec<_>>()
         })
     }));
     match finished {
-        Ok((events, transcript)) => {
-            if let Some(report) = events.filter(|r| !r.complete()) {
-                tracing::warn!(
-                    "--events-jsonl: {} events not written ({})",
-                    report.not_written,
-                    report.reason.as_deref().unwrap_or("unknown")
-                );
-            }
-            if let Some(Err(error)) = transcript {
-                tracing::warn!("{error}");
+        Ok(warnings) => {
+            for warning in warnings {
+                tracing::warn!("{warning}");
             }
             None
         }
         Err(interrupt) => {
-            if let Some(jsonl) = &jsonl {
-                jsonl.abandon();
-            }
-            if let Some(recorder) = &recorder {
-                recorder.abandon();
+            for output in &outputs {
+                output.abandon();
             }
             tracing::warn!(
                 "{}: the run's outputs were not finished (--events-jsonl, --record)",
