@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod build;
 mod consistency;
 mod graph;
 mod hash;
@@ -26,7 +27,9 @@ pub use consistency::entry_warnings;
 pub use graph::find_cycle;
 pub use hash::{canonical_json, inputs_schema_hash};
 pub use inputs::{InputProblem, InputsError, check_inputs, unknown_input_types};
-pub use manifest::{LoadedFlow, Manifest, ManifestEntry, ManifestError};
+pub use manifest::{
+    IrFile, IrFileError, LoadedFlow, Manifest, ManifestEntry, ManifestError, load_ir_file,
+};
 pub use model::{
     Constants, Edge, EdgeOn, FlowHeader, FlowIr, Graph, Metadata, Node, Retry, SUPPORTED_VERSION,
 };
