@@ -366,8 +366,14 @@ impl Connection {
 
     /// Closes stdin, lets the executor exit briefly, then kills its process group.
     pub async fn close(mut self) {
+        self.shutdown(CLOSE).await;
+    }
+
+    /// Closes stdin and stops the executor by `ladder` (rep-process's shutdown ladder);
+    /// returns its exit status.
+    pub async fn shutdown(&mut self, ladder: Ladder) -> Option<std::process::ExitStatus> {
         self.close_stdin();
-        self.process.shutdown(CLOSE).await;
+        self.process.shutdown(ladder).await
     }
 
     /// A failure for an executor that closed stdout or exited, with its status and last

@@ -4,7 +4,8 @@
 //!
 //! Layers: [`catalogue`] (ids, levels, sections, and each test's body) → [`checks`] (the
 //! bodies) → [`conn`] (one executor process, raw frames) → [`suite`] (selection, probe,
-//! verdicts, `--strict`, [`baseline`]) → [`report`] (human, JUnit, JSON) → [`cli`].
+//! verdicts, `--strict`, [`baseline`]) → [`report`] (human, JUnit, JSON) → [`cli`], whose
+//! results become exit codes in [`exit`].
 //! [`replay`] replays recorded transcripts: as an executor (`rep-replay`) and against one
 //! (`rep-conformance replay`).
 
@@ -16,6 +17,7 @@ pub mod checks;
 pub mod cli;
 pub mod conn;
 pub mod error;
+pub mod exit;
 pub mod fixtures;
 pub mod flows;
 pub mod recording;

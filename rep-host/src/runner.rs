@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use rep_process::{Interrupt, Interrupts};
 use rep_spec::{
-    Capabilities, ExitCode, PollCadence, RawErrorObject, RunOptions, RunStatus, StartRunParamsRef,
-    codes,
+    Capabilities, PollCadence, RawErrorObject, RunOptions, RunStatus, StartRunParamsRef, codes,
 };
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -85,15 +84,6 @@ impl Outcome {
             events: Vec::new(),
             error: None,
             capabilities: None,
-        }
-    }
-
-    /// The exit code (REP v0.1 §5): 0 completed, else the error's class.
-    pub fn exit_code(&self) -> ExitCode {
-        match (&self.error, self.status) {
-            (Some(error), _) => error.exit_code(),
-            (None, RunStatus::Completed) => ExitCode::Completed,
-            (None, _) => ExitCode::RunFailed,
         }
     }
 }
@@ -279,6 +269,15 @@ where
     {
         outcome.status = RunStatus::Failed;
         outcome.error = Some(late);
+    }
+    if outcome.status != RunStatus::Completed && outcome.error.is_none() {
+        // Cannot happen (every way a run fails sets its error), but never reported as a
+        // success.
+        outcome.error = Some(RunError::new(
+            codes::STEP_FAILED,
+            Cause::RunFailed,
+            format!("the run ended {}", outcome.status.as_str()),
+        ));
     }
     // Forward the executor's last stderr lines before the host reports.
     executor.last_stderr(STDERR_DRAIN_WAIT).await;
@@ -514,7 +513,9 @@ pub async fn fetch_capabilities(
         Ok(_) => Ending::RunEnded,
         Err(error) if error.cause.is_some_and(is_transport) => Ending::Broken,
         Err(error) if error.cause == Some(Cause::Timeout) => Ending::Cancel { run_id: None },
-        Err(error) if error.exit_code().code() >= 128 => Ending::Cancel { run_id: None },
+        Err(error) if error.cause.is_some_and(Cause::is_interrupt) => {
+            Ending::Cancel { run_id: None }
+        }
         Err(_) => Ending::RunEnded,
     };
     shut_down(&mut session, &mut process, ending, interrupts).await;

@@ -12,7 +12,8 @@
 //!   re-parented to this process and killed at the end of a run.
 //! - [`Interrupts`]: SIGINT, SIGTERM and SIGHUP (exit codes 130, 143, 129) the same way in
 //!   every binary; [`exit_now`] for the second one.
-//! - [`stderr_sink`]: this process's stderr, which never blocks.
+//! - [`stderr_sink`]: this process's stderr, which never blocks, and the one printer of an
+//!   error and its causes ([`StderrSink::error`]).
 //!
 //! Only this crate signals processes, forks them or sets their parent-death signal.
 
@@ -34,5 +35,5 @@ pub use run::{INTERRUPT_GRACE, Output, RunError, run, run_blocking};
 pub use signals::{
     Interrupt, InterruptSender, Interrupts, exit_now, exit_on_signals, unless_interrupted,
 };
-pub use sink::{QUEUE_BYTES, StderrSink, stderr_sink};
+pub use sink::{ErrorLines, QUEUE_BYTES, StderrSink, stderr_sink};
 pub use spawn::{Spec, Stdio, spawn};

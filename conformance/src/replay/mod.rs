@@ -20,7 +20,7 @@ use serde_json::Value;
 pub enum ReplayError {
     /// The file cannot be read: missing, not a regular file, over
     /// [`caps::TRANSCRIPT`].
-    #[error("cannot read the transcript {path}: {source}")]
+    #[error("cannot read the transcript {path}")]
     Read {
         /// The file.
         path: String,
@@ -28,7 +28,7 @@ pub enum ReplayError {
         source: ReadError,
     },
     /// The file is not a transcript.
-    #[error("{path}: {source}")]
+    #[error("{path} is not a replayable transcript")]
     Parse {
         /// The file.
         path: String,

@@ -11,11 +11,11 @@ use rep_host::{
     RuntimeConfig, Tap, cache_dir, compile_sources, resolve_executor, run, stderr_sink,
     sweep_orphans, write_cache,
 };
-use rep_spec::{ExitCode, Header, REP_VERSION, TRANSCRIPT_FORMAT};
+use rep_spec::{Header, REP_VERSION, TRANSCRIPT_FORMAT};
 use serde_json::{Map, Value};
 
 use super::args::{FlowArgs, GlobalArgs, OnlineArgs, RunArgs};
-use super::error::{Failure, interrupted};
+use super::error::Failure;
 use super::inputs::parse_inputs;
 use super::output::{Undelivered, deliver, render_outcome};
 use super::{note, stderr_color};
@@ -30,11 +30,11 @@ const TERMINAL_FLUSH_WAIT: Duration = Duration::from_millis(200);
 /// The Python that compiles `--sources` when neither `--python` nor runtime.yaml names one.
 const DEFAULT_PYTHON: &str = "python3";
 
-pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, Failure> {
+pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Failure> {
     run_flow(global, &args.flow, Target::Manifest(&args.manifest), false)
 }
 
-pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<ExitCode, Failure> {
+pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<(), Failure> {
     let target = if args.sources.is_empty() {
         Target::Manifest(&args.manifest)
     } else {
@@ -56,7 +56,7 @@ fn run_flow(
     flow: &FlowArgs,
     target: Target<'_>,
     show_manifest: bool,
-) -> Result<ExitCode, Failure> {
+) -> Result<(), Failure> {
     // Everything that can be checked without an executor comes first: exit 2 here.
     let config = load_config(global)?;
     let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
@@ -136,17 +136,18 @@ fn run_flow(
     let outcome = runtime.block_on(run(request, &mut observers, &mut interrupts));
     drop(observers);
     sweep_orphans(ORPHAN_KILL_WAIT);
-    let mut code = outcome.exit_code();
+    let mut failure = outcome.error.clone().map(Failure::Run);
     // What the run's outputs could not take is reported; the run's result stands, unless an
     // interrupt arrives meanwhile.
     let mut outputs: Vec<Arc<dyn RunOutput>> = Vec::new();
     outputs.extend(jsonl.map(|jsonl| Arc::new(jsonl) as Arc<dyn RunOutput>));
     outputs.extend(recorder.map(|recorder| Arc::new(recorder) as Arc<dyn RunOutput>));
     if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, outputs) {
-        code = signal_code(code, interrupt);
+        failure = after_signal(failure, interrupt);
     }
     if let Some(error) = &outcome.error {
-        note(&format!("error: {error}"));
+        // Told here, before the result: on a terminal, the error, the result, the summary.
+        stderr_sink().error(error);
         if error.cause == Some(Cause::CapabilitiesMismatch) {
             cache_mismatch(global, &config, &executor_path, &outcome);
         }
@@ -161,17 +162,17 @@ fn run_flow(
     runtime.shutdown_background();
     match delivered {
         Ok(()) => {}
-        Err(Undelivered::Interrupted(interrupt)) => code = signal_code(code, interrupt),
+        Err(Undelivered::Interrupted(interrupt)) => failure = after_signal(failure, interrupt),
         Err(Undelivered::Stalled) => note(&format!(
             "error: the reader of stdout took nothing for {} s after the signal: the result \
              was not delivered",
             OUTPUT_STALL.as_secs()
         )),
         // The run was ended by a signal: that stays its code; the lost result is said.
-        Err(Undelivered::Failed(failure)) if code.code() >= 128 => {
-            note(&format!("error: {failure}"));
+        Err(Undelivered::Failed(lost)) if ended_by_signal(failure.as_ref()) => {
+            stderr_sink().error(&lost);
         }
-        Err(Undelivered::Failed(failure)) => return Err(failure),
+        Err(Undelivered::Failed(lost)) => return Err(lost),
     }
     if let Some(progress) = &progress {
         progress.print_summary();
@@ -180,16 +181,25 @@ fn run_flow(
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
-    Ok(code)
+    failure.map_or(Ok(()), Err)
 }
 
-/// The exit code after `interrupt` arrived once the run was over: the run's own if it was
-/// already ended by a signal, else the interrupt's.
-fn signal_code(code: ExitCode, interrupt: Interrupt) -> ExitCode {
-    if code.code() >= 128 {
-        code
+/// Whether `failure` is a signal's: the run was interrupted, or its outputs were.
+fn ended_by_signal(failure: Option<&Failure>) -> bool {
+    match failure {
+        Some(Failure::Interrupted { .. }) => true,
+        Some(Failure::Run(error)) => error.cause.is_some_and(Cause::is_interrupt),
+        _ => false,
+    }
+}
+
+/// The failure after `interrupt` arrived once the run was over: the run's own if a signal
+/// already ended it, else the interrupt's.
+fn after_signal(failure: Option<Failure>, interrupt: Interrupt) -> Option<Failure> {
+    if ended_by_signal(failure.as_ref()) {
+        failure
     } else {
-        interrupted(interrupt)
+        Some(Failure::Interrupted { interrupt })
     }
 }
 
