@@ -118,7 +118,8 @@ impl Drop for Reaped {
 /// The mock executor serving on a listener; killed when dropped.
 struct Listening {
     _child: Reaped,
-    /// The bridge's transport arguments: `[tcp, HOST:PORT]` or `[unix, PATH]`.
+    /// The bridge's endpoint argument, as mock-executor printed it: `[tcp:HOST:PORT]` or
+    /// `[unix:PATH]`.
     transport: Vec<String>,
 }
 
@@ -137,14 +138,13 @@ impl Listening {
         BufReader::new(child.stderr.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let (kind, address) = line
+        let endpoint = line
             .trim()
             .strip_prefix("listening on ")
-            .and_then(|addr| addr.split_once(':'))
             .expect("mock-executor prints its address");
         Listening {
             _child: Reaped(child),
-            transport: vec![kind.to_owned(), address.to_owned()],
+            transport: vec![endpoint.to_owned()],
         }
     }
 }
