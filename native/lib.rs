@@ -37,6 +37,7 @@ pub const C_LIBRARY: &[File] = files![
     "c": "rep_resolve.c",
     "c": "rep_run.c",
     "c": "rep_dispatch.c",
+    "c": "rep_probe.c",
     "linux": "rep_stdio.c",
     "linux": "rep_stdio.h",
 ];

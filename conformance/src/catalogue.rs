@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::checks::{Ctx, cancel, framing, lifecycle, process, rpc, start};
+use crate::checks::{Ctx, cancel, framing, lifecycle, process, rpc, semantics, start, wire};
 use crate::verdict::Check;
 
 /// How strongly REP v0.1 asks for the behaviour a test checks.
@@ -58,6 +58,10 @@ pub enum Area {
     Health,
     /// `PRC`: the executor process (§1, §2).
     Process,
+    /// `SEM`: flow semantics, with the `rep.probe` conformance extension (Flow IR, §2–§4).
+    Semantics,
+    /// `WIRE`: every frame against the JSON Schema of REP v0.1 messages (§1, §3–§5).
+    Wire,
 }
 
 impl Area {
@@ -75,6 +79,8 @@ impl Area {
             Area::Cancel => "Runtime.Cancel",
             Area::Health => "Runtime.Health",
             Area::Process => "Executor process",
+            Area::Semantics => "Flow semantics (rep.probe)",
+            Area::Wire => "Wire format",
         }
     }
 
@@ -92,6 +98,8 @@ impl Area {
             Area::Cancel => "cancel",
             Area::Health => "health",
             Area::Process => "process",
+            Area::Semantics => "semantics",
+            Area::Wire => "wire",
         }
     }
 }
@@ -448,6 +456,124 @@ pub const CATALOGUE: &[TestInfo] = &[
         10,
         process::sigterm,
     ),
+    test!(
+        "REP-SEM-001",
+        Must,
+        "IR retry, §5",
+        Semantics,
+        "retry.max extra attempts while the failure is retriable; a not-retriable failure once",
+        30,
+        semantics::retries,
+    ),
+    test!(
+        "REP-SEM-002",
+        Must,
+        "IR retry, §4",
+        Semantics,
+        "the next attempt starts no sooner than retry.backoff_ms after a failed one",
+        30,
+        semantics::backoff,
+    ),
+    test!(
+        "REP-SEM-003",
+        Must,
+        "IR timeout_ms",
+        Semantics,
+        "timeout_ms ends an attempt, which counts as a failure (retried, failure edge)",
+        30,
+        semantics::timeout,
+    ),
+    test!(
+        "REP-SEM-004",
+        Must,
+        "IR Edge.on",
+        Semantics,
+        "success edges after a success, failure edges after a failure, an unhandled failure fails the run",
+        30,
+        semantics::edges,
+    ),
+    test!(
+        "REP-SEM-005",
+        Must,
+        "IR switch",
+        Semantics,
+        "a switch takes the case its key_from names, else its default",
+        30,
+        semantics::switches,
+    ),
+    test!(
+        "REP-SEM-006",
+        Must,
+        "IR finish",
+        Semantics,
+        "finish ends the run completed and nothing after it starts",
+        30,
+        semantics::finish,
+    ),
+    test!(
+        "REP-SEM-007",
+        Must,
+        "IR Edge",
+        Semantics,
+        "every taken success edge is followed (fan-out), after its source ended",
+        30,
+        semantics::fan_out,
+    ),
+    test!(
+        "REP-SEM-008",
+        Should,
+        "IR joins",
+        Semantics,
+        "a join runs once after every predecessor on a taken path; dead paths are skipped",
+        30,
+        semantics::joins,
+    ),
+    test!(
+        "REP-SEM-009",
+        Should,
+        "IR refs, §3",
+        Semantics,
+        "dsl.emit writes its resolved with to summary.outputs (unresolvable references null)",
+        30,
+        semantics::outputs,
+    ),
+    test!(
+        "REP-SEM-010",
+        Must,
+        "§3 limits",
+        Semantics,
+        "no more attempts run at once than limits.concurrency",
+        30,
+        semantics::concurrency_limit,
+    ),
+    test!(
+        "REP-SEM-011",
+        Must,
+        "§2, §3, probe",
+        Semantics,
+        "Cancel while a rep.probe step runs ends the step and the run failed within 5 s",
+        30,
+        semantics::cancel_running,
+    ),
+    test!(
+        "REP-SEM-012",
+        Must,
+        "§4, probe",
+        Semantics,
+        "every attempt is reported: started, then succeeded or failed, attempts 1, 2, 3 in order",
+        30,
+        semantics::event_order,
+    ),
+    // Last: it checks the frames of every test before it.
+    test!(
+        "REP-WIRE-001",
+        Must,
+        "§1, §3, §4, §5",
+        Wire,
+        "every frame the executor wrote matches the JSON Schema of REP v0.1 messages",
+        30,
+        wire::frames_match_the_schema,
+    ),
 ];
 
 /// The catalogue entry with `id`, if any.
@@ -470,7 +596,7 @@ mod tests {
             let parts: Vec<&str> = t.id.split('-').collect();
             assert_eq!(parts.len(), 3, "{}", t.id);
             assert_eq!(parts[0], "REP");
-            assert_eq!(parts[2].len(), 3);
+            assert_eq!(parts[2].len(), 3, "{}", t.id);
             let area = match parts[1] {
                 "FRM" => Framing,
                 "RPC" => Rpc,
@@ -483,10 +609,16 @@ mod tests {
                 "CAN" => Cancel,
                 "HLT" => Health,
                 "PRC" => Process,
+                "SEM" => Semantics,
+                "WIRE" => Wire,
                 other => panic!("unknown area {other}"),
             };
             assert_eq!(area, t.area, "{}", t.id);
-            assert!(t.section.starts_with('§'));
+            assert!(
+                t.section.starts_with('§') || t.section.starts_with("IR "),
+                "{}: a section of REP v0.1 (§N) or of Flow IR (IR …)",
+                t.id
+            );
         }
         assert_eq!(find("REP-CAP-001").map(|t| t.level), Some(Must));
         assert!(find("REP-XXX-000").is_none());

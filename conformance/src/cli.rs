@@ -13,7 +13,7 @@ use rep_process::{ErrorLines, Interrupt, Interrupts, stderr_sink};
 
 use crate::conn::Target;
 use crate::error::Error;
-use crate::exit::{Failure, exit_code};
+use crate::exit::{Failure, exit_code, told};
 use crate::report::{human, json, junit};
 use crate::suite::{Options, SuiteReport};
 use crate::verdict::{TestResult, Verdict};
@@ -28,6 +28,8 @@ Examples:
   rep-conformance run --executor ./my-executor --baseline known-failures.yaml --strict
   rep-conformance run --executor ./my-executor --record transcripts/
   rep-conformance replay session.jsonl --executor ./my-executor
+  rep-conformance fuzz --executor ./my-executor --seed 42 --cases 500
+  rep-conformance verify conformance.json --executor ./my-executor
   rep-conformance list
 
 Exit codes: 0 nothing failed (SHOULD failures are warnings, skips are listed),
@@ -70,6 +72,14 @@ pub enum Command {
     /// the recorded ones (a golden test; docs/transcripts.md).
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(ReplayArgs),
+    /// Generate random flows over rep.probe, run each, and compare the executor with the
+    /// reference model of flow semantics; shrink the first difference.
+    #[command(after_help = crate::fuzz::cli::FUZZ_EXAMPLES)]
+    Fuzz(Box<crate::fuzz::cli::FuzzArgs>),
+    /// Check whether a JSON report (a certificate) applies to an executor binary: its sha256,
+    /// its arguments, and the report's own consistency.
+    #[command(after_help = crate::verify::VERIFY_EXAMPLES)]
+    Verify(crate::verify::VerifyArgs),
 }
 
 /// `rep-conformance replay`.
@@ -125,6 +135,10 @@ pub struct RunArgs {
     /// Fail the MUST tests that are skipped (full certification: every MUST test ran).
     #[arg(long)]
     pub strict: bool,
+    /// Run a failing test again, alone, up to N times; a pass then is reported as flaky (a
+    /// flakyFailure in JUnit), a test failing every run keeps its earlier runs (rerunFailure).
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub repeat: u32,
     /// Time budget of every test in seconds, replacing each test's own (10–60 s).
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: Option<Duration>,
@@ -143,14 +157,14 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
-fn parse_secs(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_secs(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(Error::EnvValue {
@@ -171,6 +185,8 @@ pub fn main() -> ExitCode {
         }
         Command::Run(args) => run(*args),
         Command::Replay(args) => replay(&args),
+        Command::Fuzz(args) => told(crate::fuzz::cli::main(&args)),
+        Command::Verify(args) => told(crate::verify::main(&args)),
     };
     if let Err(failure) = &result
         && !failure.already_told()
@@ -191,13 +207,13 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(1);
 
 /// `rep-conformance: MESSAGE` on stderr, never blocking.
-fn note(message: &str) {
+pub(crate) fn note(message: &str) {
     stderr_sink().own_line(&format!("rep-conformance: {message}"));
 }
 
 /// A runtime for one command, this process made a child subreaper (so that descendants
 /// leaving an executor's group are swept at the end), and its signals.
-fn runtime() -> std::io::Result<(tokio::runtime::Runtime, Interrupts)> {
+pub(crate) fn runtime() -> std::io::Result<(tokio::runtime::Runtime, Interrupts)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -212,7 +228,7 @@ fn runtime() -> std::io::Result<(tokio::runtime::Runtime, Interrupts)> {
 
 /// Runs `work` to its end, or until the first interrupt, which drops it (killing the
 /// executor it runs: its process group); then sweeps escaped descendants.
-fn until_interrupted<T>(
+pub(crate) fn until_interrupted<T>(
     runtime: &tokio::runtime::Runtime,
     interrupts: &mut Interrupts,
     work: impl Future<Output = T>,
@@ -235,7 +251,7 @@ fn until_interrupted<T>(
 
 /// Writes `bytes` on stdout; an interrupt while a stalled reader holds the write up ends the
 /// wait (a closed stdout is not an error: the exit code tells).
-fn print(
+pub(crate) fn print(
     runtime: &tokio::runtime::Runtime,
     interrupts: &mut Interrupts,
     bytes: Vec<u8>,
@@ -305,6 +321,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         timeout: args.timeout,
         baseline: args.baseline,
         strict: args.strict,
+        repeat: args.repeat,
     };
     let (runtime, mut interrupts) = runtime().map_err(Error::Runtime)?;
     let report = until_interrupted(
@@ -375,7 +392,7 @@ fn replay(args: &ReplayArgs) -> Result<(), Failure> {
 }
 
 /// Why `path` cannot be an executor at all (missing, a directory, a FIFO…), if it cannot.
-fn not_a_program(path: &Path) -> Option<String> {
+pub(crate) fn not_a_program(path: &Path) -> Option<String> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => None,
         Ok(meta) => Some(format!(
@@ -399,6 +416,13 @@ fn progress(result: &TestResult, n: usize, total: usize) {
     );
     if result.verdict != Verdict::Pass || result.baseline.is_some() {
         line.push_str(&format!(" — {}", result.reason));
+    }
+    if result.flaky {
+        line.push_str(&format!(
+            " — flaky: passed on run {} after: {}",
+            result.reruns.len() + 1,
+            result.reruns.first().map_or("", |r| r.reason.as_str())
+        ));
     }
     stderr_sink().own_line(&line);
 }

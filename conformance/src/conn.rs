@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::verdict::Failure;
+use crate::wire::FrameTap;
 
 /// The longest a test waits for one response, in seconds (capped by the test's own budget).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -132,6 +133,9 @@ pub struct Connection {
     deadline: Instant,
     received: Vec<Line>,
     last_reply: Option<Reply>,
+    /// Where received lines are recorded for REP-WIRE-001, with the method being answered.
+    tap: Option<FrameTap>,
+    awaiting: Option<String>,
 }
 
 impl Connection {
@@ -166,7 +170,21 @@ impl Connection {
             deadline,
             received: Vec::new(),
             last_reply: None,
+            tap: None,
+            awaiting: None,
         })
+    }
+
+    /// Records every line received from now on in `tap` (REP-WIRE-001).
+    pub fn tap(&mut self, tap: FrameTap) {
+        self.tap = Some(tap);
+    }
+
+    fn received_line(&mut self, line: &Line) {
+        if let Some(tap) = &self.tap {
+            tap.record(self.awaiting.as_deref(), &line.bytes);
+        }
+        self.received.push(line.clone());
     }
 
     /// The executor process.
@@ -203,7 +221,7 @@ impl Connection {
                     terminated: true,
                 }),
                 Ok(Some(Incoming::Line(line))) => {
-                    self.received.push(line.clone());
+                    self.received_line(&line);
                     lines.push(line);
                 }
             }
@@ -262,7 +280,7 @@ impl Connection {
                 "a line of more than {len} bytes answered {after}, longer than the host's {DEFAULT_MAX_FRAME_BYTES} byte bound"
             ))),
             Ok(Some(Incoming::Line(line))) => {
-                self.received.push(line.clone());
+                self.received_line(&line);
                 Ok(line)
             }
         }
@@ -328,7 +346,10 @@ impl Connection {
         bytes.push(b'\n');
         self.send_raw(&bytes).await?;
         let until = self.answer_deadline();
-        let (line, response) = self.read_response(method, until).await?;
+        self.awaiting = Some(method.to_owned());
+        let answer = self.read_response(method, until).await;
+        self.awaiting = None;
+        let (line, response) = answer?;
         if response.id != Id::from(id) {
             return Err(Failure::with_frame(
                 format!(

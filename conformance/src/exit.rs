@@ -44,6 +44,12 @@ pub enum Failure {
         /// The recorded exit code (128 + N for a signal N).
         code: u8,
     },
+    /// `fuzz`, `verify`: the command printed its outcome and chose `code` from this table.
+    #[error("exit {code}")]
+    Told {
+        /// [`FAILED`] or [`USAGE`].
+        code: u8,
+    },
     /// A signal stopped the command (exit 128 + N); said when it came.
     #[error("stopped by {}", interrupt.name())]
     Interrupted {
@@ -58,7 +64,10 @@ impl Failure {
     pub fn already_told(&self) -> bool {
         matches!(
             self,
-            Failure::Failed | Failure::Recorded { .. } | Failure::Interrupted { .. }
+            Failure::Failed
+                | Failure::Recorded { .. }
+                | Failure::Told { .. }
+                | Failure::Interrupted { .. }
         )
     }
 }
@@ -66,6 +75,15 @@ impl Failure {
 impl From<Interrupt> for Failure {
     fn from(interrupt: Interrupt) -> Failure {
         Failure::Interrupted { interrupt }
+    }
+}
+
+/// The result of a command that printed its own outcome and returned `code` (one of this
+/// table's).
+pub fn told(code: u8) -> Result<(), Failure> {
+    match code {
+        PASS => Ok(()),
+        code => Err(Failure::Told { code }),
     }
 }
 
@@ -77,7 +95,7 @@ pub fn exit_code(result: &Result<(), Failure>) -> u8 {
         Err(Failure::Failed) => FAILED,
         Err(Failure::Usage(_) | Failure::Transcript(_)) => USAGE,
         Err(Failure::Broken(_)) => BROKEN,
-        Err(Failure::Recorded { code }) => *code,
+        Err(Failure::Recorded { code } | Failure::Told { code }) => *code,
         Err(Failure::Interrupted { interrupt }) => interrupt.exit_code(),
     }
 }

@@ -7,7 +7,9 @@
 //! verdicts, `--strict`, [`baseline`]) → [`report`] (human, JUnit, JSON) → [`cli`], whose
 //! results become exit codes in [`exit`].
 //! [`replay`] replays recorded transcripts: as an executor (`rep-replay`) and against one
-//! (`rep-conformance replay`).
+//! (`rep-conformance replay`). [`semantics`] holds the reference model of flow semantics that
+//! the `REP-SEM-*` tests and [`fuzz`] (`rep-conformance fuzz`) compare executors with;
+//! [`verify`] checks a JSON report against an executor binary (`rep-conformance verify`).
 
 #![deny(missing_docs)]
 
@@ -20,11 +22,17 @@ pub mod error;
 pub mod exit;
 pub mod fixtures;
 pub mod flows;
+pub mod fuzz;
+pub mod identity;
 pub mod recording;
 pub mod replay;
 pub mod report;
+pub mod requirements;
+pub mod semantics;
 pub mod suite;
 pub mod verdict;
+pub mod verify;
+pub mod wire;
 
 pub use catalogue::{CATALOGUE, Level, TestInfo};
 pub use error::Error;

@@ -17,8 +17,11 @@ use crate::checks::{Ctx, Plan};
 use crate::conn::{CALL_TIMEOUT, Connection, Target};
 use crate::error::Error;
 use crate::flows::builtin;
+use crate::identity::ExecutorIdentity;
 use crate::recording::TestRecording;
+use crate::requirements::requirements;
 use crate::verdict::{BaselineStatus, Failure, TestResult, Verdict};
+use crate::wire::FrameLog;
 
 /// Time budget of the probe (spawn, one Capabilities call): an executor that does not answer
 /// within [`CALL_TIMEOUT`] gets its verdict right after.
@@ -43,6 +46,20 @@ pub struct Options {
     pub strict: bool,
     /// `--record DIR`: one transcript per executor process of each test.
     pub record: Option<PathBuf>,
+    /// `--repeat N`: run a failing (or warning) test again, alone, up to N times; a pass then
+    /// is reported as flaky.
+    pub repeat: u32,
+}
+
+/// The fixtures a run used, as a hash (see [`crate::identity::fixtures_sha256`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixturesInfo {
+    /// `--fixtures DIR` as given.
+    pub dir: PathBuf,
+    /// How many flows it holds.
+    pub count: usize,
+    /// sha256 of the flows' canonical JSON.
+    pub sha256: String,
 }
 
 /// Why the suite stopped after the probe.
@@ -75,6 +92,25 @@ pub struct SuiteReport {
     pub strict: bool,
     /// The `--baseline` file, if any.
     pub baseline: Option<PathBuf>,
+    /// The executor's file hash, command line and environment names, taken before the tests.
+    pub identity: ExecutorIdentity,
+    /// The `--fixtures`, if any.
+    pub fixtures: Option<FixturesInfo>,
+    /// The options that shape the verdicts: `--filter`, `--skip`, `--timeout`, `--repeat`.
+    pub selection: Selection,
+}
+
+/// `--filter`, `--skip`, `--timeout` and `--repeat` as given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// `--filter` globs.
+    pub filter: Vec<String>,
+    /// `--skip` globs.
+    pub skip: Vec<String>,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// `--repeat`.
+    pub repeat: u32,
 }
 
 /// What the run certifies.
@@ -87,8 +123,12 @@ pub struct Certification {
     pub cancel: bool,
     /// `core`, and REP-HLT-001 passed (not skipped).
     pub health: bool,
-    /// The MUST tests that were skipped: id and why.
+    /// `core`, and every REP-SEM-* test passed (the `rep.probe` extension).
+    pub semantics: bool,
+    /// The MUST tests of the core requirement set that were skipped: id and why.
     pub untested: Vec<(&'static str, String)>,
+    /// Tests that failed, then passed when run again (`--repeat`).
+    pub flaky: Vec<&'static str>,
 }
 
 impl SuiteReport {
@@ -127,29 +167,49 @@ impl SuiteReport {
         self.aborted.is_some() || self.results.iter().any(TestResult::fails_run)
     }
 
-    /// The levels reached.
+    /// The exit code of the run: [`FAILED`](crate::exit::FAILED) when it
+    /// [failed](SuiteReport::failed), else [`PASS`](crate::exit::PASS). The JUnit
+    /// file's `<failure>` elements are exactly the tests that make it fail.
+    pub fn exit_code(&self) -> u8 {
+        if self.failed() {
+            crate::exit::FAILED
+        } else {
+            crate::exit::PASS
+        }
+    }
+
+    /// The levels reached, by the requirement set ([`crate::requirements`]).
     pub fn certification(&self) -> Certification {
+        let levels = &requirements().levels;
         let core =
             self.aborted.is_none() && self.not_selected.is_empty() && self.must_failures() == 0;
-        let passed = |prefix: &str| {
-            let mut tests = self
-                .results
-                .iter()
-                .filter(|r| r.id.starts_with(prefix))
-                .peekable();
-            tests.peek().is_some() && tests.all(|r| r.verdict == Verdict::Pass)
+        let passed = |level: &crate::requirements::Level| {
+            level.tests.iter().all(|id| {
+                self.results
+                    .iter()
+                    .any(|r| r.id == id && r.verdict == Verdict::Pass)
+            })
         };
         let untested = self
             .results
             .iter()
-            .filter(|r| r.level == Level::Must && r.verdict == Verdict::Skip)
+            .filter(|r| {
+                r.level == Level::Must && r.verdict == Verdict::Skip && levels.core.has(r.id)
+            })
             .map(|r| (r.id, r.reason.clone()))
             .collect();
         Certification {
             core,
-            cancel: core && passed("REP-CAN-"),
-            health: core && passed("REP-HLT-"),
+            cancel: core && passed(&levels.cancel),
+            health: core && passed(&levels.health),
+            semantics: core && passed(&levels.semantics),
             untested,
+            flaky: self
+                .results
+                .iter()
+                .filter(|r| r.flaky)
+                .map(|r| r.id)
+                .collect(),
         }
     }
 
@@ -157,6 +217,15 @@ impl SuiteReport {
     /// REP-LIF-003 — no flow expected to fail)`.
     pub fn certification_line(&self) -> String {
         let c = self.certification();
+        let mut line = self.levels_line(&c);
+        if !c.flaky.is_empty() {
+            line.push_str(&format!(" (flaky: {})", c.flaky.join(", ")));
+        }
+        line
+    }
+
+    /// The certification line without the flaky tests.
+    fn levels_line(&self, c: &Certification) -> String {
         if self.aborted.is_some() {
             return "REP v0.1 core: not certified (the executor did not answer Runtime.Capabilities)"
                 .into();
@@ -188,6 +257,9 @@ impl SuiteReport {
         }
         if c.health {
             line.push_str(" + health");
+        }
+        if c.semantics {
+            line.push_str(" + semantics");
         }
         if !c.untested.is_empty() {
             let untested: Vec<String> = c
@@ -319,8 +391,19 @@ pub async fn run(
         Some(path) => Some(Baseline::load(path)?),
         None => None,
     };
+    let fixtures_info = options.fixtures.as_ref().map(|dir| FixturesInfo {
+        dir: dir.clone(),
+        count: fixtures.len(),
+        sha256: crate::identity::fixtures_sha256(&fixtures),
+    });
+    // Hashing the executor file (100 MB for a debug build) overlaps with the tests.
+    let identify = {
+        let target = options.target.clone();
+        tokio::task::spawn_blocking(move || crate::identity::identify(&target))
+    };
     let probe = probe(&options.target, fixtures).await?;
     let plan = probe.plan;
+    let frames = FrameLog::default();
     let total = selected.len();
     let mut results = Vec::new();
     let mut aborted = None;
@@ -339,7 +422,14 @@ pub async fn run(
         });
     } else {
         for (n, info) in selected.iter().enumerate() {
-            let mut result = run_one(info, options, &plan).await;
+            let mut result = run_one(info, options, &plan, &frames).await;
+            // --repeat: a failing test runs again, alone, until it passes or N more runs failed.
+            let mut earlier = Vec::new();
+            while result.is_failing() && earlier.len() < options.repeat as usize {
+                let again = run_one(info, options, &plan, &frames).await;
+                earlier.push(std::mem::replace(&mut result, again));
+            }
+            let mut result = result.after(earlier);
             if options.strict {
                 result.apply_strict();
             }
@@ -350,6 +440,10 @@ pub async fn run(
             results.push(result);
         }
     }
+    let identity = match identify.await {
+        Ok(identity) => identity,
+        Err(_) => crate::identity::identify(&options.target),
+    };
     Ok(SuiteReport {
         target: options.target.clone(),
         capabilities: plan.capabilities.map(Value::Object),
@@ -360,11 +454,24 @@ pub async fn run(
         aborted,
         strict: options.strict,
         baseline: options.baseline.clone(),
+        identity,
+        fixtures: fixtures_info,
+        selection: Selection {
+            filter: options.filter.clone(),
+            skip: options.skip.clone(),
+            timeout: options.timeout,
+            repeat: options.repeat,
+        },
     })
 }
 
 /// Runs one test within its budget (plus a second for its own clean-up).
-async fn run_one(info: &TestInfo, options: &Options, plan: &Plan) -> TestResult {
+async fn run_one(
+    info: &'static TestInfo,
+    options: &Options,
+    plan: &Plan,
+    frames: &FrameLog,
+) -> TestResult {
     let budget = options.timeout.unwrap_or(info.timeout);
     let start = Instant::now();
     let recording = options
@@ -376,6 +483,8 @@ async fn run_one(info: &TestInfo, options: &Options, plan: &Plan) -> TestResult 
         plan,
         deadline: start + budget,
         recording: recording.as_ref(),
+        test: info.id,
+        frames,
     };
     let check = match tokio::time::timeout(budget + Duration::from_secs(1), (info.body)(&ctx)).await
     {
@@ -389,7 +498,8 @@ async fn run_one(info: &TestInfo, options: &Options, plan: &Plan) -> TestResult 
     TestResult::new(info, check, elapsed)
 }
 
-fn now_rfc3339() -> String {
+/// Now, RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -146,6 +146,19 @@ pub struct BaselineMark {
     pub status: BaselineStatus,
 }
 
+/// An earlier run of a test that did not pass (`--repeat`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rerun {
+    /// `fail` or `warn`.
+    pub verdict: Verdict,
+    /// Why.
+    pub reason: String,
+    /// The offending frame, if one was to blame.
+    pub frame: Option<String>,
+    /// Wall time of that run, in ms.
+    pub duration_ms: u64,
+}
+
 /// The recorded result of one test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestResult {
@@ -171,6 +184,11 @@ pub struct TestResult {
     pub baseline: Option<BaselineMark>,
     /// Wall time of the test, in ms.
     pub duration_ms: u64,
+    /// With `--repeat`: the earlier runs of this test that failed or warned, oldest first
+    /// (this result is its last run).
+    pub reruns: Vec<Rerun>,
+    /// The test failed or warned, then passed when run again (`--repeat`): a flaky pass.
+    pub flaky: bool,
 }
 
 impl TestResult {
@@ -197,7 +215,30 @@ impl TestResult {
             frame,
             baseline: None,
             duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            reruns: Vec::new(),
+            flaky: false,
         }
+    }
+
+    /// Whether the test found a violation (a fail or a warning) — what `--repeat` reruns.
+    pub fn is_failing(&self) -> bool {
+        matches!(self.verdict, Verdict::Fail | Verdict::Warn)
+    }
+
+    /// This result, the last run of the test, after the `earlier` runs that failed or warned:
+    /// a pass after them is flaky.
+    pub fn after(mut self, earlier: Vec<TestResult>) -> TestResult {
+        self.flaky = self.verdict == Verdict::Pass && !earlier.is_empty();
+        self.reruns = earlier
+            .into_iter()
+            .map(|r| Rerun {
+                verdict: r.verdict,
+                reason: r.reason,
+                frame: r.frame,
+                duration_ms: r.duration_ms,
+            })
+            .collect();
+        self
     }
 
     /// Whether this result fails the run: a fail that no baseline entry expects (a stale
@@ -210,9 +251,11 @@ impl TestResult {
                 .is_some_and(|b| b.status == BaselineStatus::ExpectedFailure)
     }
 
-    /// Under `--strict`: a skipped MUST test becomes a fail.
+    /// Under `--strict`: a skipped MUST test of the core requirement set becomes a fail (the
+    /// tests of the opt-in `rep.probe` extension stay skipped).
     pub fn apply_strict(&mut self) {
-        if self.verdict == Verdict::Skip && self.level == Level::Must {
+        let core = crate::requirements::requirements().levels.core.has(self.id);
+        if self.verdict == Verdict::Skip && self.level == Level::Must && core {
             self.verdict = Verdict::Fail;
             self.reason = format!(
                 "skipped, and --strict requires every MUST test to run: {}",
@@ -313,12 +356,36 @@ mod tests {
             Err(Skip::new("no long-running flow", "give one").into()),
             Duration::ZERO,
         );
+        let mut extension = TestResult::new(
+            find("REP-SEM-001").unwrap(),
+            Err(Skip::new("the executor does not advertise rep.probe", "register it").into()),
+            Duration::ZERO,
+        );
         must.apply_strict();
         should.apply_strict();
+        extension.apply_strict();
+        assert_eq!(
+            extension.verdict,
+            Verdict::Skip,
+            "the rep.probe extension is not core"
+        );
         assert_eq!(must.verdict, Verdict::Fail);
         assert!(must.reason.contains("--strict") && must.reason.contains("no flow expected"));
         assert!(must.fails_run());
         assert_eq!(should.verdict, Verdict::Skip);
+    }
+
+    #[test]
+    fn a_pass_after_failed_runs_is_flaky_and_keeps_them() {
+        let info = find("REP-CAP-001").unwrap();
+        let failed = TestResult::new(info, Err(Failure::new("bad").into()), Duration::ZERO);
+        let passed = TestResult::new(info, Ok("fine".into()), Duration::ZERO);
+        let flaky = passed.clone().after(vec![failed.clone()]);
+        assert!(flaky.flaky && flaky.verdict == Verdict::Pass);
+        assert_eq!(flaky.reruns[0].reason, "bad");
+        let still = failed.clone().after(vec![failed.clone()]);
+        assert!(!still.flaky && still.fails_run());
+        assert!(!passed.after(Vec::new()).flaky);
     }
 
     #[test]

@@ -6,36 +6,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rep_conformance::{CATALOGUE, Level};
 use serde_json::Value;
-
-fn suite() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_rep-conformance"))
-}
-
-fn broken_executor() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_broken-executor"))
-}
-
-/// The mock executor, built beside this package's binaries by `cargo build --workspace`.
-fn mock_executor() -> PathBuf {
-    let path = suite().parent().unwrap().join("mock-executor");
-    assert!(
-        path.is_file(),
-        "{} is not built: run `cargo build --workspace` (or `cargo nextest run --workspace`)",
-        path.display()
-    );
-    path
-}
-
-/// The independent executor in Python (standard library only), test data of this crate.
-fn python_executor() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/executors/rep_executor.py")
-}
+use support::{broken_executor, mock_executor, python_executor, suite};
 
 fn fixtures(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -174,7 +153,7 @@ fn the_unbroken_executor_passes_every_test_and_is_certified() {
     assert_eq!(outcome.verdicts().len(), CATALOGUE.len());
     assert_eq!(
         outcome.line(),
-        "REP v0.1 core: certified + cancel + health",
+        "REP v0.1 core: certified + cancel + health + semantics",
         "{}",
         outcome.stdout
     );
@@ -255,6 +234,17 @@ fn an_independent_python_executor_is_certified_with_no_other_flag() {
     );
     let (verdict, _) = outcome.verdict("REP-LIF-003");
     assert_eq!(verdict, "skip");
+    // Without rep.probe the semantic tests are skipped with the reason, and are not core.
+    for test in CATALOGUE.iter().filter(|t| t.id.starts_with("REP-SEM-")) {
+        let entry = outcome.test(test.id);
+        assert_eq!(entry["verdict"], "skip", "{}", test.id);
+        assert_eq!(entry["reason"], "the executor does not advertise rep.probe");
+        assert!(
+            entry["hint"].as_str().unwrap().contains("PROBE_STEP_KIND"),
+            "{entry}"
+        );
+    }
+    assert_eq!(outcome.json["certification"]["semantics"], false);
     assert!(
         outcome.stdout.contains("to test it: give --fixtures DIR"),
         "{}",
@@ -267,7 +257,10 @@ fn the_mock_executor_is_certified_with_and_without_fixtures() {
     let with = run(&mock_executor(), &["--fixtures", &fixtures("mock")]);
     assert!(with.with_verdict("fail").is_empty(), "{}", with.stdout);
     assert_eq!(with.code, 0);
-    assert_eq!(with.line(), "REP v0.1 core: certified + cancel + health");
+    assert_eq!(
+        with.line(),
+        "REP v0.1 core: certified + cancel + health + semantics"
+    );
     assert_eq!(
         with.json["certification"]["untested"],
         serde_json::json!([])
@@ -291,7 +284,7 @@ fn the_mock_executor_is_certified_with_and_without_fixtures() {
     );
     assert_eq!(
         without.line(),
-        "REP v0.1 core: certified + health (untested: REP-LIF-003 — no flow expected to fail)"
+        "REP v0.1 core: certified + health + semantics (untested: REP-LIF-003 — no flow expected to fail)"
     );
 }
 
@@ -547,9 +540,13 @@ fn reports_parse_and_match_the_documented_schema() {
         .filter(|c| matches!(c.status, quick_junit::TestCaseStatus::NonSuccess { .. }))
         .map(|c| c.name.as_str().to_owned())
         .collect();
+    // The Health result breaks the message schema too: REP-WIRE-001 checks every frame.
     assert_eq!(
         failures,
-        ["REP-HLT-001 Health answers {ok: bool, details: object} (or -32601: skipped)"]
+        [
+            "REP-HLT-001 Health answers {ok: bool, details: object} (or -32601: skipped)",
+            "REP-WIRE-001 every frame the executor wrote matches the JSON Schema of REP v0.1 messages"
+        ]
     );
     let skipped = cases
         .iter()
@@ -681,4 +678,273 @@ fn the_documented_ci_script_is_the_one_ci_runs() {
         ci.contains("conformance/ci.sh"),
         ".ci/run must run conformance/ci.sh"
     );
+}
+
+/// The test cases of a JUnit file that are `<failure>` or `<error>`, by id.
+fn junit_failures(junit: &str) -> Vec<String> {
+    let report = quick_junit::Report::deserialize_from_str(junit).unwrap();
+    report
+        .test_suites
+        .iter()
+        .flat_map(|s| &s.test_cases)
+        .filter(|c| matches!(c.status, quick_junit::TestCaseStatus::NonSuccess { .. }))
+        .map(|c| c.name.as_str().split(' ').next().unwrap().to_owned())
+        .collect()
+}
+
+/// The JUnit test case of test `id`.
+fn junit_case(junit: &str, id: &str) -> quick_junit::TestCase {
+    let report = quick_junit::Report::deserialize_from_str(junit).unwrap();
+    report
+        .test_suites
+        .into_iter()
+        .flat_map(|s| s.test_cases)
+        .find(|c| c.name.as_str().starts_with(id))
+        .unwrap_or_else(|| panic!("no test case {id}"))
+}
+
+/// Done when: a passing run with warnings shows no `<failure>` in JUnit. The JUnit file, the
+/// JSON report and the exit code agree in every kind of outcome: pass, SHOULD warning, MUST
+/// failure, expected and stale baseline entries, a silent executor, a flaky and a failing
+/// test under `--repeat`.
+#[test]
+fn junit_json_and_exit_code_always_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.yaml");
+    std::fs::write(&baseline, "REP-HLT-001: \"known (issue 1)\"\n").unwrap();
+    let baseline = baseline.to_str().unwrap().to_owned();
+    let marker = dir.path().join("flaky-once");
+    let marker = marker.to_str().unwrap().to_owned();
+    let scenarios: Vec<(&str, Vec<&str>, i32)> = vec![
+        ("pass", vec!["--filter", "REP-FRM-*"], 0),
+        (
+            "warning",
+            vec!["--filter", "REP-RUN-006", "--", "--fault", "REP-RUN-006"],
+            0,
+        ),
+        (
+            "must failure",
+            vec!["--filter", "REP-HLT-001", "--", "--fault", "REP-HLT-001"],
+            1,
+        ),
+        (
+            "expected failure",
+            vec![
+                "--filter",
+                "REP-HLT-001",
+                "--baseline",
+                &baseline,
+                "--",
+                "--fault",
+                "REP-HLT-001",
+            ],
+            0,
+        ),
+        (
+            "stale baseline",
+            vec!["--filter", "REP-HLT-001", "--baseline", &baseline],
+            1,
+        ),
+        ("silent", vec!["--", "--fault", "silent"], 1),
+        (
+            "flaky",
+            vec![
+                "--filter",
+                "REP-HLT-001",
+                "--repeat",
+                "2",
+                "--",
+                "--fault",
+                "REP-HLT-001",
+                "--once",
+                &marker,
+            ],
+            0,
+        ),
+        (
+            "failing on every run",
+            vec![
+                "--filter",
+                "REP-CAP-001",
+                "--repeat",
+                "2",
+                "--",
+                "--fault",
+                "REP-CAP-001",
+            ],
+            1,
+        ),
+    ];
+    for (name, args, code) in scenarios {
+        let outcome = run(&broken_executor(), &args);
+        assert_eq!(outcome.code, code, "{name}: {}", outcome.stdout);
+        assert_eq!(outcome.json["exit_code"], code, "{name}");
+        let failing: Vec<String> = outcome.json["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["fails_run"] == true)
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(junit_failures(&outcome.junit), failing, "{name}");
+        let aborted = !outcome.json["aborted"].is_null();
+        assert_eq!(code == 1, !failing.is_empty() || aborted, "{name}");
+        match name {
+            "warning" => {
+                let case = junit_case(&outcome.junit, "REP-RUN-006");
+                assert!(matches!(
+                    case.status,
+                    quick_junit::TestCaseStatus::Success { .. }
+                ));
+                let verdict = case
+                    .properties
+                    .iter()
+                    .find(|p| p.name.as_str() == "verdict");
+                assert_eq!(verdict.unwrap().value.as_str(), "warn");
+                let out = case.system_out.unwrap();
+                assert!(
+                    out.as_str().starts_with("warning (SHOULD"),
+                    "{}",
+                    out.as_str()
+                );
+                assert_eq!(outcome.verdict("REP-RUN-006").0, "warn");
+            }
+            "flaky" => {
+                let test = outcome.test("REP-HLT-001");
+                assert_eq!(
+                    (test["verdict"].as_str(), test["flaky"].as_bool()),
+                    (Some("pass"), Some(true))
+                );
+                assert_eq!(test["reruns"].as_array().unwrap().len(), 1);
+                assert_eq!(
+                    outcome.json["certification"]["flaky"],
+                    serde_json::json!(["REP-HLT-001"])
+                );
+                assert!(
+                    outcome.line().contains("(flaky: REP-HLT-001)"),
+                    "{}",
+                    outcome.line()
+                );
+                let case = junit_case(&outcome.junit, "REP-HLT-001");
+                let quick_junit::TestCaseStatus::Success { flaky_runs } = case.status else {
+                    panic!("a flaky test passes");
+                };
+                assert_eq!(flaky_runs.len(), 1);
+                assert!(outcome.junit.contains("<flakyFailure"), "{}", outcome.junit);
+            }
+            "failing on every run" => {
+                assert_eq!(
+                    outcome.test("REP-CAP-001")["reruns"]
+                        .as_array()
+                        .unwrap()
+                        .len(),
+                    2
+                );
+                assert_eq!(outcome.junit.matches("<rerunFailure").count(), 2);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Done when: `verify` refuses a report against a different binary. It accepts the binary it
+/// certifies, and refuses other arguments and an edited report; a file that is no report is a
+/// usage error.
+#[test]
+fn verify_accepts_the_certified_binary_and_refuses_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("certificate.json");
+    let full = run(&mock_executor(), &["--fixtures", &fixtures("mock")]);
+    std::fs::write(&report, serde_json::to_string(&full.json).unwrap()).unwrap();
+    let verify = |executor: &Path, extra: &[&str]| {
+        let output = Command::new(suite())
+            .arg("verify")
+            .arg(&report)
+            .arg("--executor")
+            .arg(executor)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = verify(&mock_executor(), &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("the certificate applies to"), "{stdout}");
+    assert!(stdout.contains("is the certified one"), "{stdout}");
+
+    let (code, stdout, _) = verify(&broken_executor(), &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("is not the certified"), "{stdout}");
+    assert!(
+        stdout.contains("the certificate does not apply"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = verify(&mock_executor(), &["--", "--listen", "tcp:127.0.0.1:0"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("are not the certified"), "{stdout}");
+
+    // A MUST failure made to look like a certificate.
+    let mut edited = full.json.clone();
+    edited["tests"][0]["verdict"] = serde_json::json!("fail");
+    std::fs::write(&report, serde_json::to_string(&edited).unwrap()).unwrap();
+    let (code, stdout, _) = verify(&mock_executor(), &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("contradicts itself"), "{stdout}");
+
+    std::fs::write(&report, "{\"schema\": \"something-else/1\"}").unwrap();
+    let (code, _, stderr) = verify(&mock_executor(), &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("not a rep-conformance-report/3 report"),
+        "{stderr}"
+    );
+}
+
+/// Each planted semantic bug of the broken executor, by its own name, is refused by the
+/// catalogue: not certified, with the REP-SEM test made for it failing.
+#[test]
+fn the_catalogue_refuses_each_planted_semantic_bug() {
+    let fixtures = fixtures("selftest");
+    let bugs = [
+        ("retry-short", "REP-SEM-001"),
+        ("timeout-ignored", "REP-SEM-003"),
+        ("failure-edge-on-success", "REP-SEM-004"),
+        ("concurrency-exceeded", "REP-SEM-010"),
+        ("cancel-ignored", "REP-SEM-011"),
+    ];
+    // The runs mostly wait (a cancel that is ignored, a timeout that is not): all at once.
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = bugs
+            .iter()
+            .map(|&(bug, test)| {
+                let fixtures = &fixtures;
+                scope.spawn(move || {
+                    let outcome = run(
+                        &broken_executor(),
+                        &["--fixtures", fixtures, "--", "--fault", bug],
+                    );
+                    assert_eq!(outcome.code, 1, "{bug}: {}", outcome.stdout);
+                    assert!(
+                        outcome.line().contains("not certified"),
+                        "{bug}: {}",
+                        outcome.line()
+                    );
+                    assert_eq!(
+                        outcome.verdict(test).0,
+                        "fail",
+                        "{bug}: {:?}",
+                        outcome.verdict(test)
+                    );
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+    });
 }

@@ -8,7 +8,7 @@ mod faults;
 mod handlers;
 mod policy;
 
-use rep_executor_kit::Executor;
+use rep_executor_kit::{Executor, PROBE_STEP_KIND, ProbeStep};
 
 pub use faults::{Faults, MOCK_KEY, with_faults};
 pub use handlers::{DEFAULT_READING, dsl_emit, opcua_read, opcua_write, policy_apply};
@@ -18,8 +18,9 @@ pub use policy::{PolicyDecision, evaluate_threshold_policy};
 pub const CONCURRENCY: u32 = 4;
 
 /// The mock executor: `opcua.read`, `opcua.write`, `policy.apply`, `dsl.emit`, each wrapped
-/// by [`with_faults`], plus the kit's built-in `switch` and `finish` (which ignore `_mock`);
-/// `limits.concurrency` is [`CONCURRENCY`].
+/// by [`with_faults`], plus the kit's built-in `switch` and `finish` (which ignore `_mock`)
+/// and the kit's `rep.probe` (for rep-conformance's semantic tests); `limits.concurrency` is
+/// [`CONCURRENCY`].
 pub fn executor() -> Executor {
     Executor::builder()
         .version(env!("CARGO_PKG_VERSION"))
@@ -28,6 +29,7 @@ pub fn executor() -> Executor {
         .step("opcua.write", with_faults(opcua_write))
         .step("policy.apply", with_faults(policy_apply))
         .step("dsl.emit", with_faults(dsl_emit))
+        .step(PROBE_STEP_KIND, ProbeStep)
         .build()
 }
 

@@ -98,6 +98,7 @@ fn answers_capabilities_and_exits_promptly_on_stdin_eof() {
         "dsl.emit",
         "switch",
         "finish",
+        "rep.probe",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} advertised");
     }

@@ -135,7 +135,7 @@
  * integer constant expression (the same value on 32- and 64-bit targets). rep_executor_init
  * passes the tag and sizeof(rep_executor) as the caller's translation unit sees them; the
  * library compares both with its own. Bump REP_LAYOUT_VERSION when rep_layout.h changes. */
-#define REP_LAYOUT_VERSION 2u
+#define REP_LAYOUT_VERSION 3u
 #define REP_LAYOUT_MIX(h, v)                                                                    \
     ((((unsigned long)(h) ^ ((unsigned long)(v) & 0xFFFFFFFFul)) * 16777619ul) & 0xFFFFFFFFul)
 #define REP_LAYOUT_MIX3(h, a, b, c) REP_LAYOUT_MIX(REP_LAYOUT_MIX(REP_LAYOUT_MIX(h, a), b), c)

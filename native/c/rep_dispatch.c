@@ -785,6 +785,21 @@ rep_err rep_handle_line(rep_executor *ex, const char *line, size_t n)
     return io_status(ex);
 }
 
+rep_err rep_executor_wake(rep_executor *ex)
+{
+    int i;
+    rep_err err = usable(ex);
+    if (err != REP_OK) {
+        return err;
+    }
+    for (i = 0; i < REP_MAX_RUNS; i++) {
+        if (ex->runs[i].used) {
+            rep_run_wake(&ex->runs[i]);
+        }
+    }
+    return REP_OK;
+}
+
 rep_err rep_executor_resync(rep_executor *ex)
 {
     rep_err err = usable(ex);

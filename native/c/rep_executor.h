@@ -106,6 +106,15 @@ void rep_step_set_retriable(rep_step *step, bool retriable);
 /** After rep_step_fail: a machine-readable cause, "timeout", "cancelled" or "panic" (NULL or
  *  anything else: none). */
 void rep_step_set_cause(rep_step *step, const char *cause);
+/** Where this attempt runs: a number in [0, REP_MAX_RUNS × REP_CONCURRENCY) that no other
+ *  attempt in progress has (a place holds one attempt at a time). With rep_step_serial, for a
+ *  handler that hands its work to another task and keeps state per place (the FreeRTOS
+ *  port's blocking steps, docs/native-executors.md). */
+uint32_t rep_step_place(const rep_step *step);
+/** A number identifying this attempt among every attempt the executor started: the same on
+ *  every call of a pending attempt, another one for the next attempt in the same place (never
+ *  0; it wraps after 2^32 attempts). */
+uint32_t rep_step_serial(const rep_step *step);
 /** Emits a `log` event for this step (`level` e.g. "info"; both NUL-terminated, copied).
  *  At most two per handler call are recorded. */
 void rep_step_log(rep_step *step, const char *level, const char *message);
@@ -165,6 +174,19 @@ rep_err rep_executor_init_checked(rep_executor *ex, size_t size, uint32_t layout
  *  kinds registered), REP_ERR_LAYOUT or REP_ERR_BUSY. */
 rep_err rep_executor_add_step(rep_executor *ex, const char *kind, rep_step_fn fn, void *user);
 
+/** The step kind of rep_executor_add_probe. */
+#define REP_PROBE_STEP_KIND "rep.probe"
+
+/** Registers `rep.probe` (rep_probe.c), the probe step kind of rep-conformance's semantic
+ *  tests — a conformance extension, not part of REP v0.1 (docs/protocol.md): with it in
+ *  `step_kinds`, rep-conformance checks how the executor runs graphs (retries, timeouts,
+ *  edges, `switch`, `finish`, joins, concurrency, Cancel). An attempt lasts `with.delay_ms`
+ *  without blocking the executor and ends at once when cancelled; attempts 1 …
+ *  `with.fail_times` fail (2001, retriable); `with.fail: true` fails every attempt, not
+ *  retriable; otherwise the output is `with.output` (default `{}`). Takes one of the
+ *  REP_MAX_KINDS kinds. Returns as rep_executor_add_step. */
+rep_err rep_executor_add_probe(rep_executor *ex);
+
 /** Serves REP until the end of input: reads requests (rep_io.read), answers them, runs the
  *  runs, sleeping in read when there is nothing to do. Returns REP_OK at EOF, REP_ERR_IO when
  *  writing a response failed (the host is gone), REP_ERR_LAYOUT or REP_ERR_BUSY. Uses
@@ -188,6 +210,12 @@ void rep_tick(rep_executor *ex);
 /** How long the caller may wait for input before rep_tick is due again: 0 when a run can make
  *  progress now, at most `max_ms`. */
 uint32_t rep_idle_ms(rep_executor *ex, uint32_t max_ms);
+
+/** Makes every pending step due now: its handler is called again at the next rep_tick instead
+ *  of when its rep_step_wait expires. For a serving task woken because another task or an
+ *  interrupt finished what a handler waits for (a result it polls for). Call it from the
+ *  serving thread, like rep_tick. Returns REP_OK, REP_ERR_LAYOUT or REP_ERR_BUSY. */
+rep_err rep_executor_wake(rep_executor *ex);
 
 /** Line noise on a serial link: drops the partial line received so far and every byte up to
  *  and including the next '\n' (counted by rep_executor_dropped_bytes). A port on a UART calls

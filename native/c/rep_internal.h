@@ -103,6 +103,8 @@ void rep_run_start(rep_executor *ex, rep_run *run);
 void rep_run_tick(rep_executor *ex, rep_run *run);
 /** When `run` next needs a tick (ms from now, 0: now), at most `max_ms`. */
 uint32_t rep_run_idle_ms(rep_executor *ex, rep_run *run, uint32_t max_ms);
+/** rep_executor_wake for one run: its pending steps are due now. */
+void rep_run_wake(rep_run *run);
 /** Runtime.Cancel. */
 void rep_run_cancel(rep_executor *ex, rep_run *run);
 /** Writes the Poll result of `run` and drains its events. */

@@ -75,6 +75,7 @@ typedef struct rep_slot {
     uint8_t cancelled; /* the attempt's stop signal fired */
     uint8_t timed_out;
     uint32_t attempt;
+    uint32_t serial;   /* rep_step_serial of the attempt */
     uint64_t started_ms, wake_ms, cancel_deadline_ms;
     size_t with_len;
     char with[REP_WITH_BYTES];
@@ -157,6 +158,7 @@ struct rep_executor {
     rep_kind kinds[REP_MAX_KINDS];
     uint16_t kind_count;
     uint32_t run_seq;
+    uint32_t attempt_serial; /* the last attempt's rep_step_serial */
     uint64_t epoch_unix_ms, epoch_mono_ms;
     uint64_t dropped_bytes;
     /* input framing */

@@ -325,6 +325,22 @@ uint64_t rep_step_elapsed_ms(const rep_step *step)
     return rep_now(step->ex) - step->slot->started_ms;
 }
 
+uint32_t rep_step_place(const rep_step *step)
+{
+    /* The slot's index, after REP_CONCURRENCY places per run before this one. */
+    uint32_t place = (uint32_t)(step->slot - step->run->slots);
+    const rep_run *run;
+    for (run = step->ex->runs; run != step->run; run++) {
+        place += REP_CONCURRENCY;
+    }
+    return place;
+}
+
+uint32_t rep_step_serial(const rep_step *step)
+{
+    return step->slot->serial;
+}
+
 bool rep_step_cancelled(const rep_step *step)
 {
     return step->slot->cancelled != 0;
@@ -767,6 +783,11 @@ static void begin_attempt(rep_executor *ex, rep_run *run, rep_slot *slot, uint64
     slot->started_ms = slot->wake_ms = now;
     slot->cancelled = slot->timed_out = 0;
     slot->cancel_deadline_ms = 0;
+    ex->attempt_serial++;
+    if (ex->attempt_serial == 0) {
+        ex->attempt_serial = 1;
+    }
+    slot->serial = ex->attempt_serial;
 }
 
 /* 3003: the compile-time limit `limit` (a literal) was reached; not retriable. */
@@ -1130,6 +1151,16 @@ uint32_t rep_run_idle_ms(rep_executor *ex, rep_run *run, uint32_t max_ms)
         }
     }
     return (uint32_t)(wait < max_ms ? wait : max_ms);
+}
+
+void rep_run_wake(rep_run *run)
+{
+    int i;
+    for (i = 0; i < REP_CONCURRENCY; i++) {
+        if (run->slots[i].phase == PHASE_RUNNING) {
+            run->slots[i].wake_ms = 0;
+        }
+    }
 }
 
 void rep_run_cancel(rep_executor *ex, rep_run *run)

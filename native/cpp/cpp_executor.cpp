@@ -1,5 +1,6 @@
 // cpp-executor: the mock executor's step kinds in C++17 on rep_executor.hpp — opcua.read,
-// opcua.write, policy.apply (the pdl/v0 threshold rule), dsl.emit; with._mock {delay_ms, fail}.
+// opcua.write, policy.apply (the pdl/v0 threshold rule), dsl.emit; with._mock {delay_ms, fail};
+// and the C library's rep.probe.
 #include "rep_executor.hpp"
 
 using rep::json;
@@ -74,6 +75,6 @@ static rep::Result emit(rep::Step&, const json& with) { return with; }
 int main() {
     rep::Executor ex;
     ex.step("opcua.read", faulty(read)).step("opcua.write", faulty(write));
-    ex.step("policy.apply", faulty(apply_policy)).step("dsl.emit", faulty(emit));
+    ex.step("policy.apply", faulty(apply_policy)).step("dsl.emit", faulty(emit)).probe();
     return ex.serve_stdio();
 }

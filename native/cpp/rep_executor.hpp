@@ -126,6 +126,13 @@ public:
         return *this;
     }
 
+    /// Registers `rep.probe` (rep_executor_add_probe), the probe step kind of rep-conformance's
+    /// semantic tests: a conformance extension, not part of REP v0.1 (docs/protocol.md).
+    Executor& probe() {
+        probe_ = true;
+        return *this;
+    }
+
     /// Serves REP on stdin/stdout until stdin closes. Returns the process exit code: 0, or 1
     /// (with the reason on stderr) when stdout broke, a handler could not be registered
     /// (REP_MAX_KINDS) or the library was built with other limits (REP_ERR_LAYOUT).
@@ -142,6 +149,9 @@ public:
             if (err == REP_OK) {
                 err = rep_executor_add_step(ex_.get(), e.kind.c_str(), &trampoline, &e);
             }
+        }
+        if (err == REP_OK && probe_) {
+            err = rep_executor_add_probe(ex_.get());
         }
         if (err == REP_OK) {
             err = rep_serve(ex_.get());
@@ -191,6 +201,7 @@ private:
 
     std::unique_ptr<rep_executor> ex_; // megabytes: on the heap, left untouched until used
     const char* version_;
+    bool probe_ = false;
     std::deque<Entry> entries_;        // a deque: entries never move, so `user` stays valid
 };
 

@@ -1,7 +1,8 @@
 /*
  * c_executor.c — `c-executor`: the C library on stdio with the mock executor's step kinds
- * (opcua.read, opcua.write, policy.apply, dsl.emit). Speaks REP v0.1 on stdin/stdout until
- * stdin closes; nothing else is ever written to stdout.
+ * (opcua.read, opcua.write, policy.apply, dsl.emit) and rep.probe (for rep-conformance's
+ * semantic tests). Speaks REP v0.1 on stdin/stdout until stdin closes; nothing else is ever
+ * written to stdout.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,8 @@ static const char usage[] =
     "Usage: c-executor [--help | --version]\n"
     "\n"
     "Speaks REP v0.1 (JSON-RPC 2.0, one JSON object per line) on stdin/stdout until stdin\n"
-    "closes. Step kinds: dsl.emit, finish, opcua.read, opcua.write, policy.apply, switch.\n"
+    "closes. Step kinds: dsl.emit, finish, opcua.read, opcua.write, policy.apply, rep.probe,\n"
+    "switch.\n"
     "Run it through a host, for example:\n"
     "  tm --executor-path target/native/c-executor runtime run \\\n"
     "     --manifest examples/plant-monitor/out/dsl/manifest.json --flow plant-monitor \\\n"
@@ -45,6 +47,9 @@ int main(int argc, char **argv)
     err = rep_executor_init(&executor, &io, NULL);
     if (err == REP_OK) {
         err = mock_steps_register(&executor);
+    }
+    if (err == REP_OK) {
+        err = rep_executor_add_probe(&executor); /* rep-conformance's semantic tests */
     }
     if (err != REP_OK) {
         fprintf(stderr, "c-executor: cannot start the executor: %s\n", rep_err_str(err));

@@ -12,7 +12,8 @@
 //! the native firmware drops everything up to the first newline after reset. Whatever the
 //! remote answers to that noise during `--settle-ms` (an error with `id: null`) is logged,
 //! never forwarded: the host's frames are held back until then, so no such error can be
-//! meant for it.
+//! meant for it. With a settle time, a second newline goes out when it ends, before the first
+//! frame: a remote that was still resetting or booting when the first came may have lost it.
 
 use std::time::Duration;
 
@@ -79,7 +80,15 @@ where
     if remote.write_all(b"\n").await.is_ok() {
         let _ = remote.flush().await;
     }
-    tokio::time::sleep(options.settle).await;
+    if !options.settle.is_zero() {
+        tokio::time::sleep(options.settle).await;
+        // A remote that was resetting or booting meanwhile (a board resetting on open, a
+        // firmware in QEMU setting up its UART) may have lost that newline; another one, now
+        // that it listens, ends whatever it received since.
+        if remote.write_all(b"\n").await.is_ok() {
+            let _ = remote.flush().await;
+        }
+    }
     let mut frames = FrameReader::new(host, options.max_frame_bytes);
     loop {
         // An unterminated last line is still a frame: it goes out terminated.
@@ -361,6 +370,8 @@ mod tests {
         let early = tokio::time::timeout(Duration::from_millis(10), rig.remote.read(&mut buf));
         assert!(early.await.is_err(), "nothing is sent while settling");
         tokio::time::sleep(Duration::from_secs(2)).await;
+        // A second newline, for a remote that lost the first while it was resetting.
+        assert_eq!(read_exactly(&mut rig.remote, 1).await, b"\n");
         assert_eq!(read_some(&mut rig.remote).await, b"{\"id\":1}\n");
         // The prompt left before the settle time ended is not glued to the first frame.
         rig.remote

@@ -27,6 +27,9 @@
 //!   ([`DEFAULT_CANCEL_GRACE`]) and fails the run with 3001, cause `cancelled`.
 //! - **Panics**: a panicking handler is a failed attempt (3002, cause `panic`), never a dead
 //!   executor. Runs are independent: many per process, by run id.
+//! - **Semantic conformance**: registering [`ProbeStep`] (`.step(PROBE_STEP_KIND, ProbeStep)`)
+//!   advertises `rep.probe`, with which `rep-conformance` checks the scheduler's semantics
+//!   (the `REP-SEM-*` tests and `rep-conformance fuzz`).
 //!
 //! ```no_run
 //! use rep_executor_kit::{Executor, StepContext, StepResult};
@@ -51,6 +54,7 @@ mod executor;
 mod graph;
 mod handler;
 mod listen;
+mod probe;
 mod registry;
 mod resolve;
 mod run;
@@ -65,6 +69,7 @@ pub use executor::{
 };
 pub use handler::{FailureCause, StepContext, StepError, StepFuture, StepHandler, StepResult};
 pub use listen::{Listener, MAX_CONNECTIONS};
+pub use probe::{PROBE_STEP_KIND, ProbeStep};
 pub use rep_spec::{Endpoint, EndpointError};
 pub use resolve::{Scope, resolve, resolve_map};
 pub use run::RunHandle;

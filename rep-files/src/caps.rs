@@ -64,6 +64,20 @@ pub const BASELINE: Cap = Cap {
     what: "conformance baselines",
 };
 
+/// A JSON report of `rep-conformance run --json` (`rep-conformance verify REPORT`, read by
+/// `tm executor check`): 16 MiB.
+pub const CONFORMANCE_REPORT: Cap = Cap {
+    bytes: 16 * MIB,
+    what: "conformance reports",
+};
+
+/// A case file of `rep-conformance fuzz --case FILE` (a Flow IR document and its inputs):
+/// 16 MiB.
+pub const FUZZ_CASE: Cap = Cap {
+    bytes: 16 * MIB,
+    what: "fuzz case files",
+};
+
 impl fmt::Display for Cap {
     /// The bound in the largest whole unit: `16 MiB`, `512 KiB`, `100 bytes`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -28,6 +28,7 @@ mod cache;
 mod client;
 mod compile;
 mod config;
+pub mod conformance_report;
 mod error;
 mod launcher;
 mod observe;

@@ -659,6 +659,44 @@ fn rep_conformance_ends_after_each_signal_and_leaves_nothing() {
     }
 }
 
+/// Issue 22: `rep-conformance fuzz` ends at once after each signal, the executor of the case
+/// it runs (a `rep.probe` step of 60 s) killed.
+#[test]
+fn rep_conformance_fuzz_ends_after_each_signal_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ir = plant_monitor_ir();
+    ir["graph"] = serde_json::json!({
+        "nodes": [{"id": "long", "type": "rep.probe", "with": {"delay_ms": 60_000},
+                   "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}}],
+        "edges": []
+    });
+    ir["inputs_schema"] = serde_json::json!({});
+    let case = dir.path().join("case.json");
+    std::fs::write(&case, ir.to_string()).unwrap();
+    for (signal, code) in SIGNALS {
+        // The executor, found by the marker in its path.
+        let marker = marker();
+        let executor = dir.path().join(&marker);
+        symlink(mock_executor(), &executor).unwrap();
+        let args = vec![
+            "fuzz".to_owned(),
+            "--executor".into(),
+            executor.display().to_string(),
+            "--case".into(),
+            case.display().to_string(),
+        ];
+        let live = LiveTm::start_program(&rep_conformance(), &args, &[], false);
+        // rep-conformance and the executor of the case both hold the marker.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while processes_with(&marker).len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        signal_and_finish(live, signal, code, Duration::from_secs(3));
+        assert_none_with(&marker);
+    }
+}
+
 /// Done when: rep-replay (an executor waiting on its host) ends at once after each signal.
 #[test]
 fn rep_replay_ends_after_each_signal() {

@@ -1,7 +1,9 @@
 //! The native executors of `native/` (issue 12) as a host and a certifier see them:
 //! `c-executor`, `cpp-executor` and `qemu-executor` (the Cortex-M3 firmware in QEMU behind
 //! `rep-bridge`) give the same `status` and `summary.outputs` as `mock-executor`, and
-//! `rep-conformance` certifies them; the C unit tests pass under ASan and UBSan. Issue 23's
+//! `rep-conformance` certifies them — c-executor and cpp-executor with the semantic tests of
+//! `rep.probe`, and 500 fuzz cases of a fixed seed matching the reference model (issue 22); the
+//! C unit tests pass under ASan and UBSan. Issue 23's
 //! regression tests: line noise before the first request, limits that differ between the
 //! library and the application, a 16-deep emit on the firmware, 4 × 4,000 emitted keys.
 //!
@@ -13,6 +15,8 @@
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
 
 mod common;
+#[path = "native/firmware.rs"]
+mod firmware;
 #[path = "native/oracle.rs"]
 mod oracle;
 
@@ -50,6 +54,8 @@ fn build(args: &'static [&'static str]) -> Result<String, String> {
         .arg(repo().join("native/build.sh"))
         .args(args)
         .env("REP_NATIVE_OUT", native_dir())
+        // No cargo from inside a test: the FreeRTOS kernel is what an earlier build.sh fetched.
+        .env("REP_NATIVE_FETCH", "0")
         .current_dir(repo())
         .output()
         .expect("bash runs");
@@ -84,8 +90,14 @@ fn artifact(name: &str) -> Option<PathBuf> {
 
 /// `qemu-executor` with what it needs at run time: qemu-system-arm and a built rep-bridge.
 fn qemu_executor() -> Option<PathBuf> {
-    let executor = artifact("qemu-executor")?;
-    artifact("firmware.elf")?;
+    qemu_launcher("qemu-executor", "firmware.elf")
+}
+
+/// The QEMU launcher `name` (native/firmware/qemu-executor under one of its names) with its
+/// `firmware`, qemu-system-arm and a built rep-bridge.
+fn qemu_launcher(name: &str, firmware: &str) -> Option<PathBuf> {
+    let executor = artifact(name)?;
+    artifact(firmware)?;
     if Command::new("qemu-system-arm")
         .arg("--version")
         .output()
@@ -165,8 +177,9 @@ fn assert_matches_mock(executor: &Path) {
 
 /// `rep-conformance --strict` with conformance/fixtures/native certifies the executor: every
 /// MUST test ran and passed, no SHOULD test warned, and core, cancel and health are certified
-/// (read from its JSON report).
-fn assert_certified(executor: &Path) {
+/// (read from its JSON report) — and semantics (the `REP-SEM-*` tests) when `probe` says the
+/// executor registers `rep.probe`.
+fn assert_certified(executor: &Path, probe: bool) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let output = Command::new(bin_dir().join("rep-conformance"))
@@ -198,9 +211,43 @@ fn assert_certified(executor: &Path) {
         (&Value::Bool(true), &Value::Bool(true), &Value::Bool(true)),
         "{certification}\n{stdout}"
     );
+    assert_eq!(
+        certification["semantics"],
+        Value::Bool(probe),
+        "{certification}\n{stdout}"
+    );
     assert_eq!(report["summary"]["failed"], 0, "{stdout}");
     // No SHOULD test warns either: REP-RUN-007 passes since the library checks run inputs.
     assert_eq!(report["summary"]["warned"], 0, "{stdout}");
+}
+
+/// The seed of the fuzz runs of CI (conformance/tests/fuzz.rs fuzzes mock-executor with it).
+const FUZZ_SEED: &str = "20261";
+
+/// Issue 22: `rep-conformance fuzz` runs 500 generated flows over `rep.probe`, `switch`,
+/// `finish` and `dsl.emit` of a fixed seed on the executor, and each ends as the reference
+/// model says (status, every step's outcome and attempts, outputs, event order, concurrency,
+/// backoff).
+fn assert_fuzz_matches_the_model(executor: &Path) {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(rep_conformance())
+        .args(["fuzz", "--seed", FUZZ_SEED, "--cases", "500", "--out"])
+        .arg(out.path())
+        .arg("--executor")
+        .arg(executor)
+        .output()
+        .expect("rep-conformance runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "rep-conformance fuzz found a difference on {}:\n{stdout}\n{}",
+        executor.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("500 cases of seed {FUZZ_SEED} match the model")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -237,21 +284,35 @@ fn qemu_executor_gives_the_mock_executors_outputs() {
 #[test]
 fn rep_conformance_certifies_c_executor() {
     if let Some(executor) = artifact("c-executor") {
-        assert_certified(&executor);
+        assert_certified(&executor, true);
     }
 }
 
 #[test]
 fn rep_conformance_certifies_cpp_executor() {
     if let Some(executor) = artifact("cpp-executor") {
-        assert_certified(&executor);
+        assert_certified(&executor, true);
     }
 }
 
 #[test]
 fn rep_conformance_certifies_qemu_executor() {
     if let Some(executor) = qemu_executor() {
-        assert_certified(&executor);
+        assert_certified(&executor, false);
+    }
+}
+
+#[test]
+fn c_executor_matches_the_semantic_model_on_500_fuzz_cases() {
+    if let Some(executor) = artifact("c-executor") {
+        assert_fuzz_matches_the_model(&executor);
+    }
+}
+
+#[test]
+fn cpp_executor_matches_the_semantic_model_on_500_fuzz_cases() {
+    if let Some(executor) = artifact("cpp-executor") {
+        assert_fuzz_matches_the_model(&executor);
     }
 }
 
@@ -421,7 +482,10 @@ fn c_executor_is_certified_behind_line_noise() {
     };
     for (count, seed) in [(5, 7), (500, 11)] {
         let dir = tempfile::tempdir().unwrap();
-        assert_certified(&behind_noise(dir.path(), &executor, &noise(count, seed)));
+        assert_certified(
+            &behind_noise(dir.path(), &executor, &noise(count, seed)),
+            true,
+        );
     }
 }
 
@@ -434,7 +498,7 @@ fn qemu_executor_is_certified_behind_line_noise() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    assert_certified(&behind_noise(dir.path(), &executor, &noise(500, 13)));
+    assert_certified(&behind_noise(dir.path(), &executor, &noise(500, 13)), false);
     let dir = tempfile::tempdir().unwrap();
     let noisy = behind_noise(dir.path(), &executor, &noise(5, 17));
     let plant = plant_monitor_inputs();

@@ -1,6 +1,8 @@
 //! `tm executor new` (issue 14): for Rust, C and C++, the generated project builds, runs its
 //! sample flow under `tm` and is certified by `rep-conformance` by its own `ci.sh` — the
-//! commands of its README — with no edits; `tm executor check` agrees.
+//! commands of its README — with no edits; `tm executor check` agrees. Issue 22: every project
+//! registers `rep.probe`, so its `ci.sh` passes the semantic tests and 500 fuzz cases of a fixed
+//! seed, and `tm executor check` reads the JSON report and shows the semantic tests.
 //!
 //! The Rust project builds in the workspace's target folder (as `scaffold-e2e-rust`, a name no
 //! workspace binary has), so it reuses the kit's dependencies already built for the workspace,
@@ -73,11 +75,16 @@ fn generate_build_certify(name: &str, lang: &str) {
         "{stdout}"
     );
     assert!(
-        stdout.contains("REP v0.1 core: certified + cancel + health"),
+        stdout.contains("REP v0.1 core: certified + cancel + health + semantics"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fuzz: 500 cases of seed 1 match the model"),
         "{stdout}"
     );
 
-    // The smoke test, one line per check.
+    // The smoke test, one line per check; the executor by the subcommand's own --executor
+    // (it was accepted and ignored before issue 22).
     let executor = match lang {
         "rust" => target_dir().join("debug").join(name),
         _ => project.join("build").join(name),
@@ -87,20 +94,27 @@ fn generate_build_certify(name: &str, lang: &str) {
             "executor",
             "check",
             project.to_str().unwrap(),
-            "--executor-path",
+            "--executor",
             executor.to_str().unwrap(),
         ],
         &[("PATH", &path)],
     );
     assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
     let lines: Vec<&str> = check.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", check.stdout);
+    assert_eq!(lines.len(), 4, "{}", check.stdout);
     assert!(lines[0].starts_with("ok   capabilities  step kinds demo.hello, dsl.emit"));
+    assert!(lines[0].contains("rep.probe"), "{}", lines[0]);
     assert!(lines[1].starts_with("ok   flow          sample completed"));
     assert!(
-        lines[2].contains("REP v0.1 core: certified"),
+        lines[2].starts_with(
+            "ok   conformance   REP v0.1 core: certified + cancel + health + semantics ("
+        ),
         "{}",
         lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        "ok   semantics     REP-SEM 12 tests: 12 passed, 0 failed, 0 warned, 0 skipped"
     );
 }
 
@@ -211,7 +225,7 @@ fn check_names_what_an_unfit_executor_lacks() {
     );
     assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
     let lines: Vec<&str> = check.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", check.stdout);
+    assert_eq!(lines.len(), 4, "{}", check.stdout);
     assert!(
         lines[0].starts_with("FAIL capabilities")
             && lines[0].contains("step kinds acme.read are not advertised"),
@@ -220,6 +234,18 @@ fn check_names_what_an_unfit_executor_lacks() {
     );
     assert!(lines[1].starts_with("FAIL flow"), "{}", lines[1]);
     assert!(lines[2].starts_with("FAIL conformance"), "{}", lines[2]);
+    // The report's reasons name the flow once (they said "flow sample: flow sample: …").
+    assert!(
+        lines[2].contains("(fail: flow sample: Runtime.StartRun answered an error: 1002"),
+        "{}",
+        lines[2]
+    );
+    // The mock executor runs flows right: its semantic tests pass even so.
+    assert!(
+        lines[3].starts_with("ok   semantics     REP-SEM 12 tests: 12 passed"),
+        "{}",
+        lines[3]
+    );
 
     let run = tm(&["executor", "check", dir.path().to_str().unwrap()], &[]);
     assert_eq!(run.code, 2);

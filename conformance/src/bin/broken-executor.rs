@@ -3,13 +3,20 @@
 //! passes every test of the catalogue; `--fault REP-XXX-NNN` breaks exactly the behaviour that
 //! test checks; `--fault echo` writes every line it reads back to stdout instead of answering
 //! (as `/bin/cat` would), and `--fault silent` never answers. `--require-env NAME=VALUE` makes
-//! it exit at once unless its environment holds that variable.
+//! it exit at once unless its environment holds that variable; with `--once PATH` the fault
+//! shows once (showing it creates PATH; while PATH exists the executor behaves), which makes a
+//! flaky executor.
 //!
-//! Step kinds: `finish` (ends the run completed) and `switch` (`key_from` `$input.<key>`,
-//! `cases`, `default`). Any node may carry `with._mock: {"fail": true}` (the step fails) or
-//! `{"delay_ms": N}` (the step takes N ms), as the mock executor's fault injection does.
-//! Time is simulated: a run's events are planned at StartRun and released by Poll as their
-//! time comes.
+//! Step kinds: `finish`, `switch`, `dsl.emit` and the conformance probe `rep.probe`
+//! (docs/protocol.md), scheduled by [`sim`] with `limits.concurrency` 2. Any node may carry
+//! `with._mock: {"fail": true}` (the step fails) or `{"delay_ms": N}` (the step takes N ms), as
+//! the mock executor's fault injection does. Time is simulated: a run's events are planned at
+//! StartRun and released by Poll as their time comes. The faults of the `REP-SEM-*` tests are
+//! planted semantic bugs with names of their own (`retry-short`, `timeout-ignored`,
+//! `failure-edge-on-success`, `concurrency-exceeded`, `cancel-ignored`, …; see [`sim::Bugs`]).
+
+#[path = "broken-executor/sim.rs"]
+mod sim;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -19,7 +26,10 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-const KINDS: [&str; 2] = ["finish", "switch"];
+const KINDS: [&str; 4] = ["dsl.emit", "finish", "rep.probe", "switch"];
+
+/// `limits.concurrency`.
+const CONCURRENCY: usize = 2;
 
 struct Planned {
     at: Duration,
@@ -34,6 +44,8 @@ struct Run {
     status: &'static str,
     completed_steps: u64,
     failed_steps: u64,
+    /// What each emit wrote, and when.
+    outputs: Vec<(Duration, Map<String, Value>)>,
     reported_final: bool,
     cancels: u32,
 }
@@ -50,6 +62,8 @@ impl Run {
 
 struct Executor {
     fault: String,
+    /// `--once PATH`: the fault shows only until PATH exists, and showing it creates PATH.
+    once: Option<String>,
     runs: HashMap<String, Run>,
     requests: u64,
 }
@@ -62,7 +76,19 @@ fn stamp(at: OffsetDateTime) -> String {
 
 impl Executor {
     fn is(&self, id: &str) -> bool {
-        self.fault == id
+        if self.fault != id {
+            return false;
+        }
+        match &self.once {
+            // The first behaviour that shows the fault creates the marker; from then on, in
+            // this process and later ones, the executor behaves.
+            Some(marker) => std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(marker)
+                .is_ok(),
+            None => true,
+        }
     }
 
     fn handle_line(&mut self, line: &str, out: &mut impl Write) {
@@ -133,10 +159,12 @@ impl Executor {
             "Runtime.Capabilities" => Ok(json!({
                 "version": if self.is("REP-CAP-001") { "0.1" } else { "0.1.0" },
                 "step_kinds": KINDS,
-                "limits": {"concurrency": 1}
+                "limits": {"concurrency": CONCURRENCY}
             })),
             "Runtime.StartRun" => self.start_run(params),
             "Runtime.Poll" => self.poll(params),
+            // REP-WIRE-001: a result the schema refuses (`ok` must be a boolean).
+            "Runtime.Cancel" if self.is("REP-WIRE-001") => Ok(json!({"ok": "true"})),
             "Runtime.Cancel" => self.cancel(params),
             "Runtime.Health" if self.is("REP-HLT-001") => Ok(json!({"ok": true})),
             "Runtime.Health" => Ok(json!({"ok": true, "details": {"runs": self.runs.len()}})),
@@ -235,128 +263,59 @@ impl Executor {
         Ok(json!({"run_id": run_id}))
     }
 
-    /// Walks the graph now and plans every event at its simulated time.
+    /// Plans every event of the run now, at its simulated time ([`sim::plan`]).
     fn plan(&self, ir: &Map<String, Value>, inputs: &Value) -> Run {
-        let empty = Vec::new();
-        let nodes = ir
-            .get("graph")
-            .and_then(|g| g.get("nodes"))
-            .and_then(Value::as_array)
-            .unwrap_or(&empty);
-        let edges = ir
-            .get("graph")
-            .and_then(|g| g.get("edges"))
-            .and_then(Value::as_array)
-            .unwrap_or(&empty);
-        let node_id = |n: &Value| n.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
         let now = OffsetDateTime::now_utc();
-        let mut events = Vec::new();
-        let mut push = |at: Duration, mut event: Value| {
-            let ts = if self.is("REP-EVT-001") {
-                json!(now.unix_timestamp())
-            } else {
-                json!(stamp(now + at))
-            };
-            event["timestamp"] = ts;
-            events.push(Planned { at, event });
-        };
+        let planned = sim::plan(ir, inputs, CONCURRENCY, sim::Bugs::from_fault(&self.fault));
+        let mut status = planned.status;
+        if status == "failed" && self.is("REP-LIF-003") {
+            status = "completed";
+        }
         let message = if self.is("REP-EVT-003") {
             "msg"
         } else {
             "message"
         };
-        push(
-            Duration::ZERO,
-            json!({"type": "log", "level": "info", message: "run started"}),
-        );
-        let entry = nodes.iter().find(|n| {
-            !edges
-                .iter()
-                .any(|e| e.get("to").and_then(Value::as_str) == Some(&node_id(n)))
+        let log = |text: String| json!({"type": "log", "level": "info", message: text});
+        let end = Duration::from_millis(planned.end);
+        let mut events = vec![Planned {
+            at: Duration::ZERO,
+            event: log("run started".into()),
+        }];
+        events.extend(planned.events.into_iter().map(|p| {
+            let mut event = p.event;
+            if self.is("REP-EVT-002") && event["state"] == "succeeded" {
+                event["state"] = json!("done");
+            }
+            Planned {
+                at: Duration::from_millis(p.at),
+                event,
+            }
+        }));
+        events.push(Planned {
+            at: end,
+            event: log(format!("run {status}")),
         });
-        let (mut t, mut completed, mut failed) = (Duration::ZERO, 0, 0);
-        let mut status = "completed";
-        let mut current = entry.cloned();
-        let mut guard = 0;
-        while let Some(node) = current.take() {
-            guard += 1;
-            if guard > 1000 {
-                status = "failed";
-                break;
-            }
-            let id = node_id(&node);
-            let kind = node.get("type").and_then(Value::as_str).unwrap_or("");
-            let mock = node.pointer("/with/_mock");
-            let delay = mock
-                .and_then(|m| m.get("delay_ms"))
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            push(
-                t,
-                json!({"type": "step", "step_id": id, "state": "started", "attempt": 1}),
-            );
-            t += Duration::from_millis(delay);
-            let mut next = None;
-            let mut ok =
-                mock.and_then(|m| m.get("fail")) != Some(&json!(true)) && KINDS.contains(&kind);
-            if ok && kind == "switch" {
-                if self.is("REP-LIF-002") {
-                    ok = false;
-                } else {
-                    next = switch_target(&node, inputs);
-                    ok = next.is_some();
-                }
-            }
-            let succeeded = if self.is("REP-EVT-002") {
-                "done"
+        for planned in &mut events {
+            planned.event["timestamp"] = if self.is("REP-EVT-001") {
+                json!(now.unix_timestamp())
             } else {
-                "succeeded"
+                json!(stamp(now + planned.at))
             };
-            let state = if ok { succeeded } else { "failed" };
-            push(
-                t,
-                json!({"type": "step", "step_id": id, "state": state, "attempt": 1, "duration_ms": delay}),
-            );
-            let on = if ok { "success" } else { "failure" };
-            if ok {
-                completed += 1;
-            } else {
-                failed += 1;
-            }
-            if kind == "finish" && ok {
-                break;
-            }
-            if next.is_none() {
-                next = edges
-                    .iter()
-                    .find(|e| {
-                        e.get("from").and_then(Value::as_str) == Some(&id)
-                            && e.get("on").and_then(Value::as_str) == Some(on)
-                    })
-                    .and_then(|e| e.get("to").and_then(Value::as_str))
-                    .map(str::to_owned);
-            }
-            match next {
-                Some(to) => current = nodes.iter().find(|n| node_id(n) == to).cloned(),
-                None if !ok => status = "failed",
-                None => {}
-            }
         }
-        if status == "failed" && self.is("REP-LIF-003") {
-            status = "completed";
-        }
-        push(
-            t,
-            json!({"type": "log", "level": "info", message: format!("run {status}")}),
-        );
         Run {
             started: Instant::now(),
             events,
             delivered: 0,
-            end: t,
+            end,
             status,
-            completed_steps: completed,
-            failed_steps: failed,
+            completed_steps: planned.completed_steps,
+            failed_steps: planned.failed_steps,
+            outputs: planned
+                .outputs
+                .into_iter()
+                .map(|(at, map)| (Duration::from_millis(at), map))
+                .collect(),
             reported_final: false,
             cancels: 0,
         }
@@ -382,7 +341,9 @@ impl Executor {
             .map(|p| p.event.clone())
             .collect();
         run.delivered = due;
-        let status = if run.is_done() {
+        // One reading of the clock for the events and the status: a final status must come
+        // with every event (a second reading could say done while events were held back).
+        let status = if elapsed >= run.end {
             if run.reported_final && lif_006 {
                 "running"
             } else {
@@ -396,10 +357,16 @@ impl Executor {
         } else {
             "running"
         };
+        let mut outputs = Map::new();
+        for (at, written) in &run.outputs {
+            if *at <= elapsed.min(run.end) {
+                outputs.extend(written.clone());
+            }
+        }
         let summary = if sum_001 {
-            json!({"outputs": {}})
+            json!({"outputs": outputs})
         } else {
-            json!({"completed_steps": run.completed_steps, "failed_steps": run.failed_steps, "outputs": {}})
+            json!({"completed_steps": run.completed_steps, "failed_steps": run.failed_steps, "outputs": outputs})
         };
         Ok(json!({"status": status, "events": events, "summary": summary}))
     }
@@ -420,49 +387,54 @@ impl Executor {
             return Ok(json!({"ok": true}));
         }
         let now = run.elapsed();
-        run.events.retain(|p| p.at <= now);
-        let step = run
-            .events
-            .iter()
-            .rev()
-            .find(|p| p.event["state"] == "started")
-            .and_then(|p| p.event.get("step_id").cloned());
+        let cancel_ignored = self.fault == "cancel-ignored" || self.fault == "REP-SEM-011";
         let ts = stamp(OffsetDateTime::now_utc());
-        if let Some(step) = step {
-            run.events.push(Planned {
-                at: now,
-                event: json!({"type": "step", "timestamp": ts, "step_id": step, "state": "failed", "attempt": 1, "error": "cancelled"}),
-            });
-            run.failed_steps += 1;
+        // The attempts running now: started at or before now, ending later.
+        let mut running: Vec<(Value, u64)> = Vec::new();
+        for planned in run.events.iter().filter(|p| p.at <= now) {
+            let event = &planned.event;
+            let key = (
+                event["step_id"].clone(),
+                event["attempt"].as_u64().unwrap_or(0),
+            );
+            match event["state"].as_str() {
+                Some("started") => running.push(key),
+                Some(_) => running.retain(|r| *r != key),
+                None => {}
+            }
+        }
+        let mut end = now;
+        run.events.retain(|p| {
+            let key = (
+                p.event["step_id"].clone(),
+                p.event["attempt"].as_u64().unwrap_or(0),
+            );
+            // A step that ignores the cancel still ends its attempt as planned.
+            let keep = p.at <= now
+                || (cancel_ignored && p.event["state"] != "started" && running.contains(&key));
+            if keep && p.at > end {
+                end = p.at;
+            }
+            keep
+        });
+        if !cancel_ignored {
+            for (step, attempt) in &running {
+                run.events.push(Planned {
+                    at: now,
+                    event: json!({"type": "step", "timestamp": ts, "step_id": step, "state": "failed", "attempt": attempt, "error": {"code": 2001, "message": "cancelled", "cause": "cancelled"}}),
+                });
+                run.failed_steps += 1;
+            }
         }
         run.events.push(Planned {
-            at: now,
+            at: end,
             event: json!({"type": "log", "timestamp": ts, "level": "info", "message": "run cancelled"}),
         });
-        run.end = now;
+        run.outputs.retain(|(at, _)| *at <= now);
+        run.end = end;
         run.status = "failed";
         Ok(json!({"ok": true}))
     }
-}
-
-fn switch_target(node: &Value, inputs: &Value) -> Option<String> {
-    let with = node.get("with")?;
-    let key_from = with.get("key_from").and_then(Value::as_str)?;
-    let value = key_from
-        .strip_prefix("$input.")
-        .and_then(|path| path.split('.').try_fold(inputs, |v, k| v.get(k)));
-    let key = match value {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    let cases = with.get("cases")?;
-    let default = with.get("default").and_then(Value::as_str).unwrap_or("");
-    cases
-        .get(&key)
-        .or_else(|| cases.get(default))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
 }
 
 /// Checks `inputs` against the IR's `inputs_schema` (`{name: {type: "<WDL type>"}}`, as the
@@ -539,12 +511,13 @@ fn ignore_sigterm() -> Option<tokio::runtime::Runtime> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let fault = args
-        .iter()
-        .position(|a| a == "--fault")
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_default();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let fault = flag("--fault").unwrap_or_default();
     // `--require-env NAME=VALUE` (repeatable): exit at once unless the environment has it,
     // as an executor that needs LD_LIBRARY_PATH or a port name would fail.
     for pair in args.windows(2).filter(|w| w[0] == "--require-env") {
@@ -561,6 +534,7 @@ fn main() {
     };
     let mut executor = Executor {
         fault,
+        once: flag("--once"),
         runs: HashMap::new(),
         requests: 0,
     };

@@ -6,7 +6,9 @@ pub mod lifecycle;
 pub mod process;
 pub mod rpc;
 pub mod runs;
+pub mod semantics;
 pub mod start;
+pub mod wire;
 
 use rep_host::Tap;
 use serde_json::{Map, Value};
@@ -16,6 +18,7 @@ use crate::conn::{Connection, Target};
 use crate::flows::{Expect, Flow};
 use crate::recording::TestRecording;
 use crate::verdict::{Failure, Skip};
+use crate::wire::FrameLog;
 
 /// What the suite learnt before the tests: the executor's capabilities and the flows it can
 /// be asked to run.
@@ -100,6 +103,10 @@ pub struct Ctx<'a> {
     pub deadline: Instant,
     /// Where its sessions are recorded (`run --record DIR`), if anywhere.
     pub recording: Option<&'a TestRecording>,
+    /// The test's id.
+    pub test: &'static str,
+    /// Every frame of the suite run (REP-WIRE-001).
+    pub frames: &'a FrameLog,
 }
 
 impl Ctx<'_> {
@@ -111,7 +118,9 @@ impl Ctx<'_> {
         let tap = self
             .recording
             .map_or_else(Tap::none, |r| r.next(self.target));
-        Connection::spawn(self.target, self.deadline, &tap)
+        let mut conn = Connection::spawn(self.target, self.deadline, &tap)?;
+        conn.tap(self.frames.tap(self.test));
+        Ok(conn)
     }
 }
 

@@ -169,14 +169,17 @@ pub async fn poll_until_final(
 /// Starts `flow` on `conn` and polls it to its final status.
 ///
 /// # Errors
-/// As [`start`] and [`poll_until_final`].
+/// As [`start`] and [`poll_until_final`], each naming the flow once.
 pub async fn run_on(
     conn: &mut Connection,
     flow: &Flow,
     run_id: &str,
 ) -> Result<RunRecord, Failure> {
+    // start names the flow in its failures; the polls get it here, once.
     let run_id = start(conn, flow, run_id).await?;
-    let polls = poll_until_final(conn, &run_id).await?;
+    let polls = poll_until_final(conn, &run_id)
+        .await
+        .map_err(|f| f.context(format!("flow {}", flow.name)))?;
     Ok(RunRecord {
         flow: flow.name.clone(),
         run_id,
@@ -198,7 +201,7 @@ pub async fn run_each(
         let mut conn = ctx.connect()?;
         let record = run_on(&mut conn, flow, &run_id(tag, n + 1)).await;
         conn.close().await;
-        runs.push(record.map_err(|f| f.context(format!("flow {}", flow.name)))?);
+        runs.push(record?);
     }
     Ok(runs)
 }

@@ -103,6 +103,23 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
         if let Some(baseline) = &result.baseline {
             let _ = writeln!(out, "        baseline: {}", baseline.reason);
         }
+        if let Some(first) = result.reruns.first() {
+            let runs = result.reruns.len() + 1;
+            if result.flaky {
+                let _ = writeln!(
+                    out,
+                    "        {}: passed on run {runs} of {runs}; run 1: {}",
+                    style.paint("33", "flaky"),
+                    first.reason
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "        {} on each of {runs} runs",
+                    result.verdict.as_str()
+                );
+            }
+        }
     }
     if let Some(aborted) = &report.aborted {
         let _ = writeln!(
@@ -131,6 +148,10 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
     }
     if !report.not_selected.is_empty() {
         let _ = write!(totals, ", {} not selected", report.not_selected.len());
+    }
+    let flaky = report.results.iter().filter(|r| r.flaky).count();
+    if flaky > 0 {
+        let _ = write!(totals, ", {flaky} flaky");
     }
     if report.strict {
         totals.push_str(", --strict");

@@ -1,22 +1,49 @@
 //! The JUnit XML report (`--junit FILE`): one `<testsuite>` per area, one `<testcase>` per
-//! test named `<id> <title>` with classname `rep.<area>`. A MUST failure is a `<failure
-//! type="MUST">`, a SHOULD warning a `<failure type="SHOULD">` (the exit code, not the XML,
-//! says whether CI passes), a skip or a failure the baseline expects a `<skipped>` with the
-//! reason. Reason and frame are the failure's message and text.
+//! test named `<id> <title>` with classname `rep.<area>` and properties `level`, `section` and
+//! `verdict`.
+//!
+//! The `<failure>` elements are exactly the tests that make the run fail (exit code 1; the
+//! JSON report's `fails_run`), so a dashboard is red exactly when CI is:
+//!
+//! - a MUST failure is a `<failure type="MUST">`: message the reason, text the offending frame;
+//! - a SHOULD warning is a **passing** test case with property `verdict=warn` and the warning
+//!   in `<system-out>` (it never fails the run);
+//! - a skip, and a failure the baseline expects, are `<skipped>` with the reason;
+//! - with `--repeat`, a test that failed and then passed is passing with a `<flakyFailure>`
+//!   per failed run; one that kept failing has a `<rerunFailure>` per earlier run.
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 
 use crate::catalogue::Area;
 use crate::suite::SuiteReport;
-use crate::verdict::{BaselineStatus, TestResult, Verdict};
+use crate::verdict::{BaselineStatus, Rerun, TestResult, Verdict};
+
+fn rerun(run: &Rerun) -> TestRerun {
+    let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+    rerun
+        .set_type(run.verdict.as_str())
+        .set_message(run.reason.as_str())
+        .set_time(std::time::Duration::from_millis(run.duration_ms));
+    if let Some(frame) = &run.frame {
+        rerun.set_description(format!("offending frame: {frame}"));
+    }
+    rerun
+}
 
 fn case(result: &TestResult) -> TestCase {
     let expected = result
         .baseline
         .as_ref()
         .filter(|b| b.status == BaselineStatus::ExpectedFailure);
+    let mut system_out = None;
     let mut status = match (result.verdict, expected) {
-        (Verdict::Pass, _) => TestCaseStatus::success(),
+        (Verdict::Pass, _) => {
+            let mut s = TestCaseStatus::success();
+            s.set_message(result.reason.as_str());
+            s
+        }
         (_, Some(baseline)) => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(format!(
@@ -35,7 +62,19 @@ fn case(result: &TestResult) -> TestCase {
             s.set_message(format!("{}{hint}", result.reason));
             s
         }
-        (Verdict::Fail | Verdict::Warn, None) => {
+        (Verdict::Warn, None) => {
+            let frame = result
+                .frame
+                .as_ref()
+                .map(|f| format!("\noffending frame: {f}"))
+                .unwrap_or_default();
+            system_out = Some(format!(
+                "warning (SHOULD, does not fail the run): {}{frame}",
+                result.reason
+            ));
+            TestCaseStatus::success()
+        }
+        (Verdict::Fail, None) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_type(result.level.as_str());
             s.set_message(result.reason.as_str());
@@ -45,15 +84,19 @@ fn case(result: &TestResult) -> TestCase {
             s
         }
     };
-    if result.verdict == Verdict::Pass {
-        status.set_message(result.reason.as_str());
-    }
+    status.add_reruns(result.reruns.iter().map(rerun));
     let mut case = TestCase::new(format!("{} {}", result.id, result.title), status);
     case.set_classname(format!("rep.{}", result.area.name()))
         .set_time(std::time::Duration::from_millis(result.duration_ms))
         .add_property(Property::new("level", result.level.as_str()))
         .add_property(Property::new("section", result.section))
         .add_property(Property::new("verdict", result.verdict.as_str()));
+    if result.flaky {
+        case.add_property(Property::new("flaky", "true"));
+    }
+    if let Some(text) = system_out {
+        case.set_system_out(text);
+    }
     case
 }
 
@@ -64,6 +107,22 @@ fn case(result: &TestResult) -> TestCase {
 pub fn render(report: &SuiteReport) -> Result<String, quick_junit::SerializeError> {
     let mut junit = Report::new("rep-conformance");
     junit.set_time(report.duration);
+    let certification = report.certification_line();
+    let suite_for = |area: Area| {
+        let mut suite = TestSuite::new(format!("REP v0.1 {}", area.title()));
+        suite
+            .add_property(Property::new(
+                "executor",
+                report.target.path.display().to_string(),
+            ))
+            .add_property(Property::new(
+                "executor_sha256",
+                report.identity.sha256.as_deref().unwrap_or("unknown"),
+            ))
+            .add_property(Property::new("certification", certification.as_str()))
+            .add_property(Property::new("exit_code", report.exit_code().to_string()));
+        suite
+    };
     let mut area: Option<(Area, TestSuite)> = None;
     for result in &report.results {
         match &mut area {
@@ -74,11 +133,7 @@ pub fn render(report: &SuiteReport) -> Result<String, quick_junit::SerializeErro
                 if let Some((_, suite)) = area.take() {
                     junit.add_test_suite(suite);
                 }
-                let mut suite = TestSuite::new(format!("REP v0.1 {}", result.area.title()));
-                suite.add_property(Property::new(
-                    "executor",
-                    report.target.path.display().to_string(),
-                ));
+                let mut suite = suite_for(result.area);
                 suite.add_test_case(case(result));
                 area = Some((result.area, suite));
             }

@@ -1,8 +1,8 @@
 /*
  * fuzz_request.c — libFuzzer target for the request handler: the input is a stream of request
  * bytes (framing, JSON-RPC, StartRun validation, scheduling, references, the mock step kinds,
- * Poll). Besides AddressSanitizer and UBSan, every response line must be one JSON-RPC 2.0
- * response object: anything else aborts.
+ * rep.probe, Poll). Besides AddressSanitizer and UBSan, every response line must be one
+ * JSON-RPC 2.0 response object: anything else aborts.
  *
  *   bash native/build.sh fuzz 600     # ten minutes
  */
@@ -116,6 +116,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     line_len = 0;
     rep_executor_init(&executor, &io, NULL);
     mock_steps_register(&executor);
+    rep_executor_add_probe(&executor);
     if (size == 0) {
         return 0;
     }

@@ -139,6 +139,35 @@ static rep_step_result pending_step(rep_step *step, rep_json with, rep_writer *o
     return REP_STEP_DONE;
 }
 
+/* test.handoff: work handed to "another task": the first call records its place and serial
+ * in handoff_calls and waits 10 s; once handoff_done[place] is set, outputs
+ * {"place": P, "serial": S}. */
+uint32_t handoff_done[REP_MAX_RUNS * REP_CONCURRENCY];
+uint32_t handoff_calls[16][2];
+int handoff_count;
+
+static rep_step_result handoff_step(rep_step *step, rep_json with, rep_writer *out, void *user)
+{
+    uint32_t place = rep_step_place(step), serial = rep_step_serial(step);
+    (void)with;
+    (void)user;
+    if (handoff_count < 16) {
+        handoff_calls[handoff_count][0] = place;
+        handoff_calls[handoff_count][1] = serial;
+        handoff_count++;
+    }
+    if (handoff_done[place] != serial) {
+        return rep_step_wait(step, 10000);
+    }
+    rep_w_begin_object(out);
+    rep_w_key(out, "place");
+    rep_w_int(out, place);
+    rep_w_key(out, "serial");
+    rep_w_int(out, serial);
+    rep_w_end_object(out);
+    return REP_STEP_DONE;
+}
+
 /* test.log: three log events (only two are kept per call). */
 static rep_step_result log_step(rep_step *step, rep_json with, rep_writer *out, void *user)
 {
@@ -190,6 +219,9 @@ void ex_reset(void)
     rep_executor_add_step(&test_executor, "test.pending", pending_step, NULL);
     rep_executor_add_step(&test_executor, "test.log", log_step, NULL);
     rep_executor_add_step(&test_executor, "test.raw", raw_step, NULL);
+    rep_executor_add_step(&test_executor, "test.handoff", handoff_step, NULL);
+    memset(handoff_done, 0, sizeof handoff_done);
+    handoff_count = 0;
 }
 
 rep_json ex_call(const char *line)
@@ -416,8 +448,9 @@ const char *read_file(const char *path)
 
 int main(void)
 {
-    static const test_case *const suites[] = {json_tests,   resolve_tests, scheduler_tests,
-                                              dispatch_tests, steps_tests};
+    static const test_case *const suites[] = {json_tests,     resolve_tests, scheduler_tests,
+                                              dispatch_tests, steps_tests,   serial_tests,
+                                              probe_tests};
     size_t s;
     int passed = 0, failed = 0;
     for (s = 0; s < sizeof suites / sizeof suites[0]; s++) {

@@ -34,6 +34,8 @@ extern const test_case resolve_tests[];
 extern const test_case scheduler_tests[];
 extern const test_case dispatch_tests[];
 extern const test_case steps_tests[];
+extern const test_case serial_tests[];
+extern const test_case probe_tests[];
 
 /** `text` as a JSON value (the test fails on invalid JSON). */
 rep_json J(const char *text);
@@ -47,6 +49,12 @@ extern uint64_t fake_now;
 /** The executor under test, with the mock step kinds and a "test.pending" kind that waits
  *  `with.wait_ms` (then succeeds with {"waited": N}) and honours cancellation. */
 extern rep_executor test_executor;
+/** test.handoff (a kind of the test executor): a handler whose work another task finishes. It
+ *  records (place, serial) of every call in handoff_calls (handoff_count of them) and
+ *  completes once handoff_done[place] holds its serial. */
+extern uint32_t handoff_done[REP_MAX_RUNS * REP_CONCURRENCY];
+extern uint32_t handoff_calls[16][2];
+extern int handoff_count;
 /** The test I/O: no input (EOF), output captured (ex_call reads it), the fake clock. */
 void fake_io(rep_io *io);
 /** Fresh executor (fake clock at 1000 ms, the output capture cleared). */

@@ -37,7 +37,7 @@ static void capabilities_and_health(void)
     CHECK(json_eq(ex_call("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Runtime.Capabilities\"}"),
                   "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"version\":\"9.9.9\",\"step_kinds\":["
                   "\"dsl.emit\",\"finish\",\"opcua.read\",\"opcua.write\",\"policy.apply\","
-                  "\"switch\",\"test.log\",\"test.pending\",\"test.raw\"],"
+                  "\"switch\",\"test.handoff\",\"test.log\",\"test.pending\",\"test.raw\"],"
                   "\"limits\":{\"concurrency\":2}}}"));
     CHECK(json_eq(ex_call("{\"jsonrpc\":\"2.0\",\"id\":\"h\",\"method\":\"Runtime.Health\","
                           "\"params\":{}}"),

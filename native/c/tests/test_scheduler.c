@@ -416,6 +416,40 @@ static void concurrency_is_bounded(void)
     CHECK(status_is(r, "completed"));
 }
 
+/* A handler handing its work to another task: each attempt in progress has a place of its own
+ * and a serial that stays the same across its calls; rep_executor_wake calls it again at the
+ * next tick instead of when its 10 s wait expires, and the next attempt in the same place
+ * gets another serial. */
+static void a_woken_step_is_called_before_its_wait_expires(void)
+{
+    char nodes[4096];
+    rep_json r;
+    uint32_t a_place, a_serial, b_place;
+    snprintf(nodes, sizeof nodes, "[%s,%s,%s]", node("a", "test.handoff", "{}", 0, 0, 0),
+             node("b", "test.handoff", "{}", 0, 0, 0), node("c", "test.handoff", "{}", 0, 0, 0));
+    ex_reset();
+    start(ir(nodes, "[]", 0), "{}");
+    ex_advance(1);
+    CHECK(handoff_count == 2);
+    a_place = handoff_calls[0][0];
+    a_serial = handoff_calls[0][1];
+    b_place = handoff_calls[1][0];
+    CHECK(a_place != b_place && a_place < REP_MAX_RUNS * REP_CONCURRENCY &&
+          b_place < REP_MAX_RUNS * REP_CONCURRENCY);
+    CHECK(a_serial != 0 && a_serial != handoff_calls[1][1]);
+    ex_advance(1); /* not due: nobody is called */
+    CHECK(handoff_count == 2);
+    handoff_done[a_place] = a_serial;
+    CHECK(rep_executor_wake(&test_executor) == REP_OK);
+    ex_advance(0); /* both are called; a completes, c starts in a's place */
+    CHECK(handoff_count == 5);
+    CHECK(handoff_calls[2][1] == a_serial && handoff_calls[3][0] == b_place);
+    CHECK(handoff_calls[4][0] == a_place && handoff_calls[4][1] != a_serial);
+    r = poll_once("r");
+    CHECK(strcmp(step_trace(), "a:started b:started a:succeeded c:started") == 0);
+    CHECK(status_is(r, "running"));
+}
+
 /* summary.outputs: each key at its first place with its last value, keys compared by their
  * decoded text, merged as each dsl.emit completes. */
 static void outputs_merge_each_key_at_its_first_place_with_its_last_value(void)
@@ -556,6 +590,7 @@ const test_case scheduler_tests[] = {
     {"scheduler: handlers log at most two events per call", handlers_log_at_most_two_events_per_call},
     {"scheduler: run slots are reused once finished", run_slots_are_reused_once_finished},
     {"scheduler: concurrency is bounded", concurrency_is_bounded},
+    {"scheduler: a woken step is called before its wait expires", a_woken_step_is_called_before_its_wait_expires},
     {"scheduler: outputs merge: first place, last value", outputs_merge_each_key_at_its_first_place_with_its_last_value},
     {"scheduler: too many output keys fail the emit with 3003", too_many_output_keys_fail_the_emit_with_3003},
     {"scheduler: a reused run slot starts with empty outputs", a_reused_run_slot_starts_with_empty_outputs},

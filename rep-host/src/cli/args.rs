@@ -371,10 +371,11 @@ pub struct ExecutorNewArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecutorCheckArgs {
-    /// The project folder made by `tm executor new` (holding rep-project.json).
+    /// The project folder made by `tm executor new` (holding flows/manifest.json).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
-    /// The executor binary. Default: the project's built binary.
+    /// The executor binary (wins over --executor-path). Default: runtime.yaml's
+    /// executor_path, the project's built binary.
     #[arg(long, value_name = "FILE")]
     pub executor: Option<PathBuf>,
     /// Seconds each check may take.

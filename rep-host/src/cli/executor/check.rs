@@ -1,7 +1,8 @@
 //! `tm executor check PATH`: the quick smoke test of a project made by `tm executor new`, one
 //! line per check on stdout: the executor's capabilities cover the manifest's step kinds, the
-//! sample flow completes, and `rep-conformance` certifies the REP v0.1 core with the
-//! project's fixtures.
+//! sample flow completes, `rep-conformance` certifies the REP v0.1 core with the project's
+//! fixtures, and the semantic tests pass when the executor registers `rep.probe` (both read
+//! from rep-conformance's JSON report).
 //!
 //! Each check runs a real program, as the project's CI does: this `tm` itself (`runtime
 //! capabilities`, `runtime run`) and the `rep-conformance` binary (beside `tm`, else on PATH).
@@ -15,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use flow_ir::Manifest;
+use rep_host::conformance_report::Report;
 use rep_process::{Interrupts, Spec};
 use serde_json::Value;
 
-use super::{ExecutorError, io};
+use super::{ExecutorError, io, report};
 use crate::cli::args::{ExecutorCheckArgs, GlobalArgs};
 use crate::cli::error::Failure;
 use crate::cli::output::print_stdout;
@@ -52,7 +54,7 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<(), Failur
     let manifest = Manifest::load(&manifest_path).map_err(Failure::Manifest)?;
     // The executor as the user names it (relative to here), else runtime.yaml's (relative to
     // the project, where the checks run).
-    let executor = match &global.executor_path {
+    let executor = match args.executor.as_ref().or(global.executor_path.as_ref()) {
         Some(path) => {
             Some(std::path::absolute(path).map_err(|e| Failure::Executor(io("resolve", path)(e)))?)
         }
@@ -94,7 +96,7 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<(), Failur
             timeout,
         ));
     }
-    verdicts.push(conformance(
+    verdicts.extend(conformance(
         &mut runner,
         &tm,
         project,
@@ -224,22 +226,25 @@ fn sample_run(
     }
 }
 
+/// `rep-conformance run` on the project's fixtures: the `conformance` verdict (the catalogue,
+/// the certification line) and the `semantics` verdict (the `REP-SEM-*` tests, run when the
+/// executor advertises `rep.probe`), both read from the JSON report.
 fn conformance(
     runner: &mut Runner,
     tm: &Path,
     project: &Path,
     executor: Option<&Path>,
     timeout: Duration,
-) -> Verdict {
+) -> Vec<Verdict> {
     let name = "conformance";
     let Some(binary) = rep_conformance(tm) else {
-        return Verdict {
+        return vec![Verdict {
             ok: false,
             name,
             detail: "rep-conformance is neither beside tm nor on PATH: cargo install --locked \
                      --path REP/conformance --bin rep-conformance"
                 .into(),
-        };
+        }];
     };
     let mut command = Spec::new(binary).arg("run");
     command = match executor {
@@ -249,40 +254,47 @@ fn conformance(
     if project.join(FIXTURES).is_dir() {
         command = command.args(["--fixtures", FIXTURES]);
     }
+    // The verdicts come from the JSON report (report.rs), never from the human output.
+    let report_dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            return vec![Verdict {
+                ok: false,
+                name,
+                detail: format!("cannot create a folder for the report: {e}"),
+            }];
+        }
+    };
+    let report_path = report_dir.path().join("rep-conformance.json");
+    command = command.arg("--json").arg(&report_path);
     // Many tests, each with its own budget: the whole catalogue gets a few timeouts.
     match runner.run(command, project, timeout * 5) {
-        Ok(out) => {
-            let certification = out
-                .stdout
-                .lines()
-                .rev()
-                .find(|l| l.contains("REP v0.1 core:"))
-                .map(str::trim)
-                .unwrap_or("(no certification line)")
-                .to_owned();
-            if out.code == Some(0) {
-                Verdict {
-                    ok: true,
-                    name,
-                    detail: certification,
-                }
-            } else {
-                Verdict {
-                    ok: false,
-                    name,
-                    detail: format!(
-                        "{certification} (exit code {}; run `rep-conformance run` in {} for the report)",
-                        out.code.map_or("none".into(), |c| c.to_string()),
-                        project.display()
-                    ),
-                }
+        // No report: a usage error (exit 2), named on its stderr.
+        Ok(out) if !report_path.exists() => vec![fail(name, &out)],
+        Ok(out) => match Report::load(&report_path) {
+            Ok(report) => {
+                let (ok, detail) = report::conformance(&report, out.code, project);
+                let (semantics_ok, semantics) = report::semantics(&report);
+                vec![
+                    Verdict { ok, name, detail },
+                    Verdict {
+                        ok: semantics_ok,
+                        name: "semantics",
+                        detail: semantics,
+                    },
+                ]
             }
-        }
-        Err(detail) => Verdict {
+            Err(e) => vec![Verdict {
+                ok: false,
+                name,
+                detail: format!("the JSON report of rep-conformance is unusable: {e}"),
+            }],
+        },
+        Err(detail) => vec![Verdict {
             ok: false,
             name,
             detail,
-        },
+        }],
     }
 }
 

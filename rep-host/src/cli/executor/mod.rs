@@ -2,6 +2,7 @@
 //! (its smoke test, [`check`]).
 
 mod check;
+mod report;
 mod scaffold;
 
 use std::path::{Path, PathBuf};

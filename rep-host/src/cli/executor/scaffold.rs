@@ -20,8 +20,9 @@ use templates::Templates;
 /// The sample flow's name (`flows/sample.ir.json`).
 pub const SAMPLE_FLOW: &str = "sample";
 
-/// Step kinds a project must not declare: the executor's built-ins and its own `dsl.emit`.
-const RESERVED_KINDS: [&str; 3] = ["switch", "finish", "dsl.emit"];
+/// Step kinds a project must not declare: the executor's built-ins, its own `dsl.emit` and the
+/// `rep.probe` of rep-conformance's semantic tests, registered in every project.
+const RESERVED_KINDS: [&str; 4] = ["switch", "finish", "dsl.emit", "rep.probe"];
 
 /// Identifiers a handler must not be named (Rust and C++ keywords that can come out of a step
 /// kind, and the generated code's own names).
@@ -114,7 +115,7 @@ pub fn check_kinds(name: &str, kinds: &[String]) -> Result<Vec<String>, String> 
         if RESERVED_KINDS.contains(&kind.as_str()) {
             return Err(format!(
                 "--kind {kind}: every generated executor has it already (switch and finish are \
-                 built in, dsl.emit gives the flow's outputs)"
+                 built in, dsl.emit gives the flow's outputs, rep.probe is for rep-conformance)"
             ));
         }
         if checked.contains(kind) {
@@ -345,7 +346,7 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert_eq!(check_kinds("demo", &[]).unwrap(), ["demo.hello"]);
-        for bad in ["switch", "dsl.emit", "a b", "", "a\"b"] {
+        for bad in ["switch", "dsl.emit", "rep.probe", "a b", "", "a\"b"] {
             assert!(check_kinds("demo", &[bad.to_owned()]).is_err(), "{bad}");
         }
         assert!(check_kinds("demo", &["a".into(), "a".into()]).is_err());
@@ -358,14 +359,18 @@ mod tests {
         assert!(text(&rust, "src/main.rs").contains(".step(\"acme.write\", acme_write)"));
         assert!(text(&rust, "src/main.rs").contains("async fn acme_read(ctx: StepContext"));
         assert!(text(&rust, "Cargo.toml").contains("path = \"/rep/rep-executor-kit\""));
+        assert!(text(&rust, "src/main.rs").contains(".step(PROBE_STEP_KIND, ProbeStep)"));
         let c = generate(Lang::C, &kinds);
         assert!(text(&c, "src/main.c").contains("\"acme.read\", acme_read, NULL"));
         assert!(text(&c, "src/main.c").contains("static rep_step_result acme_write(rep_step"));
         assert!(text(&c, "Makefile").contains("build/demo:"));
         assert!(c.iter().any(|f| f.path == "rep/rep_run.c"));
+        assert!(text(&c, "src/main.c").contains("rep_executor_add_probe(&executor);"));
+        assert!(c.iter().any(|f| f.path == "rep/rep_probe.c"));
         let cpp = generate(Lang::Cpp, &kinds);
         assert!(text(&cpp, "src/main.cpp").contains("executor.step(\"acme.read\", acme_read);"));
         assert!(cpp.iter().any(|f| f.path == "rep/rep_executor.hpp"));
+        assert!(text(&cpp, "src/main.cpp").contains("executor.probe();"));
     }
 
     #[test]

@@ -33,5 +33,8 @@ int main(void)
     rep_executor_add_step(&executor, "{{ step.kind }}", {{ step.fn }}, NULL);
 {% endfor %}
     rep_executor_add_step(&executor, "dsl.emit", emit, NULL);
+    /* rep.probe: with it rep-conformance checks how flows run (retries, timeouts, edges, joins,
+     * concurrency, Cancel); flows compiled by TraceMind never use it. */
+    rep_executor_add_probe(&executor);
     return rep_serve(&executor) == 0 ? 0 : 1;
 }

@@ -21,5 +21,8 @@ int main() {
     executor.step("{{ step.kind }}", {{ step.fn }});
 {% endfor %}
     executor.step("dsl.emit", emit);
+    // rep.probe: with it rep-conformance checks how flows run (retries, timeouts, edges, joins,
+    // concurrency, Cancel); flows compiled by TraceMind never use it.
+    executor.probe();
     return executor.serve_stdio();
 }

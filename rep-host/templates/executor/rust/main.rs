@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rep_executor_kit::{Executor, StepContext, StepError, StepResult};
+use rep_executor_kit::{Executor, PROBE_STEP_KIND, ProbeStep, StepContext, StepError, StepResult};
 use serde_json::{Map, Value, json};
 {% for step in steps %}
 {% include "rust/handler.rs" %}
@@ -17,13 +17,16 @@ async fn emit(_ctx: StepContext, with: Map<String, Value>) -> StepResult {
     Ok(Value::Object(with))
 }
 
-/// The step kinds this executor handles (`switch` and `finish` are the kit's).
+/// The step kinds this executor handles (`switch` and `finish` are the kit's), and the kit's
+/// `rep.probe`, with which `rep-conformance` checks how flows run (retries, timeouts, edges,
+/// joins, concurrency, Cancel); flows compiled by TraceMind never use it.
 fn executor() -> Executor {
     Executor::builder()
 {% for step in steps %}
         .step("{{ step.kind }}", {{ step.fn }})
 {% endfor %}
         .step("dsl.emit", emit)
+        .step(PROBE_STEP_KIND, ProbeStep)
         .build()
 }
 
