@@ -329,7 +329,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         &mut interrupts,
         crate::suite::run(&options, progress),
     )??;
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = rep_process::color::auto(std::io::stdout().is_terminal());
     let summary = human::render(&report, human::Style { color });
     print(&runtime, &mut interrupts, summary.into_bytes())?;
     // A report written in place (a FIFO) may wait for its reader: a signal still ends us.

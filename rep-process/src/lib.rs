@@ -12,6 +12,8 @@
 //!   re-parented to this process and killed at the end of a run.
 //! - [`Interrupts`]: SIGINT, SIGTERM and SIGHUP (exit codes 130, 143, 129) the same way in
 //!   every binary; [`exit_now`] for the second one.
+//! - [`color`]: whether a stream is coloured (`NO_COLOR`) and the escape codes, one rule for
+//!   every binary.
 //! - [`stderr_sink`]: this process's stderr, which never blocks, and the one printer of an
 //!   error and its causes ([`StderrSink::error`]).
 //!
@@ -20,6 +22,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod color;
 mod group;
 mod ladder;
 mod reaper;

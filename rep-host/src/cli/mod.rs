@@ -173,10 +173,7 @@ pub fn stderr_color(color: Color) -> bool {
     match color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => {
-            std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-        }
+        Color::Auto => rep_process::color::auto(std::io::stderr().is_terminal()),
     }
 }
 
