@@ -4,7 +4,7 @@
 //! This crate holds the typed model ([`FlowIr`]), the embedded JSON Schema and the semantic
 //! rules ([`validate`]), the canonical `inputs_schema` hash ([`inputs_schema_hash`]) and the
 //! compiler's `manifest.json` ([`Manifest`]). Only the manifest loading functions do file I/O.
-//! Section names refer to `docs/flow-ir-v1.md` ("Flow IR v1.0.0") and `docs/rep-v0.1.md`.
+//! Section names refer to `docs/flow-ir.md` (Flow IR v1.0.0) and `docs/protocol.md` (REP v0.1).
 
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
