@@ -109,7 +109,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub executor: Option<PathBuf>,
     /// The runtime.yaml `tm` reads: takes runtime.executor_path, executor_args, executor_env,
-    /// pass_env and inherit_env from it, so CI certifies what runs in production.
+    /// pass_env, inherit_env, executor_sha256 (checked before any test; every process runs
+    /// the pinned bytes) and the sandbox block from it, so CI certifies what runs in
+    /// production, as it runs there.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Set KEY=VALUE in the executor's environment (repeatable).
@@ -278,8 +280,8 @@ pub fn target(args: &RunArgs) -> Result<Target, Error> {
         return Err(Error::NoExecutor);
     }
     let overrides = Overrides {
-        engine: None,
         executor_path: args.executor.clone(),
+        ..Overrides::default()
     };
     let resolved = resolve_executor(&config, &overrides, None)?;
     let mut env = resolved.env;
@@ -294,6 +296,8 @@ pub fn target(args: &RunArgs) -> Result<Target, Error> {
             args.args.clone()
         },
         env,
+        sha256: resolved.sha256,
+        sandbox: resolved.sandbox,
     })
 }
 
@@ -306,6 +310,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
         .into());
     }
+    check_pin_and_sandbox(&target)?;
     if let Some(dir) = &args.record {
         std::fs::create_dir_all(dir).map_err(|e| Error::Report {
             path: dir.clone(),
@@ -389,6 +394,29 @@ fn replay(args: &ReplayArgs) -> Result<(), Failure> {
         None => Ok(()),
         Some(_) => Err(Failure::Failed),
     }
+}
+
+/// A pinned executor whose file does not match, or a sandbox this kernel cannot apply, is
+/// refused before any test (exit 2), naming both hashes or the missing feature; the sandbox
+/// in force is said on stderr.
+fn check_pin_and_sandbox(target: &Target) -> Result<(), Error> {
+    let command = target.command();
+    let refused = |error: rep_host::RunError| Error::Spawn {
+        path: target.path.clone(),
+        message: error.message,
+    };
+    if let Some(expected) = &command.sha256 {
+        let file = command.file_to_pin().map_err(refused)?;
+        command.pin(&file, expected).map_err(refused)?;
+        note(&format!("executor pinned: sha256 {expected}"));
+    }
+    if let Some(sandbox) = &command.sandbox {
+        let prepared = rep_host::prepare_sandbox(sandbox).map_err(refused)?;
+        for line in prepared.plan().lines() {
+            note(&line);
+        }
+    }
+    Ok(())
 }
 
 /// Why `path` cannot be an executor at all (missing, a directory, a FIFO…), if it cannot.

@@ -9,7 +9,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv, Tap, TapReader, TapWriter};
+use rep_host::{
+    EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv, Sandbox, Tap, TapReader, TapWriter,
+};
 use rep_process::Ladder;
 use rep_spec::{
     DEFAULT_MAX_FRAME_BYTES, ErrorObject, Frame, FrameError, FrameReader, Id, Request, Response,
@@ -45,6 +47,11 @@ pub struct Target {
     pub args: Vec<String>,
     /// What its environment holds besides the `TRACE_MIND_*` variables of REP v0.1 §6.
     pub env: EnvPolicy,
+    /// The sha256 its file must have (the `--config` file's `runtime.executor_sha256`):
+    /// every process of the suite runs the pinned bytes, as `tm` would.
+    pub sha256: Option<String>,
+    /// The sandbox of the `--config` file: every process of the suite runs in it.
+    pub sandbox: Option<Sandbox>,
 }
 
 impl Target {
@@ -54,6 +61,8 @@ impl Target {
             path: path.into(),
             args: Vec::new(),
             env: EnvPolicy::default(),
+            sha256: None,
+            sandbox: None,
         }
     }
 
@@ -65,8 +74,12 @@ impl Target {
             .collect()
     }
 
-    fn command(&self) -> ExecutorCommand {
-        ExecutorCommand::for_path(&self.path, &self.args, self.env.clone())
+    /// The command as the host runs it (pin and sandbox included).
+    pub fn command(&self) -> ExecutorCommand {
+        let mut command = ExecutorCommand::for_path(&self.path, &self.args, self.env.clone());
+        command.sha256 = self.sha256.clone();
+        command.sandbox = self.sandbox.clone();
+        command
     }
 }
 

@@ -42,7 +42,8 @@ pub struct EnvNames {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecutorIdentity {
     /// The lowercase hex sha256 of the executor file (the script, for a `.py` executor), or
-    /// `None` when it cannot be read.
+    /// `None` when it cannot be read. For a pinned executor (`runtime.executor_sha256` of
+    /// `--config`), the pin: every process of the suite ran exactly those bytes.
     pub sha256: Option<String>,
     /// The command line as run: the program, then its arguments.
     pub command: Vec<String>,
@@ -58,7 +59,10 @@ pub fn identify(target: &Target) -> ExecutorIdentity {
         .collect();
     passed.sort();
     ExecutorIdentity {
-        sha256: file_sha256(&target.path).ok(),
+        sha256: target
+            .sha256
+            .clone()
+            .or_else(|| file_sha256(&target.path).ok()),
         command: target.command_line(),
         env: EnvNames {
             inherit: target.env.inherit,

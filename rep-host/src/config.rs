@@ -1,9 +1,12 @@
 //! Runtime configuration (REP v0.1 §7): `runtime.yaml` plus CLI overrides, resolved to the
-//! executor to start. Pure except [`RuntimeConfig::load`], which reads the file.
+//! executor to start, its pinned sha256 and its sandbox (docs/security.md). Pure except
+//! [`RuntimeConfig::load`], which reads the file, and the environment variables a sandbox
+//! path names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rep_process::Sandbox;
 use serde::Deserialize;
 
 /// The file name of the mock executor looked for beside the `tm` binary.
@@ -49,12 +52,41 @@ pub struct RuntimeSection {
     /// TraceMind's commands as `python -m tm` when no TraceMind `tm` is on PATH. A bare name
     /// is looked up on PATH; default `python3`. (TraceMind's own loader ignores this key.)
     pub python: Option<PathBuf>,
+    /// The executor file's sha256 (64 hex digits, stored lowercase): any other file is
+    /// refused before it runs (`tm executor pin` writes it). For a `.py` or `#!` script, the
+    /// script's; its interpreter is not pinned.
+    pub executor_sha256: Option<String>,
+}
+
+/// `runtime.yaml`'s `sandbox:` block as written (docs/security.md): every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSection {
+    /// `false`: no network (a network namespace of the executor's own).
+    pub network: Option<bool>,
+    /// Only these paths are readable (Landlock); `$VAR`, `${VAR}`, `~/` expanded, relative
+    /// paths relative to the config file's folder.
+    pub read: Option<Vec<String>>,
+    /// Only these paths are writable (Landlock); expanded like `read`.
+    pub write: Option<Vec<String>>,
+    /// Address space in MiB (`RLIMIT_AS`).
+    pub memory_mb: Option<u64>,
+    /// CPU time in seconds (`RLIMIT_CPU`).
+    pub cpu_seconds: Option<u64>,
+    /// Processes at once (`RLIMIT_NPROC`).
+    pub processes: Option<u64>,
+    /// Open files (`RLIMIT_NOFILE`).
+    pub open_files: Option<u64>,
+    /// Apply what the kernel can and log the rest, instead of refusing to run.
+    #[serde(default)]
+    pub best_effort: bool,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuntimeFile {
     runtime: RuntimeSection,
+    sandbox: Option<SandboxSection>,
 }
 
 /// A loaded runtime configuration.
@@ -64,6 +96,8 @@ pub struct RuntimeConfig {
     pub source: Option<PathBuf>,
     /// Its `runtime` section.
     pub runtime: RuntimeSection,
+    /// Its `sandbox` block, paths resolved; `None` when absent.
+    pub sandbox: Option<Sandbox>,
 }
 
 /// Configuration errors; each names the file (and line, for YAML errors).
@@ -109,6 +143,25 @@ pub enum ConfigError {
          this host runs flows on out-of-process executors: use --engine proc"
     )]
     PythonEngine,
+    /// `executor_sha256` (or `--executor-sha256`) is not 64 hex digits.
+    #[error("{origin}: {given:?} is not a sha256 (64 hex digits, as `tm executor pin` writes)")]
+    BadSha256 {
+        /// Where it was given: `runtime.executor_sha256 in FILE` or `--executor-sha256`.
+        origin: String,
+        /// What was given.
+        given: String,
+    },
+    /// A value of the `sandbox:` block is unusable (a zero limit, an unset variable in a
+    /// path).
+    #[error("runtime config {path}: sandbox.{key}: {message}")]
+    Sandbox {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// No executor was configured and none is installed beside `tm`.
     #[error(
         "no executor: pass --executor-path, set runtime.executor_path in a --runtime-config file, \
@@ -151,7 +204,17 @@ impl RuntimeConfig {
                 .unwrap_or_default(),
             message: bare_message(&e),
         })?;
-        let runtime = file.runtime;
+        let mut runtime = file.runtime;
+        if let Some(given) = runtime.executor_sha256.take() {
+            runtime.executor_sha256 = Some(parse_sha256(
+                &given,
+                &format!("runtime.executor_sha256 in {}", path.display()),
+            )?);
+        }
+        let sandbox = file
+            .sandbox
+            .map(|section| resolve_sandbox(&section, path))
+            .transpose()?;
         if let (Some(language), Some(plugins)) = (&runtime.language, &runtime.plugins_language)
             && language != plugins
         {
@@ -164,7 +227,120 @@ impl RuntimeConfig {
         Ok(RuntimeConfig {
             source: Some(path.to_owned()),
             runtime,
+            sandbox,
         })
+    }
+}
+
+/// `given` as a sha256 in lowercase hex.
+///
+/// # Errors
+/// [`ConfigError::BadSha256`] naming `origin` when it is not 64 hex digits.
+pub fn parse_sha256(given: &str, origin: &str) -> Result<String, ConfigError> {
+    let hex = given.trim();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex.to_ascii_lowercase())
+    } else {
+        Err(ConfigError::BadSha256 {
+            origin: origin.to_owned(),
+            given: given.to_owned(),
+        })
+    }
+}
+
+/// The `sandbox:` block of `file` as a policy: limits checked (at least 1), paths expanded
+/// (`$VAR`, `${VAR}`, `~/`) and made absolute against the folder of `file`.
+fn resolve_sandbox(section: &SandboxSection, file: &Path) -> Result<Sandbox, ConfigError> {
+    let error = |key: &'static str, message: String| ConfigError::Sandbox {
+        path: file.to_owned(),
+        key,
+        message,
+    };
+    let base = std::path::absolute(file)
+        .ok()
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let paths = |key: &'static str, given: &Option<Vec<String>>| {
+        given
+            .as_ref()
+            .map(|list| {
+                list.iter()
+                    .map(|p| expand_path(p, &base).map_err(|m| error(key, m)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+    };
+    let positive = |key: &'static str, value: Option<u64>| match value {
+        Some(0) => Err(error(key, "must be at least 1".into())),
+        other => Ok(other),
+    };
+    Ok(Sandbox {
+        network: section.network.unwrap_or(true),
+        read: paths("read", &section.read)?,
+        write: paths("write", &section.write)?,
+        memory_mb: positive("memory_mb", section.memory_mb)?,
+        cpu_seconds: positive("cpu_seconds", section.cpu_seconds)?,
+        processes: positive("processes", section.processes)?,
+        open_files: positive("open_files", section.open_files)?,
+        best_effort: section.best_effort,
+    })
+}
+
+/// A sandbox path: `$NAME` and `${NAME}` replaced by the variable's value (`$TMPDIR` unset is
+/// `/tmp`, any other unset variable an error), a leading `~/` by `$HOME`, then made
+/// absolute against `base` and normalized (`.` and `..` removed lexically).
+fn expand_path(given: &str, base: &Path) -> Result<PathBuf, String> {
+    let mut out = String::new();
+    let mut rest = given;
+    if let Some(after) = rest.strip_prefix("~/").or((rest == "~").then_some("")) {
+        out.push_str(&variable("HOME", given)?);
+        out.push('/');
+        rest = after;
+    }
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced
+                .find('}')
+                .ok_or_else(|| format!("{given:?}: `${{` without a closing `}}`"))?;
+            (&braced[..end], &braced[end + 1..])
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        if name.is_empty() {
+            return Err(format!("{given:?}: `$` without a variable name"));
+        }
+        out.push_str(&variable(name, given)?);
+        rest = tail;
+    }
+    out.push_str(rest);
+    if out.is_empty() {
+        return Err(format!("{given:?} is empty"));
+    }
+    let mut path = PathBuf::new();
+    for component in base.join(&out).components() {
+        match component {
+            std::path::Component::ParentDir => {
+                path.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => path.push(other),
+        }
+    }
+    Ok(path)
+}
+
+/// The value of the variable `name` in this environment, for the sandbox path `given`.
+fn variable(name: &str, given: &str) -> Result<String, String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        _ if name == "TMPDIR" => Ok("/tmp".into()),
+        Ok(_) => Err(format!("{given:?}: the variable {name} is empty")),
+        Err(_) => Err(format!("{given:?}: the variable {name} is not set")),
     }
 }
 
@@ -186,6 +362,8 @@ pub struct Overrides {
     pub engine: Option<Engine>,
     /// `--executor-path`.
     pub executor_path: Option<PathBuf>,
+    /// `--executor-sha256` (already checked, lowercase): wins over the file's.
+    pub executor_sha256: Option<String>,
 }
 
 /// The executor to start, its arguments and its environment policy.
@@ -200,6 +378,10 @@ pub struct ResolvedExecutor {
     pub env: EnvPolicy,
     /// Where the path came from (named in messages about it).
     pub source: ExecutorSource,
+    /// The sha256 the executor file must have (lowercase hex), if pinned.
+    pub sha256: Option<String>,
+    /// The sandbox to run it in, if any.
+    pub sandbox: Option<Sandbox>,
 }
 
 /// Where the executor path came from.
@@ -259,33 +441,30 @@ pub fn resolve_executor(
         pass: config.runtime.pass_env.clone(),
         set: config.runtime.executor_env.clone(),
     };
+    let resolved = |path, source| ResolvedExecutor {
+        path,
+        args: args.clone(),
+        env: env.clone(),
+        source,
+        sha256: overrides
+            .executor_sha256
+            .clone()
+            .or_else(|| config.runtime.executor_sha256.clone()),
+        sandbox: config.sandbox.clone().filter(|s| !s.is_empty()),
+    };
     if let Some(path) = overrides.executor_path.clone() {
-        return Ok(ResolvedExecutor {
-            path: expand_home(path),
-            args,
-            env,
-            source: ExecutorSource::Flag,
-        });
+        return Ok(resolved(expand_home(path), ExecutorSource::Flag));
     }
     if let Some(path) = config.runtime.executor_path.clone() {
-        return Ok(ResolvedExecutor {
-            path: expand_home(path),
-            args,
-            env,
-            source: match &config.source {
-                Some(file) => ExecutorSource::ConfigFile(file.clone()),
-                None => ExecutorSource::Flag,
-            },
-        });
+        let source = match &config.source {
+            Some(file) => ExecutorSource::ConfigFile(file.clone()),
+            None => ExecutorSource::Flag,
+        };
+        return Ok(resolved(expand_home(path), source));
     }
     let candidate = default_dir.map(|dir| dir.join(DEFAULT_EXECUTOR_NAME));
     match candidate {
-        Some(path) if path.is_file() => Ok(ResolvedExecutor {
-            path,
-            args,
-            env,
-            source: ExecutorSource::BesideTm,
-        }),
+        Some(path) if path.is_file() => Ok(resolved(path, ExecutorSource::BesideTm)),
         Some(path) => Err(ConfigError::NoExecutor {
             looked_for: path.display().to_string(),
         }),
@@ -377,8 +556,8 @@ mod tests {
     fn flags_win_over_the_file_and_python_is_refused() {
         let config = parse("runtime:\n  engine: proc\n  executor_path: from-file\n").unwrap();
         let overrides = Overrides {
-            engine: None,
             executor_path: Some("from-flag".into()),
+            ..Overrides::default()
         };
         assert_eq!(
             resolve_executor(&config, &overrides, None).unwrap().path,
@@ -392,7 +571,7 @@ mod tests {
         );
         let python = Overrides {
             engine: Some(Engine::Python),
-            executor_path: None,
+            ..Overrides::default()
         };
         assert!(matches!(
             resolve_executor(&config, &python, None),

@@ -42,6 +42,10 @@ pub enum Cause {
     Timeout,
     /// The executor could not be started: not found, not executable (exit 4).
     Spawn,
+    /// The executor file's sha256 is not the pinned one: it was not run (exit 4).
+    ExecutorMismatch,
+    /// The sandbox asked for cannot be applied on this kernel (exit 4).
+    Sandbox,
     /// The executor closed its stdout or exited before answering (exit 4).
     Eof,
     /// A frame was not valid JSON (exit 4).

@@ -1,15 +1,17 @@
-//! The executor process: program resolution, environment (REP v0.1 §6), stderr
-//! forwarding, started as a rep-process [`Group`] (its own process group, a parent-death
-//! signal) that dies with the host's handle (architecture invariant 4). The process is all
-//! this module knows: its byte streams are taken by the client, its lifecycle is driven by
-//! the runner; a [`Tap`] sees its stderr and, through an exit hook, its exit status.
+//! The executor process: program resolution, environment (REP v0.1 §6), its pinned sha256
+//! and its sandbox (docs/security.md), stderr forwarding, started as a rep-process [`Group`]
+//! (its own process group, a parent-death signal) that dies with the host's handle
+//! (architecture invariant 4). The process is all this module knows: its byte streams are
+//! taken by the client, its lifecycle is driven by the runner; a [`Tap`] sees its stderr
+//! and, through an exit hook, its exit status.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rep_files::ReadError;
-use rep_process::{Group, Ladder, Spec, Stdio, Stoppable};
+use rep_process::{Group, Image, ImageError, Ladder, Sandbox, Spec, Stdio, Stoppable};
 use rep_spec::{ENV_ALLOW_SHELL, ENV_ENGINE_TIMEOUT, ENV_LOG_JSON, ENV_RUN_ID, ENV_TRACE_ID};
 use tokio::process::{ChildStdin, ChildStdout};
 
@@ -38,6 +40,12 @@ pub struct ExecutorCommand {
     pub env: EnvPolicy,
     /// Where `path` came from: named when it cannot be started.
     pub source: ExecutorSource,
+    /// The sha256 (lowercase hex) the executor file must have: the file is copied into a
+    /// sealed memory file while it is hashed, and that copy runs (rep-process's [`Image`]).
+    /// For a `.py` executor the script is pinned, not `python3`.
+    pub sha256: Option<String>,
+    /// The sandbox the executor runs in.
+    pub sandbox: Option<Sandbox>,
 }
 
 impl ExecutorCommand {
@@ -57,7 +65,59 @@ impl ExecutorCommand {
             args,
             env,
             source: ExecutorSource::Flag,
+            sha256: None,
+            sandbox: None,
         }
+    }
+
+    /// The file a pin covers: the script of a `.py` executor, else the program (a bare
+    /// name found on PATH).
+    ///
+    /// # Errors
+    /// As [`ExecutorCommand::locate`].
+    pub fn file_to_pin(&self) -> Result<PathBuf, RunError> {
+        let program = self.locate()?;
+        Ok(self.pinned_file(&program).to_path_buf())
+    }
+
+    /// Whether `program` is an interpreter and `path` its script (a `.py` executor).
+    fn is_script_of(&self) -> bool {
+        self.program != self.path
+    }
+
+    /// The file pinning covers: the script of a `.py` executor, else the program found.
+    fn pinned_file<'a>(&'a self, program: &'a Path) -> &'a Path {
+        if self.is_script_of() {
+            &self.path
+        } else {
+            program
+        }
+    }
+
+    /// The executor file's bytes, pinned: loaded into a sealed memory file and checked
+    /// against [`ExecutorCommand::sha256`] (nothing is run when they differ).
+    ///
+    /// # Errors
+    /// [`Cause::ExecutorMismatch`] (3001) naming the path and both hashes; [`Cause::Spawn`]
+    /// when the file cannot be read.
+    pub fn pin(&self, program: &Path, expected: &str) -> Result<Image, RunError> {
+        Image::pinned(self.pinned_file(program), expected).map_err(|error| match error {
+            ImageError::Mismatch {
+                path,
+                expected,
+                actual,
+            } => RunError::transport(
+                Cause::ExecutorMismatch,
+                format!(
+                    "executor {}{} does not match its pinned sha256: expected {expected}, found \
+                     {actual}; nothing was run (if the new file is trusted, pin it again: tm \
+                     executor pin)",
+                    path.display(),
+                    self.named_in()
+                ),
+            ),
+            _ => RunError::transport(Cause::Spawn, format!("{error}{}", self.named_in())),
+        })
     }
 
     /// The program to start: `program`, or for a bare name the file it names on the PATH
@@ -129,6 +189,8 @@ impl From<ResolvedExecutor> for ExecutorCommand {
     fn from(resolved: ResolvedExecutor) -> ExecutorCommand {
         let mut command = ExecutorCommand::for_path(&resolved.path, &resolved.args, resolved.env);
         command.source = resolved.source;
+        command.sha256 = resolved.sha256;
+        command.sandbox = resolved.sandbox;
         command
     }
 }
@@ -244,8 +306,16 @@ impl ExecutorProcess {
         let timeout_secs =
             env.engine_timeout.as_secs() + u64::from(env.engine_timeout.subsec_nanos() > 0);
         let program = command.locate()?;
-        check_runnable(command, &program)?;
-        let mut spec = Spec::new(&program).args(&command.args);
+        let mut spec = match &command.sha256 {
+            None => {
+                check_runnable(command, &program)?;
+                Spec::new(&program).args(&command.args)
+            }
+            Some(expected) => pinned_spec(command, &program, expected)?,
+        };
+        if let Some(sandbox) = &command.sandbox {
+            spec = spec.sandbox(Arc::new(prepare_sandbox(sandbox)?));
+        }
         if !command.env.inherit {
             spec = spec.env_clear();
             for (name, value) in std::env::vars_os() {
@@ -381,6 +451,10 @@ impl ExecutorHandle for ExecutorProcess {
         self.command.path.display().to_string()
     }
 
+    fn explain_exit(&self, status: ExitStatus) -> Option<String> {
+        self.command.sandbox.as_ref()?.explain_exit(status)
+    }
+
     async fn exited(&mut self) -> Option<ExitStatus> {
         ExecutorProcess::exited(self).await
     }
@@ -399,7 +473,68 @@ impl ExecutorHandle for ExecutorProcess {
     }
 }
 
+/// The spec of a pinned executor: its bytes, checked against `expected`, run from their
+/// sealed copy (`/proc/self/fd/N`, `argv[0]` the configured path); a `.py` script's copy is
+/// given to `python3` instead.
+fn pinned_spec(
+    command: &ExecutorCommand,
+    program: &Path,
+    expected: &str,
+) -> Result<Spec, RunError> {
+    let image = command.pin(program, expected)?;
+    tracing::debug!(executor = %command.path.display(), sha256 = image.sha256(), "executor pinned");
+    let in_child = image.path_in_child();
+    let spec = if command.is_script_of() {
+        Spec::new(program)
+            .arg(&in_child)
+            .args(command.args.iter().skip(1))
+    } else {
+        check_runnable(command, &in_child)?;
+        Spec::new(&in_child).arg0(&command.path).args(&command.args)
+    };
+    Ok(spec.image(image))
+}
+
+/// The sandbox prepared for this kernel: what is in force is logged (`-v`), what is not
+/// (with `best_effort`) is a warning.
+///
+/// # Errors
+/// [`Cause::Sandbox`] (3001) naming what this kernel lacks, or a path that cannot be opened.
+pub fn prepare_sandbox(sandbox: &Sandbox) -> Result<rep_process::Prepared, RunError> {
+    let prepared = sandbox
+        .prepare()
+        .map_err(|error| RunError::transport(Cause::Sandbox, error.to_string()))?;
+    let plan = prepared.plan();
+    for measure in &plan.applied {
+        tracing::info!("sandbox: {measure}");
+    }
+    for measure in &plan.not_applied {
+        tracing::warn!("sandbox: NOT applied (best_effort): {measure}");
+    }
+    for path in &plan.missing_paths {
+        tracing::info!("sandbox: skipped (does not exist): {}", path.display());
+    }
+    Ok(prepared)
+}
+
 fn spawn_error(command: &ExecutorCommand, error: &std::io::Error) -> RunError {
+    if command.sandbox.is_some() && error.kind() != std::io::ErrorKind::NotFound {
+        let hint = if error.kind() == std::io::ErrorKind::PermissionDenied
+            && command.sandbox.as_ref().is_some_and(|s| s.read.is_some())
+        {
+            ": the executor, its interpreter (#! line, ELF interpreter such as \
+             /lib64/ld-linux-x86-64.so.2) and libraries must be under sandbox.read"
+        } else {
+            ""
+        };
+        return RunError::transport(
+            Cause::Sandbox,
+            format!(
+                "cannot start executor {} in its sandbox: {error}{hint}",
+                command.path.display()
+            ),
+        );
+    }
     let what = match error.kind() {
         std::io::ErrorKind::NotFound if command.program != command.path => {
             format!(

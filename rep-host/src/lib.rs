@@ -48,15 +48,16 @@ pub use compile::{
 };
 pub use config::{
     ALLOWED_ENV, ConfigError, DEFAULT_EXECUTOR_NAME, Engine, EnvPolicy, ExecutorSource, Overrides,
-    ResolvedExecutor, RuntimeConfig, RuntimeSection, resolve_executor,
+    ResolvedExecutor, RuntimeConfig, RuntimeSection, SandboxSection, parse_sha256,
+    resolve_executor,
 };
 pub use error::{Cause, RunError};
-pub use launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
+pub use launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT, prepare_sandbox};
 pub use observe::{EVENTS_QUEUE_BYTES, EventsJsonl, OUTPUT_STALL, Progress};
 pub use record::{RECORD_QUEUE_BYTES, RecordError, Recorder};
 pub use rep_process::{
-    Interrupt, InterruptSender, Interrupts, QUEUE_BYTES, StderrSink, become_subreaper, stderr_sink,
-    sweep_orphans,
+    Image, ImageError, Interrupt, InterruptSender, Interrupts, Plan, QUEUE_BYTES, Sandbox,
+    StderrSink, become_subreaper, stderr_sink, sweep_orphans,
 };
 pub use runner::{
     DEFAULT_ENGINE_TIMEOUT, EXIT_REPORT_WAIT, Observer, Outcome, RunIds, RunRequest,

@@ -324,11 +324,15 @@ async fn exit_error<E: ExecutorHandle>(
     in_flight: Option<&str>,
     status: Option<ExitStatus>,
 ) -> RunError {
+    let explained = status.and_then(|s| executor.explain_exit(s));
     let status = status.map_or("status unknown".to_owned(), |s| s.to_string());
     let mut message = match in_flight {
         Some(method) => format!("executor exited ({status}) before answering {method}"),
         None => format!("executor exited ({status}) during the run"),
     };
+    if let Some(explained) = explained {
+        message.push_str(&format!(": {explained}"));
+    }
     let tail = executor.last_stderr(EXIT_REPORT_WAIT).await;
     if !tail.is_empty() {
         message.push_str("; last stderr lines:\n  ");

@@ -49,6 +49,12 @@ const LATE_FRAMES_WAIT: Duration = Duration::from_millis(50);
 pub trait ExecutorHandle {
     /// The executor, for messages (its path).
     fn name(&self) -> String;
+    /// What the executor's exit `status` says beyond itself, e.g. the sandbox limit that
+    /// stopped it (a SIGXCPU after `cpu_seconds`). None by default.
+    fn explain_exit(&self, status: ExitStatus) -> Option<String> {
+        let _ = status;
+        None
+    }
     /// Resolves when the executor has exited, with its status when known. Cancel-safe; once
     /// the executor has exited, resolves at once.
     fn exited(&mut self) -> impl Future<Output = Option<ExitStatus>>;

@@ -16,6 +16,9 @@
 //!   every binary.
 //! - [`stderr_sink`]: this process's stderr, which never blocks, and the one printer of an
 //!   error and its causes ([`StderrSink::error`]).
+//! - [`Image`]: an executable pinned by its sha256 and run from a sealed copy;
+//!   [`Sandbox`]: what a child may do (network, folders, resource limits), prepared in the
+//!   parent and applied between `fork` and `exec` (docs/security.md).
 //!
 //! Only this crate signals processes, forks them or sets their parent-death signal.
 
@@ -24,17 +27,21 @@
 
 pub mod color;
 mod group;
+mod image;
 mod ladder;
 mod reaper;
 mod run;
+mod sandbox;
 mod signals;
 mod sink;
 mod spawn;
 
 pub use group::{Group, kill_all};
+pub use image::{Image, ImageError};
 pub use ladder::{Ladder, REAP_WAIT, Stoppable, climb};
 pub use reaper::{become_subreaper, sweep_orphans};
 pub use run::{INTERRUPT_GRACE, Output, RunError, run, run_blocking};
+pub use sandbox::{CPU_KILL_AFTER, Measure, Plan, Prepared, Sandbox, SandboxError};
 pub use signals::{
     Interrupt, InterruptSender, Interrupts, exit_now, exit_on_signals, unless_interrupted,
 };

@@ -10,13 +10,15 @@
 //! command to it and waits for the result.
 //!
 //! What the child does between `fork` and `exec` is [`ChildSetup`], applied in the one
-//! `unsafe` block of the workspace. A sandbox (resource limits, Landlock, a network
-//! namespace, `no_new_privs`) joins it there as further steps.
+//! `unsafe` block of the workspace: the parent-death signal, then a pinned [`Image`]'s
+//! descriptor kept open across `exec`, then the [`sandbox`](crate::Sandbox) (namespaces,
+//! resource limits, `no_new_privs`, Landlock), each prepared by the parent.
 
 use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, OnceLock};
 
 use nix::errno::Errno;
 use nix::sys::prctl::set_pdeathsig;
@@ -24,6 +26,8 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid, getppid};
 
 use crate::group::Group;
+use crate::image::Image;
+use crate::sandbox::{ChildSandbox, Prepared};
 
 /// What becomes of one of the child's standard streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +60,9 @@ pub struct Spec {
     env: Vec<(OsString, OsString)>,
     current_dir: Option<PathBuf>,
     stdio: [Stdio; 3],
+    arg0: Option<OsString>,
+    image: Option<Image>,
+    sandbox: Option<Arc<Prepared>>,
 }
 
 impl Spec {
@@ -69,7 +76,31 @@ impl Spec {
             env: Vec::new(),
             current_dir: None,
             stdio: [Stdio::Null; 3],
+            arg0: None,
+            image: None,
+            sandbox: None,
         }
+    }
+
+    /// The child's `argv[0]` (default: the program), e.g. the executor's path when the
+    /// program is an [`Image`]'s `/proc/self/fd/N`.
+    pub fn arg0(mut self, arg0: impl AsRef<OsStr>) -> Spec {
+        self.arg0 = Some(arg0.as_ref().to_owned());
+        self
+    }
+
+    /// Keeps `image`'s descriptor open in the child, at [`Image::path_in_child`]: run it as
+    /// the program (`Spec::new(image.path_in_child())`) or give that path to an interpreter.
+    /// The pinned bytes are what runs, whatever happens to the file they came from.
+    pub fn image(mut self, image: Image) -> Spec {
+        self.image = Some(image);
+        self
+    }
+
+    /// Starts the child in `sandbox` (applied between `fork` and `exec`).
+    pub fn sandbox(mut self, sandbox: Arc<Prepared>) -> Spec {
+        self.sandbox = Some(sandbox);
+        self
     }
 
     /// The program.
@@ -146,7 +177,10 @@ impl Spec {
     }
 
     /// The command to fork: the spec, its own process group, and [`ChildSetup`].
-    fn command(&self) -> std::process::Command {
+    ///
+    /// # Errors
+    /// The sandbox's Landlock ruleset cannot be duplicated for the child.
+    fn command(&self) -> std::io::Result<std::process::Command> {
         use std::os::unix::process::CommandExt;
         let mut command = std::process::Command::new(&self.program);
         command.args(&self.args);
@@ -162,8 +196,20 @@ impl Spec {
             .stdout(self.stdio[1].to_std())
             .stderr(self.stdio[2].to_std())
             .process_group(0);
-        ChildSetup { parent: getpid() }.arm(&mut command);
-        command
+        if let Some(arg0) = &self.arg0 {
+            command.arg0(arg0);
+        }
+        let sandbox = match &self.sandbox {
+            Some(prepared) => Some(prepared.for_child()?),
+            None => None,
+        };
+        ChildSetup {
+            parent: getpid(),
+            image: self.image.as_ref().map(Image::descriptor),
+            sandbox,
+        }
+        .arm(&mut command);
+        Ok(command)
     }
 }
 
@@ -173,16 +219,29 @@ impl Spec {
 struct ChildSetup {
     /// This process: the child checks it is still its parent once the signal is armed.
     parent: Pid,
+    /// A pinned image's descriptor, made to survive `exec` (an interpreter opens it after).
+    image: Option<Arc<OwnedFd>>,
+    /// The sandbox's steps.
+    sandbox: Option<ChildSandbox>,
 }
 
 impl ChildSetup {
     /// The steps, in the child. The parent-death signal: SIGKILL when this process dies;
     /// and if it died before the signal was armed, the child has already been re-parented
-    /// and must not start (the spawn fails with ESRCH).
-    fn apply(&self) -> std::io::Result<()> {
+    /// and must not start (the spawn fails with ESRCH). Then the image's descriptor loses
+    /// its close-on-exec flag, and the sandbox is applied (last: it may forbid what comes
+    /// before).
+    fn apply(&mut self) -> std::io::Result<()> {
         set_pdeathsig(Signal::SIGKILL)?;
         if getppid() != self.parent {
             return Err(Errno::ESRCH.into());
+        }
+        if let Some(image) = &self.image {
+            use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+            fcntl(&**image, FcntlArg::F_SETFD(FdFlag::empty()))?;
+        }
+        if let Some(sandbox) = &mut self.sandbox {
+            sandbox.apply()?;
         }
         Ok(())
     }
@@ -193,10 +252,12 @@ impl ChildSetup {
     /// because its closure runs in the forked child of a multi-threaded process, where only
     /// async-signal-safe operations are allowed. No safe API arms a parent-death signal.
     #[allow(unsafe_code)]
-    fn arm(self, command: &mut std::process::Command) {
+    fn arm(mut self, command: &mut std::process::Command) {
         use std::os::unix::process::CommandExt;
-        // SAFETY: `apply` makes system calls (prctl, getppid) and builds its errors from raw
-        // errno values: no allocation, no lock, nothing that is unsafe after fork.
+        // SAFETY: `apply` makes system calls (prctl, getppid, fcntl, unshare, open/write/close
+        // of /proc/self files named by static strings, setrlimit, landlock_restrict_self)
+        // with data the parent prepared, and builds its errors from raw errno values: no
+        // allocation, no lock, nothing that is unsafe after fork.
         unsafe {
             command.pre_exec(move || self.apply());
         }
@@ -215,13 +276,14 @@ struct Job {
 /// (the child is registered with it).
 ///
 /// # Errors
-/// The spawn error (`NotFound`, `PermissionDenied`, ENOEXEC, …), or an error when there is
-/// no runtime or the forking thread cannot be reached.
+/// The spawn error (`NotFound`, `PermissionDenied`, ENOEXEC, …, or the errno of a sandbox
+/// step that failed in the child), or an error when there is no runtime or the forking
+/// thread cannot be reached.
 pub fn spawn(spec: &Spec) -> std::io::Result<Group> {
     let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
     let (reply, answer) = channel();
     let job = Job {
-        command: spec.command(),
+        command: spec.command()?,
         runtime,
         reply,
     };

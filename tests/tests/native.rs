@@ -19,6 +19,8 @@ mod common;
 mod firmware;
 #[path = "native/oracle.rs"]
 mod oracle;
+#[path = "native/sandbox.rs"]
+mod sandbox;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

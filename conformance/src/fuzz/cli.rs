@@ -89,6 +89,8 @@ pub fn main(args: &FuzzArgs) -> u8 {
             pass: args.pass_env.clone(),
             set: args.env.iter().cloned().collect(),
         },
+        sha256: None,
+        sandbox: None,
     };
     let (runtime, mut interrupts) = match runtime() {
         Ok(started) => started,

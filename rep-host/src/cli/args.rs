@@ -99,6 +99,10 @@ pub struct GlobalArgs {
     /// python3). Default: runtime.yaml's executor_path, else mock-executor beside tm.
     #[arg(long, global = true, value_name = "PATH")]
     pub executor_path: Option<PathBuf>,
+    /// Run the executor only if its file's sha256 is HEX (64 hex digits); wins over
+    /// runtime.yaml's executor_sha256 (see `tm executor pin`).
+    #[arg(long, global = true, value_name = "HEX", value_parser = sha256_arg)]
+    pub executor_sha256: Option<String>,
     /// Largest frame accepted from the executor, in bytes.
     #[arg(long, global = true, value_name = "BYTES", default_value_t = rep_spec::DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
@@ -275,6 +279,10 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
+fn sha256_arg(text: &str) -> Result<String, String> {
+    rep_host::parse_sha256(text, "--executor-sha256").map_err(|e| e.to_string())
+}
+
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 1e9 => Ok(secs),
@@ -336,6 +344,20 @@ pub enum ExecutorCommand {
   tm executor check my-executor
   tm executor check my-executor --executor my-executor/target/debug/my-executor")]
     Check(ExecutorCheckArgs),
+    /// Pin the executor: write its file's sha256 into runtime.yaml as
+    /// runtime.executor_sha256 (comments and order kept), so that tm and rep-conformance
+    /// refuse any other file. Prints `SHA256  PATH`; without --runtime-config nothing is
+    /// written (give the hash to --executor-sha256).
+    #[command(after_help = "Examples:
+  tm executor pin --runtime-config runtime.yaml
+  tm executor pin --executor-path target/release/my-executor
+  tm --executor-sha256 $(tm executor pin --executor-path ./x | cut -d' ' -f1) \\
+      --executor-path ./x runtime capabilities
+
+A mismatch later is refused before the executor starts: exit 4, both
+hashes and the path named. For a script (.py or #!), the script is
+pinned, not its interpreter (docs/security.md).")]
+    Pin,
 }
 
 /// The language of a generated executor.

@@ -131,9 +131,12 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         }
         Failure::IrManifest(IrManifestError::Write { .. }) => ExitCode::RuntimeInternal,
         Failure::IrManifest(_) => ExitCode::BadInput,
-        Failure::Executor(ExecutorError::Io { .. } | ExecutorError::Template(_)) => {
-            ExitCode::RuntimeInternal
-        }
+        Failure::Executor(
+            ExecutorError::Io { .. }
+            | ExecutorError::Template(_)
+            | ExecutorError::Unreadable(_)
+            | ExecutorError::Write { .. },
+        ) => ExitCode::RuntimeInternal,
         Failure::Executor(_) => ExitCode::BadInput,
         Failure::ChecksFailed { .. } => ExitCode::RunFailed,
         Failure::Interrupted { interrupt } => signal(*interrupt),

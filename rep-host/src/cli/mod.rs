@@ -91,6 +91,9 @@ fn run_command(global: &GlobalArgs, command: &Command, args: &[OsString]) -> Res
             command: ExecutorCommand::New(args),
         } => executor::new(global, args),
         Command::Executor {
+            command: ExecutorCommand::Pin,
+        } => executor::pin(global),
+        Command::Executor {
             command: ExecutorCommand::Check(args),
         } => {
             become_subreaper();

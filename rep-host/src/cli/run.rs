@@ -372,6 +372,7 @@ pub fn resolve(global: &GlobalArgs, config: &RuntimeConfig) -> Result<ResolvedEx
     let overrides = Overrides {
         engine: global.engine,
         executor_path: global.executor_path.clone(),
+        executor_sha256: global.executor_sha256.clone(),
     };
     let tm_dir = std::env::current_exe()
         .ok()

@@ -16,6 +16,9 @@ use super::run::{ORPHAN_KILL_WAIT, load_config, resolve};
 pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<(), Failure> {
     let config = load_config(global)?;
     let command = ExecutorCommand::from(resolve(global, &config)?);
+    if !global.quiet {
+        describe_executor(&command);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -40,6 +43,28 @@ pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<(), 
         Ok(()) | Err(Undelivered::Stalled) => Ok(()),
         Err(Undelivered::Failed(failure)) => Err(failure),
         Err(Undelivered::Interrupted(interrupt)) => Err(Failure::Interrupted { interrupt }),
+    }
+}
+
+/// On stderr: the pin and the sandbox in force on this kernel (`sandbox: …` lines, what
+/// `best_effort` leaves out, or why the sandbox cannot be applied: the run then fails).
+fn describe_executor(command: &ExecutorCommand) {
+    if let Some(hash) = &command.sha256 {
+        note(&format!(
+            "executor: {} pinned (sha256 {hash})",
+            command.path.display()
+        ));
+    }
+    match &command.sandbox {
+        None => tracing::info!("sandbox: none (the executor runs with this user's access)"),
+        Some(sandbox) => match sandbox.prepare() {
+            Ok(prepared) => {
+                for line in prepared.plan().lines() {
+                    note(&line);
+                }
+            }
+            Err(error) => note(&format!("sandbox: {error}")),
+        },
     }
 }
 

@@ -45,6 +45,11 @@
 //!   integer 123456789012345678901234567890 and the number 1e400, as JSON text.
 //! - `big-numbers-failed`: the run fails; `summary.error.data` holds them.
 //! - `big-numbers-start`: StartRun is answered error 1003 whose `data` holds them.
+//!
+//! Issue 24:
+//! - `allocate`: before reading anything, allocates and fills `FAKE_ALLOC_MB` MiB (default
+//!   1024; `fake: allocating N MiB` on stderr), then behaves as `complete`. Under a smaller
+//!   `sandbox.memory_mb` the allocation fails and the process aborts (SIGABRT).
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -76,6 +81,16 @@ fn main() {
     );
     let mut stdout = std::io::stdout();
     match mode.as_str() {
+        "allocate" => {
+            let mib: usize = std::env::var("FAKE_ALLOC_MB")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1024);
+            eprintln!("fake: allocating {mib} MiB");
+            let block = vec![1u8; mib << 20];
+            let filled = block.iter().map(|&b| usize::from(b)).sum::<usize>();
+            eprintln!("fake: allocated {filled} bytes");
+        }
         "exit-early" => {
             eprintln!("fake: cannot open the device");
             std::process::exit(3);

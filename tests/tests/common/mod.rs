@@ -76,6 +76,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// What a finished process did, `started` when it was spawned.
+    pub fn of(output: Output, started: Instant) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
@@ -496,17 +506,7 @@ fn run_tm(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         command.env(k, v);
     }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("tm runs");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    Run::of(command.output().expect("tm runs"), started)
 }
 
 /// Writes an executable file `name` with `text` into `dir` and returns its path.

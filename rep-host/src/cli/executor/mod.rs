@@ -2,6 +2,7 @@
 //! (its smoke test, [`check`]).
 
 mod check;
+mod pin;
 mod report;
 mod scaffold;
 
@@ -13,6 +14,7 @@ use super::note;
 use scaffold::{KitSource, Spec};
 
 pub use check::check;
+pub use pin::pin;
 
 /// Why `tm executor new` or `tm executor check` could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,19 @@ pub enum ExecutorError {
     /// A template of the project did not render (a bug of `tm`).
     #[error(transparent)]
     Template(#[from] scaffold::TemplateError),
+    /// The executor file cannot be read to hash it (`tm executor pin`).
+    #[error(transparent)]
+    Unreadable(rep_host::ImageError),
+    /// The hash cannot be placed in the runtime config (nothing was written).
+    #[error("cannot write executor_sha256 into {}: {message}", path.display())]
+    ConfigEdit { path: PathBuf, message: String },
+    /// The runtime config cannot be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: rep_files::WriteError,
+    },
     /// A file or folder cannot be read or written.
     #[error("cannot {what} {}", path.display())]
     Io {
