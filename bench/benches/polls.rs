@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use rep_host::{EnvPolicy, ExecutorCommand, RunRequest};
+use rep_host::{EnvPolicy, ExecutorCommand, Interrupts, RunRequest, Tap};
 use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunStatus};
 use serde_json::json;
 
@@ -46,8 +46,9 @@ fn host_run_5000_polls() {
         max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         allow_shell: false,
         log_json: false,
+        tap: Tap::none(),
     };
-    let outcome = runtime.block_on(rep_host::run(request));
+    let outcome = runtime.block_on(rep_host::run(request, &mut [], &mut Interrupts::none()));
     assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.error);
     assert_eq!(outcome.events.len() as u64, POLLS);
 }

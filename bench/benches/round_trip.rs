@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use divan::Bencher;
 use flow_ir::Manifest;
-use rep_host::{Client, EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv, Session};
+use rep_host::{EnvPolicy, ExecutorCommand, ExecutorProcess, ProcessSession, RunEnv, Session, Tap};
 use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunOptions, StartRunParamsRef};
 
 use tokio::time::Instant;
@@ -24,7 +24,7 @@ fn main() {
 }
 
 /// The session type over a child's pipes.
-type PipeSession = Session<tokio::process::ChildStdout, tokio::process::ChildStdin>;
+type PipeSession = ProcessSession;
 
 /// A session with the mock executor holding one finished plant-monitor run (and the process,
 /// which must outlive it), and the byte length of one Poll response for it.
@@ -54,12 +54,8 @@ fn poll_session_with(
             log_json: false,
         };
         let command = ExecutorCommand::for_path(program, args, EnvPolicy::default());
-        let mut process = ExecutorProcess::spawn(&command, &env).unwrap();
-        let (stdin, stdout) = (
-            process.take_stdin().unwrap(),
-            process.take_stdout().unwrap(),
-        );
-        let mut session = Session::new(Client::new(stdout, stdin, DEFAULT_MAX_FRAME_BYTES));
+        let (mut session, process) =
+            Session::open(&command, &env, DEFAULT_MAX_FRAME_BYTES, &Tap::none()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         session.capabilities(deadline).await.unwrap();
         let options = RunOptions {
@@ -122,7 +118,8 @@ impl Drop for Reaped {
 /// The mock executor serving on a listener; killed when dropped.
 struct Listening {
     _child: Reaped,
-    /// The bridge's transport arguments: `[tcp, HOST:PORT]` or `[unix, PATH]`.
+    /// The bridge's endpoint argument, as mock-executor printed it: `[tcp:HOST:PORT]` or
+    /// `[unix:PATH]`.
     transport: Vec<String>,
 }
 
@@ -141,14 +138,13 @@ impl Listening {
         BufReader::new(child.stderr.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let (kind, address) = line
+        let endpoint = line
             .trim()
             .strip_prefix("listening on ")
-            .and_then(|addr| addr.split_once(':'))
             .expect("mock-executor prints its address");
         Listening {
             _child: Reaped(child),
-            transport: vec![kind.to_owned(), address.to_owned()],
+            transport: vec![endpoint.to_owned()],
         }
     }
 }

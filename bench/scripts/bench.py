@@ -383,8 +383,8 @@ def bench_bridge(rounds):
         mock = subprocess.Popen([str(MOCK), "--listen", listen], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         listeners.append(mock)
-        addr = mock.stderr.readline().decode().strip().removeprefix("listening on ").split(":", 1)[1]
-        peers[f"bridge {kind}"] = Peer([str(BRIDGE), kind, addr])
+        endpoint = mock.stderr.readline().decode().strip().removeprefix("listening on ")
+        peers[f"bridge {kind}"] = Peer([str(BRIDGE), endpoint])
     poll = request(3, "Runtime.Poll", {"run_id": "bench"})
     for peer in peers.values():
         peer.call(request(1, "Runtime.Capabilities", {}))

@@ -1,5 +1,5 @@
-//! The command line: `rep-conformance run …` and `rep-conformance list`, and the one place
-//! where outcomes become exit codes.
+//! The command line: `rep-conformance run …`, `replay …` and `list`; their results become
+//! exit codes in [`crate::exit`].
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -9,22 +9,14 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use rep_host::{Overrides, RuntimeConfig, resolve_executor};
-use rep_process::{Interrupt, Interrupts, stderr_sink};
+use rep_process::{ErrorLines, Interrupt, Interrupts, stderr_sink};
 
 use crate::conn::Target;
 use crate::error::Error;
+use crate::exit::{Failure, exit_code, told};
 use crate::report::{human, json, junit};
 use crate::suite::{Options, SuiteReport};
 use crate::verdict::{TestResult, Verdict};
-
-/// Exit code: nothing failed (SHOULD failures are warnings; baselined failures are expected).
-pub const EXIT_PASS: u8 = 0;
-/// Exit code: a MUST test failed (not baselined), a baseline entry is stale, or the executor
-/// did not answer at all.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code: usage error (bad flag, glob or `--env`, a pattern matching no test, unreadable
-/// fixtures, baseline or config, executor not startable, report not writable).
-pub const EXIT_USAGE: u8 = 2;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -186,28 +178,27 @@ pub(crate) fn parse_env(text: &str) -> Result<(String, String), String> {
 
 /// Parses the command line, runs, prints, and returns the exit code.
 pub fn main() -> ExitCode {
-    stderr_sink().set_identity("rep-conformance", "executor log");
+    stderr_sink().set_identity("rep-conformance", "executor log", ErrorLines::Named);
     let cli = Cli::parse();
-    let code = match cli.command {
+    let result = match cli.command {
         Command::List => {
             let _ = std::io::stdout().write_all(human::catalogue().as_bytes());
-            ExitCode::from(EXIT_PASS)
+            Ok(())
         }
-        Command::Run(args) => match run(*args) {
-            Ok(code) => ExitCode::from(code),
-            Err(error) => {
-                note(&error.to_string());
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
-        Command::Replay(args) => ExitCode::from(replay(&args)),
-        Command::Fuzz(args) => ExitCode::from(crate::fuzz::cli::main(&args)),
-        Command::Verify(args) => ExitCode::from(crate::verify::main(&args)),
+        Command::Run(args) => run(*args),
+        Command::Replay(args) => replay(&args),
+        Command::Fuzz(args) => told(crate::fuzz::cli::main(&args)),
+        Command::Verify(args) => told(crate::verify::main(&args)),
     };
+    if let Err(failure) = &result
+        && !failure.already_told()
+    {
+        stderr_sink().error(failure);
+    }
     // Everything on stderr goes through rep-process's non-blocking queue: write out its last
     // lines before the process exits.
     stderr_sink().flush(STDERR_FLUSH_WAIT);
-    code
+    ExitCode::from(exit_code(&result))
 }
 
 /// How long `main` waits, at the end, for forwarded executor stderr to be written.
@@ -310,13 +301,14 @@ pub fn target(args: &RunArgs) -> Result<Target, Error> {
     })
 }
 
-fn run(args: RunArgs) -> Result<u8, Error> {
+fn run(args: RunArgs) -> Result<(), Failure> {
     let target = target(&args)?;
     if let Some(message) = not_a_program(&target.path) {
         return Err(Error::Spawn {
             path: target.path.clone(),
             message,
-        });
+        }
+        .into());
     }
     check_pin_and_sandbox(&target)?;
     if let Some(dir) = &args.record {
@@ -337,19 +329,14 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         repeat: args.repeat,
     };
     let (runtime, mut interrupts) = runtime().map_err(Error::Runtime)?;
-    let report = match until_interrupted(
+    let report = until_interrupted(
         &runtime,
         &mut interrupts,
         crate::suite::run(&options, progress),
-    ) {
-        Ok(report) => report?,
-        Err(interrupt) => return Ok(interrupt.exit_code()),
-    };
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    )??;
+    let color = rep_process::color::auto(std::io::stdout().is_terminal());
     let summary = human::render(&report, human::Style { color });
-    if let Err(interrupt) = print(&runtime, &mut interrupts, summary.into_bytes()) {
-        return Ok(interrupt.exit_code());
-    }
+    print(&runtime, &mut interrupts, summary.into_bytes())?;
     // A report written in place (a FIFO) may wait for its reader: a signal still ends us.
     let (written, junit, json) = (report.clone(), args.junit, args.json);
     let reports = runtime.block_on(rep_process::unless_interrupted(
@@ -357,81 +344,55 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         move || write_reports(&written, junit.as_deref(), json.as_deref()),
     ));
     runtime.shutdown_background();
-    match reports {
-        Ok(result) => result?,
-        Err(interrupt) => return Ok(interrupt.exit_code()),
+    reports??;
+    match report.failed() {
+        true => Err(Failure::Failed),
+        false => Ok(()),
     }
-    Ok(report.exit_code())
 }
 
-/// `rep-conformance replay`: prints whether the replay matches, or its first difference;
-/// returns the exit code.
-fn replay(args: &ReplayArgs) -> u8 {
+/// `rep-conformance replay`: prints whether the replay matches, or its first difference.
+fn replay(args: &ReplayArgs) -> Result<(), Failure> {
     use crate::replay::{Session, compare};
-    let fail = |message: String, code: u8| {
-        note(&message);
-        code
-    };
-    let session = match Session::load(&args.transcript) {
-        Ok(session) => session,
-        Err(error) => return fail(error.to_string(), EXIT_USAGE),
-    };
+    let session = Session::load(&args.transcript)?;
     if let Some(message) = not_a_program(&args.executor) {
-        return fail(
-            format!(
-                "cannot start the executor {}: {message}",
-                args.executor.display()
-            ),
-            EXIT_USAGE,
-        );
+        return Err(Error::Spawn {
+            path: args.executor.clone(),
+            message,
+        }
+        .into());
     }
     let mut target = Target::new(&args.executor);
     target.args = args.args.clone();
     let ignored = compare::ignored_fields(&args.ignore);
-    let (runtime, mut interrupts) = match runtime() {
-        Ok(started) => started,
-        Err(error) => {
-            return fail(
-                format!("cannot start the async runtime: {error}"),
-                EXIT_BROKEN,
-            );
-        }
-    };
+    let (runtime, mut interrupts) = runtime().map_err(Error::Runtime)?;
     let replayed = until_interrupted(
         &runtime,
         &mut interrupts,
         compare::replay(&session, &target, args.timeout, &ignored),
-    );
-    let replayed = match replayed {
-        Ok(Ok(replayed)) => replayed,
-        Ok(Err(compare::Broken(reason))) => return fail(reason, EXIT_BROKEN),
-        Err(interrupt) => return interrupt.exit_code(),
-    };
+    )?
+    .map_err(|compare::Broken(reason)| Failure::Broken(reason))?;
     let recorded = compare::recorded(&session, &ignored);
-    let (text, code) = match compare::diff(&recorded, &replayed) {
-        None => (
-            format!(
-                "replay matches {}: {} calls, {} events, status {}\n",
-                args.transcript.display(),
-                session.exchanges.len(),
-                replayed.events.len(),
-                replayed.status.as_deref().unwrap_or("none")
-            ),
-            EXIT_PASS,
+    let difference = compare::diff(&recorded, &replayed);
+    let text = match &difference {
+        None => format!(
+            "replay matches {}: {} calls, {} events, status {}\n",
+            args.transcript.display(),
+            session.exchanges.len(),
+            replayed.events.len(),
+            replayed.status.as_deref().unwrap_or("none")
         ),
-        Some(difference) => (
-            format!(
-                "replay differs from {}:\n  {difference}\n",
-                args.transcript.display()
-            ),
-            EXIT_FAILED,
+        Some(difference) => format!(
+            "replay differs from {}:\n  {difference}\n",
+            args.transcript.display()
         ),
     };
     let printed = print(&runtime, &mut interrupts, text.into_bytes());
     runtime.shutdown_background();
-    match printed {
-        Ok(()) => code,
-        Err(interrupt) => interrupt.exit_code(),
+    printed?;
+    match difference {
+        None => Ok(()),
+        Some(_) => Err(Failure::Failed),
     }
 }
 
@@ -469,9 +430,6 @@ pub(crate) fn not_a_program(path: &Path) -> Option<String> {
         Err(_) => Some("no such file".into()),
     }
 }
-
-/// Exit code of `replay`: the executor broke (REP v0.1 §5's RuntimeInternal code).
-pub const EXIT_BROKEN: u8 = 4;
 
 /// One line on stderr per finished test, terminal or not (CI logs): `[ 3/33] PASS
 /// REP-FRM-003 (12 ms)`, with the reason for anything but a pass. A closed or stalled stderr

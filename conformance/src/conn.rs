@@ -10,15 +10,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rep_host::{
-    EnvPolicy, ExecutorCommand, ExecutorProcess, OUTPUT_STALL, Recorder, RunEnv, Sandbox,
+    EnvPolicy, ExecutorCommand, ExecutorProcess, RunEnv, Sandbox, Tap, TapReader, TapWriter,
 };
 use rep_process::Ladder;
 use rep_spec::{
-    DEFAULT_MAX_FRAME_BYTES, Direction, ErrorObject, Frame, FrameError, FrameReader, Id, Request,
-    Response, parse_response,
+    DEFAULT_MAX_FRAME_BYTES, ErrorObject, Frame, FrameError, FrameReader, Id, Request, Response,
+    parse_response,
 };
 use serde_json::{Map, Value};
-use tokio::process::ChildStdout;
+use tokio::io::AsyncWriteExt;
+use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -139,12 +140,12 @@ impl Reply {
 /// dropped), and the frames it sent.
 pub struct Connection {
     process: ExecutorProcess,
+    stdin: Option<TapWriter<ChildStdin>>,
     frames: mpsc::Receiver<Incoming>,
     next_id: u64,
     deadline: Instant,
     received: Vec<Line>,
     last_reply: Option<Reply>,
-    recorder: Option<Recorder>,
     /// Where received lines are recorded for REP-WIRE-001, with the method being answered.
     tap: Option<FrameTap>,
     awaiting: Option<String>,
@@ -152,25 +153,14 @@ pub struct Connection {
 
 impl Connection {
     /// Starts the executor as a host would (own process group, `TRACE_MIND_*` environment of
-    /// REP v0.1 §6). Every wait of this connection ends at `deadline` at the latest.
+    /// REP v0.1 §6). Every wait of this connection ends at `deadline` at the latest. `tap`
+    /// sees the session's traffic as it crosses the executor's streams (every byte sent,
+    /// every line received, the executor's stderr and exit status): a transcript when
+    /// recording (`run --record`), else [`Tap::none`].
     ///
     /// # Errors
     /// A failure naming the path when the executor cannot be started.
-    pub fn spawn(target: &Target, deadline: Instant) -> Result<Connection, Failure> {
-        Connection::spawn_recorded(target, deadline, None)
-    }
-
-    /// [`Connection::spawn`], recording the session in `recorder`'s transcript: every byte
-    /// sent, every line received, the executor's stderr and exit status. The transcript is
-    /// finished when the connection is closed or dropped.
-    ///
-    /// # Errors
-    /// As [`Connection::spawn`].
-    pub fn spawn_recorded(
-        target: &Target,
-        deadline: Instant,
-        recorder: Option<Recorder>,
-    ) -> Result<Connection, Failure> {
+    pub fn spawn(target: &Target, deadline: Instant, tap: &Tap) -> Result<Connection, Failure> {
         let env = RunEnv {
             run_id: "conformance".into(),
             trace_id: "conformance".into(),
@@ -178,21 +168,21 @@ impl Connection {
             allow_shell: false,
             log_json: false,
         };
-        let mut process =
-            ExecutorProcess::spawn_recorded(&target.command(), &env, recorder.clone())
-                .map_err(|e| Failure::new(format!("cannot start the executor: {}", e.message)))?;
+        let mut process = ExecutorProcess::spawn(&target.command(), &env, tap)
+            .map_err(|e| Failure::new(format!("cannot start the executor: {}", e.message)))?;
         let (tx, frames) = mpsc::channel(64);
         if let Some(stdout) = process.take_stdout() {
-            tokio::spawn(read_lines(stdout, tx, recorder.clone()));
+            let stdout = tap.executor_stdout(stdout, DEFAULT_MAX_FRAME_BYTES);
+            tokio::spawn(read_lines(stdout, tx));
         }
         Ok(Connection {
+            stdin: process.take_stdin().map(|stdin| tap.executor_stdin(stdin)),
             process,
             frames,
             next_id: 1,
             deadline,
             received: Vec::new(),
             last_reply: None,
-            recorder,
             tap: None,
             awaiting: None,
         })
@@ -256,16 +246,19 @@ impl Connection {
     /// # Errors
     /// A failure when stdin is closed (the executor is gone).
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        if let Some(recorder) = &self.recorder {
-            let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-            for line in bytes.split(|&b| b == b'\n') {
-                recorder.frame(Direction::HostToExecutor, line);
-            }
-        }
-        if self.process.write_line(bytes).await.is_err() {
+        let written = match self.stdin.as_mut() {
+            Some(stdin) => stdin.write_all(bytes).await.and(stdin.flush().await),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        if written.is_err() {
             return Err(self.gone("while a request was being written").await);
         }
         Ok(())
+    }
+
+    /// Closes the executor's stdin ("shut down", REP v0.1 §1). Idempotent.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// When a wait for an answer that starts now ends: [`CALL_TIMEOUT`] from now, or the
@@ -407,7 +400,14 @@ impl Connection {
 
     /// Closes stdin, lets the executor exit briefly, then kills its process group.
     pub async fn close(mut self) {
-        self.process.shutdown(CLOSE).await;
+        self.shutdown(CLOSE).await;
+    }
+
+    /// Closes stdin and stops the executor by `ladder` (rep-process's shutdown ladder);
+    /// returns its exit status.
+    pub async fn shutdown(&mut self, ladder: Ladder) -> Option<std::process::ExitStatus> {
+        self.close_stdin();
+        self.process.shutdown(ladder).await
     }
 
     /// A failure for an executor that closed stdout or exited, with its status and last
@@ -444,33 +444,10 @@ pub fn short_error(error: &ErrorObject) -> String {
     format!("{} {}", error.code, error.message)
 }
 
-impl Drop for Connection {
-    /// Finishes the transcript, when recording: the exit status if the executor was reaped,
-    /// then the file. A transcript that cannot be written is reported on stderr, once.
-    fn drop(&mut self) {
-        if let Some(recorder) = self.recorder.take() {
-            self.process.record_exit();
-            if let Err(error) = recorder.finish(OUTPUT_STALL) {
-                rep_process::stderr_sink().own_line(&format!("rep-conformance: warning: {error}"));
-            }
-        }
-    }
-}
-
-async fn read_lines(stdout: ChildStdout, tx: mpsc::Sender<Incoming>, recorder: Option<Recorder>) {
+async fn read_lines(stdout: TapReader<ChildStdout>, tx: mpsc::Sender<Incoming>) {
     let mut frames = FrameReader::new(stdout, DEFAULT_MAX_FRAME_BYTES);
     // A read error ends the stream, as EOF does.
     while let Ok(Some(frame)) = frames.next_frame().await {
-        if let Some(recorder) = &recorder {
-            match &frame {
-                Frame::Line(bytes) => recorder.frame(Direction::ExecutorToHost, bytes),
-                Frame::TooLong { len } => recorder.frame_too_long(
-                    Direction::ExecutorToHost,
-                    *len,
-                    DEFAULT_MAX_FRAME_BYTES,
-                ),
-            }
-        }
         let item = match frame {
             Frame::Line(bytes) => Incoming::Line(Line {
                 bytes,

@@ -1,4 +1,6 @@
-//! Errors that stop the suite before or after the tests (usage errors, exit code 2).
+//! Errors that stop the suite before or after the tests (usage errors, exit code 2). Messages
+//! do not repeat their source: the chain printer (rep-process's `StderrSink::error`) shows
+//! it.
 
 use std::path::PathBuf;
 
@@ -67,6 +69,6 @@ pub enum Error {
         message: String,
     },
     /// The async runtime cannot be started.
-    #[error("cannot start the async runtime: {0}")]
+    #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
 }

@@ -2,6 +2,7 @@
 //! (`finish`, `switch`), the deliberately invalid documents of the StartRun tests, and the
 //! implementer's fixtures (see [`crate::fixtures`]).
 
+use flow_ir::build::{document as ir, node};
 use serde_json::{Map, Value, json};
 
 /// A step kind no executor supports, used by the StartRun tests.
@@ -41,22 +42,6 @@ pub struct Flow {
     pub outputs: Option<Value>,
     /// Runs long enough to be cancelled while running (used only by REP-CAN-003).
     pub long_running: bool,
-}
-
-fn node(id: &str, kind: &str, with: Value) -> Value {
-    json!({"id": id, "type": kind, "with": with, "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}})
-}
-
-/// A valid Flow IR v1.0.0 document named `name` with `nodes` and `edges`.
-pub fn ir(name: &str, nodes: Vec<Value>, edges: Vec<Value>) -> Value {
-    json!({
-        "version": "1.0.0",
-        "flow": {"name": name, "timeout_ms": 0},
-        "constants": {"policyRef": "conformance", "policy": {}},
-        "inputs_schema": {},
-        "graph": {"nodes": nodes, "edges": edges},
-        "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "conformance.wdl"}
-    })
 }
 
 /// One `kind` node (`with: {}`) as a whole flow; `finish` gives the smallest runnable flow.

@@ -4,7 +4,8 @@
 //!
 //! Layers: [`catalogue`] (ids, levels, sections, and each test's body) → [`checks`] (the
 //! bodies) → [`conn`] (one executor process, raw frames) → [`suite`] (selection, probe,
-//! verdicts, `--strict`, [`baseline`]) → [`report`] (human, JUnit, JSON) → [`cli`].
+//! verdicts, `--strict`, [`baseline`]) → [`report`] (human, JUnit, JSON) → [`cli`], whose
+//! results become exit codes in [`exit`].
 //! [`replay`] replays recorded transcripts: as an executor (`rep-replay`) and against one
 //! (`rep-conformance replay`). [`semantics`] holds the reference model of flow semantics that
 //! the `REP-SEM-*` tests and [`fuzz`] (`rep-conformance fuzz`) compare executors with;
@@ -18,6 +19,7 @@ pub mod checks;
 pub mod cli;
 pub mod conn;
 pub mod error;
+pub mod exit;
 pub mod fixtures;
 pub mod flows;
 pub mod fuzz;

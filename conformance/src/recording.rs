@@ -1,11 +1,13 @@
 //! `rep-conformance run --record DIR`: one transcript per executor process a test starts
 //! (docs/transcripts.md), named after the test: `DIR/REP-RUN-001.jsonl` for its first
-//! process, `DIR/REP-RUN-001.2.jsonl` for its second, and so on.
+//! process, `DIR/REP-RUN-001.2.jsonl` for its second, and so on. Each process is recorded
+//! through a [`Tap`] on its streams ([`Connection::spawn`](crate::conn::Connection::spawn)),
+//! and every transcript is finished when the test ends ([`TestRecording::finish`]).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use rep_host::Recorder;
+use rep_host::{OUTPUT_STALL, Recorder, Tap};
 use rep_spec::{Header, REP_VERSION, TRANSCRIPT_FORMAT};
 
 use crate::conn::Target;
@@ -15,7 +17,7 @@ use crate::conn::Target;
 pub struct TestRecording {
     dir: PathBuf,
     test: &'static str,
-    started: Cell<usize>,
+    started: RefCell<Vec<Recorder>>,
 }
 
 impl TestRecording {
@@ -24,15 +26,14 @@ impl TestRecording {
         TestRecording {
             dir: dir.to_path_buf(),
             test,
-            started: Cell::new(0),
+            started: RefCell::new(Vec::new()),
         }
     }
 
-    /// The recorder for the next process of the test, or `None` (with a warning on stderr)
-    /// when its file cannot be created: recording never changes a verdict.
-    pub fn next(&self, target: &Target) -> Option<Recorder> {
-        let n = self.started.get() + 1;
-        self.started.set(n);
+    /// The tap recording the next process of the test, or [`Tap::none`] (with a warning on
+    /// stderr) when its file cannot be created: recording never changes a verdict.
+    pub fn next(&self, target: &Target) -> Tap {
+        let n = self.started.borrow().len() + 1;
         let name = match n {
             1 => format!("{}.jsonl", self.test),
             n => format!("{}.{n}.jsonl", self.test),
@@ -50,11 +51,28 @@ impl TestRecording {
                 .unwrap_or_default(),
         };
         match Recorder::create(&self.dir.join(name), &header) {
-            Ok(recorder) => Some(recorder),
+            Ok(recorder) => {
+                self.started.borrow_mut().push(recorder.clone());
+                Tap::from(recorder)
+            }
             Err(error) => {
-                rep_process::stderr_sink().own_line(&format!("rep-conformance: warning: {error}"));
-                None
+                warn(&error);
+                Tap::none()
             }
         }
     }
+
+    /// Finishes every transcript of the test (its processes are gone by now: their exit
+    /// statuses are recorded); one that cannot be written is reported on stderr.
+    pub fn finish(&self) {
+        for recorder in self.started.borrow_mut().drain(..) {
+            if let Err(error) = recorder.finish(OUTPUT_STALL) {
+                warn(&error);
+            }
+        }
+    }
+}
+
+fn warn(error: &rep_host::RecordError) {
+    rep_process::stderr_sink().own_line(&format!("rep-conformance: warning: {error}"));
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use glob::Pattern;
+use rep_host::Tap;
 use rep_spec::METHOD_CAPABILITIES;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -166,14 +167,14 @@ impl SuiteReport {
         self.aborted.is_some() || self.results.iter().any(TestResult::fails_run)
     }
 
-    /// The exit code of the run: [`EXIT_FAILED`](crate::cli::EXIT_FAILED) when it
-    /// [failed](SuiteReport::failed), else [`EXIT_PASS`](crate::cli::EXIT_PASS). The JUnit
+    /// The exit code of the run: [`FAILED`](crate::exit::FAILED) when it
+    /// [failed](SuiteReport::failed), else [`PASS`](crate::exit::PASS). The JUnit
     /// file's `<failure>` elements are exactly the tests that make it fail.
     pub fn exit_code(&self) -> u8 {
         if self.failed() {
-            crate::cli::EXIT_FAILED
+            crate::exit::FAILED
         } else {
-            crate::cli::EXIT_PASS
+            crate::exit::PASS
         }
     }
 
@@ -329,9 +330,11 @@ struct Probe {
 /// wrong with its answers.
 async fn probe(target: &Target, fixtures: Vec<crate::flows::Flow>) -> Result<Probe, Error> {
     let mut conn =
-        Connection::spawn(target, Instant::now() + PROBE_BUDGET).map_err(|f| Error::Spawn {
-            path: target.path.clone(),
-            message: f.reason,
+        Connection::spawn(target, Instant::now() + PROBE_BUDGET, &Tap::none()).map_err(|f| {
+            Error::Spawn {
+                path: target.path.clone(),
+                message: f.reason,
+            }
         })?;
     let mut silent = None;
     let capabilities = match conn.call(METHOD_CAPABILITIES, json!({})).await {
@@ -488,7 +491,11 @@ async fn run_one(
         Ok(check) => check,
         Err(_) => Err(Failure::new(format!("timed out after {} s", budget.as_secs())).into()),
     };
-    TestResult::new(info, check, start.elapsed())
+    let elapsed = start.elapsed();
+    if let Some(recording) = &recording {
+        recording.finish();
+    }
+    TestResult::new(info, check, elapsed)
 }
 
 /// Now, RFC 3339 UTC.

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::{EXIT_FAILED, EXIT_PASS, EXIT_USAGE, note, print, runtime};
+use crate::cli::{note, print, runtime};
+use crate::exit;
 use crate::identity::{catalogue_sha256, file_sha256, fixtures_sha256};
 use crate::requirements::{REQUIREMENTS_SHA256, requirements};
 
@@ -83,7 +84,7 @@ pub fn main(args: &VerifyArgs) -> u8 {
                 out.push_str(&format!("the certificate does not apply to {executor}\n"));
             }
             // A stalled reader of stdout still lets a signal end us (no executor runs here).
-            let code = if applies { EXIT_PASS } else { EXIT_FAILED };
+            let code = if applies { exit::PASS } else { exit::FAILED };
             match runtime() {
                 Ok((runtime, mut interrupts)) => {
                     match print(&runtime, &mut interrupts, out.into_bytes()) {
@@ -93,13 +94,13 @@ pub fn main(args: &VerifyArgs) -> u8 {
                 }
                 Err(error) => {
                     note(&format!("cannot start the async runtime: {error}"));
-                    EXIT_USAGE
+                    exit::USAGE
                 }
             }
         }
         Err(error) => {
             note(&error.to_string());
-            EXIT_USAGE
+            exit::USAGE
         }
     }
 }

@@ -645,6 +645,24 @@ fn usage_errors_exit_2_and_name_the_problem() {
     }
 }
 
+/// Regression (issue 20): rep-conformance printed only the top of an error, so "cannot read
+/// runtime config X" never said why. Every binary prints the chain, each cause once.
+#[test]
+fn a_usage_error_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().display().to_string();
+    let (code, stderr) = usage(&["--config", &config]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            format!("rep-conformance: error: cannot read runtime config {config}"),
+            "rep-conformance: caused by: a directory, not a regular file".to_owned(),
+        ],
+        "{stderr}"
+    );
+}
+
 /// The CI script of docs/conformance.md is the file `.ci/conformance` runs, verbatim, so the
 /// snippet cannot rot.
 #[test]

@@ -78,20 +78,15 @@ mod tests {
     use serde_json::json;
 
     fn ir() -> FlowIr {
-        serde_json::from_value(json!({
-            "version": "1.0.0",
-            "flow": {"name": "f", "timeout_ms": 0},
-            "constants": {"policyRef": "p", "policy": {}},
-            "inputs_schema": {},
-            "graph": {
-                "nodes": [
-                    {"id": "a", "type": "policy.apply", "with": {}, "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}},
-                    {"id": "b", "type": "finish", "with": {}, "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}}
-                ],
-                "edges": [{"from": "a", "to": "b", "on": "success"}]
-            },
-            "metadata": {"generated_at": "2026-11-20T22:58:45Z", "source_file": "f.wdl"}
-        }))
+        use crate::build::{document, edge, node};
+        serde_json::from_value(document(
+            "f",
+            vec![
+                node("a", "policy.apply", json!({})),
+                node("b", "finish", json!({})),
+            ],
+            vec![edge("a", "b")],
+        ))
         .unwrap()
     }
 
@@ -99,7 +94,7 @@ mod tests {
         serde_json::from_value(json!({
             "name": "f",
             "source_file": "f.wdl",
-            "policyRef": "p",
+            "policyRef": "f",
             "step_kinds": ["finish", "policy.apply"],
             "inputs_schema_hash": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
             "ir_path": "flows/f.ir.json"

@@ -1,5 +1,6 @@
-//! The compiler's `out/dsl/manifest.json` and loading a flow's IR through it
-//! (Flow IR v1.0.0, section "Manifest"). The only module of this crate that does file I/O,
+//! The compiler's `out/dsl/manifest.json`, loading a flow's IR through it (Flow IR v1.0.0,
+//! section "Manifest"), and loading one IR file ([`load_ir_file`]). The only module of this
+//! crate that does file I/O,
 //! through rep-files: regular files only (a FIFO or a device named by the user or by an
 //! `ir_path` is refused, never read), each bounded by its cap ([`rep_files::caps::MANIFEST`],
 //! [`rep_files::caps::FLOW_IR`]).
@@ -143,28 +144,53 @@ pub enum ManifestError {
         /// The names the manifest does have, in file order.
         known: Vec<String>,
     },
-    /// The entry's IR file does not exist.
-    #[error("IR file for flow {flow:?} not found: {}", path.display())]
-    IrNotFound {
+    /// The entry's IR file cannot be loaded ([`load_ir_file`]): missing, unreadable, not
+    /// JSON, or not valid Flow IR (host exit code 2; see
+    /// [`ValidationError::is_unsupported_version`] for 1001 vs 1003).
+    #[error("cannot load the IR of flow {flow:?}")]
+    Ir {
         /// The flow asked for.
         flow: String,
-        /// The resolved IR path.
+        /// What was wrong with its IR file.
+        #[source]
+        source: IrFileError,
+    },
+}
+
+/// A Flow IR file, read and validated ([`load_ir_file`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IrFile {
+    /// The document exactly as read, to send unchanged in `Runtime.StartRun.ir` (REP v0.1
+    /// §3).
+    pub document: Value,
+    /// The typed, validated IR.
+    pub ir: FlowIr,
+}
+
+/// Why a Flow IR file could not be loaded. Messages name the file; causes are in `source`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IrFileError {
+    /// The file does not exist.
+    #[error("IR file not found: {}", path.display())]
+    NotFound {
+        /// The path as given.
         path: PathBuf,
     },
-    /// The IR file exists but could not be read: not a regular file, over its cap, not
+    /// The file exists but could not be read: not a regular file, over its cap, not
     /// readable.
     #[error("cannot read IR file {}", path.display())]
-    IrRead {
-        /// The resolved IR path.
+    Read {
+        /// The path as given.
         path: PathBuf,
         /// What was wrong with it.
         #[source]
         source: ReadError,
     },
-    /// The IR file is not valid JSON; `line` and `column` are 1-based.
+    /// The file is not valid JSON; `line` and `column` are 1-based.
     #[error("IR file {} is not valid JSON at line {line}, column {column}: {message}", path.display())]
-    IrParse {
-        /// The resolved IR path.
+    Parse {
+        /// The path as given.
         path: PathBuf,
         /// 1-based line of the error.
         line: usize,
@@ -173,16 +199,63 @@ pub enum ManifestError {
         /// What the JSON parser said, without the position.
         message: String,
     },
-    /// The IR file is JSON but not valid Flow IR (host exit code 2; see
-    /// [`ValidationError::is_unsupported_version`] for 1001 vs 1003).
+    /// The file is JSON but not valid Flow IR.
     #[error("invalid Flow IR in {}", path.display())]
-    InvalidIr {
-        /// The resolved IR path.
+    Invalid {
+        /// The path as given.
         path: PathBuf,
         /// Every problem found.
         #[source]
         source: ValidationError,
     },
+}
+
+impl IrFileError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            IrFileError::NotFound { path }
+            | IrFileError::Read { path, .. }
+            | IrFileError::Parse { path, .. }
+            | IrFileError::Invalid { path, .. } => path,
+        }
+    }
+}
+
+/// Reads one Flow IR file (a regular file of at most [`caps::FLOW_IR`]), parses it and
+/// [`validate`]s it: the one loader of IR files, behind [`Manifest::load_flow`] and
+/// `tm ir validate`/`tm ir manifest`.
+///
+/// # Errors
+/// [`IrFileError`] naming the file: missing, unreadable, not JSON (with line and column),
+/// or every validation problem.
+pub fn load_ir_file(path: &Path) -> Result<IrFile, IrFileError> {
+    let text = rep_files::read_to_string(path, caps::FLOW_IR).map_err(|source| {
+        if source.is_not_found() {
+            IrFileError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            IrFileError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let document: Value = serde_json::from_str(&text).map_err(|e| {
+        let (line, column, message) = position(&e);
+        IrFileError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    })?;
+    let ir = validate(&document).map_err(|source| IrFileError::Invalid {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(IrFile { document, ir })
 }
 
 impl Manifest {
@@ -241,38 +314,16 @@ impl Manifest {
             .join(&entry.ir_path)
     }
 
-    /// Entry → read the IR file → parse JSON → [`validate`] → [`LoadedFlow`] with
-    /// [`crate::entry_warnings`]. Read and parse failures are their own variants; validation
-    /// failures are [`ManifestError::InvalidIr`].
+    /// Entry → [`load_ir_file`] (read, parse, [`validate`]) → [`LoadedFlow`] with
+    /// [`crate::entry_warnings`]. An IR file that cannot be loaded is [`ManifestError::Ir`].
     pub fn load_flow(&self, flow: &str) -> Result<LoadedFlow, ManifestError> {
         let entry = self.entry(flow)?;
         let ir_path = self.ir_path(entry);
-        let text = rep_files::read_to_string(&ir_path, caps::FLOW_IR).map_err(|source| {
-            if source.is_not_found() {
-                ManifestError::IrNotFound {
-                    flow: flow.to_string(),
-                    path: ir_path.clone(),
-                }
-            } else {
-                ManifestError::IrRead {
-                    path: ir_path.clone(),
-                    source,
-                }
-            }
-        })?;
-        let document: Value = serde_json::from_str(&text).map_err(|e| {
-            let (line, column, message) = position(&e);
-            ManifestError::IrParse {
-                path: ir_path.clone(),
-                line,
-                column,
-                message,
-            }
-        })?;
-        let ir = validate(&document).map_err(|source| ManifestError::InvalidIr {
-            path: ir_path.clone(),
-            source,
-        })?;
+        let IrFile { document, ir } =
+            load_ir_file(&ir_path).map_err(|source| ManifestError::Ir {
+                flow: flow.to_string(),
+                source,
+            })?;
         let warnings = entry_warnings(entry, &ir);
         Ok(LoadedFlow {
             entry: entry.clone(),

@@ -180,27 +180,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A document with unknown fields at every level.
     fn doc() -> Value {
-        json!({
-            "version": "1.0.0",
-            "flow": {"name": "f", "timeout_ms": 0},
-            "constants": {"policyRef": "p", "policy": {}},
-            "inputs_schema": {},
-            "graph": {
-                "nodes": [
-                    {"id": "a", "type": "x.y", "with": {"k": "$input.k"}, "timeout_ms": 5,
-                     "retry": {"max": 1, "backoff_ms": 10}, "ui": {"x": 1}, "note": "n"},
-                    {"id": "b", "type": "finish", "with": {}, "timeout_ms": 0,
-                     "retry": {"max": 0, "backoff_ms": 0}}
-                ],
-                "edges": [
-                    {"from": "a", "to": "b", "on": "failure", "label": "oops", "case": "c"},
-                    {"from": "a", "to": "b", "on": "success"}
-                ]
-            },
-            "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "f.wdl", "compiler": "tm"},
-            "x-extra": [1, 2]
-        })
+        let mut doc = crate::build::document(
+            "f",
+            vec![
+                json!({"id": "a", "type": "x.y", "with": {"k": "$input.k"}, "timeout_ms": 5,
+                       "retry": {"max": 1, "backoff_ms": 10}, "ui": {"x": 1}, "note": "n"}),
+                crate::build::node("b", "finish", json!({})),
+            ],
+            vec![
+                json!({"from": "a", "to": "b", "on": "failure", "label": "oops", "case": "c"}),
+                crate::build::edge("a", "b"),
+            ],
+        );
+        doc["metadata"]["compiler"] = json!("tm");
+        doc["x-extra"] = json!([1, 2]);
+        doc
     }
 
     #[test]

@@ -62,32 +62,24 @@ mod tests {
     use serde_json::json;
 
     fn valid() -> Value {
-        json!({
-            "version": "1.0.0",
-            "flow": {"name": "f", "timeout_ms": 0},
-            "constants": {"policyRef": "p", "policy": {}},
-            "inputs_schema": {},
-            "graph": {
-                "nodes": [
-                    {"id": "a", "type": "policy.apply", "with": {}, "timeout_ms": 0,
-                     "retry": {"max": 0, "backoff_ms": 0}},
-                    {"id": "s", "type": "switch",
-                     "with": {"key_from": "$.vars.a.action", "cases": {"X": "b", "_D": "c"}, "default": "_D"},
-                     "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}},
-                    {"id": "b", "type": "opcua.write", "with": {}, "timeout_ms": 0,
-                     "retry": {"max": 0, "backoff_ms": 0}},
-                    {"id": "c", "type": "finish", "with": {}, "timeout_ms": 0,
-                     "retry": {"max": 0, "backoff_ms": 0}}
-                ],
-                "edges": [
-                    {"from": "a", "to": "s", "on": "success"},
-                    {"from": "s", "to": "b", "on": "success", "case": "X"},
-                    {"from": "s", "to": "c", "on": "success", "case": "_D"},
-                    {"from": "b", "to": "c", "on": "success"}
-                ]
-            },
-            "metadata": {"generated_at": "2026-11-20T22:58:45Z", "source_file": "f.wdl"}
-        })
+        use crate::build::{document, edge, node};
+        let switch =
+            json!({"key_from": "$.vars.a.action", "cases": {"X": "b", "_D": "c"}, "default": "_D"});
+        document(
+            "f",
+            vec![
+                node("a", "policy.apply", json!({})),
+                node("s", "switch", switch),
+                node("b", "opcua.write", json!({})),
+                node("c", "finish", json!({})),
+            ],
+            vec![
+                edge("a", "s"),
+                json!({"from": "s", "to": "b", "on": "success", "case": "X"}),
+                json!({"from": "s", "to": "c", "on": "success", "case": "_D"}),
+                edge("b", "c"),
+            ],
+        )
     }
 
     /// The invalid document `tests/data/invalid/NAME.ir.json` (a [`valid`] document with one

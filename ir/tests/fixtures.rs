@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use flow_ir::{
-    FlowIr, Manifest, ManifestEntry, ManifestError, ProblemKind, canonical_json, find_cycle,
-    inputs_schema_hash, validate,
+    FlowIr, IrFileError, Manifest, ManifestEntry, ManifestError, ProblemKind, canonical_json,
+    find_cycle, inputs_schema_hash, validate,
 };
 use serde_json::{Value, json};
 
@@ -201,12 +201,18 @@ fn missing_ir_file() {
     );
     let manifest = Manifest::load(&dir.path().join("manifest.json")).unwrap();
     let e = manifest.load_flow("gone").unwrap_err();
-    let ManifestError::IrNotFound { flow, path } = &e else {
+    let ManifestError::Ir {
+        flow,
+        source: IrFileError::NotFound { path },
+    } = &e
+    else {
         panic!("{e:?}");
     };
     assert_eq!(flow, "gone");
     assert_eq!(path, &dir.path().join("flows/gone.ir.json"));
-    assert!(e.to_string().contains("gone.ir.json"), "{e}");
+    assert!(e.to_string().contains("\"gone\""), "{e}");
+    let cause = std::error::Error::source(&e).map(ToString::to_string);
+    assert!(cause.is_some_and(|c| c.contains("gone.ir.json")), "{e:?}");
 }
 
 #[test]
@@ -219,19 +225,22 @@ fn ir_with_invalid_json_reports_line_and_column() {
     .unwrap();
     let manifest = Manifest::load(&dir.path().join("manifest.json")).unwrap();
     let e = manifest.load_flow("sample").unwrap_err();
-    let ManifestError::IrParse {
+    let ManifestError::Ir { source, .. } = &e else {
+        panic!("{e:?}");
+    };
+    let IrFileError::Parse {
         line,
         column,
         message,
         path,
-    } = &e
+    } = source
     else {
         panic!("{e:?}");
     };
     assert_eq!((*line, *column), (3, 12));
     assert!(!message.contains("at line"), "{message}");
     assert!(path.ends_with("flows/sample.ir.json"));
-    assert!(e.to_string().contains("line 3, column 12"), "{e}");
+    assert!(source.to_string().contains("line 3, column 12"), "{e}");
 }
 
 #[test]
@@ -242,7 +251,11 @@ fn invalid_ir_carries_every_problem() {
     });
     let manifest = Manifest::load(&dir.path().join("manifest.json")).unwrap();
     let e = manifest.load_flow("sample").unwrap_err();
-    let ManifestError::InvalidIr { source, .. } = &e else {
+    let ManifestError::Ir {
+        source: IrFileError::Invalid { source, .. },
+        ..
+    } = &e
+    else {
         panic!("{e:?}");
     };
     let pointers: Vec<&str> = source.problems.iter().map(|p| p.pointer.as_str()).collect();

@@ -5,7 +5,7 @@
 
 use clap::Parser;
 use mock_executor::executor;
-use rep_executor_kit::ListenAddr;
+use rep_executor_kit::Endpoint;
 
 /// mimalloc, without transparent huge pages: ~20% faster than glibc's malloc on large flows
 /// for the same footprint (huge pages were faster still but cost ~7 MB of RSS per process;
@@ -17,7 +17,7 @@ const EXAMPLES: &str = "\
 Examples:
   mock-executor                                  # REP on stdin/stdout (how tm starts it)
   mock-executor --listen tcp:127.0.0.1:0         # prints 'listening on tcp:127.0.0.1:PORT'
-  mock-executor --listen unix:/tmp/mock.sock     # then: rep-bridge unix /tmp/mock.sock
+  mock-executor --listen unix:/tmp/mock.sock     # then: rep-bridge unix:/tmp/mock.sock
 
 REP v0.1 has no authentication: listen on loopback only, or reach the port through ssh.";
 
@@ -30,7 +30,7 @@ struct Cli {
     /// unix:PATH. Each connection is one host session with its own runs; the bound address
     /// is printed on stderr as 'listening on ADDR'.
     #[arg(long, value_name = "ADDR")]
-    listen: Option<ListenAddr>,
+    listen: Option<Endpoint>,
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,5 +1,5 @@
 //! The `pdl/v0` threshold rule baked into Flow IR by the reference compiler
-//! (`constants.policy.policy`, see docs/flow-ir-v1.md "policy.apply").
+//! (`constants.policy.policy`, see docs/flow-ir.md, "The dialect the compiler emits").
 //!
 //! The active arm is `params.arms.default`. The reading is the first numeric value of
 //! `values` (numbers or numeric strings, in order). With a `threshold`, the action is the

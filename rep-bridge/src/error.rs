@@ -1,4 +1,5 @@
-//! Every way the bridge ends, and the one mapping from an ending to an exit code.
+//! Every way the bridge ends, the table of its exit codes and the one mapping from an ending
+//! to its code (docs/exit-codes.md documents them with the other binaries').
 //!
 //! Each message is one line naming what failed and where (the transport, the command, the
 //! host side): the host shows the executor's last stderr lines with its 3001 error.
@@ -14,6 +15,10 @@ pub const EXIT_OK: u8 = 0;
 /// Exit code: the connection could not be made, broke, or carried something the bridge
 /// cannot forward; or the spawned command could not start.
 pub const EXIT_FAILED: u8 = 1;
+/// Exit code: usage error (clap's own, before anything starts).
+pub const EXIT_USAGE: u8 = 2;
+// 128 + N: signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP): rep-process's
+// `Interrupt::exit_code`.
 
 /// Why the bridge stopped, other than the host closing stdin.
 #[derive(Debug, thiserror::Error)]

@@ -5,19 +5,24 @@
 
 use std::time::Duration;
 
-use rep_process::stderr_sink;
+use rep_process::{ErrorLines, stderr_sink};
 
 /// A log line longer than this is cut (bytes of text, before the marker).
 pub const MAX_LINE_CHARS: usize = 1000;
 
-/// Names the bridge in the sink's drop note.
+/// Names the bridge in the sink's drop note and its error lines (`rep-bridge: error: …`).
 pub fn init() {
-    stderr_sink().set_identity("rep-bridge", "log");
+    stderr_sink().set_identity("rep-bridge", "log", ErrorLines::Named);
 }
 
 /// Logs `rep-bridge: MESSAGE` as one line.
-pub fn line(message: impl std::fmt::Display) {
+pub fn line(message: &str) {
     stderr_sink().own_line(&format!("rep-bridge: {message}"));
+}
+
+/// Logs `error` and its causes (rep-process's one chain printer).
+pub fn error(error: &dyn std::error::Error) {
+    stderr_sink().error(error);
 }
 
 /// Logs a line written by someone else (the remote, the spawned command) after `prefix`,

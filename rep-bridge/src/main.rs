@@ -22,10 +22,25 @@ const LOG_FLUSH: Duration = Duration::from_millis(500);
 
 fn main() -> ExitCode {
     log::init();
-    let config = cli::Cli::parse().into_config();
+    let config = match cli::Cli::try_parse().and_then(cli::Cli::into_config) {
+        Ok((config, note)) => {
+            if let Some(note) = note {
+                log::line(&note);
+            }
+            config
+        }
+        // Help and version go to stdout and exit 0; usage errors to stderr, exit 2.
+        Err(usage) => {
+            let _ = usage.print();
+            return ExitCode::from(match usage.use_stderr() {
+                true => error::EXIT_USAGE,
+                false => error::EXIT_OK,
+            });
+        }
+    };
     let ending = run::run(&config);
     if let error::Ending::Failed(error) = &ending {
-        log::line(error);
+        log::error(error);
     }
     log::flush(LOG_FLUSH);
     ExitCode::from(ending.exit_code())

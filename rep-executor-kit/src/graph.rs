@@ -168,23 +168,12 @@ mod tests {
 
     /// A flow of `echo` nodes with these ids, `with` and edges `(from, to)`.
     fn flow(nodes: &[(&str, Value)], edges: &[(&str, &str)]) -> FlowIr {
-        let nodes: Vec<Value> = nodes
+        use flow_ir::build::{document, edge, node};
+        let nodes = nodes
             .iter()
-            .map(|(id, with)| {
-                json!({"id": id, "type": "echo", "with": with, "timeout_ms": 0,
-                                     "retry": {"max": 0, "backoff_ms": 0}})
-            })
-            .collect();
-        let edges: Vec<Value> = edges
-            .iter()
-            .map(|(from, to)| json!({"from": from, "to": to, "on": "success"}))
-            .collect();
-        let ir = json!({
-            "version": "1.0.0", "flow": {"name": "t", "timeout_ms": 0},
-            "constants": {"policyRef": "p", "policy": {}}, "inputs_schema": {},
-            "graph": {"nodes": nodes, "edges": edges},
-            "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "t.wdl"}
-        });
+            .map(|(id, with)| node(id, "echo", with.clone()));
+        let edges = edges.iter().map(|(from, to)| edge(from, to));
+        let ir = document("t", nodes.collect(), edges.collect());
         flow_ir::validate(&ir).unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -68,8 +68,9 @@ pub use executor::{
     DEFAULT_MAX_REQUEST_BYTES, Executor, ExecutorBuilder, OUTPUT_STEP_KIND, UNKNOWN_RUN,
 };
 pub use handler::{FailureCause, StepContext, StepError, StepFuture, StepHandler, StepResult};
-pub use listen::{ListenAddr, ListenAddrError, Listener, MAX_CONNECTIONS};
+pub use listen::{Listener, MAX_CONNECTIONS};
 pub use probe::{PROBE_STEP_KIND, ProbeStep};
+pub use rep_spec::{Endpoint, EndpointError};
 pub use resolve::{Scope, resolve, resolve_map};
 pub use run::RunHandle;
 

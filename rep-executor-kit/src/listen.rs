@@ -7,11 +7,11 @@
 //! cancelled as if the process had exited. REP v0.1 has no authentication: listen on
 //! loopback, or tunnel the port (ssh), never on an open network.
 
-use std::fmt;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::sync::Arc;
+
+use rep_spec::Endpoint;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener, UnixStream};
@@ -23,60 +23,11 @@ use crate::executor::Executor;
 /// backlog until one closes.
 pub const MAX_CONNECTIONS: usize = 64;
 
-/// Where to listen: `tcp:HOST:PORT` (port 0 picks a free port) or `unix:PATH`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenAddr {
-    /// A TCP address, `HOST:PORT` as given (a name, an IPv4 address, or `[v6]`).
-    Tcp(String),
-    /// A Unix-domain socket path.
-    Unix(PathBuf),
-}
-
-/// A `--listen` value that is not `tcp:HOST:PORT` or `unix:PATH`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid listen address {given:?}: expected tcp:HOST:PORT or unix:PATH")]
-pub struct ListenAddrError {
-    given: String,
-}
-
-impl FromStr for ListenAddr {
-    type Err = ListenAddrError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let error = || ListenAddrError {
-            given: s.to_owned(),
-        };
-        if let Some(addr) = s.strip_prefix("tcp:") {
-            let (host, port) = addr.rsplit_once(':').ok_or_else(error)?;
-            if host.is_empty() || port.parse::<u16>().is_err() {
-                return Err(error());
-            }
-            Ok(ListenAddr::Tcp(addr.to_owned()))
-        } else if let Some(path) = s.strip_prefix("unix:") {
-            if path.is_empty() {
-                return Err(error());
-            }
-            Ok(ListenAddr::Unix(PathBuf::from(path)))
-        } else {
-            Err(error())
-        }
-    }
-}
-
-impl fmt::Display for ListenAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListenAddr::Tcp(addr) => write!(f, "tcp:{addr}"),
-            ListenAddr::Unix(path) => write!(f, "unix:{}", path.display()),
-        }
-    }
-}
-
 /// A bound listener, ready for [`Executor::serve_listener`].
 pub struct Listener {
     inner: Inner,
     /// The bound address (for TCP port 0, the port the OS picked).
-    local: ListenAddr,
+    local: Endpoint,
 }
 
 enum Inner {
@@ -85,34 +36,40 @@ enum Inner {
 }
 
 impl Listener {
-    /// Binds `addr`. A Unix socket path left behind by a server that is no longer running
-    /// (nothing accepts on it) is replaced; a live one is an error.
+    /// Binds `addr`: `tcp:HOST:PORT` (port 0 picks a free port) or `unix:PATH`. A Unix
+    /// socket path left behind by a server that is no longer running (nothing accepts on it)
+    /// is replaced; a live one is an error.
     ///
     /// # Errors
-    /// The bind error, naming the address.
-    pub async fn bind(addr: &ListenAddr) -> std::io::Result<Listener> {
+    /// The bind error, naming the address; a `serial:` endpoint (nothing listens on a serial
+    /// line: `rep-bridge` opens it) is `InvalidInput`.
+    pub async fn bind(addr: &Endpoint) -> std::io::Result<Listener> {
         let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{addr}: {e}"));
         match addr {
-            ListenAddr::Tcp(host_port) => {
+            Endpoint::Tcp(host_port) => {
                 let listener = TcpListener::bind(host_port.as_str()).await.map_err(named)?;
-                let local = ListenAddr::Tcp(listener.local_addr().map_err(named)?.to_string());
+                let local = Endpoint::Tcp(listener.local_addr().map_err(named)?.to_string());
                 Ok(Listener {
                     inner: Inner::Tcp(listener),
                     local,
                 })
             }
-            ListenAddr::Unix(path) => {
+            Endpoint::Unix(path) => {
                 let listener = bind_unix(path).await.map_err(named)?;
                 Ok(Listener {
                     inner: Inner::Unix(listener),
                     local: addr.clone(),
                 })
             }
+            Endpoint::Serial(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{addr}: cannot listen on a serial line: give tcp:HOST:PORT or unix:PATH"),
+            )),
         }
     }
 
     /// The bound address, e.g. `tcp:127.0.0.1:41237` after binding `tcp:127.0.0.1:0`.
-    pub fn local_addr(&self) -> &ListenAddr {
+    pub fn local_addr(&self) -> &Endpoint {
         &self.local
     }
 
@@ -165,7 +122,7 @@ impl Executor {
     ///
     /// # Errors
     /// The bind error, or a fatal accept error.
-    pub async fn listen(&self, addr: &ListenAddr) -> std::io::Result<()> {
+    pub async fn listen(&self, addr: &Endpoint) -> std::io::Result<()> {
         let listener = Listener::bind(addr).await?;
         // A closed or full stderr must not stop the server: the line is best effort.
         let _ = writeln!(std::io::stderr(), "listening on {}", listener.local_addr());
@@ -223,39 +180,20 @@ fn transient(e: &std::io::Error) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_tcp_and_unix_addresses() {
+    #[tokio::test]
+    async fn a_serial_line_is_not_listened_on() {
+        let error = Listener::bind(&Endpoint::Serial("/dev/ttyACM0".into()))
+            .await
+            .err()
+            .map(|e| (e.kind(), e.to_string()));
         assert_eq!(
-            "tcp:127.0.0.1:0".parse(),
-            Ok(ListenAddr::Tcp("127.0.0.1:0".into()))
+            error,
+            Some((
+                std::io::ErrorKind::InvalidInput,
+                "serial:/dev/ttyACM0: cannot listen on a serial line: give tcp:HOST:PORT or \
+                 unix:PATH"
+                    .into()
+            ))
         );
-        assert_eq!(
-            "tcp:[::1]:4000".parse(),
-            Ok(ListenAddr::Tcp("[::1]:4000".into()))
-        );
-        assert_eq!(
-            "unix:/tmp/rep.sock".parse(),
-            Ok(ListenAddr::Unix("/tmp/rep.sock".into()))
-        );
-        for bad in [
-            "127.0.0.1:0",
-            "tcp:127.0.0.1",
-            "tcp::80",
-            "tcp:h:99999",
-            "unix:",
-            "udp:x:1",
-        ] {
-            assert!(bad.parse::<ListenAddr>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn display_round_trips() {
-        for text in ["tcp:localhost:80", "unix:/run/x.sock"] {
-            assert_eq!(
-                text.parse::<ListenAddr>().map(|a| a.to_string()),
-                Ok(text.into())
-            );
-        }
     }
 }

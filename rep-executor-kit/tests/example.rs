@@ -131,25 +131,21 @@ impl Drop for Example {
 }
 
 fn hello_flow() -> Value {
-    let node = |id: &str, kind: &str, with: Value| json!({"id": id, "type": kind, "with": with, "timeout_ms": 1000, "retry": {"max": 0, "backoff_ms": 0}});
-    json!({
-        "version": "1.0.0",
-        "flow": {"name": "hello", "timeout_ms": 0},
-        "constants": {"policyRef": "none", "policy": {}},
-        "inputs_schema": {},
-        "graph": {
-            "nodes": [
-                node("g", "greet", json!({"name": "$input.who"})),
-                node("out", "dsl.emit", json!({"message": "$step.g.greeting"})),
-                node("end", "finish", json!({})),
-            ],
-            "edges": [
-                {"from": "g", "to": "out", "on": "success"},
-                {"from": "out", "to": "end", "on": "success"},
-            ],
-        },
-        "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "hello.wdl"},
-    })
+    use flow_ir::build::{document, edge, node};
+    let node = |id: &str, kind: &str, with: Value| {
+        let mut node = node(id, kind, with);
+        node["timeout_ms"] = json!(1000);
+        node
+    };
+    document(
+        "hello",
+        vec![
+            node("g", "greet", json!({"name": "$input.who"})),
+            node("out", "dsl.emit", json!({"message": "$step.g.greeting"})),
+            node("end", "finish", json!({})),
+        ],
+        vec![edge("g", "out"), edge("out", "end")],
+    )
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use rep_executor_kit::{Executor, ListenAddr, Listener, StepContext, StepResult};
+use rep_executor_kit::{Endpoint, Executor, Listener, StepContext, StepResult};
 use serde_json::{Map, Value, json};
 use support::{flow, node};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -74,7 +74,7 @@ fn executor(reports: mpsc::UnboundedSender<&'static str>) -> Executor {
         .build()
 }
 
-async fn serve(addr: &str) -> (ListenAddr, mpsc::UnboundedReceiver<&'static str>) {
+async fn serve(addr: &str) -> (Endpoint, mpsc::UnboundedReceiver<&'static str>) {
     let (reports, reported) = mpsc::unbounded_channel();
     let listener = Listener::bind(&addr.parse().unwrap()).await.unwrap();
     let local = listener.local_addr().clone();
@@ -92,7 +92,7 @@ async fn next_report(reported: &mut mpsc::UnboundedReceiver<&'static str>) -> &'
 #[tokio::test]
 async fn each_tcp_connection_has_its_own_runs_and_closing_it_cancels_them() {
     let (addr, mut reported) = serve("tcp:127.0.0.1:0").await;
-    let ListenAddr::Tcp(host_port) = &addr else {
+    let Endpoint::Tcp(host_port) = &addr else {
         panic!("{addr}")
     };
     assert!(
@@ -128,7 +128,7 @@ async fn a_unix_socket_is_served_and_a_stale_socket_file_replaced() {
     assert!(path.exists());
 
     let (addr, _reported) = serve(&format!("unix:{}", path.display())).await;
-    assert_eq!(addr, ListenAddr::Unix(path.clone()));
+    assert_eq!(addr, Endpoint::Unix(path.clone()));
     let mut session = Session::new(UnixStream::connect(&path).await.unwrap());
     let caps = session.call(1, "Runtime.Capabilities", json!({})).await;
     assert_eq!(

@@ -13,14 +13,13 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rep_spec::{Direction, Frame, FrameError, FrameReader, Id, Request, parse_response_text};
+use rep_spec::{Frame, FrameError, FrameReader, Id, Request, parse_response_text};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::error::{Cause, RunError};
-use crate::record::Recorder;
 
 /// How many bytes of a bad frame an error message shows.
 const SHOWN_BYTES: usize = 1024;
@@ -52,8 +51,6 @@ pub struct Client<R, W> {
     /// sent.
     broken: bool,
     notifications: NotificationLog,
-    /// Every frame both ways goes here too, when recording.
-    recorder: Option<Recorder>,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
@@ -69,20 +66,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
             timed_out: BTreeSet::new(),
             broken: false,
             notifications: NotificationLog::default(),
-            recorder: None,
         }
-    }
-
-    /// Records every frame written and read from now on in `recorder`'s transcript.
-    pub fn record_to(&mut self, recorder: Recorder) {
-        self.recorder = Some(recorder);
-    }
-
-    /// The next frame from the executor, recorded when recording.
-    async fn next_frame(&mut self) -> std::io::Result<Option<Frame>> {
-        let frame = self.frames.next_frame().await;
-        record_read(&self.recorder, &frame, self.frames.max_frame_bytes());
-        frame
     }
 
     /// The id the next request will carry (1 for the first).
@@ -156,9 +140,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
                 format!("cannot encode {method} request: {e}"),
             )
         })?;
-        if let Some(recorder) = &self.recorder {
-            recorder.frame(Direction::HostToExecutor, &line);
-        }
         line.push(b'\n');
         self.in_flight = Some(InFlight {
             id,
@@ -197,7 +178,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
     pub async fn drain(&mut self) -> Result<(), RunError> {
         self.settle_abandoned();
         loop {
-            let frame = match self.next_frame().await {
+            let frame = match self.frames.next_frame().await {
                 Ok(Some(frame)) => frame,
                 Ok(None) | Err(_) => return Ok(()),
             };
@@ -257,7 +238,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
                 }
                 frame = self.frames.next_frame() => frame,
             };
-            record_read(&self.recorder, &frame, self.frames.max_frame_bytes());
             let frame = match frame {
                 Ok(Some(frame)) => frame,
                 Ok(None) => {
@@ -316,19 +296,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
             frame,
             method,
         )
-    }
-}
-
-/// Records a frame read from the executor, when recording.
-fn record_read(recorder: &Option<Recorder>, frame: &std::io::Result<Option<Frame>>, bound: usize) {
-    let (Some(recorder), Ok(Some(frame))) = (recorder, frame) else {
-        return;
-    };
-    match frame {
-        Frame::Line(bytes) => recorder.frame(Direction::ExecutorToHost, bytes),
-        Frame::TooLong { len } => {
-            recorder.frame_too_long(Direction::ExecutorToHost, *len, bound);
-        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Host-side errors: every way a run can fail, with its REP code, class and cause
-//! (REP v0.1 §5; architecture invariant 5).
+//! (REP v0.1 §5; architecture invariant 5). `tm` maps them to exit codes in one place (its
+//! `cli/error.rs`, docs/exit-codes.md).
 
-use rep_spec::{ErrorClass, ExitCode, RawErrorObject, codes};
+use rep_spec::{ErrorClass, RawErrorObject, codes};
 use serde::Serialize;
 
 /// Why a run did not complete, as reported in the `error` member of `tm`'s output.
@@ -71,6 +72,13 @@ pub enum Cause {
     HungUp,
 }
 
+impl Cause {
+    /// Whether the cause is a signal to the host (SIGINT, SIGTERM, SIGHUP).
+    pub fn is_interrupt(self) -> bool {
+        matches!(self, Cause::Interrupted | Cause::Terminated | Cause::HungUp)
+    }
+}
+
 impl RunError {
     /// A host-side error with `code` (its class derived) and a cause.
     pub fn new(code: i64, cause: Cause, message: impl Into<String>) -> RunError {
@@ -101,16 +109,6 @@ impl RunError {
             cause: Some(Cause::ExecutorError),
             executor_error: Some(Box::new(error)),
             missing_step_kinds: None,
-        }
-    }
-
-    /// The exit code for this error (REP v0.1 §5), one mapping for the whole host.
-    pub fn exit_code(&self) -> ExitCode {
-        match self.cause {
-            Some(Cause::Interrupted) => ExitCode::Interrupted,
-            Some(Cause::Terminated) => ExitCode::Terminated,
-            Some(Cause::HungUp) => ExitCode::HungUp,
-            _ => self.class.exit_code(),
         }
     }
 }

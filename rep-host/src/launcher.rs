@@ -2,7 +2,8 @@
 //! and its sandbox (docs/security.md), stderr forwarding, started as a rep-process [`Group`]
 //! (its own process group, a parent-death signal) that dies with the host's handle
 //! (architecture invariant 4). The process is all this module knows: its byte streams are
-//! taken by the client, its lifecycle is driven by the runner.
+//! taken by the client, its lifecycle is driven by the runner; a [`Tap`] sees its stderr
+//! and, through an exit hook, its exit status.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -12,14 +13,13 @@ use std::time::Duration;
 use rep_files::ReadError;
 use rep_process::{Group, Image, ImageError, Ladder, Sandbox, Spec, Stdio, Stoppable};
 use rep_spec::{ENV_ALLOW_SHELL, ENV_ENGINE_TIMEOUT, ENV_LOG_JSON, ENV_RUN_ID, ENV_TRACE_ID};
-use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 
 use crate::config::{EnvPolicy, ExecutorSource, ResolvedExecutor};
 use crate::error::{Cause, RunError};
-use crate::record::Recorder;
 use crate::shutdown::ExecutorHandle;
-use crate::stderr::{StderrTail, forward_stderr};
+use crate::stderr::{MAX_STDERR_LINE, StderrTail, forward_stderr};
+use crate::tap::{ExitHook, Tap};
 use crate::which::{find_on_path, is_bare_name};
 
 /// How long [`ExecutorProcess::shutdown`] waits, once the process group is dead, for the
@@ -279,7 +279,9 @@ pub struct ExecutorProcess {
     stdout: Option<ChildStdout>,
     stderr_tail: StderrTail,
     stderr_forwarder: Option<tokio::task::JoinHandle<()>>,
-    recorder: Option<Recorder>,
+    /// Called with the exit status when this handle is dropped, if the executor has exited
+    /// by then (after everything it wrote was read).
+    on_exit: Option<ExitHook>,
 }
 
 impl ExecutorProcess {
@@ -289,21 +291,17 @@ impl ExecutorProcess {
     /// only allowlisted host variables: no tokens or credentials) plus the `TRACE_MIND_*`
     /// variables of REP v0.1 §6 from `env`. Must be called inside a tokio runtime.
     ///
-    /// # Errors
-    /// [`Cause::Spawn`] (3001) naming the path when the program cannot be started.
-    pub fn spawn(command: &ExecutorCommand, env: &RunEnv) -> Result<ExecutorProcess, RunError> {
-        ExecutorProcess::spawn_recorded(command, env, None)
-    }
-
-    /// [`ExecutorProcess::spawn`], recording the executor's stderr lines in `recorder`'s
-    /// transcript; [`ExecutorProcess::record_exit`] records its exit status.
+    /// `tap` sees the executor's stderr lines and, once this handle is dropped after the
+    /// executor exited, its exit status ([`Tap::none`] for nobody). Stdin and stdout are
+    /// the caller's to wrap with the same tap where it reads them
+    /// ([`Session::open`](crate::Session::open) does).
     ///
     /// # Errors
-    /// As [`ExecutorProcess::spawn`].
-    pub fn spawn_recorded(
+    /// [`Cause::Spawn`] (3001) naming the path when the program cannot be started.
+    pub fn spawn(
         command: &ExecutorCommand,
         env: &RunEnv,
-        recorder: Option<Recorder>,
+        tap: &Tap,
     ) -> Result<ExecutorProcess, RunError> {
         let timeout_secs =
             env.engine_timeout.as_secs() + u64::from(env.engine_timeout.subsec_nanos() > 0);
@@ -340,11 +338,8 @@ impl ExecutorProcess {
         tracing::debug!(executor = %command.path.display(), pid = group.id(), "executor started");
         let stderr_tail = StderrTail::default();
         let stderr_forwarder = group.take_stderr().map(|stderr| {
-            tokio::spawn(forward_stderr(
-                stderr,
-                stderr_tail.clone(),
-                recorder.clone(),
-            ))
+            let stderr = tap.executor_stderr(stderr, MAX_STDERR_LINE);
+            tokio::spawn(forward_stderr(stderr, stderr_tail.clone()))
         });
         Ok(ExecutorProcess {
             command: command.clone(),
@@ -353,16 +348,8 @@ impl ExecutorProcess {
             group,
             stderr_tail,
             stderr_forwarder,
-            recorder,
+            on_exit: tap.exit_hook(),
         })
-    }
-
-    /// Records the exit status in the transcript this process was spawned with, if it has
-    /// exited (call it once the process was reaped).
-    pub fn record_exit(&mut self) {
-        if let (Some(status), Some(recorder)) = (self.try_status(), self.recorder.clone()) {
-            recorder.exit(status);
-        }
     }
 
     /// The command this process runs.
@@ -383,21 +370,6 @@ impl ExecutorProcess {
     /// The child's stdout, once (the client takes it).
     pub fn take_stdout(&mut self) -> Option<ChildStdout> {
         self.stdout.take()
-    }
-
-    /// Writes one frame (a line) to the executor's stdin, if still held here, and flushes
-    /// it. Not bounded in time: callers that talk REP use the [`Client`](crate::Client)
-    /// instead, or wrap this in their own deadline.
-    ///
-    /// # Errors
-    /// The I/O error when stdin is closed or the executor is gone.
-    pub async fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
-        let stdin = self
-            .stdin
-            .as_mut()
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
-        stdin.write_all(line).await?;
-        stdin.flush().await
     }
 
     /// Closes the executor's stdin if still held here ("shut down", REP v0.1 §1). Idempotent.
@@ -461,6 +433,16 @@ impl ExecutorProcess {
     /// The last lines the executor wrote to stderr (at most 20), oldest first.
     pub fn stderr_tail(&self) -> Vec<String> {
         self.stderr_tail.lines()
+    }
+}
+
+impl Drop for ExecutorProcess {
+    /// Hands the exit status to the exit hook, if the executor has exited (without reaping
+    /// it: the group is killed next, its id still reserved).
+    fn drop(&mut self) {
+        if let (Some(status), Some(hook)) = (self.group.peek(), self.on_exit.take()) {
+            hook(status);
+        }
     }
 }
 

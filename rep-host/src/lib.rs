@@ -1,18 +1,26 @@
 //! The REP v0.1 host: runs Flow IR on an out-of-process executor over JSON-RPC 2.0 on stdio.
 //!
+//! The library's two entry points:
+//!
+//! - [`run`]: runs one flow ([`RunRequest`]) on a fresh executor process and returns its
+//!   [`Outcome`] — the handshake, StartRun, Polls, the engine timeout, interrupts and the
+//!   one shutdown sequence; progress reaches read-only [`Observer`]s.
+//! - [`Session::open`]: starts an executor and opens a [`Session`] on it for REP calls of
+//!   one's own ([`Session::capabilities`], [`Session::start_run`], [`Session::poll`],
+//!   [`Session::cancel`]); [`shut_down`] ends it.
+//!
 //! Layers, each depending only on those below: configuration (pure: [`RuntimeConfig`],
 //! [`resolve_executor`]) → the executor process ([`ExecutorProcess`]: the REP environment
-//! and stderr, over rep-process's [`Group`](rep_process::Group): spawn, process group,
-//! parent-death signal) → the [`Client`] (frames and ids over any
-//! `AsyncRead`/`AsyncWrite` pair) → the [`Session`] (typed REP calls) → the runner
-//! ([`run_with`]: the whole lifecycle, one call returning an [`Outcome`], and the one
-//! shutdown sequence of [`ExecutorHandle`]'s module). The client, session and runner run as
-//! well over an in-memory duplex as over a child's pipes ([`run_session`]).
+//! and stderr, over rep-process's [`Group`](rep_process::Group)) → the [`Client`] (frames
+//! and ids over any `AsyncRead`/`AsyncWrite` pair) → the [`Session`] (typed REP calls) → the
+//! runner. The client, session and runner run as well over an in-memory duplex as over a
+//! child's pipes ([`run_session`]). Recording is a layer, not a parameter of each: a [`Tap`]
+//! wraps the executor's streams and hands whole frames to a [`Recorder`]
+//! (docs/transcripts.md).
 //!
-//! This process's own stderr goes through [`stderr_sink`], which never blocks a run. A
-//! [`Recorder`] keeps a transcript of a session (docs/transcripts.md). Processes, signals
-//! and the stderr sink are rep-process's, files a user names rep-files'; this crate
-//! re-exports what its users need of them.
+//! This process's own stderr goes through [`stderr_sink`], which never blocks a run.
+//! Processes, signals and the stderr sink are rep-process's, files a user names rep-files';
+//! this crate re-exports what its users need of them.
 
 #![deny(missing_docs)]
 
@@ -30,6 +38,7 @@ mod session;
 mod shutdown;
 mod sink;
 mod stderr;
+mod tap;
 mod which;
 
 pub use cache::{CacheError, CacheRecord, cache_dir, clear_cache, write_cache};
@@ -51,14 +60,15 @@ pub use rep_process::{
     StderrSink, become_subreaper, stderr_sink, sweep_orphans,
 };
 pub use runner::{
-    DEFAULT_ENGINE_TIMEOUT, EXIT_REPORT_WAIT, Observer, Outcome, POLL_MAX, POLL_MIN, RunIds,
-    RunRequest, fetch_capabilities, run, run_recorded, run_session, run_with,
+    DEFAULT_ENGINE_TIMEOUT, EXIT_REPORT_WAIT, Observer, Outcome, RunIds, RunRequest,
+    fetch_capabilities, run, run_session,
 };
-pub use session::{INVALID_CAPABILITIES, Session, missing_step_kinds};
+pub use session::{INVALID_CAPABILITIES, ProcessSession, Session, missing_step_kinds};
 pub use shutdown::{
     BROKEN_GRACE, CANCEL_TIMEOUT, Ending, ExecutorHandle, SHUTDOWN_GRACE, TERM_BEFORE_KILL,
     shut_down,
 };
 pub use sink::SinkWriter;
 pub use stderr::STDERR_TAIL_LINES;
+pub use tap::{ExitHook, Tap, TapReader, TapSink, TapWriter};
 pub use which::{find_all_on_path, find_on_path, is_bare_name, is_executable_file};

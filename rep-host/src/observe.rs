@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use anstyle::{AnsiColor, Color, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rep_files::{Mode, OutputFile, Report, WriteError};
 use rep_process::{Interrupt, stderr_sink};
@@ -189,11 +190,7 @@ impl Progress {
         };
         let done = succeeded + failed;
         let noun = if done == 1 { "step" } else { "steps" };
-        let mut line = if self.color {
-            format!("{color}{word}{RESET}")
-        } else {
-            word.to_owned()
-        };
+        let mut line = rep_process::color::paint(word, color, self.color);
         line.push_str(&format!(
             ": {done} {noun} in {}",
             human(self.started.elapsed())
@@ -205,10 +202,9 @@ impl Progress {
     }
 }
 
-const GREEN: &str = "\x1b[32m";
-const RED: &str = "\x1b[31m";
-const YELLOW: &str = "\x1b[33m";
-const RESET: &str = "\x1b[0m";
+const GREEN: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Green)));
+const RED: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Red)));
+const YELLOW: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
 
 /// `12 ms` below a second, else `1.2 s`.
 fn human(elapsed: Duration) -> String {

@@ -1,6 +1,7 @@
-//! Recording a session as a transcript (docs/transcripts.md): the client hands every frame,
-//! the stderr reader every line, the runner the exit status to a [`Recorder`], which writes
-//! them through rep-files' [`OutputFile`] on its own thread.
+//! Recording a session as a transcript (docs/transcripts.md): a [`Recorder`] is the
+//! [`TapSink`] of a [`Tap`](crate::Tap) on the executor's streams — every frame both ways,
+//! every stderr line, the exit status — and writes them through rep-files' [`OutputFile`] on
+//! its own thread.
 //!
 //! The recorder never blocks nor fails the run: records are serialized by the caller and
 //! queued (at most [`RECORD_QUEUE_BYTES`]) to the writer. Over a regular file (or a new
@@ -17,7 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rep_files::{Mode, OutputFile};
-use rep_spec::{Direction, Header, Record};
+use rep_spec::{Direction, Frame, Header, Record};
+
+use crate::tap::TapSink;
 
 /// Bytes of records waiting for the writer, at most (four frames at the default 16 MiB
 /// frame bound); more are dropped, and the transcript is then reported incomplete.
@@ -52,8 +55,8 @@ pub enum RecordError {
     },
 }
 
-/// A handle on one transcript being recorded; clones share it (the client, the stderr reader
-/// and the runner each hold one). Does nothing once [`Recorder::finish`] was called.
+/// A handle on one transcript being recorded; clones share it (the tap's wrappers each hold
+/// one, the caller keeps one to [`finish`](Recorder::finish) it). Does nothing once [`Recorder::finish`] was called.
 #[derive(Clone)]
 pub struct Recorder {
     inner: Arc<Inner>,
@@ -110,37 +113,9 @@ impl Recorder {
         (elapsed.as_micros() as f64) / 1000.0
     }
 
-    /// Records one frame (its bytes without the `\n`).
-    pub fn frame(&self, dir: Direction, bytes: &[u8]) {
-        self.record(&Record::frame(dir, self.elapsed_ms(), bytes));
-    }
-
-    /// Records a frame longer than `bound` bytes, of which nothing was kept.
-    pub fn frame_too_long(&self, dir: Direction, len: usize, bound: usize) {
-        self.record(&Record::frame_too_long(dir, self.elapsed_ms(), len, bound));
-    }
-
-    /// Records one line the executor wrote to stderr.
-    pub fn stderr(&self, line: &str) {
-        self.record(&Record::Stderr {
-            ms: self.elapsed_ms(),
-            line: line.to_owned(),
-        });
-    }
-
-    /// Records the executor's exit status.
-    pub fn exit(&self, status: ExitStatus) {
-        use std::os::unix::process::ExitStatusExt;
-        self.record(&Record::Exit {
-            ms: self.elapsed_ms(),
-            code: status.code(),
-            signal: status.signal(),
-        });
-    }
-
     /// Queues `record`; never blocks (a record that does not fit the queue is dropped and
     /// counted).
-    pub fn record(&self, record: &Record) {
+    fn record(&self, record: &Record) {
         self.inner.out.push(record.to_line(), 1);
     }
 
@@ -179,6 +154,35 @@ impl Recorder {
     }
 }
 
+impl TapSink for Recorder {
+    /// Records one frame (its bytes without the `\n`), or a note for one over the bound.
+    fn frame(&self, dir: Direction, frame: &Frame, bound: usize) {
+        let ms = self.elapsed_ms();
+        self.record(&match frame {
+            Frame::Line(bytes) => Record::frame(dir, ms, bytes),
+            Frame::TooLong { len } => Record::frame_too_long(dir, ms, *len, bound),
+        });
+    }
+
+    /// Records one line the executor wrote to stderr.
+    fn stderr(&self, line: &str) {
+        self.record(&Record::Stderr {
+            ms: self.elapsed_ms(),
+            line: line.to_owned(),
+        });
+    }
+
+    /// Records the executor's exit status.
+    fn exit(&self, status: ExitStatus) {
+        use std::os::unix::process::ExitStatusExt;
+        self.record(&Record::Exit {
+            ms: self.elapsed_ms(),
+            code: status.code(),
+            signal: status.signal(),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -208,8 +212,13 @@ mod tests {
         let path = dir.path().join("t.jsonl");
         let recorder = Recorder::create(&path, &header()).unwrap();
         let big = format!("{{\"k\":\"{}\"}}", "x".repeat(1 << 20));
-        recorder.frame(Direction::HostToExecutor, br#"{"jsonrpc":"2.0","id":1}"#);
-        recorder.frame(Direction::ExecutorToHost, big.as_bytes());
+        let line = |text: &str| Frame::Line(text.as_bytes().to_vec());
+        recorder.frame(
+            Direction::HostToExecutor,
+            &line(r#"{"jsonrpc":"2.0","id":1}"#),
+            99,
+        );
+        recorder.frame(Direction::ExecutorToHost, &line(&big), usize::MAX);
         recorder.stderr("log line");
         assert!(!path.exists(), "nothing at the destination before finish");
         recorder.finish(STALL).unwrap();

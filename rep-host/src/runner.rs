@@ -1,7 +1,8 @@
 //! One call runs a flow on an executor and returns its [`Outcome`] (architecture invariant 2):
-//! spawn → Capabilities → step-kind check → StartRun → Poll until final → shutdown, with the
-//! engine timeout over all of it, the executor's exit noticed at once, and the one shutdown
-//! sequence of [`crate::shutdown`] on every way out. The runner alone owns the executor.
+//! spawn → Capabilities → step-kind check → StartRun → Poll until final (at rep-spec's
+//! [`PollCadence::HOST`]) → shutdown, with the engine timeout over all of it, the executor's
+//! exit noticed at once, and the one shutdown sequence of [`crate::shutdown`] on every way
+//! out. The runner alone owns the executor.
 
 use std::collections::BTreeSet;
 use std::process::ExitStatus;
@@ -9,31 +10,24 @@ use std::time::Duration;
 
 use rep_process::{Interrupt, Interrupts};
 use rep_spec::{
-    Capabilities, ExitCode, RawErrorObject, RunOptions, RunStatus, StartRunParamsRef, codes,
+    Capabilities, PollCadence, RawErrorObject, RunOptions, RunStatus, StartRunParamsRef, codes,
 };
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until};
 
-use crate::client::Client;
 use crate::error::{Cause, RunError};
-use crate::launcher::{ExecutorCommand, ExecutorProcess, RunEnv, STDERR_DRAIN_WAIT};
-use crate::record::Recorder;
+use crate::launcher::{ExecutorCommand, RunEnv, STDERR_DRAIN_WAIT};
 use crate::session::{Session, missing_step_kinds};
 use crate::shutdown::{Ending, ExecutorHandle, shut_down};
+use crate::tap::Tap;
 
 /// Default engine timeout (REP v0.1 §2): 120 s.
 pub const DEFAULT_ENGINE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long, once the executor has exited (or closed its stdout), the host still waits for
 /// the answer it was reading, the exit status and the last stderr lines before reporting.
 pub const EXIT_REPORT_WAIT: Duration = Duration::from_millis(200);
-/// The adaptive poll interval: Polls follow each other at once while they return events;
-/// after an empty one the wait starts at `POLL_MIN` and doubles up to `POLL_MAX`.
-pub const POLL_MIN: Duration = Duration::from_micros(500);
-/// Upper bound of the adaptive poll interval: a run's end is seen within about 8 ms, for
-/// about 1.3 % of one core while a step waits (measured in BENCHMARKS.md).
-pub const POLL_MAX: Duration = Duration::from_millis(8);
 
 /// Everything needed to run one flow. Building it does no I/O.
 #[derive(Debug, Clone)]
@@ -54,6 +48,9 @@ pub struct RunRequest {
     pub allow_shell: bool,
     /// `TRACE_MIND_LOG_JSON`.
     pub log_json: bool,
+    /// Who else sees the session's traffic: [`Tap::none`], or a transcript
+    /// ([`Recorder`](crate::Recorder)).
+    pub tap: Tap,
 }
 
 /// How a run ended: what `tm` prints and the exit code it returns.
@@ -87,15 +84,6 @@ impl Outcome {
             events: Vec::new(),
             error: None,
             capabilities: None,
-        }
-    }
-
-    /// The exit code (REP v0.1 §5): 0 completed, else the error's class.
-    pub fn exit_code(&self) -> ExitCode {
-        match (&self.error, self.status) {
-            (Some(error), _) => error.exit_code(),
-            (None, RunStatus::Completed) => ExitCode::Completed,
-            (None, _) => ExitCode::RunFailed,
         }
     }
 }
@@ -136,37 +124,21 @@ impl RunIds {
     }
 }
 
-/// Runs the flow of `request` to its end with no observer and no interrupt; see
-/// [`run_with`].
-pub async fn run(request: RunRequest) -> Outcome {
-    run_with(request, &mut [], Interrupts::none()).await
-}
-
 /// Starts the executor of `request` and runs the flow to its end, telling `observers` about
-/// events as they arrive. The first interrupt cancels the run (the shutdown sequence of
-/// [`crate::shutdown`]); a second one kills the executor at once. An interrupted outcome
-/// carries [`Cause::Interrupted`] or [`Cause::Terminated`] and every event received.
+/// events as they arrive; `request.tap` sees the session's traffic (a transcript when
+/// recording, docs/transcripts.md), which never changes the outcome. The first interrupt
+/// cancels the run (the shutdown sequence of [`crate::shutdown`]); a second one kills the
+/// executor at once. An interrupted outcome carries [`Cause::Interrupted`],
+/// [`Cause::Terminated`] or [`Cause::HungUp`] and every event received. `interrupts` stay
+/// the caller's: an interrupt after the run (while its outputs are written) is the
+/// caller's to act on.
 ///
 /// Never panics on executor behaviour; every failure is in [`Outcome::error`], and the
 /// executor's process group is gone when this returns.
-pub async fn run_with(
-    request: RunRequest,
-    observers: &mut [&mut dyn Observer],
-    mut interrupts: Interrupts,
-) -> Outcome {
-    run_recorded(request, observers, &mut interrupts, None).await
-}
-
-/// [`run_with`], recording the session in `recorder`'s transcript when given: every frame
-/// both ways, the executor's stderr lines and its exit status (docs/transcripts.md). The
-/// caller finishes the recorder ([`Recorder::finish`]); recording never changes the outcome.
-/// `interrupts` stay the caller's: an interrupt after the run (while its outputs are
-/// written) is the caller's to act on.
-pub async fn run_recorded(
+pub async fn run(
     request: RunRequest,
     observers: &mut [&mut dyn Observer],
     interrupts: &mut Interrupts,
-    recorder: Option<Recorder>,
 ) -> Outcome {
     let ids = RunIds::random();
     let env = RunEnv {
@@ -176,39 +148,25 @@ pub async fn run_recorded(
         allow_shell: request.allow_shell,
         log_json: request.log_json,
     };
-    let spawned = ExecutorProcess::spawn_recorded(&request.executor, &env, recorder.clone())
-        .and_then(
-            |mut process| match (process.take_stdin(), process.take_stdout()) {
-                (Some(stdin), Some(stdout)) => Ok((process, stdin, stdout)),
-                _ => Err(no_pipes()),
-            },
-        );
-    let (mut process, stdin, stdout) = match spawned {
-        Ok(started) => started,
+    let opened = Session::open(
+        &request.executor,
+        &env,
+        request.max_frame_bytes,
+        &request.tap,
+    );
+    match opened {
+        Ok((session, mut process)) => {
+            run_session(session, &mut process, &request, ids, observers, interrupts).await
+        }
         Err(error) => {
             let mut outcome = Outcome::new(ids);
             outcome.error = Some(error);
             for observer in observers.iter_mut() {
                 observer.on_finish(&outcome);
             }
-            return outcome;
+            outcome
         }
-    };
-    let mut client = Client::new(stdout, stdin, request.max_frame_bytes);
-    if let Some(recorder) = recorder {
-        client.record_to(recorder);
     }
-    let outcome = run_session(
-        Session::new(client),
-        &mut process,
-        &request,
-        ids,
-        observers,
-        interrupts,
-    )
-    .await;
-    process.record_exit();
-    outcome
 }
 
 /// Runs the REP lifecycle of `request` over `session` with a started `executor` (the
@@ -312,6 +270,15 @@ where
         outcome.status = RunStatus::Failed;
         outcome.error = Some(late);
     }
+    if outcome.status != RunStatus::Completed && outcome.error.is_none() {
+        // Cannot happen (every way a run fails sets its error), but never reported as a
+        // success.
+        outcome.error = Some(RunError::new(
+            codes::STEP_FAILED,
+            Cause::RunFailed,
+            format!("the run ended {}", outcome.status.as_str()),
+        ));
+    }
     // Forward the executor's last stderr lines before the host reports.
     executor.last_stderr(STDERR_DRAIN_WAIT).await;
     for observer in observers.iter_mut() {
@@ -372,11 +339,6 @@ async fn exit_error<E: ExecutorHandle>(
         message.push_str(&tail.join("\n  "));
     }
     RunError::transport(Cause::Eof, message)
-}
-
-/// Cannot happen (`spawn` pipes stdin and stdout), but reported rather than assumed.
-fn no_pipes() -> RunError {
-    RunError::transport(Cause::Spawn, "the executor has no stdin/stdout pipes")
 }
 
 fn interrupted(signal: Interrupt) -> RunError {
@@ -443,6 +405,7 @@ where
     for observer in observers.iter_mut() {
         observer.on_run_started(&outcome.run_id);
     }
+    let mut backoff = PollCadence::HOST.start();
     let mut interval = Duration::ZERO;
     loop {
         if !interval.is_zero() {
@@ -480,13 +443,7 @@ where
             return Ok(());
         }
         // Events flowing: poll again at once. Nothing new: back off.
-        interval = if got_events {
-            Duration::ZERO
-        } else if interval.is_zero() {
-            POLL_MIN
-        } else {
-            (interval * 2).min(POLL_MAX)
-        };
+        interval = backoff.after(got_events);
     }
 }
 
@@ -548,11 +505,7 @@ pub async fn fetch_capabilities(
         allow_shell: false,
         log_json: false,
     };
-    let mut process = ExecutorProcess::spawn(executor, &env)?;
-    let (Some(stdin), Some(stdout)) = (process.take_stdin(), process.take_stdout()) else {
-        return Err(no_pipes());
-    };
-    let mut session = Session::new(Client::new(stdout, stdin, max_frame_bytes));
+    let (mut session, mut process) = Session::open(executor, &env, max_frame_bytes, &Tap::none())?;
     let result = tokio::select! {
         result = session.capabilities(Instant::now() + timeout) => result,
         status = process.exited() => {
@@ -564,7 +517,9 @@ pub async fn fetch_capabilities(
         Ok(_) => Ending::RunEnded,
         Err(error) if error.cause.is_some_and(is_transport) => Ending::Broken,
         Err(error) if error.cause == Some(Cause::Timeout) => Ending::Cancel { run_id: None },
-        Err(error) if error.exit_code().code() >= 128 => Ending::Cancel { run_id: None },
+        Err(error) if error.cause.is_some_and(Cause::is_interrupt) => {
+            Ending::Cancel { run_id: None }
+        }
         Err(_) => Ending::RunEnded,
     };
     shut_down(&mut session, &mut process, ending, interrupts).await;

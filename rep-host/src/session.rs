@@ -1,4 +1,5 @@
-//! Typed REP calls over a [`Client`]: the lifecycle of REP v0.1 §2–§3.
+//! Typed REP calls over a [`Client`]: the lifecycle of REP v0.1 §2–§3; [`Session::open`]
+//! starts an executor process and opens a session on its pipes.
 
 use std::collections::BTreeSet;
 
@@ -10,10 +11,13 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::process::{ChildStdin, ChildStdout};
 use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::{Cause, RunError};
+use crate::launcher::{ExecutorCommand, ExecutorProcess, RunEnv};
+use crate::tap::{Tap, TapReader, TapWriter};
 
 /// **[clarified]** Code used for a Capabilities result the host cannot use (a Validation
 /// error: the executor does not describe itself as REP v0.1 requires).
@@ -22,6 +26,42 @@ pub const INVALID_CAPABILITIES: i64 = 1000;
 /// One executor, driven through the REP lifecycle, over any byte streams.
 pub struct Session<R, W> {
     client: Client<R, W>,
+}
+
+/// A session on an executor process's pipes, as [`Session::open`] opens it.
+pub type ProcessSession = Session<TapReader<ChildStdout>, TapWriter<ChildStdin>>;
+
+impl ProcessSession {
+    /// Starts `command` ([`ExecutorProcess::spawn`]: its own process group, the REP
+    /// environment of `env`) and opens a session on its stdin and stdout, reading frames of
+    /// at most `max_frame_bytes`. `tap` sees every frame both ways, the executor's stderr and
+    /// its exit status ([`Tap::none`] for nobody). Does no REP call: the first is the
+    /// caller's (usually [`Session::capabilities`]); end it with
+    /// [`shut_down`](crate::shut_down), which stops the process.
+    ///
+    /// # Errors
+    /// [`Cause::Spawn`] (3001) naming the executor when it cannot be started.
+    pub fn open(
+        command: &ExecutorCommand,
+        env: &RunEnv,
+        max_frame_bytes: usize,
+        tap: &Tap,
+    ) -> Result<(ProcessSession, ExecutorProcess), RunError> {
+        let mut process = ExecutorProcess::spawn(command, env, tap)?;
+        let (Some(stdin), Some(stdout)) = (process.take_stdin(), process.take_stdout()) else {
+            // Cannot happen (`spawn` pipes both), but reported rather than assumed.
+            return Err(RunError::transport(
+                Cause::Spawn,
+                "the executor has no stdin/stdout pipes",
+            ));
+        };
+        let client = Client::new(
+            tap.executor_stdout(stdout, max_frame_bytes),
+            tap.executor_stdin(stdin),
+            max_frame_bytes,
+        );
+        Ok((Session::new(client), process))
+    }
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<R, W> {

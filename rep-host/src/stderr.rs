@@ -5,17 +5,18 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use rep_spec::{Frame, FrameReader};
+use rep_spec::FrameReader;
 use tokio::io::AsyncRead;
 
-use crate::record::Recorder;
 use rep_process::stderr_sink;
+
+use crate::tap::stderr_line;
 
 /// How many of the executor's last stderr lines are kept for error messages.
 pub const STDERR_TAIL_LINES: usize = 20;
 
 /// Longest stderr line forwarded; a longer one is replaced by a note.
-const MAX_STDERR_LINE: usize = 64 * 1024;
+pub const MAX_STDERR_LINE: usize = 64 * 1024;
 
 /// Characters of each line kept in the tail.
 const TAIL_LINE_CHARS: usize = 500;
@@ -43,27 +44,13 @@ impl StderrTail {
     }
 }
 
-/// Reads `stderr` to its end: every line is forwarded, kept in `tail` and recorded in
-/// `recorder`'s transcript. A read error ends it like EOF.
-pub async fn forward_stderr(
-    stderr: impl AsyncRead + Unpin,
-    tail: StderrTail,
-    recorder: Option<Recorder>,
-) {
+/// Reads `stderr` to its end: every line is forwarded and kept in `tail`. A read error
+/// ends it like EOF.
+pub async fn forward_stderr(stderr: impl AsyncRead + Unpin, tail: StderrTail) {
     let mut frames = FrameReader::new(stderr, MAX_STDERR_LINE);
     while let Ok(Some(frame)) = frames.next_frame().await {
-        let line = match frame {
-            Frame::Line(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Frame::TooLong { .. } => {
-                format!(
-                    "[executor wrote a stderr line longer than {MAX_STDERR_LINE} bytes; not shown]"
-                )
-            }
-        };
+        let line = stderr_line(&frame, MAX_STDERR_LINE);
         stderr_sink().foreign_line(line.as_bytes());
-        if let Some(recorder) = &recorder {
-            recorder.stderr(&line);
-        }
         tail.push(&line);
     }
 }

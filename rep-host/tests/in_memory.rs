@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rep_host::{
-    Cause, Client, EnvPolicy, ExecutorCommand, ExecutorHandle, Interrupt, Interrupts, POLL_MIN,
-    RunIds, RunRequest, Session, run_session,
+    Cause, Client, EnvPolicy, ExecutorCommand, ExecutorHandle, Interrupt, Interrupts, RunIds,
+    RunRequest, Session, Tap, run_session,
 };
-use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunStatus};
+use rep_spec::{DEFAULT_MAX_FRAME_BYTES, PollCadence, RunStatus};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
 use tokio::sync::watch;
@@ -274,6 +274,7 @@ fn request(timeout: Duration) -> RunRequest {
         max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         allow_shell: false,
         log_json: false,
+        tap: Tap::none(),
     }
 }
 
@@ -362,7 +363,10 @@ async fn polls_follow_each_other_at_once_while_events_flow() {
     assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.error);
     assert_eq!(outcome.events.len(), 1000);
     let last = last_poll.lock().unwrap().unwrap();
-    assert!(last < POLL_MIN, "1000 Polls with events slept {last:?}");
+    assert!(
+        last < PollCadence::HOST.min,
+        "1000 Polls with events slept {last:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flow_ir::Manifest;
-use rep_host::{EnvPolicy, ExecutorCommand, RunRequest, run};
+use rep_host::{EnvPolicy, ExecutorCommand, Interrupts, RunRequest, Tap, run};
 use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunStatus};
 
 fn mock_executor() -> PathBuf {
@@ -61,6 +61,7 @@ fn two_hundred_sequential_runs_leak_no_descriptor_or_process() {
         max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         allow_shell: false,
         log_json: false,
+        tap: Tap::none(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -68,7 +69,7 @@ fn two_hundred_sequential_runs_leak_no_descriptor_or_process() {
         .unwrap();
     let mut baseline = None;
     for i in 0..200 {
-        let outcome = runtime.block_on(run(request.clone()));
+        let outcome = runtime.block_on(run(request.clone(), &mut [], &mut Interrupts::none()));
         assert_eq!(
             outcome.status,
             RunStatus::Completed,

@@ -12,7 +12,10 @@
 //!   re-parented to this process and killed at the end of a run.
 //! - [`Interrupts`]: SIGINT, SIGTERM and SIGHUP (exit codes 130, 143, 129) the same way in
 //!   every binary; [`exit_now`] for the second one.
-//! - [`stderr_sink`]: this process's stderr, which never blocks.
+//! - [`color`]: whether a stream is coloured (`NO_COLOR`) and the escape codes, one rule for
+//!   every binary.
+//! - [`stderr_sink`]: this process's stderr, which never blocks, and the one printer of an
+//!   error and its causes ([`StderrSink::error`]).
 //! - [`Image`]: an executable pinned by its sha256 and run from a sealed copy;
 //!   [`Sandbox`]: what a child may do (network, folders, resource limits), prepared in the
 //!   parent and applied between `fork` and `exec` (docs/security.md).
@@ -22,6 +25,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod color;
 mod group;
 mod image;
 mod ladder;
@@ -41,5 +45,5 @@ pub use sandbox::{CPU_KILL_AFTER, Measure, Plan, Prepared, Sandbox, SandboxError
 pub use signals::{
     Interrupt, InterruptSender, Interrupts, exit_now, exit_on_signals, unless_interrupted,
 };
-pub use sink::{QUEUE_BYTES, StderrSink, stderr_sink};
+pub use sink::{ErrorLines, QUEUE_BYTES, StderrSink, stderr_sink};
 pub use spawn::{Spec, Stdio, spawn};

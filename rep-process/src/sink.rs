@@ -25,11 +25,24 @@ enum Origin {
     Own,
 }
 
-/// How the drop note names the program and its foreign lines.
+/// How the drop note names the program and its foreign lines, and how its error lines
+/// begin.
 #[derive(Debug, Clone, Copy)]
 struct Identity {
     program: &'static str,
     foreign: &'static str,
+    errors: ErrorLines,
+}
+
+/// How a binary's error lines begin ([`StderrSink::error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorLines {
+    /// `error: MESSAGE`, then `caused by: CAUSE`: a command a user runs (`tm`).
+    Plain,
+    /// `PROGRAM: error: MESSAGE`, then `PROGRAM: caused by: CAUSE`: a binary whose stderr is
+    /// read among others' (an executor such as `rep-bridge` or `rep-replay`, whose lines
+    /// reach the host's log; `rep-conformance`, among the executor's).
+    Named,
 }
 
 #[derive(Default)]
@@ -73,10 +86,26 @@ pub fn stderr_sink() -> &'static StderrSink {
 
 impl StderrSink {
     /// Names the program and its foreign lines in the drop note: `("tm", "executor log")`
-    /// gives "tm: N executor log lines dropped: stderr could not keep up". Default:
-    /// `("rep", "log")`.
-    pub fn set_identity(&self, program: &'static str, foreign: &'static str) {
-        self.lock().identity = Some(Identity { program, foreign });
+    /// gives "tm: N executor log lines dropped: stderr could not keep up"; `errors` says how
+    /// [`StderrSink::error`] begins its lines. Default: `("rep", "log", Named)`.
+    pub fn set_identity(&self, program: &'static str, foreign: &'static str, errors: ErrorLines) {
+        self.lock().identity = Some(Identity {
+            program,
+            foreign,
+            errors,
+        });
+    }
+
+    /// Writes `error` and the chain of its causes ([`std::error::Error::source`]), each on a
+    /// line of its own and each once: `error: MESSAGE`, then `caused by: CAUSE` for every
+    /// source, the lines beginning as [`StderrSink::set_identity`] said. The one error
+    /// printer of every binary: messages do not repeat their source, this shows it. Never
+    /// blocks.
+    pub fn error(&self, error: &dyn std::error::Error) {
+        let identity = self.lock().identity;
+        for line in error_lines(identity, error) {
+            self.own_line(&line);
+        }
     }
 
     /// Queues one foreign line (an executor's stderr, without its newline). Never blocks;
@@ -173,11 +202,33 @@ impl StderrSink {
     }
 }
 
+/// The identity of a binary that did not say.
+const DEFAULT_IDENTITY: Identity = Identity {
+    program: "rep",
+    foreign: "log",
+    errors: ErrorLines::Named,
+};
+
+/// The lines of [`StderrSink::error`].
+fn error_lines(identity: Option<Identity>, error: &dyn std::error::Error) -> Vec<String> {
+    let identity = identity.unwrap_or(DEFAULT_IDENTITY);
+    let lead = match identity.errors {
+        ErrorLines::Plain => String::new(),
+        ErrorLines::Named => format!("{}: ", identity.program),
+    };
+    let mut lines = vec![format!("{lead}error: {error}")];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        lines.push(format!("{lead}caused by: {cause}"));
+        source = cause.source();
+    }
+    lines
+}
+
 fn dropped_note(identity: Option<Identity>, dropped: u64) -> Vec<u8> {
-    let Identity { program, foreign } = identity.unwrap_or(Identity {
-        program: "rep",
-        foreign: "log",
-    });
+    let Identity {
+        program, foreign, ..
+    } = identity.unwrap_or(DEFAULT_IDENTITY);
     let noun = if dropped == 1 { "line" } else { "lines" };
     format!("{program}: {dropped} {foreign} {noun} dropped: stderr could not keep up\n")
         .into_bytes()
@@ -233,10 +284,53 @@ mod tests {
     }
 
     #[test]
+    fn errors_are_printed_with_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read runtime config x.yaml")]
+        struct Config(#[source] std::io::Error);
+        let error = Config(std::io::Error::other("permission denied"));
+        let plain = Identity {
+            program: "tm",
+            foreign: "executor log",
+            errors: ErrorLines::Plain,
+        };
+        assert_eq!(
+            error_lines(Some(plain), &error),
+            [
+                "error: cannot read runtime config x.yaml",
+                "caused by: permission denied"
+            ]
+        );
+        let named = Identity {
+            program: "rep-conformance",
+            errors: ErrorLines::Named,
+            ..plain
+        };
+        assert_eq!(
+            error_lines(Some(named), &error),
+            [
+                "rep-conformance: error: cannot read runtime config x.yaml",
+                "rep-conformance: caused by: permission denied"
+            ]
+        );
+    }
+
+    /// Regression (issue 20): the printer held the queue's lock while queueing its lines.
+    #[test]
+    fn an_error_is_queued_as_its_lines() {
+        let sink = sink();
+        sink.set_identity("rep-bridge", "log", ErrorLines::Named);
+        sink.error(&std::io::Error::other("gone"));
+        let lines: Vec<Vec<u8>> = sink.lock().lines.iter().map(|l| l.1.clone()).collect();
+        assert_eq!(lines, [b"rep-bridge: error: gone\n".to_vec()]);
+    }
+
+    #[test]
     fn the_drop_note_names_the_program() {
         let identity = Identity {
             program: "tm",
             foreign: "executor log",
+            errors: ErrorLines::Plain,
         };
         assert_eq!(
             dropped_note(Some(identity), 3),

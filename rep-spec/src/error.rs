@@ -3,8 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ExitCode;
-
 /// Error codes defined by REP v0.1 §5 and JSON-RPC 2.0 §5.1.
 pub mod codes {
     /// 1001: the IR's `version` is not supported (Validation).
@@ -34,7 +32,8 @@ pub mod codes {
     pub const INTERNAL_ERROR: i64 = -32603;
 }
 
-/// The class of an error code (REP v0.1 §5). Decides retry defaults and the CLI exit code.
+/// The class of an error code (REP v0.1 §5). Decides retry defaults and the host's exit code
+/// (`tm` maps it with its other failures: docs/exit-codes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ErrorClass {
     /// 1000–1999: IR incompatible, bad inputs, unsupported step kind. Exit code 3.
@@ -59,17 +58,6 @@ impl ErrorClass {
             3000..=3999 => ErrorClass::RuntimeInternal,
             -32768..=-32000 => ErrorClass::Protocol,
             _ => ErrorClass::Unknown,
-        }
-    }
-
-    /// The CLI exit code for an error of this class (REP v0.1 §5).
-    pub fn exit_code(self) -> ExitCode {
-        match self {
-            ErrorClass::Validation => ExitCode::Validation,
-            ErrorClass::StepFailure => ExitCode::RunFailed,
-            ErrorClass::RuntimeInternal | ErrorClass::Protocol | ErrorClass::Unknown => {
-                ExitCode::RuntimeInternal
-            }
         }
     }
 
@@ -168,19 +156,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_map_to_classes_and_exit_codes_as_the_spec_table_says() {
+    fn codes_map_to_classes_as_the_spec_table_says() {
         let table = [
-            (1001, ErrorClass::Validation, 3),
-            (1999, ErrorClass::Validation, 3),
-            (2001, ErrorClass::StepFailure, 1),
-            (3001, ErrorClass::RuntimeInternal, 4),
-            (3002, ErrorClass::RuntimeInternal, 4),
-            (-32601, ErrorClass::Protocol, 4),
-            (42, ErrorClass::Unknown, 4),
+            (1001, ErrorClass::Validation),
+            (1999, ErrorClass::Validation),
+            (2001, ErrorClass::StepFailure),
+            (3001, ErrorClass::RuntimeInternal),
+            (3002, ErrorClass::RuntimeInternal),
+            (-32601, ErrorClass::Protocol),
+            (42, ErrorClass::Unknown),
         ];
-        for (code, class, exit) in table {
+        for (code, class) in table {
             assert_eq!(ErrorClass::of(code), class, "{code}");
-            assert_eq!(class.exit_code().code(), exit, "{code}");
         }
     }
 

@@ -1,6 +1,9 @@
-//! Exit codes of `tm runtime run` / `tm verify online` (REP v0.1 §5).
+//! The exit codes of `tm` (REP v0.1 §5 defines those of `tm runtime run` and `tm verify
+//! online`; every `tm` command uses the same table). The table of every binary family is in
+//! docs/exit-codes.md.
 
-/// A process exit code of the host CLI, as REP v0.1 §5 defines them.
+/// A process exit code of `tm`, as REP v0.1 §5 defines them. `tm` maps every failure to one
+/// of these in one function (its `cli/error.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ExitCode {

@@ -3,13 +3,17 @@
 //!
 //! Pure data: method names (§3), params and results (§3), run status, events (§4), the error
 //! object and the code → class → exit-code mapping (§5), and the `TRACE_MIND_*` environment
-//! names (§6), bounded newline framing (§1), and the transcript format of recorded sessions. No async runtime, no process or file I/O.
+//! names (§6), bounded newline framing (§1), the hosts' poll cadence (§3), the transcript
+//! format of recorded sessions, and the spelling of a remote executor's [`Endpoint`]. No
+//! async runtime, no process or file I/O.
 //!
 //! Feature `tokio` adds `FrameReader`, the bounded frame reader over any tokio
 //! `AsyncRead` (tokio's I/O traits only, no runtime).
 
 #![deny(missing_docs)]
 
+mod cadence;
+mod endpoint;
 mod env;
 mod error;
 mod event;
@@ -22,6 +26,8 @@ mod reader;
 mod transcript;
 mod types;
 
+pub use cadence::{PollBackoff, PollCadence};
+pub use endpoint::{Endpoint, EndpointError};
 pub use env::*;
 pub use error::{ErrorClass, ErrorData, ErrorObject, codes};
 pub use event::{Event, StepState, event_type};

@@ -46,11 +46,10 @@ impl Listening {
         Listening { child, addr }
     }
 
-    /// The bridge's transport arguments for this listener: `[tcp, HOST:PORT]` or
-    /// `[unix, PATH]`.
+    /// The bridge's endpoint argument for this listener, spelled as mock-executor printed it:
+    /// `[tcp:HOST:PORT]` or `[unix:PATH]`.
     fn transport(&self) -> Vec<String> {
-        let (kind, rest) = self.addr.split_once(':').unwrap();
-        vec![kind.to_owned(), rest.to_owned()]
+        vec![self.addr.clone()]
     }
 
     fn pid(&self) -> u32 {
@@ -258,12 +257,8 @@ fn tm_runs_plant_monitor_through_the_bridge_over_a_pty_serial_line() {
         .spawn()
         .unwrap();
     let device = device.to_str().unwrap().to_owned();
-    let run = tm_plant_through_bridge(&[
-        "serial".into(),
-        device.clone(),
-        "--baud".into(),
-        "115200".into(),
-    ]);
+    let run =
+        tm_plant_through_bridge(&[format!("serial:{device}"), "--baud".into(), "115200".into()]);
     // Closing the last slave descriptor hangs the line up: the board sees EIO and exits.
     drop(pty.slave);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -273,7 +268,7 @@ fn tm_runs_plant_monitor_through_the_bridge_over_a_pty_serial_line() {
     send_signal(board.id(), "-KILL");
     let _ = board.wait();
     assert_plant_monitor_completed(&run);
-    assert_none_with(&format!("serial\0{device}"));
+    assert_none_with(&format!("serial:{device}"));
 }
 
 #[test]
@@ -281,7 +276,7 @@ fn a_serial_port_in_use_is_refused_at_once() {
     let pty = nix::pty::openpty(None, None).unwrap();
     let device = nix::unistd::ttyname(&pty.slave).unwrap();
     let device = device.to_str().unwrap();
-    let first = Bridge::start(&["serial", device]);
+    let first = Bridge::start(&[&format!("serial:{device}")]);
     // Wait until the first bridge has the device open.
     let fds = format!("/proc/{}/fd", first.child.id());
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -298,18 +293,18 @@ fn a_serial_port_in_use_is_refused_at_once() {
     }
     // Opening and locking are two steps: let the first finish both.
     std::thread::sleep(Duration::from_millis(100));
-    let mut second = Bridge::start(&["serial", device]);
+    let mut second = Bridge::start(&[&format!("serial:{device}")]);
     let (status, elapsed, stderr) = second.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert!(
         stderr.contains(&format!(
-            "cannot connect to serial {device}: Unable to acquire exclusive lock"
+            "cannot connect to serial:{device}: Unable to acquire exclusive lock"
         )),
         "{stderr}"
     );
     drop(first);
-    assert_none_with(&format!("serial\0{device}"));
+    assert_none_with(&format!("serial:{device}"));
 }
 
 /// A TCP "board" that prints a boot banner when connected, then relays to a mock executor
@@ -353,7 +348,7 @@ fn a_boot_banner_is_logged_and_never_reaches_the_host() {
     let (port, board) = board_with_banner(
         b"\r\nU-Boot 2024.01 (Jan 01 2024)\r\nDRAM:  256 MiB\r\n{not a frame}\r\nrep> ",
     );
-    let run = tm_plant_through_bridge(&["tcp".into(), format!("127.0.0.1:{port}")]);
+    let run = tm_plant_through_bridge(&[format!("tcp:127.0.0.1:{port}")]);
     assert_plant_monitor_completed(&run);
     for line in [
         "rep-bridge: remote: U-Boot 2024.01 (Jan 01 2024)",
@@ -383,8 +378,7 @@ fn spawn_mode_starts_a_simulator_and_leaves_nothing_of_it() {
          exec \"$0\" --listen tcp:127.0.0.1:{port}"
     );
     let args: Vec<String> = [
-        "tcp",
-        &format!("127.0.0.1:{port}"),
+        &format!("tcp:127.0.0.1:{port}"),
         "--",
         "sh",
         "-c",
@@ -421,20 +415,20 @@ fn spawn_mode_starts_a_simulator_and_leaves_nothing_of_it() {
 fn a_refused_connection_is_a_prompt_exit_1_naming_the_address() {
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
-    let mut bridge = Bridge::start(&["tcp", &address]);
+    let mut bridge = Bridge::start(&[&format!("tcp:{address}")]);
     let (status, elapsed, stderr) = bridge.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert!(
-        stderr.contains(&format!("cannot connect to tcp {address}")) && stderr.contains("refused"),
+        stderr.contains(&format!("cannot connect to tcp:{address}")) && stderr.contains("refused"),
         "{stderr}"
     );
     // Through tm: a 3001 error carrying the bridge's line, exit 4.
-    let run = tm_plant_through_bridge(&["tcp".into(), address.clone()]);
+    let run = tm_plant_through_bridge(&[format!("tcp:{address}")]);
     assert_eq!(run.code, 4, "{}", run.stderr);
     let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
     assert!(
-        message.contains(&format!("cannot connect to tcp {address}")),
+        message.contains(&format!("cannot connect to tcp:{address}")),
         "{message}"
     );
     assert_none_with(&address);
@@ -447,7 +441,7 @@ fn a_connection_that_is_never_accepted_times_out_naming_the_address() {
     nix::sys::socket::listen(&listener, nix::sys::socket::Backlog::new(0).unwrap()).unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let _fills_the_queue = TcpStream::connect(&address).unwrap();
-    let mut bridge = Bridge::start(&["--connect-timeout", "1", "tcp", &address]);
+    let mut bridge = Bridge::start(&["--connect-timeout", "1", &format!("tcp:{address}")]);
     let (status, elapsed, stderr) = bridge.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
@@ -456,7 +450,7 @@ fn a_connection_that_is_never_accepted_times_out_naming_the_address() {
     );
     assert!(
         stderr.contains(&format!(
-            "cannot connect to tcp {address}: no connection within 1s"
+            "cannot connect to tcp:{address}: no connection within 1s"
         )),
         "{stderr}"
     );
@@ -470,8 +464,7 @@ fn spawn_mode_gives_up_at_the_connect_timeout_and_kills_the_command() {
     let mut bridge = Bridge::start(&[
         "--connect-timeout",
         "1",
-        "tcp",
-        &address,
+        &format!("tcp:{address}"),
         "--",
         "sh",
         "-c",
@@ -487,7 +480,7 @@ fn spawn_mode_gives_up_at_the_connect_timeout_and_kills_the_command() {
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert!(
         stderr.contains(&format!(
-            "cannot connect to tcp {address}: no connection within 1s"
+            "cannot connect to tcp:{address}: no connection within 1s"
         )) && stderr.contains("refused"),
         "{stderr}"
     );
@@ -497,13 +490,13 @@ fn spawn_mode_gives_up_at_the_connect_timeout_and_kills_the_command() {
 #[test]
 fn spawn_mode_fails_fast_when_the_command_dies_before_listening() {
     let address = format!("127.0.0.1:{}", free_port());
-    let mut bridge = Bridge::start(&["tcp", &address, "--", "sh", "-c", "exit 3"]);
+    let mut bridge = Bridge::start(&[&format!("tcp:{address}"), "--", "sh", "-c", "exit 3"]);
     let (status, elapsed, stderr) = bridge.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert!(
         stderr.contains(&format!(
-            "sh exited (exit status: 3) before tcp {address} accepted a connection"
+            "sh exited (exit status: 3) before tcp:{address} accepted a connection"
         )),
         "{stderr}"
     );
@@ -516,8 +509,7 @@ fn bridge_waiting_with(script: &str) -> Bridge {
     Bridge::start(&[
         "--connect-timeout",
         "60",
-        "tcp",
-        &address,
+        &format!("tcp:{address}"),
         "--",
         "sh",
         "-c",
@@ -599,10 +591,10 @@ fn the_remote_dying_mid_run_ends_the_run_with_the_bridges_reason() {
         started.elapsed()
     );
     let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
-    let port = mock.transport()[1].clone();
+    let port = mock.addr.clone();
     // A killed peer closes the connection, or resets it when a request was still unread.
-    let closed = format!("rep-bridge: tcp {port}: connection closed by the remote");
-    let reset = format!("rep-bridge: tcp {port}: read failed: Connection reset by peer");
+    let closed = format!("rep-bridge: error: {port}: connection closed by the remote");
+    let reset = format!("rep-bridge: error: {port}: read failed: Connection reset by peer");
     assert!(
         message.contains(&closed) || message.contains(&reset),
         "{message}"
@@ -621,12 +613,12 @@ fn an_over_long_remote_line_is_exit_1_before_its_newline() {
         let mut rest = Vec::new();
         let _ = socket.read_to_end(&mut rest);
     });
-    let mut bridge = Bridge::start(&["--max-frame-bytes", "4096", "tcp", &address]);
+    let mut bridge = Bridge::start(&["--max-frame-bytes", "4096", &format!("tcp:{address}")]);
     let (status, elapsed, stderr) = bridge.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert!(
-        stderr.contains(&format!("tcp {address}: the remote sent a line of"))
+        stderr.contains(&format!("tcp:{address}: the remote sent a line of"))
             && stderr.contains("over the frame bound of 4096 bytes"),
         "{stderr}"
     );

@@ -1,6 +1,6 @@
 //! The documentation stands alone: every link of README.md and docs/ points to a file (and
-//! heading) of this repository, and the authoring guide's Rust project is what
-//! `tm executor new` generates.
+//! heading) of this repository, so does every document a source comment cites, and the
+//! authoring guide's Rust project is what `tm executor new` generates.
 
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
 
@@ -120,6 +120,76 @@ fn every_doc_link_points_into_the_repository() {
         }
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// The Rust files of the repository (not build output).
+fn rust_sources(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !matches!(name.as_str(), "target" | ".git" | "corpus" | "artifacts") {
+                rust_sources(&path, found);
+            }
+        } else if name.ends_with(".rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// The Markdown files under docs/ cited in the comments of `source`, with their line numbers.
+fn cited_docs(source: &str) -> Vec<(usize, String)> {
+    let mut cited = Vec::new();
+    for (n, line) in source.lines().enumerate() {
+        let Some(at) = line.find("//") else { continue };
+        let mut rest = &line[at..];
+        while let Some(start) = rest.find("docs/") {
+            let tail = &rest[start..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "-_./".contains(c)))
+                .unwrap_or(tail.len());
+            let path = tail[..end].trim_end_matches('.');
+            if path.ends_with(".md") {
+                cited.push((n + 1, path.to_owned()));
+            }
+            rest = &tail[end..];
+        }
+    }
+    cited
+}
+
+/// Regression (issue 20): comments cited the Flow IR and REP specifications under file names
+/// that exist only outside the repository.
+#[test]
+fn every_doc_a_source_comment_cites_is_in_the_repository() {
+    let mut sources = Vec::new();
+    rust_sources(&repo(), &mut sources);
+    assert!(sources.len() > 50, "{} Rust files found", sources.len());
+    let mut missing = Vec::new();
+    for file in sources {
+        let text = fs::read_to_string(&file).unwrap();
+        for (line, path) in cited_docs(&text) {
+            if !repo().join(&path).is_file() {
+                missing.push(format!("{}:{line}: {path}", file.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "cited but not in the repository: {missing:#?}"
+    );
+}
+
+#[test]
+fn the_comment_checker_finds_cited_docs() {
+    let source = "let a = 1; // see docs/protocol.md \"§5\".\n//! (docs/flow-ir.md, and docs/x/)\n\"docs/protocol.md\"";
+    assert_eq!(
+        cited_docs(source),
+        [
+            (1, "docs/protocol.md".to_owned()),
+            (2, "docs/flow-ir.md".to_owned())
+        ]
+    );
 }
 
 #[test]

@@ -259,7 +259,7 @@ fn a_fifo_where_a_file_is_expected_is_an_error_never_a_hang() {
         ),
         (
             strings(&["ir", "manifest", fifo]),
-            format!("cannot read {fifo}"),
+            format!("cannot read IR file {fifo}"),
         ),
     ];
     for (args, message) in cases {
@@ -739,8 +739,7 @@ fn rep_bridge_ends_after_each_signal_and_stops_its_command() {
         let args = strings(&[
             "--connect-timeout",
             "60",
-            "tcp",
-            &format!("127.0.0.1:{port}"),
+            &format!("tcp:127.0.0.1:{port}"),
             "--",
             "sh",
             "-c",

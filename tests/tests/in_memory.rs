@@ -14,7 +14,7 @@ use common::*;
 use flow_ir::Manifest;
 use rep_host::{
     Client, EnvPolicy, ExecutorCommand, ExecutorHandle, Interrupts, RunIds, RunRequest, Session,
-    run_session,
+    Tap, run_session,
 };
 use rep_spec::{DEFAULT_MAX_FRAME_BYTES, RunStatus};
 use tokio::task::JoinHandle;
@@ -70,6 +70,7 @@ async fn plant_monitor_runs_over_a_duplex_to_the_kits_server() {
         max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         allow_shell: false,
         log_json: false,
+        tap: Tap::none(),
     };
     let (host_end, executor_end) = tokio::io::duplex(64 * 1024);
     let (host_read, host_write) = tokio::io::split(host_end);

@@ -20,23 +20,14 @@ fn node_with(id: &str, kind: &str, with: Value, timeout_ms: u64, max: u32, backo
            "retry": {"max": max, "backoff_ms": backoff}})
 }
 
-fn edge(from: &str, to: &str) -> Value {
-    json!({"from": from, "to": to, "on": "success"})
-}
+use flow_ir::build::edge;
 
 fn on_failure(from: &str, to: &str) -> Value {
-    json!({"from": from, "to": to, "on": "failure"})
+    flow_ir::build::edge_on(from, to, "failure")
 }
 
 fn ir(nodes: Vec<Value>, edges: Vec<Value>) -> Value {
-    json!({
-        "version": "1.0.0",
-        "flow": {"name": "kit", "timeout_ms": 0},
-        "constants": {"policyRef": "none", "policy": {}},
-        "inputs_schema": {},
-        "graph": {"nodes": nodes, "edges": edges},
-        "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "kit.wdl"}
-    })
+    flow_ir::build::document("kit", nodes, edges)
 }
 
 /// Runs `ir` through `tm runtime run` on the default (mock) executor, with `extra` args.

@@ -206,7 +206,13 @@ fn a_bad_transcript_exits_2_and_a_broken_executor_4() {
     std::fs::write(&bad, "{\"type\":\"frame\"}\n").unwrap();
     let run = replay(&bad, &mock_executor(), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("bad.jsonl: line 1"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("bad.jsonl is not a replayable transcript\n")
+            && run.stderr.contains("caused by: line 1: "),
+        "{}",
+        run.stderr
+    );
 
     let (_, transcript) = record(dir.path(), &plant_monitor_manifest(), "golden.jsonl");
     let run = replay(&transcript, &fake_executor(), &["exit-early"]);

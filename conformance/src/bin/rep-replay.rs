@@ -1,11 +1,14 @@
 //! `rep-replay FILE`: an executor that answers with a recorded session (docs/transcripts.md).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use rep_conformance::Error;
+use rep_conformance::exit::{Failure, exit_code};
 use rep_conformance::replay::{Session, serve::serve};
+use rep_process::{ErrorLines, stderr_sink};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -30,20 +33,42 @@ struct Cli {
     timing: bool,
 }
 
+/// How long the exit waits for the last stderr lines (recorded ones, an error) to be written.
+const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    stderr_sink().set_identity("rep-replay", "recorded stderr", ErrorLines::Named);
     // No child, nothing to finish: a signal ends it at once, with 128 + N.
     if let Err(error) = rep_process::exit_on_signals() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "rep-replay: cannot handle signals: {error}"
-        );
+        stderr_sink().own_line(&format!("rep-replay: cannot handle signals: {error}"));
     }
-    match Session::load(&cli.transcript) {
-        Ok(session) => ExitCode::from(u8::try_from(serve(&session, cli.timing)).unwrap_or(1)),
-        Err(error) => {
-            let _ = writeln!(std::io::stderr(), "rep-replay: {error}");
-            ExitCode::from(2)
-        }
+    let result = replay(&cli);
+    if let Err(failure) = &result
+        && !failure.already_told()
+    {
+        stderr_sink().error(failure);
+    }
+    stderr_sink().flush(STDERR_FLUSH_WAIT);
+    ExitCode::from(exit_code(&result))
+}
+
+/// Serves the transcript on stdin/stdout; the recorded exit code is the replay's.
+fn replay(cli: &Cli) -> Result<(), Failure> {
+    let session = Session::load(&cli.transcript)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let code = runtime.block_on(serve(
+        &session,
+        cli.timing,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+    ));
+    match u8::try_from(code) {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(Failure::Recorded { code }),
+        Err(_) => Err(Failure::Recorded { code: 1 }),
     }
 }

@@ -52,7 +52,7 @@ pub async fn only_responses_on_stdout(ctx: &Ctx<'_>) -> Check {
     conn.request(METHOD_HEALTH, json!({})).await?;
     conn.request(NO_SUCH_METHOD, json!({})).await?;
     let requests = usize::try_from(conn.requests_sent()).unwrap_or(usize::MAX);
-    conn.process().close_stdin();
+    conn.close_stdin();
     conn.drain(Duration::from_secs(2)).await;
     let lines = conn.received().to_vec();
     conn.close().await;

@@ -10,6 +10,7 @@ pub mod semantics;
 pub mod start;
 pub mod wire;
 
+use rep_host::Tap;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -114,8 +115,10 @@ impl Ctx<'_> {
     /// # Errors
     /// When it cannot be started.
     pub fn connect(&self) -> Result<Connection, Failure> {
-        let recorder = self.recording.and_then(|r| r.next(self.target));
-        let mut conn = Connection::spawn_recorded(self.target, self.deadline, recorder)?;
+        let tap = self
+            .recording
+            .map_or_else(Tap::none, |r| r.next(self.target));
+        let mut conn = Connection::spawn(self.target, self.deadline, &tap)?;
         conn.tap(self.frames.tap(self.test));
         Ok(conn)
     }

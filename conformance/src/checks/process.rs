@@ -27,10 +27,7 @@ pub async fn stdin_eof(ctx: &Ctx<'_>) -> Check {
     let mut conn = ctx.connect()?;
     conn.call(METHOD_CAPABILITIES, json!({})).await?;
     let closed = Instant::now();
-    let status = conn
-        .process()
-        .shutdown(Ladder::kill_after(EOF_EXIT_WITHIN))
-        .await;
+    let status = conn.shutdown(Ladder::kill_after(EOF_EXIT_WITHIN)).await;
     let elapsed = closed.elapsed();
     match status {
         Some(status) if status.signal() == Some(SIGKILL) => Err(Failure::new(format!(

@@ -1,8 +1,6 @@
 //! Starting runs and polling them as a host does (REP v0.1 §2–§3), keeping every poll.
 
-use std::time::Duration;
-
-use rep_spec::{METHOD_POLL, METHOD_START_RUN, RunStatus};
+use rep_spec::{METHOD_POLL, METHOD_START_RUN, PollCadence, RunStatus};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -10,11 +8,6 @@ use crate::checks::Ctx;
 use crate::conn::{Connection, Reply};
 use crate::flows::Flow;
 use crate::verdict::Failure;
-
-/// First pause between polls; it doubles up to [`MAX_POLL_INTERVAL`].
-const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(5);
-/// Longest pause between polls.
-const MAX_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// One `Runtime.Poll` answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,7 +144,8 @@ pub async fn poll(conn: &mut Connection, run_id: &str) -> Result<PollRecord, Fai
     })
 }
 
-/// Polls `run_id` until its status is final, pausing 5 ms, doubling up to 100 ms.
+/// Polls `run_id` until its status is final, at the cadence of every host
+/// ([`PollCadence::HOST`]).
 ///
 /// # Errors
 /// As [`poll`]; the test's deadline passing first.
@@ -160,16 +154,15 @@ pub async fn poll_until_final(
     run_id: &str,
 ) -> Result<Vec<PollRecord>, Failure> {
     let mut polls = Vec::new();
-    let mut pause = FIRST_POLL_INTERVAL;
+    let mut backoff = PollCadence::HOST.start();
     loop {
         let record = poll(conn, run_id).await?;
-        let done = record.is_final();
+        let (done, had_events) = (record.is_final(), !record.events.is_empty());
         polls.push(record);
         if done {
             return Ok(polls);
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(MAX_POLL_INTERVAL);
+        tokio::time::sleep(backoff.after(had_events)).await;
     }
 }
 

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use rep_host::{EnvPolicy, stderr_sink};
 
-use crate::cli::{
-    EXIT_FAILED, EXIT_PASS, EXIT_USAGE, not_a_program, note, parse_env, parse_secs, print, runtime,
-    until_interrupted,
-};
+use crate::cli::{not_a_program, note, parse_env, parse_secs, print, runtime, until_interrupted};
 use crate::conn::Target;
+use crate::exit;
 use crate::fuzz::{Options, fuzz, probe, run_case, write_found};
 use crate::semantics::case::Case;
 use crate::semantics::model::expect;
@@ -81,7 +79,7 @@ pub fn main(args: &FuzzArgs) -> u8 {
             "cannot start the executor {}: {message}",
             args.executor.display()
         ));
-        return EXIT_USAGE;
+        return exit::USAGE;
     }
     let target = Target {
         path: args.executor.clone(),
@@ -98,7 +96,7 @@ pub fn main(args: &FuzzArgs) -> u8 {
         Ok(started) => started,
         Err(error) => {
             note(&format!("cannot start the async runtime: {error}"));
-            return EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     let work = async {
@@ -121,7 +119,7 @@ pub fn main(args: &FuzzArgs) -> u8 {
 async fn one_case(target: &Target, file: &Path) -> (u8, String) {
     let usage = |message: String| {
         note(&message);
-        (EXIT_USAGE, String::new())
+        (exit::USAGE, String::new())
     };
     let case = match Case::load(file) {
         Ok(case) => case,
@@ -140,7 +138,7 @@ async fn one_case(target: &Target, file: &Path) -> (u8, String) {
         Ok(info) => info,
         Err(error) => return usage(error.to_string()),
     };
-    let differences = run_case(target, &case, &expected, &info, None).await;
+    let differences = run_case(target, &case, &expected, &info, &rep_host::Tap::none()).await;
     if differences.is_empty() {
         let text = format!(
             "{} matches the model: {} ({})\n",
@@ -148,13 +146,13 @@ async fn one_case(target: &Target, file: &Path) -> (u8, String) {
             expected.status.as_str(),
             expected.ended_by
         );
-        return (EXIT_PASS, text);
+        return (exit::PASS, text);
     }
     let mut text = format!("{} differs from the model:\n", file.display());
     for difference in &differences {
         text.push_str(&format!("  {difference}\n"));
     }
-    (EXIT_FAILED, text)
+    (exit::FAILED, text)
 }
 
 /// Generated cases: the exit code and what goes to stdout.
@@ -187,7 +185,7 @@ async fn generated(target: Target, args: &FuzzArgs) -> (u8, String) {
         Ok(result) => result,
         Err(error) => {
             note(&error.to_string());
-            return (EXIT_USAGE, String::new());
+            return (exit::USAGE, String::new());
         }
     };
     let Some(found) = &report.found else {
@@ -197,7 +195,7 @@ async fn generated(target: Target, args: &FuzzArgs) -> (u8, String) {
             report.elapsed.as_secs_f64(),
             rate(report.cases, report.elapsed)
         );
-        return (EXIT_PASS, text);
+        return (exit::PASS, text);
     };
     let dir = args.out.join(format!("seed-{seed}-case-{}", found.index));
     let reproduce = reproduce_command(&options.target, &dir.join("case.json"));
@@ -237,7 +235,7 @@ async fn generated(target: Target, args: &FuzzArgs) -> (u8, String) {
         }
     }
     text.push_str(&format!("reproduce: {reproduce}\n"));
-    (EXIT_FAILED, text)
+    (exit::FAILED, text)
 }
 
 fn rate(done: u64, elapsed: Duration) -> f64 {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use rep_host::Recorder;
+use rep_host::{OUTPUT_STALL, Recorder, Tap};
 use rep_spec::{Header, METHOD_CAPABILITIES, REP_VERSION, TRANSCRIPT_FORMAT};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -57,8 +57,12 @@ pub struct FuzzError(pub String);
 /// # Errors
 /// The executor cannot be started, does not answer, or does not advertise `rep.probe`.
 pub async fn probe(target: &Target) -> Result<ExecutorInfo, FuzzError> {
-    let mut conn = Connection::spawn(target, Instant::now() + Duration::from_secs(10))
-        .map_err(|f| FuzzError(f.reason))?;
+    let mut conn = Connection::spawn(
+        target,
+        Instant::now() + Duration::from_secs(10),
+        &Tap::none(),
+    )
+    .map_err(|f| FuzzError(f.reason))?;
     let caps = conn.call(METHOD_CAPABILITIES, json!({})).await;
     conn.close().await;
     let caps = caps.map_err(|f| FuzzError(format!("the executor did not answer: {}", f.reason)))?;
@@ -94,10 +98,10 @@ pub async fn run_case(
     case: &Case,
     expected: &Expected,
     info: &ExecutorInfo,
-    recorder: Option<Recorder>,
+    tap: &Tap,
 ) -> Vec<Difference> {
     let deadline = Instant::now() + CASE_BUDGET;
-    let mut conn = match Connection::spawn_recorded(target, deadline, recorder) {
+    let mut conn = match Connection::spawn(target, deadline, tap) {
         Ok(conn) => conn,
         Err(failure) => return vec![Difference::new(Aspect::Transport, failure.reason)],
     };
@@ -177,7 +181,7 @@ pub async fn fuzz(
                         options.seed
                     ))
                 })?;
-                let differences = run_case(&options.target, &case, &expected, info, None).await;
+                let differences = run_case(&options.target, &case, &expected, info, &Tap::none()).await;
                 Ok::<_, FuzzError>((index, case, differences))
             }
         })
@@ -223,7 +227,7 @@ async fn shrink_found(
         original.clone(),
         |variant: Case| async move {
             match expect(&variant) {
-                Ok(expected) => !run_case(target, &variant, &expected, info, None)
+                Ok(expected) => !run_case(target, &variant, &expected, info, &Tap::none())
                     .await
                     .is_empty(),
                 Err(_) => false,
@@ -236,7 +240,7 @@ async fn shrink_found(
     let differences = if shrunk.steps == 0 {
         original_differences.clone()
     } else {
-        run_case(target, &shrunk.case, &expected, info, None).await
+        run_case(target, &shrunk.case, &expected, info, &Tap::none()).await
     };
     Found {
         index,
@@ -294,9 +298,13 @@ pub async fn write_found(
         &found.shrunk.case,
         &found.expected,
         info,
-        Some(recorder),
+        &Tap::from(recorder.clone()),
     )
     .await;
+    // The case's processes are gone: their exit statuses are recorded.
+    recorder
+        .finish(OUTPUT_STALL)
+        .map_err(|e| error(&transcript, &e))?;
     let mut extra = Map::new();
     extra.insert("seed".into(), json!(options.seed));
     extra.insert("case".into(), json!(found.index));

@@ -10,14 +10,17 @@
 //! The fields left out everywhere are [`IGNORED_FIELDS`] (timestamps, durations, run and
 //! trace ids) plus any the caller adds. A run of recorded Polls that ended in a final status
 //! is replayed as "poll until final"; a run of Polls that did not (a run cancelled midway)
-//! sends as many Polls as were recorded. The `run_id` in a Poll's or Cancel's params is
-//! mapped to the id the live executor answered.
+//! sends as many Polls as were recorded, at the cadence of every host
+//! ([`PollCadence::HOST`]). The `run_id` in a Poll's or Cancel's params is mapped to the id
+//! the live executor answered. Answers are read as rep-spec's types: a Poll's result as a
+//! [`PollResult`], an error as an [`ErrorObject`].
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use rep_spec::{METHOD_POLL, METHOD_START_RUN, RunStatus};
+use rep_host::Tap;
+use rep_spec::{ErrorObject, METHOD_POLL, METHOD_START_RUN, PollCadence, PollResult};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -28,16 +31,26 @@ use crate::verdict::Failure;
 /// Fields removed (at any depth) from events and summaries before comparing.
 pub const IGNORED_FIELDS: [&str; 5] = ["timestamp", "duration_ms", "run_id", "trace_id", "ts"];
 
-/// The first pause between live Polls; it doubles up to [`MAX_POLL_INTERVAL`].
-const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(1);
-/// The longest pause between live Polls.
-const MAX_POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// An answer to a request: its result, or its error object.
+pub type Answer = Result<Value, ErrorObject>;
+
+/// A Poll result as compared: events and summary kept as JSON values.
+type Poll = PollResult<Value, Value>;
+
+/// A Poll answer read as a [`PollResult`], if it is a result and one.
+fn poll_result(answer: &Answer) -> Option<Poll> {
+    answer
+        .as_ref()
+        .ok()
+        .and_then(|result| serde_json::from_value(result.clone()).ok())
+}
 
 /// What is compared of a session.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Semantics {
-    /// Every call but the Polls that answered a result: `Runtime.StartRun: result`,
-    /// `Runtime.Cancel: error 1004`, `Runtime.Poll: no answer`.
+    /// Every call but the Polls that answered a valid result: `Runtime.StartRun: result`,
+    /// `Runtime.Cancel: error 1004`, `Runtime.Poll: no answer`, `Runtime.Poll: invalid
+    /// result`.
     pub calls: Vec<String>,
     /// The events of every Poll, in order, normalized.
     pub events: Vec<Value>,
@@ -49,26 +62,24 @@ pub struct Semantics {
 
 impl Semantics {
     /// Adds one call and its answer (`None`: no answer).
-    pub fn add(&mut self, method: &str, answer: Option<&Result<Value, Value>>, ignored: &Fields) {
+    pub fn add(&mut self, method: &str, answer: Option<&Answer>, ignored: &Fields) {
         match answer {
-            Some(Ok(result)) if method == METHOD_POLL => {
-                if let Some(events) = result.get("events").and_then(Value::as_array) {
-                    self.events
-                        .extend(events.iter().map(|e| normalize(e, ignored)));
-                }
-                if let Some(status) = result.get("status").and_then(Value::as_str) {
-                    self.status = Some(status.to_owned());
-                }
-                if let Some(summary) = result.get("summary").filter(|s| !s.is_null()) {
-                    self.summary = Some(normalize(summary, ignored));
-                }
-            }
+            Some(answer @ Ok(_)) if method == METHOD_POLL => match poll_result(answer) {
+                Some(poll) => self.add_poll(poll, ignored),
+                None => self.calls.push(format!("{method}: invalid result")),
+            },
             Some(Ok(_)) => self.calls.push(format!("{method}: result")),
-            Some(Err(error)) => {
-                let code = error.get("code").map_or("?".to_owned(), Value::to_string);
-                self.calls.push(format!("{method}: error {code}"));
-            }
+            Some(Err(error)) => self.calls.push(format!("{method}: error {}", error.code)),
             None => self.calls.push(format!("{method}: no answer")),
+        }
+    }
+
+    fn add_poll(&mut self, poll: Poll, ignored: &Fields) {
+        self.events
+            .extend(poll.events.iter().map(|e| normalize(e, ignored)));
+        self.status = Some(poll.status.as_str().to_owned());
+        if let Some(summary) = poll.summary.filter(|s| !s.is_null()) {
+            self.summary = Some(normalize(&summary, ignored));
         }
     }
 }
@@ -125,7 +136,8 @@ pub async fn replay(
     ignored: &Fields,
 ) -> Result<Semantics, Broken> {
     let deadline = Instant::now() + timeout;
-    let mut conn = Connection::spawn(target, deadline).map_err(|f| Broken(f.reason))?;
+    let mut conn =
+        Connection::spawn(target, deadline, &Tap::none()).map_err(|f| Broken(f.reason))?;
     let mut live = Semantics::default();
     let mut run_ids: Option<(Value, Value)> = None;
     let exchanges = &session.exchanges;
@@ -141,10 +153,11 @@ pub async fn replay(
         let params = map_run_id(&exchange.params, run_ids.as_ref());
         if streak > 0 {
             let last = &exchanges[i + streak - 1];
-            let until_final = matches!(
-                last.payload(),
-                Some(Ok(ref r)) if r.get("status").and_then(Value::as_str).and_then(status).is_some_and(|s| s.is_final())
-            );
+            let until_final = last
+                .payload()
+                .as_ref()
+                .and_then(poll_result)
+                .is_some_and(|poll| poll.status.is_final());
             let polls = if until_final { usize::MAX } else { streak };
             if let Err(failure) = poll(&mut conn, &params, polls, &mut live, ignored).await {
                 break Err((last, failure));
@@ -154,10 +167,7 @@ pub async fn replay(
         }
         match conn.request(&exchange.method, params).await {
             Ok(reply) => {
-                let answer = reply
-                    .response
-                    .payload
-                    .map_err(|e| serde_json::to_value(e).unwrap_or(Value::Null));
+                let answer = reply.response.payload;
                 if exchange.method == METHOD_START_RUN
                     && let (Ok(live_result), Some(Ok(recorded_result))) =
                         (&answer, exchange.payload())
@@ -187,10 +197,6 @@ pub async fn replay(
     }
 }
 
-fn status(text: &str) -> Option<RunStatus> {
-    serde_json::from_value(Value::String(text.to_owned())).ok()
-}
-
 /// Polls `polls` times, or until a final status; events and the status go into `live`.
 async fn poll(
     conn: &mut Connection,
@@ -199,35 +205,21 @@ async fn poll(
     live: &mut Semantics,
     ignored: &Fields,
 ) -> Result<(), Failure> {
-    let mut interval = FIRST_POLL_INTERVAL;
+    let mut backoff = PollCadence::HOST.start();
     for _ in 0..polls {
-        let reply = conn.request(METHOD_POLL, params.clone()).await?;
-        let answer = reply
+        let answer = conn
+            .request(METHOD_POLL, params.clone())
+            .await?
             .response
-            .payload
-            .map_err(|e| serde_json::to_value(e).unwrap_or(Value::Null));
+            .payload;
         live.add(METHOD_POLL, Some(&answer), ignored);
-        let Ok(result) = answer else {
+        let Some(poll) = poll_result(&answer) else {
             return Ok(());
         };
-        let is_final = result
-            .get("status")
-            .and_then(Value::as_str)
-            .and_then(status)
-            .is_some_and(|s| s.is_final());
-        if is_final {
+        if poll.status.is_final() {
             return Ok(());
         }
-        let had_events = result
-            .get("events")
-            .and_then(Value::as_array)
-            .is_some_and(|e| !e.is_empty());
-        if had_events {
-            interval = FIRST_POLL_INTERVAL;
-        } else {
-            tokio::time::sleep(interval).await;
-            interval = (interval * 2).min(MAX_POLL_INTERVAL);
-        }
+        tokio::time::sleep(backoff.after(!poll.events.is_empty())).await;
     }
     Ok(())
 }

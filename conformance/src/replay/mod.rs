@@ -9,7 +9,10 @@ pub mod serve;
 use std::path::Path;
 
 use rep_files::{ReadError, caps};
-use rep_spec::{Direction, Record, Transcript, read_transcript};
+use rep_spec::{
+    Direction, ErrorObject, Id, Record, Response, Transcript, parse_request, parse_response,
+    read_transcript,
+};
 use serde_json::Value;
 
 /// Why a transcript cannot be replayed (exit code 2).
@@ -17,7 +20,7 @@ use serde_json::Value;
 pub enum ReplayError {
     /// The file cannot be read: missing, not a regular file, over
     /// [`caps::TRANSCRIPT`].
-    #[error("cannot read the transcript {path}: {source}")]
+    #[error("cannot read the transcript {path}")]
     Read {
         /// The file.
         path: String,
@@ -25,16 +28,16 @@ pub enum ReplayError {
         source: ReadError,
     },
     /// The file is not a transcript.
-    #[error("{path}: {source}")]
+    #[error("{path} is not a replayable transcript")]
     Parse {
         /// The file.
         path: String,
         /// What is wrong, with the line.
         source: rep_spec::TranscriptError,
     },
-    /// A host frame that is not a JSON-RPC request, which cannot be replayed.
+    /// A host frame that is not a JSON-RPC request with an id, which cannot be replayed.
     #[error(
-        "{path}: frame {n} from the host is not a JSON-RPC request with a method and an id; \
+        "{path}: frame {n} from the host is not a JSON-RPC request with an id ({reason}); \
          only sessions of well-formed requests can be replayed"
     )]
     NotARequest {
@@ -42,6 +45,8 @@ pub enum ReplayError {
         path: String,
         /// 1-based index of the frame among the host's frames.
         n: usize,
+        /// Why not, by JSON-RPC 2.0's rules (rep-spec's `parse_request`).
+        reason: String,
     },
 }
 
@@ -70,8 +75,8 @@ pub struct Exchange {
     /// `method`.
     pub method: String,
     /// The request's `id`.
-    pub id: Value,
-    /// `params` (`null` when absent).
+    pub id: Id,
+    /// `params` (`{}` when absent).
     pub params: Value,
     /// When it was sent, in ms since the session started.
     pub sent_ms: f64,
@@ -82,19 +87,21 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// The response, parsed: `Ok(result)` or `Err(error object)`; `None` when no response
-    /// came or it is neither.
-    pub fn payload(&self) -> Option<Result<Value, Value>> {
+    /// The response, read by JSON-RPC 2.0's rules (rep-spec's `parse_response`):
+    /// `Ok(result)` or `Err(error object)`; `None` when no response came.
+    pub fn payload(&self) -> Option<Result<Value, ErrorObject>> {
         let Output::Frame { text, .. } = &self.outputs[self.response?] else {
             return None;
         };
-        let value: Value = serde_json::from_str(text).ok()?;
-        match (value.get("result"), value.get("error")) {
-            (Some(result), None) => Some(Ok(result.clone())),
-            (None, Some(error)) => Some(Err(error.clone())),
-            _ => None,
-        }
+        response(text).map(|response| response.payload)
     }
+}
+
+/// The line `text` as a JSON-RPC 2.0 response, if it is one.
+fn response(text: &str) -> Option<Response> {
+    serde_json::from_str(text)
+        .ok()
+        .and_then(|value| parse_response(value).ok())
 }
 
 /// A transcript as a replay sees it.
@@ -162,25 +169,23 @@ impl Session {
                 },
                 Record::Frame(frame) if frame.dir == Direction::HostToExecutor => {
                     host_frames += 1;
-                    let request = frame
-                        .frame
-                        .as_ref()
-                        .and_then(|f| serde_json::from_str::<Value>(f.get()).ok())
-                        .and_then(|v| {
-                            let method = v.get("method")?.as_str()?.to_owned();
-                            let id = v.get("id")?.clone();
-                            Some((method, id, v.get("params").cloned().unwrap_or(Value::Null)))
-                        });
-                    let Some((method, id, params)) = request else {
-                        return Err(ReplayError::NotARequest {
-                            path: path.to_owned(),
-                            n: host_frames,
-                        });
+                    let not_a_request = |reason: String| ReplayError::NotARequest {
+                        path: path.to_owned(),
+                        n: host_frames,
+                        reason,
+                    };
+                    let Some(json) = &frame.frame else {
+                        return Err(not_a_request(frame.note.clone().unwrap_or_default()));
+                    };
+                    let request = parse_request(json.get().as_bytes())
+                        .map_err(|e| not_a_request(e.to_string()))?;
+                    let Some(id) = request.id else {
+                        return Err(not_a_request("a notification".into()));
                     };
                     exchanges.push(Exchange {
-                        method,
+                        method: request.method,
                         id,
-                        params,
+                        params: request.params,
                         sent_ms: frame.ms,
                         outputs: Vec::new(),
                         response: None,
@@ -217,9 +222,7 @@ impl Session {
     }
 }
 
-/// Whether the line `text` is a response (no method) carrying `id`.
-fn answers(text: &str, id: &Value) -> bool {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .is_some_and(|v| v.get("method").is_none() && v.get("id") == Some(id))
+/// Whether the line `text` is a response carrying `id`.
+fn answers(text: &str, id: &Id) -> bool {
+    response(text).is_some_and(|response| response.id == *id)
 }

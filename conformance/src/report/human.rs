@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use anstyle::AnsiColor;
+
 use crate::catalogue::{Area, CATALOGUE};
 use crate::checks::count;
 use crate::suite::SuiteReport;
@@ -16,14 +18,20 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
+        rep_process::color::paint(text, style, self.color)
     }
 }
+
+const BOLD: anstyle::Style = anstyle::Style::new().bold();
+const GREEN: anstyle::Style =
+    anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+const RED: anstyle::Style =
+    anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+const YELLOW: anstyle::Style =
+    anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+const GREY: anstyle::Style =
+    anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::BrightBlack)));
 
 /// The verdict as a tag: `PASS`, `FAIL`, `WARN`, `SKIP`, or `XFAIL` for a failure the
 /// baseline expects.
@@ -43,13 +51,13 @@ pub fn tag(result: &TestResult) -> &'static str {
 
 fn painted_tag(result: &TestResult, style: Style) -> String {
     let tag = tag(result);
-    let code = match tag {
-        "PASS" => "32",
-        "FAIL" => "1;31",
-        "WARN" => "33",
-        _ => "90",
+    let painted = match tag {
+        "PASS" => GREEN,
+        "FAIL" => RED.bold(),
+        "WARN" => YELLOW,
+        _ => GREY,
     };
-    style.paint(code, &format!("{tag:<5}"))
+    style.paint(painted, &format!("{tag:<5}"))
 }
 
 /// The whole summary as text.
@@ -82,7 +90,7 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
     for result in &report.results {
         if area != Some(result.area) {
             area = Some(result.area);
-            let _ = writeln!(out, "\n{}", style.paint("1", result.area.title()));
+            let _ = writeln!(out, "\n{}", style.paint(BOLD, result.area.title()));
         }
         let _ = writeln!(
             out,
@@ -109,7 +117,7 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
                 let _ = writeln!(
                     out,
                     "        {}: passed on run {runs} of {runs}; run 1: {}",
-                    style.paint("33", "flaky"),
+                    style.paint(YELLOW, "flaky"),
                     first.reason
                 );
             } else {
@@ -159,9 +167,9 @@ pub fn render(report: &SuiteReport, style: Style) -> String {
     let _ = writeln!(out, "{totals} in {:.1} s", report.duration.as_secs_f64());
     let line = report.certification_line();
     let painted = if report.certification().core {
-        style.paint("1;32", &line)
+        style.paint(GREEN.bold(), &line)
     } else {
-        style.paint("1;31", &line)
+        style.paint(RED.bold(), &line)
     };
     let _ = writeln!(out, "{painted}");
     out

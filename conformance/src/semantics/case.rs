@@ -79,7 +79,7 @@ impl Case {
 
     /// The Flow IR v1.0.0 document.
     pub fn ir(&self) -> Value {
-        crate::flows::ir(
+        flow_ir::build::document(
             &self.name,
             self.nodes.iter().map(node_json).collect(),
             self.edges.iter().map(edge_json).collect(),

@@ -97,28 +97,17 @@ impl Wire {
     }
 }
 
-pub fn node(id: &str, kind: &str, with: Value) -> Value {
-    json!({"id": id, "type": kind, "with": with, "timeout_ms": 0, "retry": {"max": 0, "backoff_ms": 0}})
-}
+#[allow(unused_imports)]
+pub use flow_ir::build::{edge, node};
 
+/// A flow `t` of `nodes` and `edges`.
 pub fn flow(nodes: Vec<Value>, edges: Vec<Value>) -> Value {
-    json!({
-        "version": "1.0.0",
-        "flow": {"name": "t", "timeout_ms": 0},
-        "constants": {"policyRef": "p", "policy": {}},
-        "inputs_schema": {},
-        "graph": {"nodes": nodes, "edges": edges},
-        "metadata": {"generated_at": "2026-01-01T00:00:00Z", "source_file": "t.wdl"}
-    })
-}
-
-pub fn edge(from: &str, to: &str) -> Value {
-    json!({"from": from, "to": to, "on": "success"})
+    flow_ir::build::document("t", nodes, edges)
 }
 
 /// A `failure` edge.
 pub fn on_failure(from: &str, to: &str) -> Value {
-    json!({"from": from, "to": to, "on": "failure"})
+    flow_ir::build::edge_on(from, to, "failure")
 }
 
 /// `node` with `retry` and `timeout_ms` set.

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use rep_host::{RuntimeConfig, find_all_on_path, find_on_path, is_bare_name, stderr_sink};
 use rep_process::Spec;
-use rep_spec::ExitCode;
 
 use super::args::GlobalArgs;
 use super::error::Failure;
@@ -99,7 +98,7 @@ pub fn hand_over(global: &GlobalArgs, args: &[OsString], command: &str, own: &[S
 }
 
 /// `tm --version`: this tm, then the TraceMind CLI other commands go to.
-pub fn print_version(global: &GlobalArgs) -> Result<ExitCode, Failure> {
+pub fn print_version(global: &GlobalArgs) -> Result<(), Failure> {
     let python = configured_python(global);
     let theirs = match find(&python) {
         Some(TraceMindCli::Program(path)) => {
@@ -118,7 +117,7 @@ pub fn print_version(global: &GlobalArgs) -> Result<ExitCode, Failure> {
         flow_ir::SUPPORTED_VERSION,
     );
     print_stdout(text.as_bytes())?;
-    Ok(ExitCode::Completed)
+    Ok(())
 }
 
 /// TraceMind's CLI: the first `tm` on PATH that is neither this binary nor one a hand-over

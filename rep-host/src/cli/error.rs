@@ -1,11 +1,12 @@
-//! Every way a `tm` command can fail, and the one mapping of failures to exit codes
-//! (REP v0.1 §5; `tm --help` lists the codes).
+//! Every way a `tm` command can fail, and the one mapping of a command's result to its exit
+//! code ([`exit_code`]; the table is rep-spec's [`ExitCode`], REP v0.1 §5; docs/exit-codes.md
+//! documents it with the other binaries').
 
 use std::path::PathBuf;
 
 use flow_ir::ManifestError;
-use rep_host::{CacheError, CompileError, ConfigError, RecordError, RunError};
-use rep_spec::ExitCode;
+use rep_host::{CacheError, Cause, CompileError, ConfigError, Interrupt, RecordError, RunError};
+use rep_spec::{ErrorClass, ExitCode};
 
 use super::delegate::DelegateError;
 use super::executor::ExecutorError;
@@ -71,43 +72,125 @@ pub enum Failure {
     /// `tm executor new` or `tm executor check` could not do its work.
     #[error(transparent)]
     Executor(ExecutorError),
-    /// The run (or the Capabilities exchange) failed: the error in the JSON output.
+    /// The run failed: the error in the JSON output, told before it.
     #[error(transparent)]
     Run(RunError),
+    /// `tm runtime capabilities`: the exchange failed.
+    #[error(transparent)]
+    Capabilities(RunError),
+    /// `tm ir validate`: files are invalid (their problems are on stdout).
+    #[error(
+        "{invalid} of {files} {} invalid ({problems} {})",
+        super::ir::plural(*files, "file", "files"),
+        super::ir::plural(*problems, "problem", "problems")
+    )]
+    InvalidIrFiles {
+        invalid: usize,
+        files: usize,
+        problems: usize,
+    },
+    /// `tm executor check`: checks failed (each on stdout).
+    #[error("{failed} of {total} checks failed")]
+    ChecksFailed { failed: usize, total: usize },
+    /// A signal arrived once the run was over, while its result or outputs were written (the
+    /// run's own interruption is a [`Failure::Run`]).
+    #[error("{}: the run's outputs were not finished", interrupt.name())]
+    Interrupted { interrupt: Interrupt },
 }
 
 impl Failure {
-    /// The exit code of this failure: the one place where `tm` maps errors to codes.
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            Failure::Manifest(_)
-            | Failure::Inputs(_)
-            | Failure::InputsMismatch { .. }
-            | Failure::EventsJsonl { .. }
-            | Failure::Record(_)
-            | Failure::Usage(_) => ExitCode::BadInput,
-            Failure::Compile(CompileError::Interrupted(interrupt)) => interrupted(*interrupt),
-            Failure::Compile(_) => ExitCode::BadInput,
-            Failure::Config(ConfigError::LanguageMismatch { .. }) => ExitCode::Validation,
-            Failure::Config(ConfigError::NoExecutor { .. }) => ExitCode::RuntimeInternal,
-            Failure::Config(_) => ExitCode::BadInput,
-            Failure::Delegate(DelegateError::NotInstalled { .. }) => ExitCode::BadInput,
-            Failure::Delegate(_) => ExitCode::RuntimeInternal,
-            Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } | Failure::Stdout(_) => {
-                ExitCode::RuntimeInternal
-            }
-            Failure::IrManifest(error) => error.exit_code(),
-            Failure::Executor(error) => error.exit_code(),
-            Failure::Run(error) => error.exit_code(),
-        }
+    /// Whether the command told this failure itself, where it happened (a run's error, before
+    /// its result; an interrupt, when it came): [`super::report`] does not repeat it.
+    pub fn already_told(&self) -> bool {
+        matches!(self, Failure::Run(_) | Failure::Interrupted { .. })
     }
 }
 
-/// The exit code after `interrupt` (REP v0.1 §5's 130 and 143, and 129 for SIGHUP).
-pub fn interrupted(interrupt: rep_host::Interrupt) -> ExitCode {
+/// The exit code of a `tm` command's result: the one place where `tm` maps outcomes to codes.
+pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
+    let Err(failure) = result else {
+        return ExitCode::Completed;
+    };
+    match failure {
+        Failure::Manifest(_)
+        | Failure::Inputs(_)
+        | Failure::InputsMismatch { .. }
+        | Failure::EventsJsonl { .. }
+        | Failure::Record(_)
+        | Failure::Usage(_)
+        | Failure::InvalidIrFiles { .. } => ExitCode::BadInput,
+        Failure::Compile(CompileError::Interrupted(interrupt)) => signal(*interrupt),
+        Failure::Compile(_) => ExitCode::BadInput,
+        Failure::Config(ConfigError::LanguageMismatch { .. }) => ExitCode::Validation,
+        Failure::Config(ConfigError::NoExecutor { .. }) => ExitCode::RuntimeInternal,
+        Failure::Config(_) => ExitCode::BadInput,
+        Failure::Delegate(DelegateError::NotInstalled { .. }) => ExitCode::BadInput,
+        Failure::Delegate(_) => ExitCode::RuntimeInternal,
+        Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } | Failure::Stdout(_) => {
+            ExitCode::RuntimeInternal
+        }
+        Failure::IrManifest(IrManifestError::Write { .. }) => ExitCode::RuntimeInternal,
+        Failure::IrManifest(_) => ExitCode::BadInput,
+        Failure::Executor(
+            ExecutorError::Io { .. }
+            | ExecutorError::Template(_)
+            | ExecutorError::Unreadable(_)
+            | ExecutorError::Write { .. },
+        ) => ExitCode::RuntimeInternal,
+        Failure::Executor(_) => ExitCode::BadInput,
+        Failure::ChecksFailed { .. } => ExitCode::RunFailed,
+        Failure::Interrupted { interrupt } => signal(*interrupt),
+        Failure::Run(error) | Failure::Capabilities(error) => match error.cause {
+            Some(Cause::Interrupted) => ExitCode::Interrupted,
+            Some(Cause::Terminated) => ExitCode::Terminated,
+            Some(Cause::HungUp) => ExitCode::HungUp,
+            // REP v0.1 §5: the class of the error's code.
+            _ => match error.class {
+                ErrorClass::Validation => ExitCode::Validation,
+                ErrorClass::StepFailure => ExitCode::RunFailed,
+                ErrorClass::RuntimeInternal | ErrorClass::Protocol | ErrorClass::Unknown => {
+                    ExitCode::RuntimeInternal
+                }
+            },
+        },
+    }
+}
+
+/// 130, 143 or 129 (REP v0.1 §5 [clarified], by shell convention).
+fn signal(interrupt: Interrupt) -> ExitCode {
     match interrupt {
-        rep_host::Interrupt::Sigint => ExitCode::Interrupted,
-        rep_host::Interrupt::Sigterm => ExitCode::Terminated,
-        rep_host::Interrupt::Sighup => ExitCode::HungUp,
+        Interrupt::Sigint => ExitCode::Interrupted,
+        Interrupt::Sigterm => ExitCode::Terminated,
+        Interrupt::Sighup => ExitCode::HungUp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_errors_exit_by_their_class_and_signals_by_theirs() {
+        let table = [
+            (1001, Cause::ExecutorError, 3),
+            (1002, Cause::CapabilitiesMismatch, 3),
+            (2001, Cause::RunFailed, 1),
+            (3001, Cause::Timeout, 4),
+            (3002, Cause::ExecutorError, 4),
+            (-32601, Cause::ExecutorError, 4),
+            (42, Cause::ExecutorError, 4),
+            (3001, Cause::Interrupted, 130),
+            (3001, Cause::Terminated, 143),
+            (3001, Cause::HungUp, 129),
+        ];
+        for (code, cause, exit) in table {
+            let failure = Failure::Run(RunError::new(code, cause, "x"));
+            assert_eq!(exit_code(&Err(failure)).code(), exit, "{code} {cause:?}");
+        }
+        assert_eq!(exit_code(&Ok(())), ExitCode::Completed);
+        let late = Failure::Interrupted {
+            interrupt: Interrupt::Sighup,
+        };
+        assert_eq!(exit_code(&Err(late)), ExitCode::HungUp);
     }
 }

@@ -3,42 +3,13 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use flow_ir::{FlowIr, ManifestEntry, Problem, ValidationError};
-use rep_spec::ExitCode;
-use serde_json::{Value, json};
+use flow_ir::{IrFileError, ManifestEntry, load_ir_file};
+use serde::Serialize;
 
 use super::args::{GlobalArgs, IrManifestArgs, IrValidateArgs};
 use super::error::Failure;
 use super::note;
 use super::output::print_stdout;
-
-/// Why one IR file could not be used. Messages name the file; the problems of an invalid
-/// document are in `ValidationError`.
-#[derive(Debug, thiserror::Error)]
-pub enum IrFileError {
-    /// The file cannot be read (missing, not a regular file, over its cap).
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: rep_files::ReadError,
-    },
-    /// The file is not JSON; `line` and `column` are 1-based.
-    #[error("{} is not valid JSON at line {line}, column {column}: {message}", path.display())]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    /// The document is not valid Flow IR v1.0.0.
-    #[error("invalid Flow IR in {}", path.display())]
-    Invalid {
-        path: PathBuf,
-        #[source]
-        source: ValidationError,
-    },
-}
 
 /// Why `tm ir manifest` wrote nothing.
 #[derive(Debug, thiserror::Error)]
@@ -69,144 +40,149 @@ pub enum IrManifestError {
     },
 }
 
-impl IrManifestError {
-    /// Bad input is exit code 2; a manifest that cannot be written is an internal failure.
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            IrManifestError::Write { .. } => ExitCode::RuntimeInternal,
-            _ => ExitCode::BadInput,
+/// `tm ir validate --json`: every file and its problems.
+#[derive(Debug, Serialize)]
+struct Report {
+    valid: bool,
+    files: Vec<FileReport>,
+}
+
+/// One file of [`Report`].
+#[derive(Debug, Serialize)]
+struct FileReport {
+    path: String,
+    valid: bool,
+    problems: Vec<FileProblem>,
+}
+
+/// One problem of a file: a validation problem at its JSON pointer (`kind`
+/// `unsupported_version`, `schema` or `semantic`), or the one problem of a file that is not
+/// JSON (`json`, at line and column) or cannot be read (`io`), at the root `""`.
+#[derive(Debug, Serialize)]
+struct FileProblem {
+    pointer: String,
+    kind: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+}
+
+impl FileProblem {
+    /// A problem of the whole file.
+    fn at_root(kind: &'static str, message: String) -> FileProblem {
+        FileProblem {
+            pointer: String::new(),
+            kind,
+            message,
+            line: None,
+            column: None,
+        }
+    }
+
+    /// The problems of a file that could not be loaded.
+    fn of(error: &IrFileError) -> Vec<FileProblem> {
+        match error {
+            IrFileError::Invalid { source, .. } => source
+                .problems
+                .iter()
+                .map(|problem| FileProblem {
+                    pointer: problem.pointer.clone(),
+                    kind: problem.kind.as_str(),
+                    message: problem.message.clone(),
+                    line: None,
+                    column: None,
+                })
+                .collect(),
+            IrFileError::Parse {
+                line,
+                column,
+                message,
+                ..
+            } => vec![FileProblem {
+                line: Some(*line),
+                column: Some(*column),
+                ..FileProblem::at_root(
+                    "json",
+                    format!("not valid JSON at line {line}, column {column}: {message}"),
+                )
+            }],
+            IrFileError::NotFound { .. } => {
+                vec![FileProblem::at_root("io", "file not found".to_owned())]
+            }
+            IrFileError::Read { source, .. } => vec![FileProblem::at_root(
+                "io",
+                format!("cannot read the file: {source}"),
+            )],
+            // A kind of failure added to flow-ir later: said as it says it.
+            other => vec![FileProblem::at_root("io", other.to_string())],
         }
     }
 }
 
-/// Reads (a regular file, at most [`rep_files::caps::FLOW_IR`]), parses and validates one
-/// IR file.
-pub fn load_ir(path: &Path) -> Result<(Value, FlowIr), IrFileError> {
-    let text = rep_files::read_to_string(path, rep_files::caps::FLOW_IR).map_err(|source| {
-        IrFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
-    let document: Value = serde_json::from_str(&text).map_err(|e| {
-        let (line, column) = (e.line(), e.column());
-        let full = e.to_string();
-        let suffix = format!(" at line {line} column {column}");
-        IrFileError::Parse {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: full.strip_suffix(&suffix).unwrap_or(&full).to_owned(),
-        }
-    })?;
-    let ir = flow_ir::validate(&document).map_err(|source| IrFileError::Invalid {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok((document, ir))
-}
-
-/// `tm ir validate FILE… [--json]`: every problem of every file, on stdout; exit code 2 when
-/// any file has one.
-pub fn validate(global: &GlobalArgs, args: &IrValidateArgs) -> Result<ExitCode, Failure> {
-    let mut files = Vec::with_capacity(args.files.len());
-    let mut invalid = 0;
-    let mut problem_count = 0;
-    for path in &args.files {
-        let problems = match load_ir(path) {
-            Ok(_) => Vec::new(),
-            Err(error) => file_problems(&error),
-        };
-        if !problems.is_empty() {
-            invalid += 1;
-            problem_count += problems.len();
-        }
-        files.push((path, problems));
-    }
+/// `tm ir validate FILE… [--json]`: every problem of every file, on stdout; a failure (exit
+/// code 2) when any file has one.
+pub fn validate(global: &GlobalArgs, args: &IrValidateArgs) -> Result<(), Failure> {
+    let files: Vec<FileReport> = args
+        .files
+        .iter()
+        .map(|path| {
+            let problems = load_ir_file(path)
+                .err()
+                .map_or_else(Vec::new, |error| FileProblem::of(&error));
+            FileReport {
+                path: path.display().to_string(),
+                valid: problems.is_empty(),
+                problems,
+            }
+        })
+        .collect();
+    let invalid = files.iter().filter(|f| !f.valid).count();
+    let problems: usize = files.iter().map(|f| f.problems.len()).sum();
     if args.json {
-        let document = json!({
-            "valid": invalid == 0,
-            "files": files.iter().map(|(path, problems)| json!({
-                "path": path.display().to_string(),
-                "valid": problems.is_empty(),
-                "problems": problems,
-            })).collect::<Vec<_>>(),
-        });
-        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+        let report = Report {
+            valid: invalid == 0,
+            files,
+        };
+        // Serializing these types cannot fail: every key is a string.
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
         print_stdout(format!("{text}\n").as_bytes())?;
     } else {
         let mut text = String::new();
-        for (path, problems) in &files {
-            for problem in problems {
-                let pointer = problem["pointer"].as_str().unwrap_or_default();
-                let message = problem["message"].as_str().unwrap_or_default();
-                let pointer = if pointer.is_empty() { "/" } else { pointer };
-                text.push_str(&format!("{}: {pointer}: {message}\n", path.display()));
+        for file in &files {
+            for problem in &file.problems {
+                let pointer = match problem.pointer.as_str() {
+                    "" => "/",
+                    pointer => pointer,
+                };
+                text.push_str(&format!("{}: {pointer}: {}\n", file.path, problem.message));
             }
         }
         print_stdout(text.as_bytes())?;
-        if !global.quiet {
+        if invalid == 0 && !global.quiet {
             let n = files.len();
-            note(&match invalid {
-                0 => format!("{n} {} valid", plural(n, "file", "files")),
-                _ => format!(
-                    "{invalid} of {n} {} invalid ({problem_count} {})",
-                    plural(n, "file", "files"),
-                    plural(problem_count, "problem", "problems")
-                ),
-            });
+            note(&format!("{n} {} valid", plural(n, "file", "files")));
         }
     }
-    Ok(if invalid == 0 {
-        ExitCode::Completed
-    } else {
-        ExitCode::BadInput
-    })
+    match invalid {
+        0 => Ok(()),
+        _ => Err(Failure::InvalidIrFiles {
+            invalid,
+            files: args.files.len(),
+            problems,
+        }),
+    }
 }
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+/// `file`/`files` after `n`.
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
-}
-
-/// The problems of one file as `{pointer, kind, message}` objects (plus `line`/`column` for
-/// JSON syntax errors). A file that cannot be read or parsed has one problem at `""`.
-fn file_problems(error: &IrFileError) -> Vec<Value> {
-    match error {
-        IrFileError::Invalid { source, .. } => source.problems.iter().map(problem_json).collect(),
-        IrFileError::Parse {
-            line,
-            column,
-            message,
-            ..
-        } => vec![json!({
-            "pointer": "",
-            "kind": "json",
-            "message": format!("not valid JSON at line {line}, column {column}: {message}"),
-            "line": line,
-            "column": column,
-        })],
-        IrFileError::Read { source, .. } => {
-            let message = if source.is_not_found() {
-                "file not found".to_owned()
-            } else {
-                format!("cannot read the file: {source}")
-            };
-            vec![json!({"pointer": "", "kind": "io", "message": message})]
-        }
-    }
-}
-
-fn problem_json(problem: &Problem) -> Value {
-    json!({
-        "pointer": problem.pointer,
-        "kind": problem.kind.as_str(),
-        "message": problem.message,
-    })
 }
 
 /// `tm ir manifest FILE… [--out FILE]`: one entry per file, as TraceMind's compiler writes
 /// them; nothing is written unless every file is valid.
-pub fn manifest(args: &IrManifestArgs) -> Result<ExitCode, Failure> {
+pub fn manifest(args: &IrManifestArgs) -> Result<(), Failure> {
     let text = render_manifest(&args.files, args.out.as_deref()).map_err(Failure::IrManifest)?;
     match &args.out {
         Some(out) => rep_files::write_atomic(out, text.as_bytes()).map_err(|source| {
@@ -217,7 +193,7 @@ pub fn manifest(args: &IrManifestArgs) -> Result<ExitCode, Failure> {
         })?,
         None => print_stdout(text.as_bytes())?,
     }
-    Ok(ExitCode::Completed)
+    Ok(())
 }
 
 /// The manifest's JSON text for `files`, with each `ir_path` relative to the folder of `out`
@@ -230,7 +206,7 @@ pub fn render_manifest(files: &[PathBuf], out: Option<&Path>) -> Result<String, 
     let base = absolute(&base)?;
     let mut entries: Vec<(ManifestEntry, &Path)> = Vec::with_capacity(files.len());
     for path in files {
-        let (_, ir) = load_ir(path).map_err(IrManifestError::File)?;
+        let ir = load_ir_file(path).map_err(IrManifestError::File)?.ir;
         if let Some((_, first)) = entries.iter().find(|(e, _)| e.name == ir.flow.name) {
             return Err(IrManifestError::DuplicateName {
                 name: ir.flow.name.clone(),

@@ -20,13 +20,13 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches};
 use flow_ir::ManifestError;
 use rep_host::{SinkWriter, stderr_sink};
-use rep_spec::ExitCode;
+use rep_process::ErrorLines;
 
 use args::{
     CacheCommand, Cli, Color, Command, ExecutorCommand, GlobalArgs, IrCommand, RuntimeCommand,
     VerifyCommand,
 };
-use error::Failure;
+use error::{Failure, exit_code};
 
 /// How long `tm` waits at exit for its stderr to take the last lines. A stderr nobody reads
 /// must not keep `tm` alive.
@@ -34,7 +34,7 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
-    stderr_sink().set_identity("tm", "executor log");
+    stderr_sink().set_identity("tm", "executor log", ErrorLines::Plain);
     let argv: Vec<OsString> = std::env::args_os().collect();
     let cli = match parse(&argv) {
         Ok(cli) => cli,
@@ -49,19 +49,14 @@ pub fn main() -> ProcessExitCode {
         )),
         Some(command) => run_command(&cli.global, command, argv.get(1..).unwrap_or_default()),
     };
-    let code = match result {
-        Ok(code) => code,
-        Err(failure) => report(&failure),
-    };
-    exit(code.code())
+    if let Err(failure) = &result {
+        report(failure);
+    }
+    exit(exit_code(&result).code())
 }
 
 /// Runs `command`; `args` is the command line after `tm`, for TraceMind's commands.
-fn run_command(
-    global: &GlobalArgs,
-    command: &Command,
-    args: &[OsString],
-) -> Result<ExitCode, Failure> {
+fn run_command(global: &GlobalArgs, command: &Command, args: &[OsString]) -> Result<(), Failure> {
     match command {
         // TraceMind's: handed over before anything of ours starts (this process becomes
         // TraceMind's CLI).
@@ -181,10 +176,7 @@ pub fn stderr_color(color: Color) -> bool {
     match color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => {
-            std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-        }
+        Color::Auto => rep_process::color::auto(std::io::stderr().is_terminal()),
     }
 }
 
@@ -221,23 +213,25 @@ fn note(line: &str) {
     stderr_sink().own_line(line);
 }
 
-/// Prints `error: …` and its causes to stderr and returns the failure's exit code.
-fn report(failure: &Failure) -> ExitCode {
-    match failure {
-        Failure::Manifest(ManifestError::InvalidIr { path, source }) => {
-            note(&format!("error: invalid Flow IR in {}:", path.display()));
-            for problem in &source.problems {
-                note(&format!("  - {problem}"));
-            }
+/// Prints `error: …` and its causes to stderr (rep-process's one chain printer), unless the
+/// command told the failure itself; an invalid document and mismatched inputs list their
+/// problems one a line.
+fn report(failure: &Failure) {
+    use flow_ir::{IrFileError, ValidationError};
+    let invalid_ir = |path: &std::path::Path, source: &ValidationError| {
+        note(&format!("error: invalid Flow IR in {}:", path.display()));
+        for problem in &source.problems {
+            note(&format!("  - {problem}"));
         }
-        Failure::IrManifest(ir::IrManifestError::File(ir::IrFileError::Invalid {
-            path,
-            source,
-        })) => {
-            note(&format!("error: invalid Flow IR in {}:", path.display()));
-            for problem in &source.problems {
-                note(&format!("  - {problem}"));
-            }
+    };
+    match failure {
+        _ if failure.already_told() => {}
+        Failure::Manifest(ManifestError::Ir {
+            source: IrFileError::Invalid { path, source },
+            ..
+        })
+        | Failure::IrManifest(ir::IrManifestError::File(IrFileError::Invalid { path, source })) => {
+            invalid_ir(path, source);
         }
         Failure::InputsMismatch { problems, .. } => {
             note(&format!("error: {failure}:"));
@@ -248,16 +242,8 @@ fn report(failure: &Failure) -> ExitCode {
                 "hint: give the inputs with --inputs JSON|@FILE|@-; --no-input-check skips this check",
             );
         }
-        _ => {
-            note(&format!("error: {failure}"));
-            let mut source = std::error::Error::source(failure);
-            while let Some(cause) = source {
-                note(&format!("caused by: {cause}"));
-                source = cause.source();
-            }
-        }
+        _ => stderr_sink().error(failure),
     }
-    failure.exit_code()
 }
 
 #[cfg(test)]

@@ -1,20 +1,21 @@
 //! `tm runtime run` and `tm verify online`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use flow_ir::{LoadedFlow, Manifest};
 use rep_host::{
     Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupt, Interrupts,
     OUTPUT_STALL, Observer, Outcome, Overrides, Progress, Recorder, ResolvedExecutor, RunRequest,
-    RuntimeConfig, cache_dir, compile_sources, resolve_executor, run_recorded, stderr_sink,
+    RuntimeConfig, Tap, cache_dir, compile_sources, resolve_executor, run, stderr_sink,
     sweep_orphans, write_cache,
 };
-use rep_spec::{ExitCode, Header, REP_VERSION, TRANSCRIPT_FORMAT};
+use rep_spec::{Header, REP_VERSION, TRANSCRIPT_FORMAT};
 use serde_json::{Map, Value};
 
 use super::args::{FlowArgs, GlobalArgs, OnlineArgs, RunArgs};
-use super::error::{Failure, interrupted};
+use super::error::Failure;
 use super::inputs::parse_inputs;
 use super::output::{Undelivered, deliver, render_outcome};
 use super::{note, stderr_color};
@@ -29,11 +30,11 @@ const TERMINAL_FLUSH_WAIT: Duration = Duration::from_millis(200);
 /// The Python that compiles `--sources` when neither `--python` nor runtime.yaml names one.
 const DEFAULT_PYTHON: &str = "python3";
 
-pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, Failure> {
+pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Failure> {
     run_flow(global, &args.flow, Target::Manifest(&args.manifest), false)
 }
 
-pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<ExitCode, Failure> {
+pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<(), Failure> {
     let target = if args.sources.is_empty() {
         Target::Manifest(&args.manifest)
     } else {
@@ -55,7 +56,7 @@ fn run_flow(
     flow: &FlowArgs,
     target: Target<'_>,
     show_manifest: bool,
-) -> Result<ExitCode, Failure> {
+) -> Result<(), Failure> {
     // Everything that can be checked without an executor comes first: exit 2 here.
     let config = load_config(global)?;
     let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
@@ -107,21 +108,23 @@ fn run_flow(
         let attempts = nodes.map(|n| (n.id.clone(), n.retry.max.saturating_add(1)));
         Progress::on_tty(attempts, stderr_color(global.color))
     };
+    let executor = ExecutorCommand::from(executor);
+    let recorder = match &flow.record {
+        Some(path) => Some(start_recording(path, &flow.flow, &executor)?),
+        None => None,
+    };
     let request = RunRequest {
         required_step_kinds: loaded.ir.required_step_kinds(),
         ir: loaded.document,
         inputs,
-        executor: ExecutorCommand::from(executor),
+        executor,
         engine_timeout: Duration::from_secs_f64(flow.timeout),
         max_frame_bytes: global.max_frame_bytes,
         allow_shell: false,
         log_json: false,
+        tap: recorder.clone().map_or_else(Tap::none, Tap::from),
     };
     let executor_path = request.executor.path.display().to_string();
-    let recorder = match &flow.record {
-        Some(path) => Some(start_recording(path, &flow.flow, &request.executor)?),
-        None => None,
-    };
     let mut jsonl_observer = jsonl.clone();
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(jsonl) = jsonl_observer.as_mut() {
@@ -130,22 +133,21 @@ fn run_flow(
     if let Some(progress) = progress.as_mut() {
         observers.push(progress);
     }
-    let outcome = runtime.block_on(run_recorded(
-        request,
-        &mut observers,
-        &mut interrupts,
-        recorder.clone(),
-    ));
+    let outcome = runtime.block_on(run(request, &mut observers, &mut interrupts));
     drop(observers);
     sweep_orphans(ORPHAN_KILL_WAIT);
-    let mut code = outcome.exit_code();
+    let mut failure = outcome.error.clone().map(Failure::Run);
     // What the run's outputs could not take is reported; the run's result stands, unless an
     // interrupt arrives meanwhile.
-    if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, jsonl, recorder) {
-        code = signal_code(code, interrupt);
+    let mut outputs: Vec<Arc<dyn RunOutput>> = Vec::new();
+    outputs.extend(jsonl.map(|jsonl| Arc::new(jsonl) as Arc<dyn RunOutput>));
+    outputs.extend(recorder.map(|recorder| Arc::new(recorder) as Arc<dyn RunOutput>));
+    if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, outputs) {
+        failure = after_signal(failure, interrupt);
     }
     if let Some(error) = &outcome.error {
-        note(&format!("error: {error}"));
+        // Told here, before the result: on a terminal, the error, the result, the summary.
+        stderr_sink().error(error);
         if error.cause == Some(Cause::CapabilitiesMismatch) {
             cache_mismatch(global, &config, &executor_path, &outcome);
         }
@@ -160,17 +162,17 @@ fn run_flow(
     runtime.shutdown_background();
     match delivered {
         Ok(()) => {}
-        Err(Undelivered::Interrupted(interrupt)) => code = signal_code(code, interrupt),
+        Err(Undelivered::Interrupted(interrupt)) => failure = after_signal(failure, interrupt),
         Err(Undelivered::Stalled) => note(&format!(
             "error: the reader of stdout took nothing for {} s after the signal: the result \
              was not delivered",
             OUTPUT_STALL.as_secs()
         )),
         // The run was ended by a signal: that stays its code; the lost result is said.
-        Err(Undelivered::Failed(failure)) if code.code() >= 128 => {
-            note(&format!("error: {failure}"));
+        Err(Undelivered::Failed(lost)) if ended_by_signal(failure.as_ref()) => {
+            stderr_sink().error(&lost);
         }
-        Err(Undelivered::Failed(failure)) => return Err(failure),
+        Err(Undelivered::Failed(lost)) => return Err(lost),
     }
     if let Some(progress) = &progress {
         progress.print_summary();
@@ -179,60 +181,102 @@ fn run_flow(
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
-    Ok(code)
+    failure.map_or(Ok(()), Err)
 }
 
-/// The exit code after `interrupt` arrived once the run was over: the run's own if it was
-/// already ended by a signal, else the interrupt's.
-fn signal_code(code: ExitCode, interrupt: Interrupt) -> ExitCode {
-    if code.code() >= 128 {
-        code
-    } else {
-        interrupted(interrupt)
+/// Whether `failure` is a signal's: the run was interrupted, or its outputs were.
+fn ended_by_signal(failure: Option<&Failure>) -> bool {
+    match failure {
+        Some(Failure::Interrupted { .. }) => true,
+        Some(Failure::Run(error)) => error.cause.is_some_and(Cause::is_interrupt),
+        _ => false,
     }
 }
 
-/// Waits for `--events-jsonl` and `--record` to be written (each giving up after
-/// [`OUTPUT_STALL`] without progress) and warns about what was not; an interrupt meanwhile
-/// abandons them (a transcript not finished is not put in place) and is returned.
+/// The failure after `interrupt` arrived once the run was over: the run's own if a signal
+/// already ended it, else the interrupt's.
+fn after_signal(failure: Option<Failure>, interrupt: Interrupt) -> Option<Failure> {
+    if ended_by_signal(failure.as_ref()) {
+        failure
+    } else {
+        Some(Failure::Interrupted { interrupt })
+    }
+}
+
+/// A file a run writes besides stdout (`--events-jsonl`, `--record`), finished once the run
+/// is over.
+trait RunOutput: Send + Sync {
+    /// Waits until it is written (giving up after [`OUTPUT_STALL`] without progress); what
+    /// was not, as a warning.
+    fn finish(&self) -> Option<String>;
+    /// Gives up at once: nothing more is written, nothing put in place.
+    fn abandon(&self);
+}
+
+impl RunOutput for EventsJsonl {
+    fn finish(&self) -> Option<String> {
+        let report = EventsJsonl::finish(self, OUTPUT_STALL);
+        (!report.complete()).then(|| {
+            format!(
+                "--events-jsonl: {} events not written ({})",
+                report.not_written,
+                report.reason.as_deref().unwrap_or("unknown")
+            )
+        })
+    }
+
+    fn abandon(&self) {
+        EventsJsonl::abandon(self);
+    }
+}
+
+impl RunOutput for Recorder {
+    fn finish(&self) -> Option<String> {
+        Recorder::finish(self, OUTPUT_STALL)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    fn abandon(&self) {
+        Recorder::abandon(self);
+    }
+}
+
+/// Waits for the run's `outputs` to be written, all at once, and warns about what was not;
+/// an interrupt meanwhile abandons them (a transcript not finished is not put in place) and
+/// is returned.
 fn finish_outputs(
     runtime: &tokio::runtime::Runtime,
     interrupts: &mut Interrupts,
-    jsonl: Option<EventsJsonl>,
-    recorder: Option<Recorder>,
+    outputs: Vec<Arc<dyn RunOutput>>,
 ) -> Option<Interrupt> {
-    if jsonl.is_none() && recorder.is_none() {
+    if outputs.is_empty() {
         return None;
     }
-    let (events, transcript) = (jsonl.clone(), recorder.clone());
+    let finishing = outputs.clone();
     let finished = runtime.block_on(rep_process::unless_interrupted(interrupts, move || {
-        // Both at once: each may wait out its stall bound.
+        // Each may wait out its stall bound: on threads of their own.
         std::thread::scope(|scope| {
-            let events = scope.spawn(|| events.map(|jsonl| jsonl.finish(OUTPUT_STALL)));
-            let transcript = transcript.map(|recorder| recorder.finish(OUTPUT_STALL));
-            (events.join().ok().flatten(), transcript)
+            let threads: Vec<_> = finishing
+                .iter()
+                .map(|output| scope.spawn(|| output.finish()))
+                .collect();
+            threads
+                .into_iter()
+                .filter_map(|thread| thread.join().ok().flatten())
+                .collect::<Vec<_>>()
         })
     }));
     match finished {
-        Ok((events, transcript)) => {
-            if let Some(report) = events.filter(|r| !r.complete()) {
-                tracing::warn!(
-                    "--events-jsonl: {} events not written ({})",
-                    report.not_written,
-                    report.reason.as_deref().unwrap_or("unknown")
-                );
-            }
-            if let Some(Err(error)) = transcript {
-                tracing::warn!("{error}");
+        Ok(warnings) => {
+            for warning in warnings {
+                tracing::warn!("{warning}");
             }
             None
         }
         Err(interrupt) => {
-            if let Some(jsonl) = &jsonl {
-                jsonl.abandon();
-            }
-            if let Some(recorder) = &recorder {
-                recorder.abandon();
+            for output in &outputs {
+                output.abandon();
             }
             tracing::warn!(
                 "{}: the run's outputs were not finished (--events-jsonl, --record)",

@@ -6,7 +6,6 @@ use rep_host::{
     ExecutorCommand, Interrupts, OUTPUT_STALL, cache_dir, clear_cache, fetch_capabilities,
     sweep_orphans,
 };
-use rep_spec::ExitCode;
 
 use super::args::{CacheClearArgs, CapabilitiesArgs, GlobalArgs};
 use super::error::Failure;
@@ -14,7 +13,7 @@ use super::note;
 use super::output::{Undelivered, deliver};
 use super::run::{ORPHAN_KILL_WAIT, load_config, resolve};
 
-pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<ExitCode, Failure> {
+pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<(), Failure> {
     let config = load_config(global)?;
     let command = ExecutorCommand::from(resolve(global, &config)?);
     if !global.quiet {
@@ -36,15 +35,14 @@ pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<Exit
         &mut interrupts,
     ));
     sweep_orphans(ORPHAN_KILL_WAIT);
-    let capabilities = result.map_err(Failure::Run)?;
+    let capabilities = result.map_err(Failure::Capabilities)?;
     let text = serde_json::to_string_pretty(&capabilities).unwrap_or_default() + "\n";
     let delivered = deliver(&runtime, &mut interrupts, text.into_bytes(), OUTPUT_STALL);
     runtime.shutdown_background();
     match delivered {
-        Ok(()) => Ok(ExitCode::Completed),
+        Ok(()) | Err(Undelivered::Stalled) => Ok(()),
         Err(Undelivered::Failed(failure)) => Err(failure),
-        Err(Undelivered::Interrupted(interrupt)) => Ok(super::error::interrupted(interrupt)),
-        Err(Undelivered::Stalled) => Ok(ExitCode::Completed),
+        Err(Undelivered::Interrupted(interrupt)) => Err(Failure::Interrupted { interrupt }),
     }
 }
 
@@ -70,7 +68,7 @@ fn describe_executor(command: &ExecutorCommand) {
     }
 }
 
-pub fn cache_clear(global: &GlobalArgs, args: &CacheClearArgs) -> Result<ExitCode, Failure> {
+pub fn cache_clear(global: &GlobalArgs, args: &CacheClearArgs) -> Result<(), Failure> {
     let engine = match (args.all, global.engine) {
         (true, _) => None,
         (false, Some(_)) => Some(super::run::engine_name(global, &Default::default())),
@@ -89,5 +87,5 @@ pub fn cache_clear(global: &GlobalArgs, args: &CacheClearArgs) -> Result<ExitCod
     for path in removed {
         note(&format!("removed {}", path.display()));
     }
-    Ok(ExitCode::Completed)
+    Ok(())
 }

@@ -1,7 +1,6 @@
 //! `tm completions <shell>` and `tm man`: shell integration generated from the command tree.
 
 use clap::CommandFactory;
-use rep_spec::ExitCode;
 
 use super::args::{Cli, CompletionsArgs, EXAMPLES, EXIT_CODES, ManArgs, TRACEMIND_COMMANDS};
 use super::error::Failure;
@@ -9,17 +8,17 @@ use super::note;
 use super::output::print_stdout;
 
 /// Prints the completion script of `shell` for tm's own commands.
-pub fn completions(args: &CompletionsArgs) -> Result<ExitCode, Failure> {
+pub fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "tm", &mut script);
     print_stdout(&script)?;
-    Ok(ExitCode::Completed)
+    Ok(())
 }
 
 /// Prints `tm.1`, or writes it and a page per subcommand (`tm-runtime-run.1`, …) into
 /// `--dir` (each replaced atomically, as rep-files writes a file a user names).
-pub fn man(args: &ManArgs) -> Result<ExitCode, Failure> {
+pub fn man(args: &ManArgs) -> Result<(), Failure> {
     match &args.dir {
         None => print_stdout(&root_page())?,
         Some(dir) => {
@@ -39,7 +38,7 @@ pub fn man(args: &ManArgs) -> Result<ExitCode, Failure> {
             note(&format!("manual pages written to {}", dir.display()));
         }
     }
-    Ok(ExitCode::Completed)
+    Ok(())
 }
 
 /// A page per visible subcommand of `command`, at any depth: `(file name, roff)`.

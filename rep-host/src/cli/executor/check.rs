@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use flow_ir::Manifest;
 use rep_host::conformance_report::Report;
 use rep_process::{Interrupts, Spec};
-use rep_spec::ExitCode;
 use serde_json::Value;
 
 use super::{ExecutorError, io, report};
@@ -43,7 +42,7 @@ struct Verdict {
 }
 
 /// Runs the checks in PATH; exit code 0 when all pass, 1 when one fails.
-pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<ExitCode, Failure> {
+pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<(), Failure> {
     let project = &args.path;
     let manifest_path = project.join(MANIFEST);
     if !manifest_path.is_file() {
@@ -111,11 +110,13 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<ExitCode, 
         text.push_str(&format!("{mark} {:<13} {}\n", v.name, v.detail));
     }
     print_stdout(text.as_bytes())?;
-    Ok(if verdicts.iter().all(|v| v.ok) {
-        ExitCode::Completed
-    } else {
-        ExitCode::RunFailed
-    })
+    match verdicts.iter().filter(|v| !v.ok).count() {
+        0 => Ok(()),
+        failed => Err(Failure::ChecksFailed {
+            failed,
+            total: verdicts.len(),
+        }),
+    }
 }
 
 fn capabilities(

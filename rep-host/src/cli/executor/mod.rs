@@ -8,8 +8,6 @@ mod scaffold;
 
 use std::path::{Path, PathBuf};
 
-use rep_spec::ExitCode;
-
 use super::args::{ExecutorNewArgs, GlobalArgs, Lang};
 use super::error::Failure;
 use super::note;
@@ -60,20 +58,6 @@ pub enum ExecutorError {
     },
 }
 
-impl ExecutorError {
-    /// Bad names, kinds, folders, a runtime config the pin cannot be placed in: exit code 2;
-    /// I/O failures, an unreadable executor and template bugs: 4.
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            ExecutorError::Io { .. }
-            | ExecutorError::Template(_)
-            | ExecutorError::Unreadable(_)
-            | ExecutorError::Write { .. } => ExitCode::RuntimeInternal,
-            _ => ExitCode::BadInput,
-        }
-    }
-}
-
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ExecutorError {
     let path = path.to_path_buf();
     move |source| ExecutorError::Io { what, path, source }
@@ -81,7 +65,7 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Executo
 
 /// `tm executor new NAME …`: writes the project into a temporary folder beside NAME, then
 /// renames it into place, so NAME is either absent, or complete.
-pub fn new(global: &GlobalArgs, args: &ExecutorNewArgs) -> Result<ExitCode, Failure> {
+pub fn new(global: &GlobalArgs, args: &ExecutorNewArgs) -> Result<(), Failure> {
     let spec = spec(args).map_err(Failure::Executor)?;
     let mut files =
         scaffold::files(&spec).map_err(|e| Failure::Executor(ExecutorError::Template(e)))?;
@@ -98,7 +82,7 @@ pub fn new(global: &GlobalArgs, args: &ExecutorNewArgs) -> Result<ExitCode, Fail
             args.name.display()
         ));
     }
-    Ok(ExitCode::Completed)
+    Ok(())
 }
 
 fn spec(args: &ExecutorNewArgs) -> Result<Spec, ExecutorError> {

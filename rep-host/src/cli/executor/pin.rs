@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rep_host::{ExecutorCommand, Image, RuntimeConfig};
-use rep_spec::ExitCode;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
@@ -29,7 +28,7 @@ use crate::cli::run::{load_config, resolve};
 const KEY: &str = "executor_sha256";
 
 /// `tm executor pin`: prints `SHA256  PATH` and, with `--runtime-config`, writes the hash.
-pub fn pin(global: &GlobalArgs) -> Result<ExitCode, Failure> {
+pub fn pin(global: &GlobalArgs) -> Result<(), Failure> {
     let config = load_config(global)?;
     let command = ExecutorCommand::from(resolve(global, &config)?);
     let file = command.file_to_pin().map_err(Failure::Run)?;
@@ -43,13 +42,13 @@ pub fn pin(global: &GlobalArgs) -> Result<ExitCode, Failure> {
                  write it into runtime.yaml with --runtime-config FILE)",
             );
         }
-        return Ok(ExitCode::Completed);
+        return Ok(());
     };
     if config.runtime.executor_sha256.as_deref() == Some(hash) {
         if !global.quiet {
             note(&format!("{} already pins this file", path.display()));
         }
-        return Ok(ExitCode::Completed);
+        return Ok(());
     }
     let text =
         rep_files::read_to_string(path, rep_files::caps::RUNTIME_CONFIG).map_err(|source| {
@@ -83,7 +82,7 @@ pub fn pin(global: &GlobalArgs) -> Result<ExitCode, Failure> {
             path.display()
         ));
     }
-    Ok(ExitCode::Completed)
+    Ok(())
 }
 
 /// The `runtime:` mapping's keys and where their values are.

@@ -2,6 +2,7 @@
 //! escaped): the sample flow, its manifest entry and inputs, and the conformance fixtures.
 
 use flow_ir::ManifestEntry;
+use flow_ir::build::{document, edge, node};
 use serde_json::{Map, Value, json};
 
 use super::{File, SAMPLE_FLOW};
@@ -23,11 +24,6 @@ fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
-fn node(id: &str, kind: &str, with: Value) -> Value {
-    json!({"id": id, "type": kind, "with": with, "timeout_ms": 0,
-           "retry": {"max": 0, "backoff_ms": 0}})
-}
-
 /// The sample flow: each kind once (`with.name` from the input `name`), then `dsl.emit` of
 /// every greeting, then `finish`; and its inputs.
 fn sample_flow(kinds: &[String], idents: &[String], generated_at: &str) -> (Value, Value) {
@@ -43,18 +39,13 @@ fn sample_flow(kinds: &[String], idents: &[String], generated_at: &str) -> (Valu
     }
     nodes.push(node("emit", "dsl.emit", Value::Object(emitted)));
     nodes.push(node("done", "finish", json!({})));
-    let edges: Vec<Value> = nodes
-        .windows(2)
-        .map(|pair| json!({"from": pair[0]["id"], "to": pair[1]["id"], "on": "success"}))
-        .collect();
-    let ir = json!({
-        "version": flow_ir::SUPPORTED_VERSION,
-        "flow": {"name": SAMPLE_FLOW, "timeout_ms": 60_000},
-        "constants": {"policyRef": "none", "policy": {}},
-        "inputs_schema": {"name": {"type": "string"}},
-        "graph": {"nodes": nodes, "edges": edges},
-        "metadata": {"generated_at": generated_at, "source_file": "flows/sample.ir.json"},
-    });
+    let ids: Vec<&str> = nodes.iter().filter_map(|n| n["id"].as_str()).collect();
+    let edges: Vec<Value> = ids.windows(2).map(|pair| edge(pair[0], pair[1])).collect();
+    let mut ir = document(SAMPLE_FLOW, nodes, edges);
+    ir["flow"]["timeout_ms"] = json!(60_000);
+    ir["constants"]["policyRef"] = json!("none");
+    ir["inputs_schema"] = json!({"name": {"type": "string"}});
+    ir["metadata"] = json!({"generated_at": generated_at, "source_file": "flows/sample.ir.json"});
     (ir, json!({"name": "world"}))
 }
 
