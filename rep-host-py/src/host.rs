@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use flow_ir::{FlowIr, LoadedFlow, Manifest, ManifestError, ValidationError};
+use flow_ir::{FlowIr, IrFileError, LoadedFlow, Manifest, ManifestError, ValidationError};
 use rep_host::{
     CacheRecord, Cause, ConfigError, ExecutorCommand, Interrupt, InterruptSender, Interrupts,
-    Observer, Outcome, Overrides, RunError, RunRequest, RuntimeConfig, cache_dir,
-    fetch_capabilities, missing_step_kinds, resolve_executor, run_with, write_cache,
+    Observer, Outcome, Overrides, RunError, RunRequest, RuntimeConfig, Tap, cache_dir,
+    fetch_capabilities, missing_step_kinds, resolve_executor, run, write_cache,
 };
 use rep_spec::{Capabilities, DEFAULT_MAX_FRAME_BYTES, ErrorClass, ExitCode, RunStatus, codes};
 use serde_json::value::RawValue;
@@ -278,6 +278,7 @@ fn request(
         max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         allow_shell,
         log_json: false,
+        tap: Tap::none(),
     }
 }
 
@@ -313,7 +314,10 @@ fn check_inputs(
 fn manifest_failure(error: &ManifestError) -> Failure {
     let failure = Failure::new(Kind::Manifest, ExitCode::BadInput, chain(error));
     match error {
-        ManifestError::InvalidIr { source, .. } => invalid_ir(failure, source),
+        ManifestError::Ir {
+            source: IrFileError::Invalid { source, .. },
+            ..
+        } => invalid_ir(failure, source),
         _ => failure,
     }
 }
@@ -564,10 +568,10 @@ impl Observer for Progress {
 pub fn start_run(prepared: Prepared) -> RunTask {
     let request = prepared.request;
     Task::spawn(
-        move |interrupts, shared| async move {
+        move |mut interrupts, shared| async move {
             let executor = request.executor.clone();
             let mut progress = Progress(shared.clone());
-            let outcome = run_with(request, &mut [&mut progress], interrupts).await;
+            let outcome = run(request, &mut [&mut progress], &mut interrupts).await;
             let (mut ended, events) = ended(outcome);
             if let Some(failure) = ended.failure.as_mut()
                 && failure.kind == Kind::CapabilitiesMismatch

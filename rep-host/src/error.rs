@@ -2,7 +2,7 @@
 //! (REP v0.1 §5; architecture invariant 5). `tm` maps them to exit codes in one place (its
 //! `cli/error.rs`, docs/exit-codes.md).
 
-use rep_spec::{ErrorClass, RawErrorObject, codes};
+use rep_spec::{ErrorClass, ExitCode, RawErrorObject, codes};
 use serde::Serialize;
 
 /// Why a run did not complete, as reported in the `error` member of `tm`'s output.
@@ -109,6 +109,25 @@ impl RunError {
             cause: Some(Cause::ExecutorError),
             executor_error: Some(Box::new(error)),
             missing_step_kinds: None,
+        }
+    }
+
+    /// The exit code of a run that ended with this error, the rule `tm` and the Python
+    /// wheel share: 130, 143 or 129 for a signal to the host (REP v0.1 §5 [clarified], by
+    /// shell convention), else by the class of the error's code (REP v0.1 §5): validation 3,
+    /// step failure 1, anything else 4.
+    pub fn exit_code(&self) -> ExitCode {
+        match self.cause {
+            Some(Cause::Interrupted) => ExitCode::Interrupted,
+            Some(Cause::Terminated) => ExitCode::Terminated,
+            Some(Cause::HungUp) => ExitCode::HungUp,
+            _ => match self.class {
+                ErrorClass::Validation => ExitCode::Validation,
+                ErrorClass::StepFailure => ExitCode::RunFailed,
+                ErrorClass::RuntimeInternal | ErrorClass::Protocol | ErrorClass::Unknown => {
+                    ExitCode::RuntimeInternal
+                }
+            },
         }
     }
 }

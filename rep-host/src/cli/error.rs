@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use flow_ir::ManifestError;
-use rep_host::{CacheError, Cause, CompileError, ConfigError, Interrupt, RecordError, RunError};
-use rep_spec::{ErrorClass, ExitCode};
+use rep_host::{CacheError, CompileError, ConfigError, Interrupt, RecordError, RunError};
+use rep_spec::ExitCode;
 
 use super::delegate::DelegateError;
 use super::executor::ExecutorError;
@@ -140,19 +140,7 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         Failure::Executor(_) => ExitCode::BadInput,
         Failure::ChecksFailed { .. } => ExitCode::RunFailed,
         Failure::Interrupted { interrupt } => signal(*interrupt),
-        Failure::Run(error) | Failure::Capabilities(error) => match error.cause {
-            Some(Cause::Interrupted) => ExitCode::Interrupted,
-            Some(Cause::Terminated) => ExitCode::Terminated,
-            Some(Cause::HungUp) => ExitCode::HungUp,
-            // REP v0.1 §5: the class of the error's code.
-            _ => match error.class {
-                ErrorClass::Validation => ExitCode::Validation,
-                ErrorClass::StepFailure => ExitCode::RunFailed,
-                ErrorClass::RuntimeInternal | ErrorClass::Protocol | ErrorClass::Unknown => {
-                    ExitCode::RuntimeInternal
-                }
-            },
-        },
+        Failure::Run(error) | Failure::Capabilities(error) => error.exit_code(),
     }
 }
 
@@ -168,6 +156,7 @@ fn signal(interrupt: Interrupt) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rep_host::Cause;
 
     #[test]
     fn run_errors_exit_by_their_class_and_signals_by_theirs() {
