@@ -42,6 +42,7 @@ pub fn main() -> ProcessExitCode {
         Err(code) => return exit(code),
     };
     init_logging(&cli.global);
+    stderr_sink().set_color(stderr_color(cli.global.color));
     let external = matches!(cli.command, Some(Command::External(_)));
     let result = match &cli.command {
         _ if cli.version && !external => delegate::print_version(&cli.global),
@@ -224,7 +225,7 @@ fn note(line: &str) {
 fn report(failure: &Failure) {
     use flow_ir::{IrFileError, ValidationError};
     let invalid_ir = |path: &std::path::Path, source: &ValidationError| {
-        note(&format!("error: invalid Flow IR in {}:", path.display()));
+        stderr_sink().error_line(&format!("invalid Flow IR in {}:", path.display()));
         for problem in &source.problems {
             note(&format!("  - {problem}"));
         }
@@ -239,7 +240,7 @@ fn report(failure: &Failure) {
             invalid_ir(path, source);
         }
         Failure::InputsMismatch { problems, .. } => {
-            note(&format!("error: {failure}:"));
+            stderr_sink().error_line(&format!("{failure}:"));
             for problem in &problems.problems {
                 note(&format!("  - {problem}"));
             }
