@@ -368,25 +368,7 @@ fn run_with_fake(mode: &str, extra: &[&str]) -> Run {
 #[test]
 fn tm_s_own_errors_are_coloured_like_clap_s() {
     let painted = "\x1b[1m\x1b[31merror:\x1b[0m ";
-    let own = tm(
-        &[
-            "--color",
-            "always",
-            "runtime",
-            "run",
-            "--manifest",
-            "/nonexistent/m.json",
-            "--flow",
-            "x",
-        ],
-        &[],
-    );
-    assert_eq!(own.code, 2, "{}", own.stderr);
-    assert!(own.stderr.starts_with(painted), "{:?}", own.stderr);
-    let clap = tm(&["--color", "always", "runtime", "run"], &[]);
-    assert_eq!(clap.code, 2);
-    assert!(clap.stderr.starts_with(painted), "{:?}", clap.stderr);
-    for color in [&["--color", "never"][..], &[]] {
+    let missing_manifest = |color: &[&'static str]| {
         let mut args = color.to_vec();
         args.extend([
             "runtime",
@@ -396,7 +378,16 @@ fn tm_s_own_errors_are_coloured_like_clap_s() {
             "--flow",
             "x",
         ]);
-        let plain = tm(&args, &[]);
+        tm(&args, &[])
+    };
+    let own = missing_manifest(&["--color", "always"]);
+    assert_eq!(own.code, 2, "{}", own.stderr);
+    assert!(own.stderr.starts_with(painted), "{:?}", own.stderr);
+    let clap = tm(&["--color", "always", "runtime", "run"], &[]);
+    assert_eq!(clap.code, 2);
+    assert!(clap.stderr.starts_with(painted), "{:?}", clap.stderr);
+    for color in [&["--color", "never"][..], &[]] {
+        let plain = missing_manifest(color);
         assert!(
             plain.stderr.starts_with("error: manifest not found"),
             "{:?}",
