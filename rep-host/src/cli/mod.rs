@@ -8,6 +8,7 @@ mod executor;
 mod inputs;
 mod ir;
 mod output;
+mod route;
 mod run;
 mod runtime;
 mod shell;
@@ -35,12 +36,13 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
     stderr_sink().set_identity("tm", "executor log", ErrorLines::Plain);
-    let argv: Vec<OsString> = std::env::args_os().collect();
+    let argv = route::help_for_tracemind(std::env::args_os().collect(), &Cli::command());
     let cli = match parse(&argv) {
         Ok(cli) => cli,
         Err(code) => return exit(code),
     };
     init_logging(&cli.global);
+    stderr_sink().set_color(stderr_color(cli.global.color));
     let external = matches!(cli.command, Some(Command::External(_)));
     let result = match &cli.command {
         _ if cli.version && !external => delegate::print_version(&cli.global),
@@ -64,7 +66,7 @@ fn run_command(global: &GlobalArgs, command: &Command, args: &[OsString]) -> Res
             let name = words.first().map(|w| w.to_string_lossy().into_owned());
             Err(delegate::hand_over(
                 global,
-                args,
+                &route::tracemind_args(args, words),
                 name.as_deref().unwrap_or_default(),
                 &own_commands(),
             ))
@@ -130,10 +132,14 @@ fn parse(argv: &[OsString]) -> Result<Cli, u8> {
         Color::Always => clap::ColorChoice::Always,
         Color::Never => clap::ColorChoice::Never,
     };
-    let parsed = Cli::command()
-        .color(clap_color)
-        .try_get_matches_from(argv)
-        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = Cli::command().color(clap_color);
+    // A near miss of one of our commands is a typo, not a TraceMind command to hand over.
+    let parsed = match route::typo(argv, &cli) {
+        Some(typo) => Err(typo),
+        None => cli
+            .try_get_matches_from(argv)
+            .and_then(|matches| Cli::from_arg_matches(&matches)),
+    };
     parsed.map_err(|error| {
         if error.use_stderr() {
             let rendered = error.render();
@@ -219,7 +225,7 @@ fn note(line: &str) {
 fn report(failure: &Failure) {
     use flow_ir::{IrFileError, ValidationError};
     let invalid_ir = |path: &std::path::Path, source: &ValidationError| {
-        note(&format!("error: invalid Flow IR in {}:", path.display()));
+        stderr_sink().error_line(&format!("invalid Flow IR in {}:", path.display()));
         for problem in &source.problems {
             note(&format!("  - {problem}"));
         }
@@ -234,7 +240,7 @@ fn report(failure: &Failure) {
             invalid_ir(path, source);
         }
         Failure::InputsMismatch { problems, .. } => {
-            note(&format!("error: {failure}:"));
+            stderr_sink().error_line(&format!("{failure}:"));
             for problem in &problems.problems {
                 note(&format!("  - {problem}"));
             }
