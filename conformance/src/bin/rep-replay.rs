@@ -1,5 +1,6 @@
 //! `rep-replay FILE`: an executor that answers with a recorded session (docs/transcripts.md).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,14 +8,18 @@ use std::time::Duration;
 use clap::Parser;
 use rep_conformance::Error;
 use rep_conformance::exit::{Failure, exit_code};
-use rep_conformance::replay::{Session, serve::serve};
+use rep_conformance::replay::{ReplayError, Session, serve::serve};
 use rep_process::{ErrorLines, stderr_sink};
 
 const EXAMPLES: &str = "\
 Examples:
-  tm runtime run --manifest m.json --flow f --record bug.jsonl     # record
+  tm runtime run --manifest m.json --flow f --inputs @in.json --record bug.jsonl   # record
   printf 'runtime:\\n  executor_path: rep-replay\\n  executor_args: [bug.jsonl]\\n' > replay.yaml
-  tm runtime run --runtime-config replay.yaml --manifest m.json --flow f   # replay
+  rep-replay --print-inputs bug.jsonl | \\
+    tm runtime run --runtime-config replay.yaml --manifest m.json --flow f --inputs @-  # replay
+
+A live Runtime.StartRun whose flow or inputs differ from the recorded one's gets the
+recorded answers all the same, with a warning on stderr naming the first field that differs.
 
 Each request gets the answers recorded for the request of the same method and rank, with
 its own id; a Poll beyond the recorded ones repeats the last. Exits with the recorded exit
@@ -31,6 +36,10 @@ struct Cli {
     /// Reproduce the recorded delays between a request and the executor's answers.
     #[arg(long)]
     timing: bool,
+    /// Print the inputs of the recorded run (its Runtime.StartRun's) as JSON on stdout and
+    /// exit, for `tm runtime run --inputs @-`.
+    #[arg(long, conflicts_with = "timing")]
+    print_inputs: bool,
 }
 
 /// How long the exit waits for the last stderr lines (recorded ones, an error) to be written.
@@ -56,6 +65,14 @@ fn main() -> ExitCode {
 /// Serves the transcript on stdin/stdout; the recorded exit code is the replay's.
 fn replay(cli: &Cli) -> Result<(), Failure> {
     let session = Session::load(&cli.transcript)?;
+    if cli.print_inputs {
+        let inputs = session.start_run_inputs().ok_or(ReplayError::NoRun {
+            path: session.path.clone(),
+        })?;
+        // A closed stdout is not an error: the reader has what it wanted.
+        let _ = writeln!(std::io::stdout().lock(), "{inputs}");
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
