@@ -1,12 +1,14 @@
 //! `rep-replay FILE`: an executor that answers with a recorded session (docs/transcripts.md).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::error::ErrorKind::MissingRequiredArgument;
+use clap::{CommandFactory, Parser};
 use rep_conformance::Error;
+use rep_conformance::cli::shell_command;
 use rep_conformance::exit::{Failure, exit_code};
 use rep_conformance::replay::{ReplayError, Session, serve::serve};
 use rep_process::{ErrorLines, stderr_sink};
@@ -28,11 +30,18 @@ for transcripts, a line over the 64 MiB cap); 130/143/129 at once on SIGINT/SIGT
 
 /// An executor that answers a host's requests with a recorded REP session.
 #[derive(Debug, Parser)]
-#[command(name = "rep-replay", version, after_help = EXAMPLES)]
+#[command(
+    name = "rep-replay",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
 struct Cli {
     /// The transcript (`tm … --record FILE`).
-    #[arg(value_name = "FILE")]
-    transcript: PathBuf,
+    #[arg(value_name = "FILE", required = true)]
+    transcript: Option<PathBuf>,
     /// Reproduce the recorded delays between a request and the executor's answers.
     #[arg(long)]
     timing: bool,
@@ -40,6 +49,9 @@ struct Cli {
     /// exit, for `tm runtime run --inputs @-`.
     #[arg(long, conflicts_with = "timing")]
     print_inputs: bool,
+    /// Shell completions and manual pages.
+    #[command(subcommand)]
+    shell: Option<rep_cli::ShellCommand>,
 }
 
 /// How long the exit waits for the last stderr lines (recorded ones, an error) to be written.
@@ -52,7 +64,12 @@ fn main() -> ExitCode {
     if let Err(error) = rep_process::exit_on_signals() {
         stderr_sink().own_line(&format!("rep-replay: cannot handle signals: {error}"));
     }
-    let result = replay(&cli);
+    let result = match (&cli.shell, &cli.transcript) {
+        (Some(shell), _) => shell_command(shell, Cli::command()),
+        (None, Some(transcript)) => replay(&cli, transcript),
+        // clap requires FILE without a subcommand.
+        (None, None) => Cli::command().error(MissingRequiredArgument, "FILE").exit(),
+    };
     if let Err(failure) = &result
         && !failure.already_told()
     {
@@ -63,8 +80,8 @@ fn main() -> ExitCode {
 }
 
 /// Serves the transcript on stdin/stdout; the recorded exit code is the replay's.
-fn replay(cli: &Cli) -> Result<(), Failure> {
-    let session = Session::load(&cli.transcript)?;
+fn replay(cli: &Cli, transcript: &Path) -> Result<(), Failure> {
+    let session = Session::load(transcript)?;
     if cli.print_inputs {
         let inputs = session.start_run_inputs().ok_or(ReplayError::NoRun {
             path: session.path.clone(),

@@ -155,9 +155,9 @@ pub enum Command {
         command: ExecutorCommand,
     },
     /// Print a completion script for tm's own commands.
-    Completions(CompletionsArgs),
+    Completions(rep_cli::CompletionsArgs),
     /// Print tm's manual page (roff), or write a page per command into a folder.
-    Man(ManArgs),
+    Man(rep_cli::ManArgs),
     /// Any other command: TraceMind's, handed to TraceMind's CLI with all its arguments.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -267,20 +267,6 @@ pub struct OnlineArgs {
     pub python: Option<PathBuf>,
     #[command(flatten)]
     pub flow: FlowArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell.
-    #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
-}
-
-#[derive(Debug, Args)]
-pub struct ManArgs {
-    /// Write tm.1 and one page per subcommand (tm-runtime-run.1, …) into DIR instead.
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
 }
 
 fn sha256_arg(text: &str) -> Result<String, String> {
