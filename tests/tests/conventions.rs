@@ -682,3 +682,75 @@ fn every_binary_has_completions_and_a_manual_page() {
         );
     }
 }
+
+/// Issue 21: the global flags are listed once, in `tm --help`; a subcommand's help hides them
+/// behind one line (as cargo does), and they still parse after the subcommand.
+#[test]
+fn global_flags_are_shown_once() {
+    let root = tm(&["--help"], &[]);
+    assert_eq!(root.code, 0);
+    assert!(
+        root.stdout.contains("--executor-path <PATH>"),
+        "{}",
+        root.stdout
+    );
+    for args in [
+        &["man", "--help"][..],
+        &["man", "-h"],
+        &["runtime", "run", "--help"],
+        &["runtime", "--help"],
+        &["help", "verify", "online"],
+    ] {
+        let help = tm(args, &[]);
+        assert_eq!(help.code, 0, "{args:?}: {}", help.stderr);
+        for flag in [
+            "--executor-path <PATH>",
+            "--max-frame-bytes <BYTES>",
+            "--color <WHEN>",
+        ] {
+            assert!(
+                !help.stdout.contains(flag),
+                "{args:?} lists {flag}:\n{}",
+                help.stdout
+            );
+        }
+        assert!(
+            help.stdout.contains("Global options: --runtime-config")
+                && help.stdout.contains("see `tm --help`."),
+            "{args:?}:\n{}",
+            help.stdout
+        );
+    }
+    // Hidden from help, not from the parser.
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm(
+        &[
+            "man",
+            "--color",
+            "never",
+            "-q",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dir.path().join("tm.1").is_file());
+}
+
+/// Issue 21: `rep-bridge --help` lists its endpoints and options, no `help` command.
+#[test]
+fn rep_bridge_help_has_no_help_command() {
+    let help = Command::new(rep_bridge()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success());
+    assert!(!text.contains("Transports:"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("help ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("tcp:HOST:PORT, unix:PATH or serial:DEVICE"),
+        "{text}"
+    );
+}
