@@ -397,6 +397,22 @@ fn a_boot_banner_is_logged_at_debug_level_and_never_reaches_the_host() {
     assert_none_with(&format!("127.0.0.1:{port}"));
 }
 
+/// `rep-bridge` arguments that connect to `port` after starting `sh -c SCRIPT` as the
+/// simulator, `$0` being the mock executor.
+fn simulator_args(port: u16, script: &str) -> Vec<String> {
+    [
+        &format!("tcp:127.0.0.1:{port}"),
+        "--",
+        "sh",
+        "-c",
+        script,
+        mock_executor().to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// Issue 21: stopping the simulator on purpose is quiet: what it prints once stopped
 /// (QEMU's `terminating on signal 15 from pid …`) is recorded at debug level, not shown.
 #[test]
@@ -406,17 +422,7 @@ fn a_simulator_stopped_on_purpose_is_quiet() {
         "trap 'echo \"qemu-sim: terminating on signal 15 from pid 1\" >&2; exit 0' TERM; \
          echo \"qemu-sim: booting\"; \"$0\" --listen tcp:127.0.0.1:{port} & wait $!"
     );
-    let args: Vec<String> = [
-        &format!("tcp:127.0.0.1:{port}"),
-        "--",
-        "sh",
-        "-c",
-        &script,
-        mock_executor().to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = simulator_args(port, &script);
     let (run, recorded) = tm_plant_through_bridge_recorded(&args);
     assert_plant_monitor_completed(&run);
     assert!(run.stderr.contains("qemu-sim: booting"), "{}", run.stderr);
@@ -440,17 +446,7 @@ fn spawn_mode_starts_a_simulator_and_leaves_nothing_of_it() {
         "sleep 1000 & echo \"sim: grandchild pid $!\"; echo \"sim: pid $$\"; sleep 0.3; \
          exec \"$0\" --listen tcp:127.0.0.1:{port}"
     );
-    let args: Vec<String> = [
-        &format!("tcp:127.0.0.1:{port}"),
-        "--",
-        "sh",
-        "-c",
-        &script,
-        mock_executor().to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = simulator_args(port, &script);
     let run = tm_plant_through_bridge(&args);
     assert_plant_monitor_completed(&run);
     let pids: Vec<u32> = run

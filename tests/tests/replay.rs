@@ -50,6 +50,31 @@ fn record(dir: &Path, manifest: &Path, name: &str) -> (Run, PathBuf) {
     (run, transcript)
 }
 
+/// `dir/replay.yaml`: a runtime.yaml whose executor is `rep-replay [--timing] TRANSCRIPT`.
+fn replay_config(dir: &Path, transcript: &Path, timing: bool) -> PathBuf {
+    let config = dir.join("replay.yaml");
+    let timing = if timing { "--timing, " } else { "" };
+    std::fs::write(
+        &config,
+        format!(
+            "runtime:\n  executor_path: {}\n  executor_args: [{timing}{}]\n",
+            rep_replay().display(),
+            transcript.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `rep-replay --print-inputs TRANSCRIPT`.
+fn print_inputs(transcript: &Path) -> std::process::Output {
+    Command::new(rep_replay())
+        .arg("--print-inputs")
+        .arg(transcript)
+        .output()
+        .unwrap()
+}
+
 fn replay(transcript: &Path, executor: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(rep_conformance());
     command
@@ -176,16 +201,7 @@ fn tm_against_rep_replay_of_a_recorded_failure_reproduces_exit_code_and_output()
     let manifest = failing_flow(dir.path());
     let (original, transcript) = record(dir.path(), &manifest, "failure.jsonl");
     assert_eq!(original.code, 1, "{}", original.stderr);
-    let config = dir.path().join("replay.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "runtime:\n  executor_path: {}\n  executor_args: [{}]\n",
-            rep_replay().display(),
-            transcript.display()
-        ),
-    )
-    .unwrap();
+    let config = replay_config(dir.path(), &transcript, false);
     let replayed = tm_run(
         &manifest,
         "plant-monitor",
@@ -285,16 +301,7 @@ fn rep_replay_with_timing_answers_at_the_recorded_delays() {
     let slow_path = dir.path().join("slow.jsonl");
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&slow_path, text).unwrap();
-    let config = dir.path().join("replay.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "runtime:\n  executor_path: {}\n  executor_args: [--timing, {}]\n",
-            rep_replay().display(),
-            slow_path.display()
-        ),
-    )
-    .unwrap();
+    let config = replay_config(dir.path(), &slow_path, true);
     let replayed = tm_run(
         &plant_monitor_manifest(),
         "plant-monitor",
@@ -369,11 +376,7 @@ fn rep_replay_prints_the_recorded_inputs_and_names_a_differing_input() {
     let (original, transcript) = record(dir.path(), &plant_monitor_manifest(), "bug.jsonl");
     assert_eq!(original.code, 0, "{}", original.stderr);
 
-    let printed = Command::new(rep_replay())
-        .arg("--print-inputs")
-        .arg(&transcript)
-        .output()
-        .unwrap();
+    let printed = print_inputs(&transcript);
     assert!(printed.status.success(), "{printed:?}");
     let recorded: Value = serde_json::from_slice(&printed.stdout).unwrap();
     let given: Value = serde_json::from_str(
@@ -382,16 +385,7 @@ fn rep_replay_prints_the_recorded_inputs_and_names_a_differing_input() {
     .unwrap();
     assert_eq!(recorded, given);
 
-    let config = dir.path().join("replay.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "runtime:\n  executor_path: {}\n  executor_args: [{}]\n",
-            rep_replay().display(),
-            transcript.display()
-        ),
-    )
-    .unwrap();
+    let config = replay_config(dir.path(), &transcript, false);
     let config = config.to_str().unwrap();
     let same = tm_run(
         &plant_monitor_manifest(),
@@ -442,11 +436,7 @@ fn rep_replay_print_inputs_of_a_session_without_a_run_exits_2() {
         ),
     )
     .unwrap();
-    let printed = Command::new(rep_replay())
-        .arg("--print-inputs")
-        .arg(&transcript)
-        .output()
-        .unwrap();
+    let printed = print_inputs(&transcript);
     assert_eq!(printed.status.code(), Some(2), "{printed:?}");
     let stderr = String::from_utf8_lossy(&printed.stderr);
     assert!(stderr.contains("started no run"), "{stderr}");
