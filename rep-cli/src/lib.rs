@@ -202,20 +202,18 @@ pub fn print_stdout(bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// `after_help` as a section: "EXAMPLES" when it begins with `Examples:` (that line then
-/// goes), else "NOTES"; verbatim either way.
+/// `after_help` as a section: "EXAMPLES" when it begins with `Examples` (a bare `Examples:`
+/// line then goes), else "NOTES"; verbatim either way.
 fn after_help_section(text: &str) -> Section<'_> {
-    match text.strip_prefix("Examples:") {
-        Some(rest) => Section {
-            title: "EXAMPLES",
-            text: rest.strip_prefix('\n').unwrap_or(rest),
-            verbatim: true,
-        },
-        None => Section {
-            title: "NOTES",
-            text,
-            verbatim: true,
-        },
+    let title = match text.starts_with("Examples") {
+        true => "EXAMPLES",
+        false => "NOTES",
+    };
+    let text = text.strip_prefix("Examples:\n").unwrap_or(text);
+    Section {
+        title,
+        text,
+        verbatim: true,
     }
 }
 

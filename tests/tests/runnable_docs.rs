@@ -208,6 +208,31 @@ fn every_runnable_block_of_the_docs_runs_as_written() {
     assert!(ran >= 3, "only {ran} runnable blocks found");
 }
 
+/// `rep-replay --help`'s recipe (record, replay.yaml, replay with the recorded inputs) runs
+/// as written in a folder of the reference compiler's output.
+#[test]
+fn rep_replay_help_recipe_runs_as_written() {
+    let help = Command::new(rep_replay()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let recipe: String = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Examples"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    assert!(recipe.contains("--print-inputs bug.jsonl"), "{help}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = scratch(dir.path());
+    let block = Block {
+        place: "rep-replay --help".into(),
+        cwd: None,
+        file: None,
+        text: recipe,
+    };
+    run(&block, &dir.path().join("examples/plant-monitor"), &path);
+}
+
 #[test]
 fn a_marker_without_a_block_or_with_an_unknown_attribute_is_refused() {
     let marked = "<!-- runnable cwd=x -->\n```sh\necho hi\n```\n";

@@ -14,11 +14,13 @@ use rep_conformance::replay::{ReplayError, Session, serve::serve};
 use rep_process::{ErrorLines, stderr_sink};
 
 const EXAMPLES: &str = "\
-Examples:
-  tm runtime run --manifest m.json --flow f --inputs @in.json --record bug.jsonl   # record
+Examples (in a folder of TraceMind's output, such as examples/plant-monitor):
+  tm runtime run --manifest out/dsl/manifest.json --flow plant-monitor \\
+    --inputs @input.json --record bug.jsonl                          # record
   printf 'runtime:\\n  executor_path: rep-replay\\n  executor_args: [bug.jsonl]\\n' > replay.yaml
-  rep-replay --print-inputs bug.jsonl | \\
-    tm runtime run --runtime-config replay.yaml --manifest m.json --flow f --inputs @-  # replay
+  rep-replay --print-inputs bug.jsonl |
+    tm runtime run --runtime-config replay.yaml --manifest out/dsl/manifest.json \\
+      --flow plant-monitor --inputs @-                               # replay
 
 A live Runtime.StartRun whose flow or inputs differ from the recorded one's gets the
 recorded answers all the same, with a warning on stderr naming the first field that differs.
