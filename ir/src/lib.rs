@@ -20,6 +20,7 @@ mod pointer;
 mod problem;
 mod rules;
 mod schema;
+mod schema_subset;
 mod validate;
 mod version;
 
