@@ -135,7 +135,13 @@ fn run_flow(
     }
     let outcome = runtime.block_on(run(request, &mut observers, &mut interrupts));
     drop(observers);
-    sweep_orphans(ORPHAN_KILL_WAIT);
+    let sweep = std::time::Instant::now();
+    let killed = sweep_orphans(ORPHAN_KILL_WAIT);
+    tracing::debug!(
+        killed,
+        sweep_us = sweep.elapsed().as_micros(),
+        "orphans swept"
+    );
     let mut failure = outcome.error.clone().map(Failure::Run);
     // What the run's outputs could not take is reported; the run's result stands, unless an
     // interrupt arrives meanwhile.
