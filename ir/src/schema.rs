@@ -6,23 +6,18 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 use crate::problem::{Problem, ProblemKind};
-use crate::schema_subset::Subset;
+use crate::schema_subset::proven_valid;
 
 /// The text of the normative Flow IR v1.0.0 JSON Schema (Draft 2020-12), embedded at build time.
 pub const SCHEMA_JSON: &str = include_str!("../schema/flow-ir-1.0.0.schema.json");
 
-/// The embedded schema, parsed once.
+/// The embedded schema, parsed once (what [`proven_valid`] interprets).
 static SCHEMA: LazyLock<Result<Value, String>> = LazyLock::new(|| {
     serde_json::from_str(SCHEMA_JSON)
         .map_err(|e| format!("the embedded Flow IR schema is not JSON: {e}"))
 });
 
-/// The schema as [`Subset`] compiles it, once (`None`: it uses a keyword [`Subset`] does not
-/// know, and every document goes to jsonschema).
-static SUBSET: LazyLock<Option<Subset>> =
-    LazyLock::new(|| SCHEMA.as_ref().ok().and_then(Subset::compile));
-
-/// The compiled schema, built once and only for a document [`Subset`] could not prove
+/// The compiled schema, built once and only for a document [`proven_valid`] could not prove
 /// valid; `Err` holds why the embedded schema did not compile.
 ///
 /// It is compiled as Draft 7, with its `$schema` (2020-12) removed: building the 2020-12
@@ -45,11 +40,11 @@ static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::ne
 /// Every schema error in `doc`, as [`ProblemKind::Schema`] problems at the failing instance's
 /// JSON pointer. Messages mask instance values so a large subtree is not dumped into a line.
 ///
-/// A document [`Subset::proven_valid`] accepts has none, and costs no schema compilation.
+/// A document [`proven_valid`] accepts has none, and costs no schema compilation.
 pub(crate) fn schema_problems(doc: &Value) -> Vec<Problem> {
-    if SUBSET
+    if SCHEMA
         .as_ref()
-        .is_some_and(|subset| subset.proven_valid(doc))
+        .is_ok_and(|schema| proven_valid(schema, doc))
     {
         return Vec::new();
     }

@@ -1,265 +1,145 @@
-//! A check that can only say "valid": the embedded Flow IR schema compiled into a small tree
-//! of the JSON Schema keywords it uses, and documents checked against that tree.
+//! A check that can only say "valid": the embedded Flow IR schema interpreted keyword by
+//! keyword, for the subset of JSON Schema it uses, without compiling anything.
 //!
 //! Compiling the schema with jsonschema costs more than validating a whole plant-monitor run
 //! (about half of `tm`'s instructions, and as much in every executor built on the kit). Most
-//! documents are valid, so [`Subset::proven_valid`] answers first; only when it cannot prove a
-//! document valid does the caller compile jsonschema, which then finds and words the errors.
-//! Wherever this check is unsure (a float standing in for an integer, a value compared by
-//! serde_json's equality) it answers `false`: a wrong `false` costs time, never a verdict.
-//! A schema with a keyword or pattern it does not know does not compile at all. The tests keep
-//! jsonschema as the oracle.
+//! documents are valid, so [`proven_valid`] answers first; only when it cannot prove a document
+//! valid does the caller compile jsonschema, which then finds and words the errors. Wherever
+//! this check is unsure (a keyword, pattern or number it does not know) it answers `false`:
+//! a wrong `false` costs time, never a verdict. The tests keep jsonschema as the oracle.
 
 use serde_json::{Map, Value};
 
-/// A schema of the known subset, compiled ([`Subset::compile`]).
+/// `true` only if `instance` is valid against `schema` (Draft 7 / 2020-12 meaning of the
+/// keywords below, formats not asserted); `false` if it is invalid or this check cannot tell.
 ///
 /// Known keywords: `type`, `required`, `properties`, `additionalProperties` (boolean or
 /// schema), `items` (one schema), `minItems`, `minLength`, `maxLength`, `pattern` (the
-/// patterns of [`Pattern`] only), `const`, `enum`, `minimum`, `maximum` (integers), and the
-/// annotations `$schema`, `$id`, `title`, `description`, `format` (formats are not asserted).
-#[derive(Debug, Default)]
-pub(crate) struct Subset {
-    /// `false` schema: nothing is valid.
-    rejects: bool,
-    /// `type`: allowed types, none = any.
-    types: Vec<Type>,
-    required: Vec<String>,
-    properties: Vec<(String, Subset)>,
-    /// `additionalProperties`: `None` = anything.
-    additional: Option<Box<Subset>>,
-    items: Option<Box<Subset>>,
-    min_items: Option<u64>,
-    min_length: Option<u64>,
-    max_length: Option<u64>,
-    pattern: Option<Pattern>,
-    constant: Option<Value>,
-    allowed: Option<Vec<Value>>,
-    minimum: Option<i128>,
-    maximum: Option<i128>,
-}
-
-/// A JSON Schema type name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Type {
-    Object,
-    Array,
-    String,
-    Integer,
-    Number,
-    Boolean,
-    Null,
-}
-
-/// The `pattern`s this check knows, each checked by accepting a subset of what the regular
-/// expression accepts (ASCII digits are digits whatever `\d` means to a regex engine).
-#[derive(Debug, Clone, Copy)]
-enum Pattern {
-    /// `^[A-Za-z0-9_.-]+$`
-    Name,
-    /// `^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$`
-    SemVer,
-}
-
-impl Subset {
-    /// Compiles `schema`; `None` when it uses a keyword, pattern or value this check does not
-    /// know.
-    pub(crate) fn compile(schema: &Value) -> Option<Subset> {
-        let keywords = match schema {
-            Value::Bool(accepts) => {
-                return Some(Subset {
-                    rejects: !accepts,
-                    ..Subset::default()
-                });
-            }
-            Value::Object(keywords) => keywords,
-            _ => return None,
-        };
-        let mut subset = Subset::default();
-        for (keyword, value) in keywords {
-            subset.keyword(keyword, value)?;
-        }
-        Some(subset)
+/// patterns of [`pattern_holds`] only), `const`, `enum`, `minimum`, `maximum` (integers), and
+/// the annotations `$schema`, `$id`, `title`, `description`, `format`.
+pub(crate) fn proven_valid(schema: &Value, instance: &Value) -> bool {
+    match schema {
+        Value::Bool(accepts) => *accepts,
+        Value::Object(keywords) => keywords
+            .iter()
+            .all(|(keyword, value)| keyword_holds(keywords, keyword, value, instance)),
+        _ => false,
     }
+}
 
-    /// Adds one keyword; `None` when it is not known.
-    fn keyword(&mut self, keyword: &str, value: &Value) -> Option<()> {
-        match keyword {
-            "$schema" | "$id" | "title" | "description" | "format" => {}
-            "type" => {
-                self.types = match value {
-                    Value::String(name) => vec![Type::named(name)?],
-                    Value::Array(names) => names
-                        .iter()
-                        .map(|name| Type::named(name.as_str()?))
-                        .collect::<Option<_>>()?,
-                    _ => return None,
-                }
-            }
-            "required" => {
-                self.required = value
-                    .as_array()?
-                    .iter()
-                    .map(|name| name.as_str().map(str::to_owned))
-                    .collect::<Option<_>>()?;
-            }
-            "properties" => {
-                self.properties = value
-                    .as_object()?
-                    .iter()
-                    .map(|(name, schema)| Some((name.clone(), Subset::compile(schema)?)))
-                    .collect::<Option<_>>()?;
-            }
-            "additionalProperties" => {
-                self.additional = match value {
-                    Value::Bool(true) => None,
-                    schema => Some(Box::new(Subset::compile(schema)?)),
-                }
-            }
-            "items" if value.is_object() || value.is_boolean() => {
-                self.items = Some(Box::new(Subset::compile(value)?));
-            }
-            "minItems" => self.min_items = Some(value.as_u64()?),
-            "minLength" => self.min_length = Some(value.as_u64()?),
-            "maxLength" => self.max_length = Some(value.as_u64()?),
-            "pattern" => {
-                self.pattern = Some(match value.as_str()? {
-                    r"^[A-Za-z0-9_.-]+$" => Pattern::Name,
-                    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$" => Pattern::SemVer,
-                    _ => return None,
+/// Whether one keyword of `schema` holds for `instance`.
+fn keyword_holds(
+    schema: &Map<String, Value>,
+    keyword: &str,
+    value: &Value,
+    instance: &Value,
+) -> bool {
+    match keyword {
+        "$schema" | "$id" | "title" | "description" | "format" => true,
+        "type" => match value {
+            Value::String(name) => has_type(name, instance),
+            Value::Array(names) => names
+                .iter()
+                .any(|name| name.as_str().is_some_and(|name| has_type(name, instance))),
+            _ => false,
+        },
+        "required" => match (value, instance) {
+            (Value::Array(names), Value::Object(object)) => names
+                .iter()
+                .all(|name| name.as_str().is_some_and(|name| object.contains_key(name))),
+            (Value::Array(_), _) => true,
+            _ => false,
+        },
+        "properties" => match (value, instance) {
+            (Value::Object(properties), Value::Object(object)) => {
+                properties.iter().all(|(name, subschema)| {
+                    object
+                        .get(name)
+                        .is_none_or(|member| proven_valid(subschema, member))
                 })
             }
-            "const" => self.constant = Some(value.clone()),
-            "enum" => self.allowed = Some(value.as_array()?.clone()),
-            "minimum" => self.minimum = Some(integer(value)?),
-            "maximum" => self.maximum = Some(integer(value)?),
-            _ => return None,
+            (Value::Object(_), _) => true,
+            _ => false,
+        },
+        "additionalProperties" => {
+            let Value::Object(object) = instance else {
+                return true;
+            };
+            if value == &Value::Bool(true) {
+                return true;
+            }
+            let properties = match schema.get("properties") {
+                Some(Value::Object(properties)) => Some(properties),
+                None => None,
+                Some(_) => return false,
+            };
+            object
+                .iter()
+                .filter(|(name, _)| properties.is_none_or(|p| !p.contains_key(name.as_str())))
+                .all(|(_, member)| proven_valid(value, member))
         }
-        Some(())
-    }
-
-    /// `true` only if `instance` is valid against this schema; `false` if it is invalid or
-    /// this check cannot tell.
-    pub(crate) fn proven_valid(&self, instance: &Value) -> bool {
-        if self.rejects {
-            return false;
-        }
-        if !self.types.is_empty() && !self.types.iter().any(|t| t.holds(instance)) {
-            return false;
-        }
+        "items" => match (value, instance) {
+            (Value::Object(_) | Value::Bool(_), Value::Array(elements)) => {
+                elements.iter().all(|element| proven_valid(value, element))
+            }
+            (Value::Object(_) | Value::Bool(_), _) => true,
+            _ => false,
+        },
+        "minItems" => match (value.as_u64(), instance) {
+            (Some(min), Value::Array(elements)) => elements.len() as u64 >= min,
+            (Some(_), _) => true,
+            (None, _) => false,
+        },
+        "minLength" | "maxLength" => match (value.as_u64(), instance) {
+            (Some(bound), Value::String(text)) => {
+                // Lengths count code points (JSON Schema), not bytes.
+                let length = text.chars().count() as u64;
+                if keyword == "minLength" {
+                    length >= bound
+                } else {
+                    length <= bound
+                }
+            }
+            (Some(_), _) => true,
+            (None, _) => false,
+        },
+        "pattern" => match (value, instance) {
+            (Value::String(pattern), Value::String(text)) => pattern_holds(pattern, text),
+            (Value::String(_), _) => true,
+            _ => false,
+        },
         // serde_json's equality: equal strings, booleans, integers and structures are equal
         // to jsonschema too (a `false` here, e.g. 1 against 1.0, only means "ask jsonschema").
-        if self.constant.as_ref().is_some_and(|c| c != instance)
-            || self.allowed.as_ref().is_some_and(|a| !a.contains(instance))
-        {
-            return false;
-        }
-        match instance {
-            Value::Object(object) => self.object_holds(object),
-            Value::Array(elements) => {
-                self.min_items
-                    .is_none_or(|min| elements.len() as u64 >= min)
-                    && self
-                        .items
-                        .as_ref()
-                        .is_none_or(|items| elements.iter().all(|e| items.proven_valid(e)))
+        "const" => value == instance,
+        "enum" => value
+            .as_array()
+            .is_some_and(|allowed| allowed.iter().any(|v| v == instance)),
+        "minimum" | "maximum" => {
+            if !instance.is_number() {
+                return true;
             }
-            Value::String(text) => self.string_holds(text),
-            Value::Number(_) => {
-                if self.minimum.is_none() && self.maximum.is_none() {
-                    return true;
-                }
-                let Some(number) = integer(instance) else {
-                    return false;
-                };
-                self.minimum.is_none_or(|min| number >= min)
-                    && self.maximum.is_none_or(|max| number <= max)
-            }
-            Value::Bool(_) | Value::Null => true,
-        }
-    }
-
-    /// `required`, `properties` and `additionalProperties`, in one pass over the members
-    /// (objects of a Flow IR are small: a linear search beats hashing each name).
-    fn object_holds(&self, object: &Map<String, Value>) -> bool {
-        let members_hold = object.iter().all(|(name, member)| {
-            match self.properties.iter().find(|(known, _)| known == name) {
-                Some((_, schema)) => schema.proven_valid(member),
-                None => self
-                    .additional
-                    .as_ref()
-                    .is_none_or(|schema| schema.proven_valid(member)),
-            }
-        });
-        members_hold
-            && self
-                .required
-                .iter()
-                .all(|name| object.iter().any(|(member, _)| member == name))
-    }
-
-    /// `minLength`, `maxLength` (code points, not bytes) and `pattern`.
-    fn string_holds(&self, text: &str) -> bool {
-        if self.min_length.is_some() || self.max_length.is_some() {
-            let length = text.chars().count() as u64;
-            if self.min_length.is_some_and(|min| length < min)
-                || self.max_length.is_some_and(|max| length > max)
-            {
-                return false;
+            match (integer(value), integer(instance)) {
+                (Some(bound), Some(number)) if keyword == "minimum" => number >= bound,
+                (Some(bound), Some(number)) => number <= bound,
+                _ => false,
             }
         }
-        self.pattern.is_none_or(|pattern| pattern.holds(text))
+        _ => false,
     }
 }
 
-impl Type {
-    fn named(name: &str) -> Option<Type> {
-        Some(match name {
-            "object" => Type::Object,
-            "array" => Type::Array,
-            "string" => Type::String,
-            "integer" => Type::Integer,
-            "number" => Type::Number,
-            "boolean" => Type::Boolean,
-            "null" => Type::Null,
-            _ => return None,
-        })
-    }
-
-    /// `instance` is of this type (integers only as JSON integers: a float with no fraction
-    /// is left to jsonschema).
-    fn holds(self, instance: &Value) -> bool {
-        match self {
-            Type::Object => instance.is_object(),
-            Type::Array => instance.is_array(),
-            Type::String => instance.is_string(),
-            Type::Integer => integer(instance).is_some(),
-            Type::Number => instance.is_number(),
-            Type::Boolean => instance.is_boolean(),
-            Type::Null => instance.is_null(),
-        }
-    }
-}
-
-impl Pattern {
-    fn holds(self, text: &str) -> bool {
-        match self {
-            Pattern::Name => {
-                !text.is_empty()
-                    && text
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-            }
-            Pattern::SemVer => {
-                let mut parts = 0;
-                text.split('.').all(|part| {
-                    parts += 1;
-                    !part.is_empty()
-                        && part.bytes().all(|b| b.is_ascii_digit())
-                        && (part == "0" || !part.starts_with('0'))
-                }) && parts == 3
-            }
-        }
+/// `instance` is of the JSON Schema type `name` (integers only as JSON integers: a float with
+/// no fraction is left to jsonschema).
+fn has_type(name: &str, instance: &Value) -> bool {
+    match name {
+        "object" => instance.is_object(),
+        "array" => instance.is_array(),
+        "string" => instance.is_string(),
+        "integer" => integer(instance).is_some(),
+        "number" => instance.is_number(),
+        "boolean" => instance.is_boolean(),
+        "null" => instance.is_null(),
+        _ => false,
     }
 }
 
@@ -271,6 +151,29 @@ fn integer(value: &Value) -> Option<i128> {
         .or_else(|| value.as_u64().map(i128::from))
 }
 
+/// Whether `text` matches `pattern`, for the patterns of the embedded schema; `false` for any
+/// other pattern. Each check accepts a subset of what the regular expression accepts (ASCII
+/// digits are digits whatever `\d` means to the regex engine).
+fn pattern_holds(pattern: &str, text: &str) -> bool {
+    match pattern {
+        r"^[A-Za-z0-9_.-]+$" => {
+            !text.is_empty()
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        }
+        r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$" => {
+            let parts: Vec<&str> = text.split('.').collect();
+            parts.len() == 3
+                && parts.iter().all(|part| {
+                    part.bytes().all(|b| b.is_ascii_digit())
+                        && (*part == "0" || (!part.is_empty() && !part.starts_with('0')))
+                })
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,14 +181,6 @@ mod tests {
 
     fn schema() -> Value {
         serde_json::from_str(SCHEMA_JSON).unwrap()
-    }
-
-    fn subset() -> Subset {
-        Subset::compile(&schema()).expect("the embedded schema uses only known keywords")
-    }
-
-    fn proven_valid(schema: &Value, instance: &Value) -> bool {
-        Subset::compile(schema).is_some_and(|s| s.proven_valid(instance))
     }
 
     /// jsonschema's verdict, the oracle (compiled the way `schema_problems` compiles it).
@@ -401,18 +296,18 @@ mod tests {
 
     #[test]
     fn the_examples_are_proven_valid_without_jsonschema() {
-        let schema = subset();
+        let schema = schema();
         for doc in examples() {
-            assert!(schema.proven_valid(&doc), "{doc}");
+            assert!(proven_valid(&schema, &doc), "{doc}");
         }
     }
 
     #[test]
     fn the_invalid_cases_are_never_proven_valid() {
-        let schema = subset();
+        let schema = schema();
         let oracle = oracle();
         for doc in invalid_cases() {
-            if schema.proven_valid(&doc) {
+            if proven_valid(&schema, &doc) {
                 // Semantic cases are valid against the schema: the oracle must agree.
                 assert!(oracle.is_valid(&doc), "{doc}");
             }
@@ -424,12 +319,12 @@ mod tests {
     /// (then it may only say "cannot tell").
     #[test]
     fn agrees_with_jsonschema_on_every_single_edit_of_the_examples() {
-        let schema = subset();
+        let schema = schema();
         let oracle = oracle();
         let (mut valid, mut invalid) = (0, 0);
         for doc in examples() {
             for (edited, float) in mutations(&doc) {
-                let proven = schema.proven_valid(&edited);
+                let proven = proven_valid(&schema, &edited);
                 let expected = oracle.is_valid(&edited);
                 if proven {
                     assert!(expected, "proven valid but jsonschema disagrees: {edited}");
