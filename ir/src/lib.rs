@@ -20,7 +20,6 @@ mod pointer;
 mod problem;
 mod rules;
 mod schema;
-mod schema_subset;
 mod validate;
 mod version;
 

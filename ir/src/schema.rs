@@ -6,26 +6,19 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 use crate::problem::{Problem, ProblemKind};
-use crate::schema_subset::proven_valid;
 
 /// The text of the normative Flow IR v1.0.0 JSON Schema (Draft 2020-12), embedded at build time.
 pub const SCHEMA_JSON: &str = include_str!("../schema/flow-ir-1.0.0.schema.json");
 
-/// The embedded schema, parsed once (what [`proven_valid`] interprets).
-static SCHEMA: LazyLock<Result<Value, String>> = LazyLock::new(|| {
-    serde_json::from_str(SCHEMA_JSON)
-        .map_err(|e| format!("the embedded Flow IR schema is not JSON: {e}"))
-});
-
-/// The compiled schema, built once and only for a document [`proven_valid`] could not prove
-/// valid; `Err` holds why the embedded schema did not compile.
+/// The compiled schema, built once; `Err` holds why the embedded schema did not compile.
 ///
 /// It is compiled as Draft 7, with its `$schema` (2020-12) removed: building the 2020-12
 /// metaschema validator, which jsonschema always runs over the schema first, costs about 2 ms
 /// of every `tm` and executor start, while every keyword the schema uses has the same meaning
 /// in both drafts (a test keeps that true). The verdicts are the same; the text stays normative.
 static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
-    let mut schema = SCHEMA.clone()?;
+    let mut schema: Value = serde_json::from_str(SCHEMA_JSON)
+        .map_err(|e| format!("the embedded Flow IR schema is not JSON: {e}"))?;
     if let Some(root) = schema.as_object_mut() {
         root.remove("$schema");
     }
@@ -39,15 +32,7 @@ static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::ne
 
 /// Every schema error in `doc`, as [`ProblemKind::Schema`] problems at the failing instance's
 /// JSON pointer. Messages mask instance values so a large subtree is not dumped into a line.
-///
-/// A document [`proven_valid`] accepts has none, and costs no schema compilation.
 pub(crate) fn schema_problems(doc: &Value) -> Vec<Problem> {
-    if SCHEMA
-        .as_ref()
-        .is_ok_and(|schema| proven_valid(schema, doc))
-    {
-        return Vec::new();
-    }
     let validator = match &*VALIDATOR {
         Ok(v) => v,
         Err(message) => return vec![Problem::new(ProblemKind::Schema, "", message.clone())],
