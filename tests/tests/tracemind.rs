@@ -471,7 +471,7 @@ fn the_real_tracemind_cli_runs_behind_ours_on_path() {
     let run = tm_in(project.path(), &["--version"], &env);
     assert!(
         run.stdout.ends_with(&format!(
-            "TraceMind CLI for other commands: {} (tm 1.2.0)\n",
+            "TraceMind CLI for other commands: {} (trace-mind 1.2.0)\n",
             venv.join("bin/tm").display()
         )),
         "{}",

@@ -82,7 +82,9 @@ fn after_help() -> String {
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
-    /// Print the version of this tm and of the TraceMind CLI it hands other commands to.
+    /// Print the version of this tm and of the TraceMind CLI it hands other commands to
+    /// (trace-mind's version from its installed package metadata; with -v, Python is asked
+    /// when that is not found).
     #[arg(short = 'V', long)]
     pub version: bool,
     #[command(subcommand)]

@@ -17,6 +17,7 @@ use rep_process::Spec;
 
 use super::args::GlobalArgs;
 use super::error::Failure;
+use super::installed::{script_python, trace_mind_version};
 use super::output::print_stdout;
 
 /// Set for TraceMind's CLI when a command is handed to it: the `tm` binaries of this project
@@ -98,19 +99,34 @@ pub fn hand_over(global: &GlobalArgs, args: &[OsString], command: &str, own: &[S
     Failure::Delegate(DelegateError::Exec { program, source })
 }
 
-/// `tm --version`: this tm, then the TraceMind CLI other commands go to.
+/// `tm --version`: this tm, then the TraceMind CLI other commands go to, with trace-mind's
+/// version read from its installed metadata ([`super::installed`]): no Python is started,
+/// unless `-v` asks for it when the metadata is not found.
 pub fn print_version(global: &GlobalArgs) -> Result<(), Failure> {
     let python = configured_python(global);
-    let theirs = match find(&python) {
-        Some(TraceMindCli::Program(path)) => {
-            let version = probe(&Spec::new(&path).arg("--version"))
-                .unwrap_or_else(|| "version unknown".to_owned());
-            format!("{} ({version})", path.display())
+    let ask_python = global.verbose > 0;
+    let path = std::env::var_os("PATH");
+    let theirs = match find_program() {
+        Some(program) => {
+            let version = match script_python(&program, path.as_deref()) {
+                Some(python) => trace_mind_version(&python)
+                    .map(|v| format!("trace-mind {v}"))
+                    .or_else(|| ask_python.then(|| probe(&Spec::new(&program).arg("--version")))?)
+                    .unwrap_or_else(|| "version not found in its Python's packages".to_owned()),
+                // Not a Python script (nor one pip wrote): it says its version itself.
+                None => probe(&Spec::new(&program).arg("--version"))
+                    .unwrap_or_else(|| "version unknown".to_owned()),
+            };
+            format!("{} ({version})", program.display())
         }
-        Some(TraceMindCli::Module { python, version }) => {
-            format!("{} -m tm (trace-mind {version})", python.display())
-        }
-        None => format!("not found ({INSTALL_HINT})"),
+        None => match python_path(&python).and_then(|python| {
+            let version = trace_mind_version(&python)
+                .or_else(|| ask_python.then(|| module_version(&python))?)?;
+            Some((python, version))
+        }) {
+            Some((python, version)) => format!("{} -m tm (trace-mind {version})", python.display()),
+            None => format!("not found ({INSTALL_HINT})"),
+        },
     };
     let text = format!(
         "tm {} (rep: REP v0.1 host, Flow IR {})\nTraceMind CLI for other commands: {theirs}\n",
@@ -122,27 +138,42 @@ pub fn print_version(global: &GlobalArgs) -> Result<(), Failure> {
 }
 
 /// TraceMind's CLI: the first `tm` on PATH that is neither this binary nor one a hand-over
-/// already went through, else `python -m tm` when trace-mind is installed for `python`.
+/// already went through, else `python -m tm` when trace-mind is installed for `python` (asked
+/// of `python` itself: the hand-over starts it anyway).
 pub fn find(python: &Path) -> Option<TraceMindCli> {
+    if let Some(program) = find_program() {
+        return Some(TraceMindCli::Program(program));
+    }
+    let python = python_path(python)?;
+    let version = module_version(&python)?;
+    Some(TraceMindCli::Module { python, version })
+}
+
+/// The first `tm` on PATH that is neither this binary nor one a hand-over went through.
+fn find_program() -> Option<PathBuf> {
     let mut ours: Vec<PathBuf> = delegated_from();
     ours.extend(std::env::current_exe().ok());
     let ours: Vec<(u64, u64)> = ours.iter().filter_map(|p| identity(p)).collect();
-    let program = find_all_on_path(OsStr::new("tm"), std::env::var_os("PATH").as_deref())
+    find_all_on_path(OsStr::new("tm"), std::env::var_os("PATH").as_deref())
         .into_iter()
-        .find(|candidate| identity(candidate).is_none_or(|id| !ours.contains(&id)));
-    if let Some(program) = program {
-        return Some(TraceMindCli::Program(program));
-    }
-    let python = if is_bare_name(python) {
-        find_on_path(python.as_os_str(), std::env::var_os("PATH").as_deref())?
+        .find(|candidate| identity(candidate).is_none_or(|id| !ours.contains(&id)))
+}
+
+/// `python` as a path (a bare name looked up on PATH).
+fn python_path(python: &Path) -> Option<PathBuf> {
+    if is_bare_name(python) {
+        find_on_path(python.as_os_str(), std::env::var_os("PATH").as_deref())
     } else {
-        python.to_path_buf()
-    };
-    let version = probe(&Spec::new(&python).args([
+        Some(python.to_path_buf())
+    }
+}
+
+/// trace-mind's version as `python` itself reports it (`None`: not installed for it).
+fn module_version(python: &Path) -> Option<String> {
+    probe(&Spec::new(python).args([
         "-c",
         "import importlib.metadata as m; print(m.version('trace-mind'))",
-    ]))?;
-    Some(TraceMindCli::Module { python, version })
+    ]))
 }
 
 /// `runtime.python` of the `--runtime-config` file (if it loads), else `python3`.

@@ -6,6 +6,7 @@ mod delegate;
 mod error;
 mod executor;
 mod inputs;
+mod installed;
 mod ir;
 mod output;
 mod route;

@@ -135,7 +135,13 @@ fn run_flow(
     }
     let outcome = runtime.block_on(run(request, &mut observers, &mut interrupts));
     drop(observers);
-    sweep_orphans(ORPHAN_KILL_WAIT);
+    let sweep = std::time::Instant::now();
+    let killed = sweep_orphans(ORPHAN_KILL_WAIT);
+    tracing::debug!(
+        killed,
+        sweep_us = sweep.elapsed().as_micros(),
+        "orphans swept"
+    );
     let mut failure = outcome.error.clone().map(Failure::Run);
     // What the run's outputs could not take is reported; the run's result stands, unless an
     // interrupt arrives meanwhile.
@@ -177,7 +183,11 @@ fn run_flow(
     if let Some(progress) = &progress {
         progress.print_summary();
     }
-    tracing::debug!(peak_rss_kib = peak_rss_kib(), "outcome printed");
+    tracing::debug!(
+        peak_rss_kib = peak_rss_kib(),
+        cpu_us = cpu_us(),
+        "outcome printed"
+    );
     // The process ends right after this: freeing every event of a large run one by one
     // would only delay the exit (milliseconds on a 10k-node flow).
     std::mem::forget(outcome);
@@ -357,6 +367,15 @@ fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The CPU time this process has used so far (user + system, all threads, not its children)
+/// in µs, for the debug log.
+fn cpu_us() -> Option<i64> {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_SELF).ok()?;
+    let us = |t: nix::sys::time::TimeVal| t.tv_sec() * 1_000_000 + t.tv_usec();
+    Some(us(usage.user_time()) + us(usage.system_time()))
 }
 
 /// The `--runtime-config` file, or the defaults.
