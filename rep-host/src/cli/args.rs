@@ -342,11 +342,15 @@ pub enum ExecutorCommand {
   tm executor new my-executor --lang c --kind demo.hello
   cd my-executor && ./ci.sh")]
     New(ExecutorNewArgs),
-    /// Smoke-test an executor project (or binary): capabilities, the sample flow, the
-    /// conformance core; one line per check.
+    /// Smoke-test an executor project (or binary): its build, capabilities, the sample
+    /// flow, the conformance core; one line per check.
     #[command(after_help = "Examples:
   tm executor check my-executor
-  tm executor check my-executor --executor my-executor/target/debug/my-executor")]
+  tm executor check my-executor --no-build
+  tm executor check my-executor --executor my-executor/target/debug/my-executor
+
+The project is built first (cargo build or make; the output is shown
+only when the build fails).")]
     Check(ExecutorCheckArgs),
     /// Pin the executor: write its file's sha256 into runtime.yaml as
     /// runtime.executor_sha256 (comments and order kept), so that tm and rep-conformance
@@ -404,7 +408,11 @@ pub struct ExecutorCheckArgs {
     /// executor_path, the project's built binary.
     #[arg(long, value_name = "FILE")]
     pub executor: Option<PathBuf>,
-    /// Seconds each check may take.
+    /// Seconds each check may take (the build has 30 minutes).
     #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = positive_seconds)]
     pub timeout: f64,
+    /// Check the executor as it is: skip the project's build (`cargo build` for a
+    /// Cargo.toml, `make` for a Makefile), which runs first by default.
+    #[arg(long)]
+    pub no_build: bool,
 }
