@@ -255,7 +255,8 @@ pub struct OnlineArgs {
     /// Folder for the compiled artifacts. Default: the folder of --manifest.
     #[arg(long, value_name = "DIR", requires = "sources")]
     pub out: Option<PathBuf>,
-    /// Overwrite existing compiled artifacts.
+    /// Overwrite existing files tm did not write (its own earlier artifacts are replaced
+    /// without it).
     #[arg(long, requires = "sources")]
     pub force: bool,
     /// Compile without running TraceMind's linter first.
@@ -309,6 +310,42 @@ pub enum IrCommand {
   tm ir manifest flows/hello.ir.json --out manifest.json
   tm runtime run --manifest manifest.json --flow hello")]
     Manifest(IrManifestArgs),
+    /// Compile WDL/PDL sources into Flow IR and manifest.json with TraceMind's compiler (in
+    /// the Python that has trace-mind) and the Flow IR schema embedded in tm, as `tm verify
+    /// online --sources` does, without running anything.
+    #[command(after_help = "Examples:
+  tm ir compile flows/ policies/ --out out/dsl
+  tm runtime run --manifest out/dsl/manifest.json --flow tank-guard --inputs @in.json
+
+Compiling again replaces the artifacts tm wrote into DIR before; --force
+is needed only to overwrite files tm did not write (or edited since).
+This is TraceMind's `tm dsl compile --emit-ir`, which fails with the
+trace-mind wheel alone (\"IR schema not found\").")]
+    Compile(IrCompileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IrCompileArgs {
+    /// WDL/PDL files or folders (searched recursively).
+    #[arg(value_name = "SOURCES", required = true)]
+    pub sources: Vec<PathBuf>,
+    /// Folder for the artifacts: manifest.json, flows/, policies/.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Overwrite existing files tm did not write (its own earlier artifacts are replaced
+    /// without it).
+    #[arg(long)]
+    pub force: bool,
+    /// Compile without running TraceMind's linter first.
+    #[arg(long)]
+    pub no_lint: bool,
+    /// The Python that has trace-mind installed. Default: runtime.python of the runtime
+    /// config, else python3 on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Seconds the compilation may take (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value_t = 120.0, value_parser = positive_seconds)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Args)]

@@ -323,17 +323,21 @@ fn compile_request(args: &OnlineArgs, config: &RuntimeConfig, timeout: f64) -> C
             _ => PathBuf::from("."),
         });
     CompileRequest {
-        python: args
-            .python
-            .clone()
-            .or_else(|| config.runtime.python.clone())
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON)),
+        python: compiler_python(args.python.as_ref(), config),
         sources: args.sources.clone(),
         out_dir,
         force: args.force,
         lint: !args.no_lint,
         timeout: Duration::from_secs_f64(timeout),
     }
+}
+
+/// The Python that runs TraceMind's compiler: `--python`, else runtime.python of the runtime
+/// config, else python3 (on PATH).
+pub fn compiler_python(flag: Option<&PathBuf>, config: &RuntimeConfig) -> PathBuf {
+    flag.cloned()
+        .or_else(|| config.runtime.python.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON))
 }
 
 /// The inputs against the flow's `inputs_schema` (exit 2 when they do not match).
