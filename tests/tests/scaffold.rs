@@ -369,3 +369,19 @@ fn check_builds_first_and_names_one_cause_with_its_fix() {
     );
     assert_eq!(lines.len(), 2, "{}", check.stdout);
 }
+
+/// Issue 21: the generated README installs the tools from the rep checkout `tm` knows (the
+/// kit's), with its install.sh — not from a placeholder `REP/rep-host`.
+#[test]
+fn the_generated_readme_names_the_real_checkout_to_install_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm_in(dir.path(), &["executor", "new", "named"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let readme = std::fs::read_to_string(dir.path().join("named/README.md")).unwrap();
+    let checkout = std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).unwrap();
+    assert!(
+        readme.contains(&format!("\nbash {}/install.sh\n", checkout.display())),
+        "{readme}"
+    );
+    assert!(!readme.contains("REP/"), "{readme}");
+}

@@ -381,12 +381,16 @@ fn conformance(
 ) -> Vec<Verdict> {
     let name = "conformance";
     let Some(binary) = rep_conformance(tm) else {
+        let checkout = super::scaffold::built_from_checkout()
+            .map_or_else(|| "REP".to_owned(), |dir| dir.display().to_string());
         return vec![Verdict {
             ok: false,
             name,
-            detail: "rep-conformance is neither beside tm nor on PATH: cargo install --locked \
-                     --path REP/conformance --bin rep-conformance"
-                .into(),
+            detail: format!(
+                "rep-conformance is neither beside tm nor on PATH: install it with `bash \
+                 {}/install.sh` (with rep's other programs)",
+                shell_word(&checkout)
+            ),
         }];
     };
     // The arguments, also shown as the command that gives the whole report.
