@@ -184,9 +184,10 @@ struct Report {
 }
 
 /// Compiles `request.sources` into `request.out_dir` with TraceMind's compiler, replacing the
-/// artifacts tm wrote there before ([`written`]). The compiler's own stderr lines (warnings)
-/// are logged at warn level. Must be called inside a
-/// tokio runtime; the first interrupt stops the compiler (SIGTERM; SIGKILL at a second one).
+/// artifacts tm wrote there before ([`written`]; their files are moved on a blocking thread).
+/// The compiler's own stderr lines (warnings) are logged at warn level. Must be called inside
+/// a tokio runtime; the first interrupt stops the compiler (SIGTERM; SIGKILL at a second
+/// one).
 ///
 /// # Errors
 /// See [`CompileError`]: no Python, no TraceMind, problems in the sources (with file and
@@ -202,7 +203,8 @@ pub async fn compile_sources(
     let python = locate_python(&request.python)?;
     let shown = shown_python(&request.python, &python);
     let schema = schema_file()?;
-    let stash = written::Stash::take(&request.out_dir).map_err(CompileError::Artifacts)?;
+    let out_dir = request.out_dir.clone();
+    let stash = blocking(&request.out_dir, move || written::Stash::take(&out_dir)).await?;
     match compile(request, &python, shown, schema.path(), interrupts).await {
         Ok(compiled) => {
             let outputs: Vec<PathBuf> = compiled
@@ -210,15 +212,32 @@ pub async fn compile_sources(
                 .iter()
                 .map(|a| a.output.clone())
                 .collect();
-            stash.commit(&outputs).map_err(CompileError::Artifacts)?;
+            blocking(&request.out_dir, move || stash.commit(&outputs)).await?;
             Ok(compiled)
         }
         Err(error) => {
-            if let Err(restore) = stash.restore() {
+            if let Err(CompileError::Artifacts(restore)) =
+                blocking(&request.out_dir, move || stash.restore()).await
+            {
                 tracing::warn!("{restore}: {}", restore.source);
             }
             Err(error)
         }
+    }
+}
+
+/// Runs `work` (file moves in `out_dir`) on tokio's blocking threads.
+async fn blocking<T: Send + 'static>(
+    out_dir: &Path,
+    work: impl FnOnce() -> Result<T, WrittenError> + Send + 'static,
+) -> Result<T, CompileError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(CompileError::Artifacts),
+        Err(join) => Err(CompileError::Artifacts(WrittenError {
+            action: "update the artifacts in",
+            path: out_dir.to_path_buf(),
+            source: Box::new(join),
+        })),
     }
 }
 

@@ -188,14 +188,7 @@ pub fn compile(global: &GlobalArgs, args: &IrCompileArgs) -> Result<(), Failure>
         lint: !args.no_lint,
         timeout: std::time::Duration::from_secs_f64(args.timeout),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::Runtime)?;
-    let mut interrupts = {
-        let _entered = runtime.enter();
-        rep_host::Interrupts::from_signals()
-    };
+    let (runtime, mut interrupts) = super::run::start_runtime()?;
     let compiled = runtime
         .block_on(rep_host::compile_sources(&request, &mut interrupts))
         .map_err(Failure::Compile)?;

@@ -232,15 +232,15 @@ impl Build {
     }
 }
 
-/// runtime.yaml's executor_path, relative to the project.
+/// runtime.yaml's executor_path, relative to the project; `None` for a bare name (looked up
+/// on PATH when the executor starts) or a `~/` path.
 fn configured_executor(project: &Path) -> Option<PathBuf> {
     let config = rep_host::RuntimeConfig::load(&project.join(RUNTIME_CONFIG)).ok()?;
     let path = config.runtime.executor_path?;
-    Some(if path.is_absolute() || rep_host::is_bare_name(&path) {
-        path
-    } else {
-        project.join(path)
-    })
+    if rep_host::is_bare_name(&path) || path.starts_with("~") {
+        return None;
+    }
+    Some(project.join(path))
 }
 
 /// Why the executor file is missing, and what makes it.
@@ -509,14 +509,7 @@ struct Runner {
 
 impl Runner {
     fn new() -> Result<Runner, Failure> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Failure::Runtime)?;
-        let interrupts = {
-            let _entered = runtime.enter();
-            Interrupts::from_signals()
-        };
+        let (runtime, interrupts) = crate::cli::run::start_runtime()?;
         Ok(Runner {
             runtime,
             interrupts,
