@@ -80,6 +80,9 @@ pub enum Command {
     /// its arguments, and the report's own consistency.
     #[command(after_help = crate::verify::VERIFY_EXAMPLES)]
     Verify(crate::verify::VerifyArgs),
+    /// `completions SHELL`, `man [--dir DIR]`.
+    #[command(flatten)]
+    Shell(rep_cli::ShellCommand),
 }
 
 /// `rep-conformance replay`.
@@ -191,6 +194,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => replay(&args),
         Command::Fuzz(args) => told(crate::fuzz::cli::main(&args)),
         Command::Verify(args) => told(crate::verify::main(&args)),
+        Command::Shell(shell) => shell_command(&shell, <Cli as clap::CommandFactory>::command()),
     };
     if let Err(failure) = &result
         && !failure.already_told()
@@ -251,6 +255,30 @@ pub(crate) fn until_interrupted<T>(
         ));
     }
     result
+}
+
+/// Runs `completions`/`man` (rep-cli) for `command`, a binary of this crate: the script or
+/// page on stdout, or the pages written into `--dir` with a note on stderr.
+///
+/// # Errors
+/// A page that cannot be written, a stdout that fails (not a closed one).
+pub fn shell_command(shell: &rep_cli::ShellCommand, command: clap::Command) -> Result<(), Failure> {
+    let name = command.get_name().to_owned();
+    match shell.run(command, &[]).map_err(Error::Man)? {
+        rep_cli::Outcome::Stdout(bytes) => {
+            rep_cli::print_stdout(&bytes).map_err(Error::Stdout)?;
+        }
+        rep_cli::Outcome::Written(pages) => {
+            if let rep_cli::ShellCommand::Man(rep_cli::ManArgs { dir: Some(dir) }) = shell {
+                stderr_sink().own_line(&format!(
+                    "{name}: {} manual pages written to {}",
+                    pages.len(),
+                    dir.display()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` on stdout; an interrupt while a stalled reader holds the write up ends the

@@ -68,6 +68,13 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// `man --dir DIR` cannot write a page.
+    #[error(transparent)]
+    Man(#[from] rep_cli::ManError),
+    /// A completion script or manual page cannot be written to stdout (a closed stdout is
+    /// not an error).
+    #[error("cannot write to stdout")]
+    Stdout(#[source] std::io::Error),
     /// The async runtime cannot be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),

@@ -40,7 +40,14 @@ second signal).";
 /// a Unix socket or a serial line, optionally starting it first (`-- CMD`: a simulator, a
 /// container, a board reset tool).
 #[derive(Debug, Parser)]
-#[command(name = "rep-bridge", version, after_help = EXAMPLES)]
+#[command(
+    name = "rep-bridge",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// How long to try to connect, in seconds. With `-- CMD`, attempts are retried until
     /// then while the remote is not listening yet; without it, a refusal fails at once.
@@ -59,14 +66,17 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 115_200)]
     pub baud: u32,
     /// Where the executor is: tcp:HOST:PORT, unix:PATH or serial:DEVICE.
-    #[arg(value_name = "ENDPOINT")]
-    pub endpoint: String,
+    #[arg(value_name = "ENDPOINT", required = true)]
+    pub endpoint: Option<String>,
     /// The address after `tcp`, `unix` or `serial`, in the old spelling.
     #[arg(value_name = "ADDRESS", hide = true)]
     pub old_address: Option<String>,
     /// A command to start first, in its own process group; stopped on exit.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+    /// Shell completions and manual pages.
+    #[command(subcommand)]
+    pub shell: Option<rep_cli::ShellCommand>,
 }
 
 impl Cli {
@@ -75,8 +85,12 @@ impl Cli {
     /// # Errors
     /// A usage error (exit 2) for an endpoint that is neither spelling.
     pub fn into_config(self) -> Result<(Config, Option<String>), clap::Error> {
+        // clap requires ENDPOINT unless a subcommand was given.
+        let given = self.endpoint.as_deref().ok_or_else(|| {
+            Cli::command().error(clap::error::ErrorKind::MissingRequiredArgument, "ENDPOINT")
+        })?;
         let (endpoint, note) =
-            endpoint(&self.endpoint, self.old_address.as_deref()).map_err(|message: String| {
+            endpoint(given, self.old_address.as_deref()).map_err(|message: String| {
                 Cli::command().error(clap::error::ErrorKind::ValueValidation, message)
             })?;
         let config = Config {

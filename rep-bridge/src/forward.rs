@@ -138,6 +138,8 @@ where
         }
     }
     let mut frames = FrameReader::new(remote, options.max_frame_bytes);
+    // Lines before the remote's first frame are its boot banner: expected, logged at debug.
+    let mut booted = false;
     loop {
         let line = match frames.next_frame().await {
             Ok(Some(Frame::Line(line))) => line,
@@ -153,7 +155,8 @@ where
         };
         match classify(&line) {
             RemoteLine::Frame { start } => {
-                log_remote_line(&line[..start]);
+                log_remote_line(&line[..start], booted);
+                booted = true;
                 let mut frame = line;
                 frame.drain(..start);
                 frame.push(b'\n');
@@ -165,7 +168,7 @@ where
                 }
             }
             RemoteLine::Blank => {}
-            RemoteLine::Log => log_remote_line(&line),
+            RemoteLine::Log => log_remote_line(&line, booted),
         }
     }
 }
@@ -188,13 +191,13 @@ async fn settle<R: AsyncRead + Unpin>(remote: &mut R, options: &Options) -> std:
                 framer.feed(&chunk[..n], &mut lines);
                 for frame in lines.drain(..) {
                     if let Frame::Line(line) = frame {
-                        log_remote_line(&line);
+                        log_remote_line(&line, false);
                     }
                 }
             }
             () = tokio::time::sleep_until(until) => {
                 if let Some(Frame::Line(partial)) = framer.finish() {
-                    log_remote_line(&partial);
+                    log_remote_line(&partial, false);
                 }
                 return Ok(true);
             }
@@ -202,9 +205,16 @@ async fn settle<R: AsyncRead + Unpin>(remote: &mut R, options: &Options) -> std:
     }
 }
 
-fn log_remote_line(line: &[u8]) {
-    if !line.iter().all(u8::is_ascii_whitespace) {
+/// Logs a line of the remote that is not a frame: at debug level before its first frame
+/// (`booted` false: a boot banner, a prompt), else as `rep-bridge: remote: …`.
+fn log_remote_line(line: &[u8], booted: bool) {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    if booted {
         log::foreign("rep-bridge: remote: ", line);
+    } else {
+        log::debug("remote: ", line);
     }
 }
 

@@ -31,6 +31,20 @@ pub fn foreign(prefix: &str, text: &[u8]) {
     stderr_sink().foreign_line(format!("{prefix}{}", printable(text)).as_bytes());
 }
 
+/// Logs a line written by someone else that says nothing unexpected (a simulator's exit line
+/// when the bridge stops it, a boot banner) as `rep-bridge: debug: PREFIX…`, which a host
+/// records and shows only at debug verbosity ([`rep_process::DEBUG_TAG`]).
+pub fn debug(prefix: &str, text: &[u8]) {
+    stderr_sink().foreign_line(
+        format!(
+            "rep-bridge: {}{prefix}{}",
+            rep_process::DEBUG_TAG,
+            printable(text)
+        )
+        .as_bytes(),
+    );
+}
+
 /// Waits at most `timeout` for every line queued so far to be written.
 pub fn flush(timeout: Duration) {
     stderr_sink().flush(timeout);

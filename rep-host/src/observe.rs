@@ -94,8 +94,9 @@ impl Observer for EventsJsonl {
 
 /// A progress line on stderr, drawn only when stderr is a terminal: elapsed time, steps done
 /// out of the flow's nodes, and the step running now with its attempt when the node may be
-/// retried (`write (attempt 2/3)`). A step counts as done when it succeeded, or when it failed
-/// for the last time (its last allowed attempt, or the run ended after its failure). The line
+/// retried (`write (attempt 2/3)`). A step counts as done when its final event arrives: it
+/// succeeded, or it failed for the last time (its last allowed attempt, or the run ended after
+/// its failure) — event by event, also within one Poll's batch. The line
 /// is cleared on interrupt and when the run ends; [`Progress::print_summary`] then writes one
 /// summary line: `completed: 6 steps in 12 ms`.
 pub struct Progress {
@@ -104,6 +105,8 @@ pub struct Progress {
     attempts: HashMap<String, u32>,
     /// The last state of each step seen, with its attempt.
     last: HashMap<String, (StepState, u32)>,
+    /// Steps of `last` done ([`Progress::is_done`]), kept as events arrive.
+    done: u64,
     started: Instant,
     color: bool,
     /// The summary line, once the run ended.
@@ -123,14 +126,13 @@ impl Progress {
             Some(attempts.len() as u64),
             ProgressDrawTarget::stderr(),
         );
-        let style = ProgressStyle::with_template("{spinner} [{elapsed}] step {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        bar.set_style(style);
+        bar.set_style(style());
         bar.enable_steady_tick(Duration::from_millis(120));
         Some(Progress {
             bar,
             attempts,
             last: HashMap::new(),
+            done: 0,
             started: Instant::now(),
             color,
             summary: None,
@@ -157,16 +159,14 @@ impl Progress {
         }
     }
 
-    /// Steps done while the run goes on: succeeded, or failed on their last allowed attempt.
-    fn done_so_far(&self) -> usize {
-        self.last
-            .iter()
-            .filter(|(step, (state, attempt))| match state {
-                StepState::Succeeded => true,
-                StepState::Failed => *attempt >= self.allowed(step),
-                StepState::Started => false,
-            })
-            .count()
+    /// Whether `step` is done while the run goes on in `state` after `attempt`: succeeded, or
+    /// failed on its last allowed attempt.
+    fn is_done(&self, step: &str, state: StepState, attempt: u32) -> bool {
+        match state {
+            StepState::Succeeded => true,
+            StepState::Failed => attempt >= self.allowed(step),
+            StepState::Started => false,
+        }
     }
 
     /// `completed: 6 steps in 12 ms` (`, 1 failed` when steps failed).
@@ -200,6 +200,12 @@ impl Progress {
         }
         line
     }
+}
+
+/// `⠁ [0s] step 2/6 write (attempt 1/3)`.
+fn style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} [{elapsed}] step {pos}/{len} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
 const GREEN: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Green)));
@@ -241,12 +247,24 @@ impl Observer for Progress {
                 continue;
             }
             let attempt = attempt.unwrap_or(1);
+            let was_done = self
+                .last
+                .get(step.as_ref())
+                .is_some_and(|&(state, attempt)| self.is_done(&step, state, attempt));
+            let is_done = self.is_done(&step, state, attempt);
+            match (was_done, is_done) {
+                (false, true) => self.done += 1,
+                (true, false) => self.done = self.done.saturating_sub(1),
+                _ => {}
+            }
+            // The count before the message: a draw never shows a step running beside a
+            // count that lags the events before it.
+            self.bar.set_position(self.done);
             if state == StepState::Started {
                 self.bar.set_message(self.label(&step, attempt));
             }
             self.last.insert(step.into_owned(), (state, attempt));
         }
-        self.bar.set_position(self.done_so_far() as u64);
     }
 
     fn on_interrupt(&mut self, _interrupt: Interrupt) {
@@ -269,10 +287,84 @@ mod tests {
             bar: ProgressBar::hidden(),
             attempts: nodes.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect(),
             last: HashMap::new(),
+            done: 0,
             started: Instant::now(),
             color: false,
             summary: None,
         }
+    }
+
+    /// A terminal that keeps every line drawn on it.
+    #[derive(Debug, Default, Clone)]
+    struct Screen(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl indicatif::TermLike for Screen {
+        fn width(&self) -> u16 {
+            100
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            if !s.trim().is_empty()
+                && let Ok(mut lines) = self.0.lock()
+            {
+                lines.push(s.trim_end().to_owned());
+            }
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Issue 21: a flow whose steps finish fast sends many final events in one Poll; the line
+    /// showed `step 0/6 finish_2` after five steps had succeeded, the count being updated
+    /// only at the end of the batch.
+    #[test]
+    fn the_count_includes_every_final_event_before_the_next_step_is_shown() {
+        let screen = Screen::default();
+        let mut p = progress(&[("a", 1), ("b", 1), ("c", 1)]);
+        p.bar = ProgressBar::with_draw_target(
+            Some(3),
+            ProgressDrawTarget::term_like_with_hz(Box::new(screen.clone()), 255),
+        );
+        p.bar.set_style(style());
+        p.on_events(&[
+            step("a", "started", 1),
+            step("a", "succeeded", 1),
+            step("b", "started", 1),
+            step("b", "succeeded", 1),
+            step("c", "started", 1),
+        ]);
+        let lines = screen.0.lock().unwrap().clone();
+        // The first frame naming each step: the steps before it are counted already.
+        let shown = |name: &str| {
+            lines
+                .iter()
+                .find(|l| l.ends_with(&format!(" {name}")))
+                .unwrap_or_else(|| panic!("{name} never shown: {lines:?}"))
+                .clone()
+        };
+        assert!(shown("b").contains("step 1/3 b"), "{lines:?}");
+        assert!(shown("c").contains("step 2/3 c"), "{lines:?}");
+        p.on_events(&[step("c", "succeeded", 1)]);
+        assert_eq!(p.bar.position(), 3);
     }
 
     fn step(id: &str, state: &str, attempt: u32) -> Box<RawValue> {

@@ -1,6 +1,8 @@
 //! The executor's stderr: read continuously (so a chatty executor never blocks on a full
 //! pipe), forwarded line by line to this process's stderr through the non-blocking
-//! [`StderrSink`](crate::StderrSink), and its last lines kept for error messages.
+//! [`StderrSink`](crate::StderrSink), and its last lines kept for error messages. A line
+//! tagged as debug ([`rep_process::is_debug_line`]: `NAME: debug: …`) is logged at debug
+//! level instead (`tm -vv`); transcripts record every line either way.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -50,7 +52,11 @@ pub async fn forward_stderr(stderr: impl AsyncRead + Unpin, tail: StderrTail) {
     let mut frames = FrameReader::new(stderr, MAX_STDERR_LINE);
     while let Ok(Some(frame)) = frames.next_frame().await {
         let line = stderr_line(&frame, MAX_STDERR_LINE);
-        stderr_sink().foreign_line(line.as_bytes());
+        if rep_process::is_debug_line(&line) {
+            tracing::debug!(target: "executor", "{line}");
+        } else {
+            stderr_sink().foreign_line(line.as_bytes());
+        }
         tail.push(&line);
     }
 }

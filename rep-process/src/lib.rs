@@ -45,5 +45,5 @@ pub use sandbox::{CPU_KILL_AFTER, Measure, Plan, Prepared, Sandbox, SandboxError
 pub use signals::{
     Interrupt, InterruptSender, Interrupts, exit_now, exit_on_signals, unless_interrupted,
 };
-pub use sink::{ErrorLines, QUEUE_BYTES, StderrSink, stderr_sink};
+pub use sink::{DEBUG_TAG, ErrorLines, QUEUE_BYTES, StderrSink, is_debug_line, stderr_sink};
 pub use spawn::{Spec, Stdio, spawn};

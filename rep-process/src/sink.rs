@@ -18,6 +18,23 @@ use std::time::{Duration, Instant};
 /// Bytes of foreign lines waiting to be written, at most; more are dropped.
 pub const QUEUE_BYTES: usize = 1024 * 1024;
 
+/// The level tag of a debug line on an executor's stderr: `debug: TEXT`, or `NAME: debug:
+/// TEXT` after a program's name (`rep-bridge: debug: qemu-system-arm: terminating on signal
+/// 15 …`). A host records such a line in transcripts like any other and shows it only at
+/// debug verbosity (`tm -vv`); rep-bridge writes what it expects of a simulator it stops, and
+/// boot banners, so.
+pub const DEBUG_TAG: &str = "debug: ";
+
+/// Whether `line` (an executor's stderr line) is tagged with [`DEBUG_TAG`], alone or after a
+/// program's name (one word without spaces, then `: `).
+pub fn is_debug_line(line: &str) -> bool {
+    let after_name = match line.split_once(": ") {
+        Some((name, rest)) if !name.is_empty() && !name.contains(char::is_whitespace) => rest,
+        _ => line,
+    };
+    line.starts_with(DEBUG_TAG) || after_name.starts_with(DEBUG_TAG)
+}
+
 /// Whose line it is: foreign lines may be dropped, the process's own are not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
@@ -276,6 +293,25 @@ fn dropped_note(identity: Option<Identity>, dropped: u64) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn debug_lines_are_tagged_alone_or_after_a_program_name() {
+        for line in [
+            "debug: boot",
+            "rep-bridge: debug: qemu-system-arm: terminating on signal 15 from pid 7",
+        ] {
+            assert!(is_debug_line(line), "{line}");
+        }
+        for line in [
+            "qemu-system-arm: terminating on signal 15 from pid 7",
+            "rep-bridge: remote: debug: x",
+            "a b: debug: x",
+            "",
+        ] {
+            assert!(!is_debug_line(line), "{line}");
+        }
+    }
+
     use super::*;
 
     fn sink() -> &'static StderrSink {

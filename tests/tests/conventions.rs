@@ -614,3 +614,143 @@ fn without_colors(screen: &str) -> String {
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
+
+/// Issue 21: every binary has `completions SHELL` and `man [--dir DIR]`, generated in one
+/// place (rep-cli): the bash script parses, the page is roff that `man -l` renders (where
+/// man is installed; else its header is checked), `--dir` writes NAME.1.
+#[test]
+fn every_binary_has_completions_and_a_manual_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let has_man = Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    for (name, binary) in [
+        ("tm", tm_path()),
+        ("rep-conformance", rep_conformance()),
+        ("rep-replay", rep_replay()),
+        ("rep-bridge", rep_bridge()),
+    ] {
+        let run = |args: &[&str]| Command::new(&binary).args(args).output().unwrap();
+        let bash = run(&["completions", "bash"]);
+        assert!(bash.status.success(), "{name}: {bash:?}");
+        let script = dir.path().join(format!("{name}.bash"));
+        std::fs::write(&script, &bash.stdout).unwrap();
+        let parsed = Command::new("bash")
+            .arg("-n")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(parsed.status.success(), "{name}: {parsed:?}");
+        let zsh = run(&["completions", "zsh"]);
+        assert!(
+            String::from_utf8_lossy(&zsh.stdout).starts_with(&format!("#compdef {name}")),
+            "{name}"
+        );
+
+        let page = run(&["man"]);
+        assert!(page.status.success(), "{name}: {page:?}");
+        let text = String::from_utf8_lossy(&page.stdout);
+        assert!(text.contains(&format!(".TH {name} 1")), "{name}: {text}");
+        assert!(text.contains(".SH EXAMPLES\n.nf\n"), "{name}: {text}");
+        if has_man {
+            let file = dir.path().join(format!("{name}.1"));
+            std::fs::write(&file, &page.stdout).unwrap();
+            let rendered = Command::new("man")
+                .arg("-l")
+                .arg(&file)
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "80")
+                .output()
+                .unwrap();
+            let shown = String::from_utf8_lossy(&rendered.stdout);
+            assert!(rendered.status.success(), "{name}: {rendered:?}");
+            assert!(
+                shown.contains("NAME") && shown.contains("EXAMPLES"),
+                "{shown}"
+            );
+            assert!(rendered.stderr.is_empty(), "{name}: {rendered:?}");
+        }
+
+        let pages = dir.path().join(format!("{name}-man1"));
+        let written = run(&["man", "--dir", pages.to_str().unwrap()]);
+        assert!(written.status.success(), "{name}: {written:?}");
+        assert_eq!(
+            std::fs::read(pages.join(format!("{name}.1"))).unwrap(),
+            page.stdout,
+            "{name}"
+        );
+    }
+}
+
+/// Issue 21: the global flags are listed once, in `tm --help`; a subcommand's help hides them
+/// behind one line (as cargo does), and they still parse after the subcommand.
+#[test]
+fn global_flags_are_shown_once() {
+    let root = tm(&["--help"], &[]);
+    assert_eq!(root.code, 0);
+    assert!(
+        root.stdout.contains("--executor-path <PATH>"),
+        "{}",
+        root.stdout
+    );
+    for args in [
+        &["man", "--help"][..],
+        &["man", "-h"],
+        &["runtime", "run", "--help"],
+        &["runtime", "--help"],
+        &["help", "verify", "online"],
+    ] {
+        let help = tm(args, &[]);
+        assert_eq!(help.code, 0, "{args:?}: {}", help.stderr);
+        for flag in [
+            "--executor-path <PATH>",
+            "--max-frame-bytes <BYTES>",
+            "--color <WHEN>",
+        ] {
+            assert!(
+                !help.stdout.contains(flag),
+                "{args:?} lists {flag}:\n{}",
+                help.stdout
+            );
+        }
+        assert!(
+            help.stdout.contains("Global options: --runtime-config")
+                && help.stdout.contains("see `tm --help`."),
+            "{args:?}:\n{}",
+            help.stdout
+        );
+    }
+    // Hidden from help, not from the parser.
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm(
+        &[
+            "man",
+            "--color",
+            "never",
+            "-q",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dir.path().join("tm.1").is_file());
+}
+
+/// Issue 21: `rep-bridge --help` lists its endpoints and options, no `help` command.
+#[test]
+fn rep_bridge_help_has_no_help_command() {
+    let help = Command::new(rep_bridge()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success());
+    assert!(!text.contains("Transports:"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("help ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("tcp:HOST:PORT, unix:PATH or serial:DEVICE"),
+        "{text}"
+    );
+}

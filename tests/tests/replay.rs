@@ -50,6 +50,31 @@ fn record(dir: &Path, manifest: &Path, name: &str) -> (Run, PathBuf) {
     (run, transcript)
 }
 
+/// `dir/replay.yaml`: a runtime.yaml whose executor is `rep-replay [--timing] TRANSCRIPT`.
+fn replay_config(dir: &Path, transcript: &Path, timing: bool) -> PathBuf {
+    let config = dir.join("replay.yaml");
+    let timing = if timing { "--timing, " } else { "" };
+    std::fs::write(
+        &config,
+        format!(
+            "runtime:\n  executor_path: {}\n  executor_args: [{timing}{}]\n",
+            rep_replay().display(),
+            transcript.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `rep-replay --print-inputs TRANSCRIPT`.
+fn print_inputs(transcript: &Path) -> std::process::Output {
+    Command::new(rep_replay())
+        .arg("--print-inputs")
+        .arg(transcript)
+        .output()
+        .unwrap()
+}
+
 fn replay(transcript: &Path, executor: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(rep_conformance());
     command
@@ -176,16 +201,7 @@ fn tm_against_rep_replay_of_a_recorded_failure_reproduces_exit_code_and_output()
     let manifest = failing_flow(dir.path());
     let (original, transcript) = record(dir.path(), &manifest, "failure.jsonl");
     assert_eq!(original.code, 1, "{}", original.stderr);
-    let config = dir.path().join("replay.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "runtime:\n  executor_path: {}\n  executor_args: [{}]\n",
-            rep_replay().display(),
-            transcript.display()
-        ),
-    )
-    .unwrap();
+    let config = replay_config(dir.path(), &transcript, false);
     let replayed = tm_run(
         &manifest,
         "plant-monitor",
@@ -285,16 +301,7 @@ fn rep_replay_with_timing_answers_at_the_recorded_delays() {
     let slow_path = dir.path().join("slow.jsonl");
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&slow_path, text).unwrap();
-    let config = dir.path().join("replay.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "runtime:\n  executor_path: {}\n  executor_args: [--timing, {}]\n",
-            rep_replay().display(),
-            slow_path.display()
-        ),
-    )
-    .unwrap();
+    let config = replay_config(dir.path(), &slow_path, true);
     let replayed = tm_run(
         &plant_monitor_manifest(),
         "plant-monitor",
@@ -358,4 +365,80 @@ fn a_transcript_that_cannot_be_written_changes_nothing_but_a_warning() {
         assert!(run.stderr.contains(why), "{}", run.stderr);
         assert!(run.stdout.is_empty());
     }
+}
+
+/// Issue 21: the replay recipe takes the recorded inputs from the transcript
+/// (`rep-replay --print-inputs`), and a live run on other inputs is told which field
+/// differs instead of silently getting the recorded answers.
+#[test]
+fn rep_replay_prints_the_recorded_inputs_and_names_a_differing_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (original, transcript) = record(dir.path(), &plant_monitor_manifest(), "bug.jsonl");
+    assert_eq!(original.code, 0, "{}", original.stderr);
+
+    let printed = print_inputs(&transcript);
+    assert!(printed.status.success(), "{printed:?}");
+    let recorded: Value = serde_json::from_slice(&printed.stdout).unwrap();
+    let given: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples().join("plant-monitor/input.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recorded, given);
+
+    let config = replay_config(dir.path(), &transcript, false);
+    let config = config.to_str().unwrap();
+    let same = tm_run(
+        &plant_monitor_manifest(),
+        "plant-monitor",
+        &["--runtime-config", config],
+        &[],
+    );
+    assert_eq!(same.code, 0, "{}", same.stderr);
+    assert!(!same.stderr.contains("warning"), "{}", same.stderr);
+
+    let mut other = given.clone();
+    other["endpoint"] = serde_json::json!("opc.tcp://elsewhere:4840");
+    let other_inputs = dir.path().join("other.json");
+    std::fs::write(&other_inputs, other.to_string()).unwrap();
+    let inputs = format!("@{}", other_inputs.display());
+    let differs = tm_run(
+        &plant_monitor_manifest(),
+        "plant-monitor",
+        &["--runtime-config", config, "--inputs", &inputs],
+        &[],
+    );
+    assert!(
+        differs.stderr.contains(
+            "the live run's inputs differ at inputs.endpoint: recorded \
+             \"opc.tcp://localhost:4840\", live \"opc.tcp://elsewhere:4840\""
+        ),
+        "{}",
+        differs.stderr
+    );
+    assert!(
+        differs.stderr.contains("--print-inputs"),
+        "{}",
+        differs.stderr
+    );
+}
+
+#[test]
+fn rep_replay_print_inputs_of_a_session_without_a_run_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("caps.jsonl");
+    std::fs::write(
+        &transcript,
+        concat!(
+            r#"{"type":"header","format":"rep-transcript/1","tool":"tm","version":"0","rep_version":"0.1","executor":["x"],"started_at":"2026-01-01T00:00:00Z"}"#,
+            "\n",
+            r#"{"type":"frame","dir":"host→executor","ms":1,"frame":{"jsonrpc":"2.0","id":1,"method":"Runtime.Capabilities","params":{}}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let printed = print_inputs(&transcript);
+    assert_eq!(printed.status.code(), Some(2), "{printed:?}");
+    let stderr = String::from_utf8_lossy(&printed.stderr);
+    assert!(stderr.contains("started no run"), "{stderr}");
+    assert!(printed.stdout.is_empty());
 }

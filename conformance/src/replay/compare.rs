@@ -367,6 +367,12 @@ fn diff_events(recorded: &[Value], replayed: &[Value]) -> Option<String> {
 /// The first field at which `a` and `b` differ, as `PATH: recorded A, replayed B` (PATH
 /// dotted from `at`).
 pub fn first_field_difference(at: &str, a: &Value, b: &Value) -> Option<String> {
+    first_difference(at, a, b, "replayed")
+}
+
+/// The first field at which the recorded `a` and `b` differ, as `PATH: recorded A, WHO B`
+/// (PATH dotted from `at`; `who` names `b`'s side: "replayed", "live").
+pub fn first_difference(at: &str, a: &Value, b: &Value, who: &str) -> Option<String> {
     if a == b {
         return None;
     }
@@ -376,23 +382,23 @@ pub fn first_field_difference(at: &str, a: &Value, b: &Value) -> Option<String> 
                 match y.get(key) {
                     Some(other) => {
                         if let Some(found) =
-                            first_field_difference(&format!("{at}.{key}"), value, other)
+                            first_difference(&format!("{at}.{key}"), value, other, who)
                         {
                             return Some(found);
                         }
                     }
-                    None => return Some(format!("{at}.{key}: recorded {value}, replayed absent")),
+                    None => return Some(format!("{at}.{key}: recorded {value}, {who} absent")),
                 }
             }
             let (key, value) = y.iter().find(|(k, _)| !x.contains_key(k.as_str()))?;
-            Some(format!("{at}.{key}: recorded absent, replayed {value}"))
+            Some(format!("{at}.{key}: recorded absent, {who} {value}"))
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
             .iter()
             .zip(y)
             .enumerate()
-            .find_map(|(i, (p, q))| first_field_difference(&format!("{at}[{i}]"), p, q)),
-        _ => Some(format!("{at}: recorded {a}, replayed {b}")),
+            .find_map(|(i, (p, q))| first_difference(&format!("{at}[{i}]"), p, q, who)),
+        _ => Some(format!("{at}: recorded {a}, {who} {b}")),
     }
 }
 

@@ -48,6 +48,12 @@ pub enum ReplayError {
         /// Why not, by JSON-RPC 2.0's rules (rep-spec's `parse_request`).
         reason: String,
     },
+    /// `rep-replay --print-inputs`: the session has no `Runtime.StartRun` request.
+    #[error("{path}: the recorded session started no run (no Runtime.StartRun request)")]
+    NoRun {
+        /// The file.
+        path: String,
+    },
 }
 
 /// Something the executor wrote.
@@ -107,6 +113,8 @@ fn response(text: &str) -> Option<Response> {
 /// A transcript as a replay sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
+    /// The transcript's path as given, for messages.
+    pub path: String,
     /// The transcript read.
     pub transcript: Transcript,
     /// What the executor wrote before the first request.
@@ -214,10 +222,26 @@ impl Session {
             }
         }
         Ok(Session {
+            path: path.to_owned(),
             transcript,
             before,
             exchanges,
             exit_code,
+        })
+    }
+}
+
+impl Session {
+    /// The `inputs` of the first recorded `Runtime.StartRun` (REP v0.1 §3), `{}` when it had
+    /// none; `None` when the session started no run.
+    pub fn start_run_inputs(&self) -> Option<Value> {
+        let exchange = self
+            .exchanges
+            .iter()
+            .find(|e| e.method == rep_spec::METHOD_START_RUN)?;
+        Some(match &exchange.params["inputs"] {
+            Value::Null => Value::Object(serde_json::Map::new()),
+            inputs => inputs.clone(),
         })
     }
 }

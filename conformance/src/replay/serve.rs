@@ -16,13 +16,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rep_spec::{
-    DEFAULT_MAX_FRAME_BYTES, ErrorObject, Frame, FrameReader, Id, METHOD_POLL, Response, codes,
-    parse_request,
+    DEFAULT_MAX_FRAME_BYTES, ErrorObject, Frame, FrameReader, Id, METHOD_POLL, METHOD_START_RUN,
+    Response, codes, parse_request,
 };
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use super::compare::first_difference;
 use super::{Output, Session};
 
 /// Serves `session` on `input`/`output` (this process's stdin/stdout) until `input` ends;
@@ -106,6 +107,15 @@ pub async fn serve(
             continue;
         };
         let exchange = &session.exchanges[index];
+        if method == METHOD_START_RUN {
+            for difference in start_run_differences(&exchange.params, &request.params) {
+                rep_process::stderr_sink().own_line(&format!(
+                    "rep-replay: warning: {difference}; the answers are the recording's \
+                     (`rep-replay --print-inputs {}` prints its inputs)",
+                    session.path
+                ));
+            }
+        }
         let clock = timing.then_some((received, exchange.sent_ms));
         let answered = exchange.response.map(|r| (r, &id));
         if !out.write_all(&exchange.outputs, answered, clock).await {
@@ -120,6 +130,43 @@ pub async fn serve(
         }
     }
     exit_code
+}
+
+/// What differs between the recorded StartRun's `params` and the live one's, one sentence
+/// each, naming the field: the flow (the IR's `name`, else the first IR field that
+/// differs), then the inputs (the first field that differs, or that the live run has
+/// none). Empty when both ran the same flow on the same inputs (REP v0.1 §3: `{ ir,
+/// inputs, options }`; options carry run and trace ids, which differ by design).
+pub fn start_run_differences(recorded: &Value, live: &Value) -> Vec<String> {
+    let mut differences = Vec::new();
+    let (recorded_ir, live_ir) = (&recorded["ir"], &live["ir"]);
+    let name = |ir: &Value| ir["name"].as_str().unwrap_or("(unnamed)").to_owned();
+    if name(recorded_ir) != name(live_ir) {
+        differences.push(format!(
+            "the live run's flow is {:?}, the recording's {:?}",
+            name(live_ir),
+            name(recorded_ir)
+        ));
+    } else if let Some(field) = first_difference("ir", recorded_ir, live_ir, "live") {
+        differences.push(format!(
+            "the live run's Flow IR of {:?} differs from the recording's at {field}",
+            name(live_ir)
+        ));
+    }
+    let empty = Value::Object(serde_json::Map::new());
+    let inputs = |params: &Value| match &params["inputs"] {
+        Value::Null => empty.clone(),
+        inputs => inputs.clone(),
+    };
+    let (recorded_inputs, live_inputs) = (inputs(recorded), inputs(live));
+    if live_inputs == empty && recorded_inputs != empty {
+        differences.push(format!(
+            "the live run has no inputs, the recording's are {recorded_inputs}"
+        ));
+    } else if let Some(field) = first_difference("inputs", &recorded_inputs, &live_inputs, "live") {
+        differences.push(format!("the live run's inputs differ at {field}"));
+    }
+    differences
 }
 
 /// The replay's stdout.
@@ -279,5 +326,30 @@ mod tests {
         assert_eq!(lines[0]["error"]["code"], codes::INVALID_REQUEST);
         assert_eq!(lines[1]["id"], 2);
         assert_eq!(lines[1]["result"]["version"], "0.1.0");
+    }
+
+    #[test]
+    fn start_run_differences_name_the_flow_and_the_first_differing_input() {
+        use serde_json::json;
+        let recorded = json!({"ir": {"name": "a", "nodes": [1]}, "inputs": {"x": 1, "y": [2]}});
+        assert!(start_run_differences(&recorded, &recorded.clone()).is_empty());
+        let renamed = json!({"ir": {"name": "b"}, "inputs": {"x": 1, "y": [2]}});
+        assert_eq!(
+            start_run_differences(&recorded, &renamed),
+            [r#"the live run's flow is "b", the recording's "a""#]
+        );
+        let edited = json!({"ir": {"name": "a", "nodes": [3]}, "inputs": {"x": 1, "y": [5]}});
+        assert_eq!(
+            start_run_differences(&recorded, &edited),
+            [
+                r#"the live run's Flow IR of "a" differs from the recording's at ir.nodes[0]: recorded 1, live 3"#,
+                "the live run's inputs differ at inputs.y[0]: recorded 2, live 5"
+            ]
+        );
+        let bare = json!({"ir": {"name": "a", "nodes": [1]}});
+        assert_eq!(
+            start_run_differences(&recorded, &bare),
+            [r#"the live run has no inputs, the recording's are {"x":1,"y":[2]}"#]
+        );
     }
 }

@@ -155,9 +155,9 @@ pub enum Command {
         command: ExecutorCommand,
     },
     /// Print a completion script for tm's own commands.
-    Completions(CompletionsArgs),
+    Completions(rep_cli::CompletionsArgs),
     /// Print tm's manual page (roff), or write a page per command into a folder.
-    Man(ManArgs),
+    Man(rep_cli::ManArgs),
     /// Any other command: TraceMind's, handed to TraceMind's CLI with all its arguments.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -270,18 +270,68 @@ pub struct OnlineArgs {
     pub flow: FlowArgs,
 }
 
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell.
-    #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+/// `tm`'s command line as it parses and prints help: [`Cli`] with the global flags shown once,
+/// in `tm --help`. Every subcommand's help hides them and ends its options with one line
+/// naming them, as cargo collapses its global options; they still parse before or after any
+/// subcommand.
+pub fn command() -> clap::Command {
+    let root = <Cli as clap::CommandFactory>::command();
+    let globals: Vec<clap::Arg> = root
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().hide(true))
+        .collect();
+    // "Global options: -q, -v, --color, …; see `tm --help`.", wrapped at 80 columns.
+    let mut note = String::from("Global options:");
+    let mut width = note.len();
+    let names: Vec<String> = globals
+        .iter()
+        .filter_map(|a| match (a.get_short(), a.get_long()) {
+            (Some(short), _) => Some(format!("-{short}")),
+            (None, Some(long)) => Some(format!("--{long}")),
+            (None, None) => None,
+        })
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        let word = match i + 1 == names.len() {
+            true => format!("{name}; see `tm --help`."),
+            false => format!("{name},"),
+        };
+        if width + 1 + word.len() > 80 {
+            note.push_str("\n ");
+            width = 1;
+        }
+        note.push(' ');
+        note.push_str(&word);
+        width += 1 + word.len();
+    }
+    let template = format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{{all-args}}\n\n\
+         {note}{{after-help}}"
+    );
+    collapse_globals(root, &globals, &template)
 }
 
-#[derive(Debug, Args)]
-pub struct ManArgs {
-    /// Write tm.1 and one page per subcommand (tm-runtime-run.1, …) into DIR instead.
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+/// Gives every subcommand of `command`, at any depth, hidden copies of `globals` (clap's
+/// propagation of a global flag skips a command that has it already) and `template`.
+fn collapse_globals(
+    mut command: clap::Command,
+    globals: &[clap::Arg],
+    template: &str,
+) -> clap::Command {
+    let subcommands: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, |sub| {
+            let sub = sub
+                .args(globals.iter().cloned())
+                .help_template(template.to_owned());
+            collapse_globals(sub, globals, template)
+        });
+    }
+    command
 }
 
 fn sha256_arg(text: &str) -> Result<String, String> {

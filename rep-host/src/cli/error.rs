@@ -54,11 +54,8 @@ pub enum Failure {
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
     /// `tm man --dir DIR` cannot write its pages.
-    #[error("cannot write the manual page {path}")]
-    Man {
-        path: PathBuf,
-        source: rep_files::WriteError,
-    },
+    #[error(transparent)]
+    Man(#[from] rep_cli::ManError),
     /// The result could not be written to stdout (not a closed stdout: that ends `tm`
     /// quietly).
     #[error("cannot write the result to stdout")]
@@ -127,7 +124,7 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         Failure::Config(_) => ExitCode::BadInput,
         Failure::Delegate(DelegateError::NotInstalled { .. }) => ExitCode::BadInput,
         Failure::Delegate(_) => ExitCode::RuntimeInternal,
-        Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } | Failure::Stdout(_) => {
+        Failure::Cache(_) | Failure::Runtime(_) | Failure::Man(_) | Failure::Stdout(_) => {
             ExitCode::RuntimeInternal
         }
         Failure::IrManifest(IrManifestError::Write { .. }) => ExitCode::RuntimeInternal,

@@ -135,7 +135,7 @@ fn parse(argv: &[OsString]) -> Result<Cli, u8> {
         Color::Always => clap::ColorChoice::Always,
         Color::Never => clap::ColorChoice::Never,
     };
-    let cli = Cli::command().color(clap_color);
+    let cli = args::command().color(clap_color);
     // A near miss of one of our commands is a typo, not a TraceMind command to hand over.
     let parsed = match route::typo(argv, &cli) {
         Some(typo) => Err(typo),
