@@ -288,6 +288,33 @@ fn the_mock_executor_is_certified_with_and_without_fixtures() {
     );
 }
 
+/// Issue 21: a flow expected to complete that fails is reported with the failing step's
+/// error (its code and message), not only "ended failed, expected completed".
+#[test]
+fn a_flow_that_fails_names_the_failing_steps_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(&fixtures("mock")).join("plant-monitor-write-fails.json");
+    let mut fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(source).unwrap()).unwrap();
+    fixture["expect"] = serde_json::json!({"status": "completed"});
+    std::fs::write(
+        dir.path().join("fails.json"),
+        serde_json::to_vec(&fixture).unwrap(),
+    )
+    .unwrap();
+    let outcome = run(
+        &mock_executor(),
+        &["--fixtures", dir.path().to_str().unwrap()],
+    );
+    let (verdict, reason) = outcome.verdict("REP-LIF-002");
+    assert_eq!(verdict, "fail", "{reason}");
+    assert!(
+        reason.contains("flow plant-monitor-write-fails ended failed, expected completed: step "),
+        "{reason}"
+    );
+    assert!(reason.contains(" failed: 2001 "), "{reason}");
+}
+
 /// Done when: `/bin/cat` passes no framing test. An echoed request is never a response.
 #[test]
 fn an_echoing_executor_passes_nothing() {

@@ -5,6 +5,15 @@
 //! Flow IR schema embedded in this host (the trace-mind wheel lacks the file it would look
 //! for). The compiler is a helper command of rep-process ([`rep_process::run`]): its own
 //! process group, bounded in time and output, stopped on an interrupt.
+//!
+//! A compilation replaces the artifacts an earlier one wrote into the same folder (listed in
+//! [`WRITTEN_LIST`] there, with their sha256: [`written`]); it needs `force` only to overwrite
+//! a file tm did not write, or one edited since. A failed compilation leaves the folder as it
+//! was.
+
+mod written;
+
+pub use written::{WRITTEN_LIST, WrittenError};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -34,7 +43,8 @@ pub struct CompileRequest {
     pub sources: Vec<PathBuf>,
     /// Where the artifacts go: `manifest.json`, `flows/`, `policies/`.
     pub out_dir: PathBuf,
-    /// Overwrite existing artifacts (else the compiler refuses to).
+    /// Overwrite existing files tm did not write (tm's own earlier artifacts are replaced
+    /// without it).
     pub force: bool,
     /// Run TraceMind's linter first (its errors stop the compilation).
     pub lint: bool,
@@ -99,6 +109,20 @@ pub enum CompileError {
         /// One line per problem, e.g. `flows/x.wdl:3:3: Unexpected indentation`.
         problems: Vec<String>,
     },
+    /// The compiler would overwrite a file that tm did not write (or that was edited since).
+    #[error(
+        "{} exists and was not written by tm (or was edited since): tm replaces only the \
+         artifacts its own compilations wrote (listed in {WRITTEN_LIST}); pass --force to \
+         overwrite it",
+        path.display()
+    )]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+    },
+    /// tm's earlier artifacts could not be moved aside, put back or listed.
+    #[error(transparent)]
+    Artifacts(WrittenError),
     /// The compiler did not finish in time (it was killed).
     #[error("TraceMind's compiler did not finish within {} s (killed)", timeout.as_secs_f64())]
     Timeout {
@@ -154,15 +178,21 @@ struct Report {
     detail: String,
     #[serde(default)]
     problems: Vec<String>,
+    /// With `error: "exists"`: the file the compiler would not overwrite.
+    #[serde(default)]
+    path: Option<PathBuf>,
 }
 
-/// Compiles `request.sources` into `request.out_dir` with TraceMind's compiler. The
-/// compiler's own stderr lines (warnings) are logged at warn level. Must be called inside a
-/// tokio runtime; the first interrupt stops the compiler (SIGTERM; SIGKILL at a second one).
+/// Compiles `request.sources` into `request.out_dir` with TraceMind's compiler, replacing the
+/// artifacts tm wrote there before ([`written`]; their files are moved on a blocking thread).
+/// The compiler's own stderr lines (warnings) are logged at warn level. Must be called inside
+/// a tokio runtime; the first interrupt stops the compiler (SIGTERM; SIGKILL at a second
+/// one).
 ///
 /// # Errors
 /// See [`CompileError`]: no Python, no TraceMind, problems in the sources (with file and
-/// line), timeout, interrupt, crash.
+/// line), a file tm did not write in the way, timeout, interrupt, crash. The output folder is
+/// then as it was.
 pub async fn compile_sources(
     request: &CompileRequest,
     interrupts: &mut Interrupts,
@@ -173,16 +203,62 @@ pub async fn compile_sources(
     let python = locate_python(&request.python)?;
     let shown = shown_python(&request.python, &python);
     let schema = schema_file()?;
+    let out_dir = request.out_dir.clone();
+    let stash = blocking(&request.out_dir, move || written::Stash::take(&out_dir)).await?;
+    match compile(request, &python, shown, schema.path(), interrupts).await {
+        Ok(compiled) => {
+            let outputs: Vec<PathBuf> = compiled
+                .artifacts
+                .iter()
+                .map(|a| a.output.clone())
+                .collect();
+            blocking(&request.out_dir, move || stash.commit(&outputs)).await?;
+            Ok(compiled)
+        }
+        Err(error) => {
+            if let Err(CompileError::Artifacts(restore)) =
+                blocking(&request.out_dir, move || stash.restore()).await
+            {
+                tracing::warn!("{restore}: {}", restore.source);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Runs `work` (file moves in `out_dir`) on tokio's blocking threads.
+async fn blocking<T: Send + 'static>(
+    out_dir: &Path,
+    work: impl FnOnce() -> Result<T, WrittenError> + Send + 'static,
+) -> Result<T, CompileError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(CompileError::Artifacts),
+        Err(join) => Err(CompileError::Artifacts(WrittenError {
+            action: "update the artifacts in",
+            path: out_dir.to_path_buf(),
+            source: Box::new(join),
+        })),
+    }
+}
+
+/// One run of the compiler.
+async fn compile(
+    request: &CompileRequest,
+    python: &Path,
+    shown: String,
+    schema: &Path,
+    interrupts: &mut Interrupts,
+) -> Result<Compiled, CompileError> {
     let job = serde_json::json!({
         "sources": request.sources,
         "out_dir": request.out_dir,
         "force": request.force,
         "lint": request.lint,
-        "schema": schema.path(),
+        "schema": schema,
     });
-    let spec = Spec::new(&python).arg("-c").arg(SHIM).arg(job.to_string());
+    let spec = Spec::new(python).arg("-c").arg(SHIM).arg(job.to_string());
     let io_error = |source| CompileError::Io {
-        python: python.clone(),
+        python: python.to_path_buf(),
         source,
     };
     tracing::debug!(python = %python.display(), sources = ?request.sources, "running TraceMind's compiler");
@@ -219,6 +295,11 @@ pub async fn compile_sources(
                 detail: report.detail,
             })
         }
+        Some(Report {
+            error,
+            path: Some(path),
+            ..
+        }) if error == "exists" => Err(CompileError::NotOurs { path }),
         Some(report) if !report.problems.is_empty() => Err(CompileError::Refused {
             problems: report.problems,
         }),

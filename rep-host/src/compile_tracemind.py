@@ -4,11 +4,16 @@
 #   {"ok": true, "artifacts": [{"kind", "identifier", "source", "output"}, ...]}
 #   {"ok": false, "error": "not-installed", "detail": "<ImportError>"}
 #   {"ok": false, "error": "compile", "problems": ["<file>:<line>:<column>: <message>", ...]}
+#   {"ok": false, "error": "exists", "path": "<file it would not overwrite without force>"}
 # Anything the compiler prints goes to stderr. Job: {sources, out_dir, force, lint, schema}.
 import contextlib
 import json
 import os
+import re
 import sys
+
+# TraceMind's refusal to overwrite a file (tm.dsl.compiler, without force).
+EXISTS = re.compile(r"Output file '(.+)' already exists \(use --force to overwrite\)")
 
 
 def report(result):
@@ -64,7 +69,11 @@ def main():
                 ir_schema_path=Path(job["schema"]),
             )
     except (CompileError, OSError, ValueError) as exc:
-        report({"ok": False, "error": "compile", "problems": problems(exc)})
+        exists = EXISTS.fullmatch(str(exc))
+        if exists:
+            report({"ok": False, "error": "exists", "path": shorten(exists.group(1))})
+        else:
+            report({"ok": False, "error": "compile", "problems": problems(exc)})
         return
     report(
         {

@@ -44,7 +44,8 @@ mod which;
 pub use cache::{CacheError, CacheRecord, cache_dir, clear_cache, write_cache};
 pub use client::{CLOSE_WAIT, Client, NOTIFICATION_LOG_INTERVAL};
 pub use compile::{
-    Artifact, COMPILER_OUTPUT_BYTES, CompileError, CompileRequest, Compiled, compile_sources,
+    Artifact, COMPILER_OUTPUT_BYTES, CompileError, CompileRequest, Compiled, WRITTEN_LIST,
+    WrittenError, compile_sources,
 };
 pub use config::{
     ALLOWED_ENV, ConfigError, DEFAULT_EXECUTOR_NAME, Engine, EnvPolicy, ExecutorSource, Overrides,

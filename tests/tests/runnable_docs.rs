@@ -7,7 +7,8 @@
 //! block) writes the block into NAME there instead of running it. The blocks of one document
 //! run in order in one scratch folder holding a copy of `examples/`, `conformance/` linked,
 //! and `target/release` and `target/debug` linked to the built binaries; `cargo build` and
-//! `cargo install` succeed without doing anything (the binaries are built). A block runs with
+//! `cargo install` succeed without doing anything (the binaries are built), so `bash
+//! install.sh` copies the built binaries (into the scratch folder's `.cargo-home/bin`). A block runs with
 //! `bash -e -o pipefail` and must exit 0 within 120 s.
 
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
@@ -105,6 +106,9 @@ fn scratch(dir: &Path) -> String {
     let repo = repo();
     copy_dir(&repo.join("examples"), &dir.join("examples"));
     std::os::unix::fs::symlink(repo.join("conformance"), dir.join("conformance")).unwrap();
+    // `bash install.sh`: its build is the stub below, its copies go to the scratch folder's
+    // .cargo-home/bin (CARGO_HOME, set by `run`).
+    std::os::unix::fs::symlink(repo.join("install.sh"), dir.join("install.sh")).unwrap();
     fs::create_dir_all(dir.join("target")).unwrap();
     for profile in ["release", "debug"] {
         std::os::unix::fs::symlink(bin_dir(), dir.join("target").join(profile)).unwrap();
@@ -131,12 +135,14 @@ fn scratch(dir: &Path) -> String {
 
 /// Runs `block` in `dir` with `path`; fails the test with its output unless it exits 0 in
 /// time.
-fn run(block: &Block, dir: &Path, path: &str) {
+fn run(block: &Block, dir: &Path, scratch: &Path, path: &str) {
     let mut child = Command::new("bash")
         .args(["-e", "-o", "pipefail", "-c", &block.text])
         .current_dir(dir)
         .env("PATH", path)
         .env("NO_COLOR", "1")
+        .env("CARGO_HOME", scratch.join(".cargo-home"))
+        .env_remove("CARGO")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -198,7 +204,7 @@ fn every_runnable_block_of_the_docs_runs_as_written() {
             match &block.file {
                 Some(file) => fs::write(cwd.join(file), &block.text).unwrap(),
                 None => {
-                    run(block, &cwd, &path);
+                    run(block, &cwd, dir.path(), &path);
                     ran += 1;
                 }
             }
@@ -230,7 +236,12 @@ fn rep_replay_help_recipe_runs_as_written() {
         file: None,
         text: recipe,
     };
-    run(&block, &dir.path().join("examples/plant-monitor"), &path);
+    run(
+        &block,
+        &dir.path().join("examples/plant-monitor"),
+        dir.path(),
+        &path,
+    );
 }
 
 #[test]

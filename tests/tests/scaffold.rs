@@ -89,6 +89,8 @@ fn generate_build_certify(name: &str, lang: &str) {
         "rust" => target_dir().join("debug").join(name),
         _ => project.join("build").join(name),
     };
+    // It builds the project first (issue 21): a no-op here, after ci.sh.
+    let target = target_dir();
     let check = tm(
         &[
             "executor",
@@ -97,10 +99,25 @@ fn generate_build_certify(name: &str, lang: &str) {
             "--executor",
             executor.to_str().unwrap(),
         ],
-        &[("PATH", &path)],
+        &[
+            ("PATH", &path),
+            ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+            ("CARGO_NET_OFFLINE", "true"),
+        ],
     );
     assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
-    let lines: Vec<&str> = check.stdout.lines().collect();
+    let mut lines: Vec<&str> = check.stdout.lines().collect();
+    let build = if lang == "rust" {
+        "cargo build"
+    } else {
+        "make"
+    };
+    assert!(
+        lines[0].starts_with(&format!("ok   build         `{build}` in ")),
+        "{}",
+        check.stdout
+    );
+    lines.remove(0);
     assert_eq!(lines.len(), 4, "{}", check.stdout);
     assert!(lines[0].starts_with("ok   capabilities  step kinds demo.hello, dsl.emit"));
     assert!(lines[0].contains("rep.probe"), "{}", lines[0]);
@@ -220,6 +237,7 @@ fn check_names_what_an_unfit_executor_lacks() {
             project.to_str().unwrap(),
             "--executor-path",
             mock.to_str().unwrap(),
+            "--no-build",
         ],
         &[],
     );
@@ -240,6 +258,23 @@ fn check_names_what_an_unfit_executor_lacks() {
         "{}",
         lines[2]
     );
+    // The command for the whole report works as written (issue 21: it said `rep-conformance
+    // run` in DIR, which has no executor): rep-conformance reports (exit 1), no usage error.
+    let (_, rerun) = lines[2].split_once("the whole report: `").unwrap();
+    let rerun = rerun.trim_end_matches('`');
+    assert!(
+        rerun.contains("rep-conformance run --executor ")
+            && rerun.ends_with("--fixtures conformance"),
+        "{rerun}"
+    );
+    let shell = std::process::Command::new("sh")
+        .args(["-c", rerun])
+        .env("PATH", path_of(&[&bin_dir()]))
+        .output()
+        .unwrap();
+    let shell_out = String::from_utf8_lossy(&shell.stdout);
+    assert_eq!(shell.status.code(), Some(1), "{rerun}: {shell_out}");
+    assert!(shell_out.contains("REP-LIF-002"), "{shell_out}");
     // The mock executor runs flows right: its semantic tests pass even so.
     assert!(
         lines[3].starts_with("ok   semantics     REP-SEM 12 tests: 12 passed"),
@@ -254,4 +289,99 @@ fn check_names_what_an_unfit_executor_lacks() {
         "{}",
         run.stderr
     );
+}
+
+/// Issue 21: an unbuilt project is one FAIL with its fix (it was three, none naming the
+/// build); a build that fails is one FAIL with the build's output, which is shown only then.
+#[test]
+fn check_builds_first_and_names_one_cause_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm_in(dir.path(), &["executor", "new", "unbuilt"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let project = dir.path().join("unbuilt");
+    let check = tm(
+        &["executor", "check", project.to_str().unwrap(), "--no-build"],
+        &[],
+    );
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    let expected = format!(
+        "FAIL executor      {}/target/debug/unbuilt does not exist: not built: run `cargo \
+         build` in {} (or drop --no-build)\n",
+        project.display(),
+        project.display()
+    );
+    assert_eq!(check.stdout, expected);
+    assert!(
+        check.stderr.contains("1 of 1 checks failed"),
+        "{}",
+        check.stderr
+    );
+
+    // A C project's build is `make`: its failure is one FAIL quoting the build's output; a
+    // build that succeeds says nothing of its output.
+    let run = tm_in(
+        dir.path(),
+        &["executor", "new", "cbuild", "--lang", "c"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let project = dir.path().join("cbuild");
+    std::fs::write(
+        project.join("Makefile"),
+        "all:\n\t@echo compiling handler.c\n\t@echo 'handler.c:3:1: error: expected ;' >&2\n\t@exit 2\n",
+    )
+    .unwrap();
+    let check = tm(&["executor", "check", project.to_str().unwrap()], &[]);
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    let lines: Vec<&str> = check.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "FAIL build         `make` failed (exit code 2) in {}: fix the build, then check again",
+                project.display()
+            )
+            .as_str(),
+            "     handler.c:3:1: error: expected ;",
+            "     make: *** [Makefile:4: all] Error 2",
+        ],
+        "{}",
+        check.stdout
+    );
+    std::fs::write(
+        project.join("Makefile"),
+        "all:\n\t@echo compiling handler.c\n",
+    )
+    .unwrap();
+    let check = tm(&["executor", "check", project.to_str().unwrap()], &[]);
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    let lines: Vec<&str> = check.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("ok   build         `make` in "),
+        "{}",
+        check.stdout
+    );
+    assert!(!check.stdout.contains("compiling"), "{}", check.stdout);
+    assert!(
+        lines[1].starts_with("FAIL executor") && lines[1].contains("although `make` succeeded"),
+        "{}",
+        check.stdout
+    );
+    assert_eq!(lines.len(), 2, "{}", check.stdout);
+}
+
+/// Issue 21: the generated README installs the tools from the rep checkout `tm` knows (the
+/// kit's), with its install.sh — not from a placeholder `REP/rep-host`.
+#[test]
+fn the_generated_readme_names_the_real_checkout_to_install_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tm_in(dir.path(), &["executor", "new", "named"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let readme = std::fs::read_to_string(dir.path().join("named/README.md")).unwrap();
+    let checkout = std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).unwrap();
+    assert!(
+        readme.contains(&format!("\nbash {}/install.sh\n", checkout.display())),
+        "{readme}"
+    );
+    assert!(!readme.contains("REP/"), "{readme}");
 }

@@ -79,13 +79,133 @@ fn verify_online_compiles_the_example_sources_with_tracemind_and_runs_them() {
         comparable_ir(&compiled, project.path()),
         comparable_ir(&committed, project.path())
     );
-    // The compiler refuses to overwrite without --force, as TraceMind's own verify does.
+    // Issue 21: run again, it replaces the artifacts it wrote itself, with no --force.
     let again = tm_in(project.path(), &args, &[]);
-    assert_eq!(again.code, 2, "{}", again.stderr);
-    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    // A file it did not write (here: edited since) needs --force, said in tm's words; nothing
+    // is lost.
+    let manifest = project.path().join("out/dsl/manifest.json");
+    let edited = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("[", "[ ");
+    std::fs::write(&manifest, &edited).unwrap();
+    let refused = tm_in(project.path(), &args, &[]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "error: out/dsl/manifest.json exists and was not written by tm (or was edited \
+             since): tm replaces only the artifacts its own compilations wrote (listed in \
+             .tm-compiled.json); pass --force to overwrite it"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("refused the sources"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), edited);
+    assert!(
+        compiled.is_file(),
+        "tm's own IR file is back after the failure"
+    );
     let mut forced = args.to_vec();
     forced.push("--force");
     let forced = tm_in(project.path(), &forced, &[]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    // Overwritten with --force, the file is tm's now.
+    let again = tm_in(project.path(), &args, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+/// Issue 21: `tm ir compile` compiles as `--sources` does, without a run; a failed
+/// compilation leaves the folder as it was; a folder with files tm did not write is refused
+/// (and left as it was) without --force.
+#[test]
+fn ir_compile_writes_flow_ir_and_keeps_the_folder_whole_on_failure() {
+    let Some(venv) = tracemind_venv() else { return };
+    let project = example_project();
+    let python = python_of(&venv);
+    let args = [
+        "ir", "compile", "flows", "policies", "--out", "out/dsl", "--python", &python,
+    ];
+    let run = tm_in(project.path(), &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .contains("compiled 1 flow into out/dsl/manifest.json"),
+        "{}",
+        run.stderr
+    );
+    let compiled = project.path().join("out/dsl/flows/plant-monitor.ir.json");
+    let committed = examples().join("plant-monitor/out/dsl/flows/plant-monitor.ir.json");
+    assert_eq!(
+        comparable_ir(&compiled, project.path()),
+        comparable_ir(&committed, project.path())
+    );
+    let manifest = project.path().join("out/dsl/manifest.json");
+    let before = std::fs::read_to_string(&manifest).unwrap();
+    // The artifacts run as they are.
+    let ran = tm_in(
+        project.path(),
+        &[
+            "runtime",
+            "run",
+            "--manifest",
+            "out/dsl/manifest.json",
+            "--flow",
+            "plant-monitor",
+            "--inputs",
+            "@input.json",
+        ],
+        &[],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+
+    // Sources the compiler refuses: exit 2, and the earlier artifacts are all still there.
+    let wdl = project.path().join("flows/plant-monitor.wdl");
+    let good = std::fs::read_to_string(&wdl).unwrap();
+    std::fs::write(&wdl, format!("{good}\n  this is not WDL\n")).unwrap();
+    let broken = tm_in(project.path(), &args, &[]);
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+    assert!(
+        broken.stderr.contains("refused the sources"),
+        "{}",
+        broken.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), before);
+    assert!(compiled.is_file());
+    std::fs::write(&wdl, good).unwrap();
+    let fixed = tm_in(project.path(), &args, &[]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+
+    // A hand-written manifest in another folder is not tm's: refused, kept, and the files
+    // the refused compilation had written are gone.
+    std::fs::create_dir(project.path().join("theirs")).unwrap();
+    std::fs::write(project.path().join("theirs/manifest.json"), "[]\n").unwrap();
+    let mut theirs = args.to_vec();
+    theirs[5] = "theirs";
+    let refused = tm_in(project.path(), &theirs, &[]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("theirs/manifest.json exists and was not written by tm"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("theirs/manifest.json")).unwrap(),
+        "[]\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(project.path().join("theirs/flows"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    theirs.push("--force");
+    let forced = tm_in(project.path(), &theirs, &[]);
     assert_eq!(forced.code, 0, "{}", forced.stderr);
 }
 
@@ -242,6 +362,14 @@ fn tracemind_commands_go_to_the_next_tm_on_path_with_all_their_arguments() {
         run.stdout,
         "fake tracemind: dsl compile flows/ --emit-ir --out x y\n"
     );
+    // Issue 21: TraceMind's --emit-ir lacks its schema; `tm ir compile` is named.
+    assert!(
+        run.stderr.contains("`tm ir compile SOURCES… --out DIR`"),
+        "{}",
+        run.stderr
+    );
+    let run = tm_in(cwd, &["dsl", "compile", "flows/", "--out", "y"], &env);
+    assert!(!run.stderr.contains("tm ir compile"), "{}", run.stderr);
     // Global flags before the command go along, unchanged.
     let run = tm_in(cwd, &["--engine", "proc", "init", "demo"], &env);
     assert_eq!(run.stdout, "fake tracemind: --engine proc init demo\n");
@@ -464,6 +592,27 @@ fn the_real_tracemind_cli_runs_behind_ours_on_path() {
             .path()
             .join("yaml-out/flows/plant-monitor.yaml")
             .is_file()
+    );
+    // Issue 21: the wheel's --emit-ir fails for its missing schema, and tm names the way out.
+    let run = tm_in(
+        project.path(),
+        &[
+            "dsl",
+            "compile",
+            "flows",
+            "policies",
+            "--out",
+            "ir-out",
+            "--emit-ir",
+        ],
+        &env,
+    );
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(said.contains("IR schema not found"), "{said}");
+    assert!(
+        said.contains("`tm ir compile SOURCES… --out DIR`"),
+        "{said}"
     );
     let run = tm_in(project.path(), &["init", "demo"], &env);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

@@ -95,9 +95,12 @@ pub async fn completes(ctx: &Ctx<'_>) -> Check {
             return Err(last
                 .reply
                 .fail(format!(
-                    "flow {} ended {}, expected completed",
+                    "flow {} ended {}, expected completed{}",
                     flow.name,
-                    record.status().as_str()
+                    record.status().as_str(),
+                    record
+                        .failure()
+                        .map_or_else(String::new, |why| format!(": {why}"))
                 ))
                 .into());
         }

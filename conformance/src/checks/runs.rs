@@ -51,11 +51,48 @@ impl RunRecord {
         self.last().map_or(RunStatus::Failed, |p| p.status)
     }
 
+    /// Why the run failed, as the executor said: the last `step` event whose state is
+    /// `failed` (`step S failed: CODE MESSAGE`, REP v0.1 §4), else the final summary's
+    /// `error`; `None` when it said neither.
+    pub fn failure(&self) -> Option<String> {
+        let is =
+            |e: &Value, key: &str, value: &str| e.get(key).and_then(Value::as_str) == Some(value);
+        let failed_step = self
+            .events()
+            .map(|(e, _)| e)
+            .filter(|e| is(e, "type", "step") && is(e, "state", "failed"))
+            .last();
+        if let Some(event) = failed_step {
+            let step = event.get("step_id").and_then(Value::as_str).unwrap_or("?");
+            let error = event
+                .get("error")
+                .map_or_else(|| "(no error in its event)".to_owned(), error_text);
+            return Some(format!("step {step} failed: {error}"));
+        }
+        let error = self.last()?.summary.as_ref()?.get("error")?;
+        Some(format!("summary.error: {}", error_text(error)))
+    }
+
     /// Every event of every poll, with the poll that delivered it.
     pub fn events(&self) -> impl Iterator<Item = (&Value, &PollRecord)> {
         self.polls
             .iter()
             .flat_map(|p| p.events.iter().map(move |e| (e, p)))
+    }
+}
+
+/// An error as an executor gives it: `{code, message}` as `CODE MESSAGE`, a string as it is,
+/// anything else as JSON.
+fn error_text(error: &Value) -> String {
+    match (
+        error.get("code"),
+        error.get("message").and_then(Value::as_str),
+    ) {
+        (Some(code), Some(message)) => format!("{code} {message}"),
+        (None, Some(message)) => message.to_owned(),
+        _ => error
+            .as_str()
+            .map_or_else(|| error.to_string(), str::to_owned),
     }
 }
 

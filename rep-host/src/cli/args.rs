@@ -257,7 +257,8 @@ pub struct OnlineArgs {
     /// Folder for the compiled artifacts. Default: the folder of --manifest.
     #[arg(long, value_name = "DIR", requires = "sources")]
     pub out: Option<PathBuf>,
-    /// Overwrite existing compiled artifacts.
+    /// Overwrite existing files tm did not write (its own earlier artifacts are replaced
+    /// without it).
     #[arg(long, requires = "sources")]
     pub force: bool,
     /// Compile without running TraceMind's linter first.
@@ -361,6 +362,42 @@ pub enum IrCommand {
   tm ir manifest flows/hello.ir.json --out manifest.json
   tm runtime run --manifest manifest.json --flow hello")]
     Manifest(IrManifestArgs),
+    /// Compile WDL/PDL sources into Flow IR and manifest.json with TraceMind's compiler (in
+    /// the Python that has trace-mind) and the Flow IR schema embedded in tm, as `tm verify
+    /// online --sources` does, without running anything.
+    #[command(after_help = "Examples:
+  tm ir compile flows/ policies/ --out out/dsl
+  tm runtime run --manifest out/dsl/manifest.json --flow tank-guard --inputs @in.json
+
+Compiling again replaces the artifacts tm wrote into DIR before; --force
+is needed only to overwrite files tm did not write (or edited since).
+This is TraceMind's `tm dsl compile --emit-ir`, which fails with the
+trace-mind wheel alone (\"IR schema not found\").")]
+    Compile(IrCompileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IrCompileArgs {
+    /// WDL/PDL files or folders (searched recursively).
+    #[arg(value_name = "SOURCES", required = true)]
+    pub sources: Vec<PathBuf>,
+    /// Folder for the artifacts: manifest.json, flows/, policies/.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Overwrite existing files tm did not write (its own earlier artifacts are replaced
+    /// without it).
+    #[arg(long)]
+    pub force: bool,
+    /// Compile without running TraceMind's linter first.
+    #[arg(long)]
+    pub no_lint: bool,
+    /// The Python that has trace-mind installed. Default: runtime.python of the runtime
+    /// config, else python3 on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Seconds the compilation may take (fractions allowed).
+    #[arg(long, value_name = "SECS", default_value_t = 120.0, value_parser = positive_seconds)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -394,11 +431,15 @@ pub enum ExecutorCommand {
   tm executor new my-executor --lang c --kind demo.hello
   cd my-executor && ./ci.sh")]
     New(ExecutorNewArgs),
-    /// Smoke-test an executor project (or binary): capabilities, the sample flow, the
-    /// conformance core; one line per check.
+    /// Smoke-test an executor project (or binary): its build, capabilities, the sample
+    /// flow, the conformance core; one line per check.
     #[command(after_help = "Examples:
   tm executor check my-executor
-  tm executor check my-executor --executor my-executor/target/debug/my-executor")]
+  tm executor check my-executor --no-build
+  tm executor check my-executor --executor my-executor/target/debug/my-executor
+
+The project is built first (cargo build or make; the output is shown
+only when the build fails).")]
     Check(ExecutorCheckArgs),
     /// Pin the executor: write its file's sha256 into runtime.yaml as
     /// runtime.executor_sha256 (comments and order kept), so that tm and rep-conformance
@@ -456,7 +497,11 @@ pub struct ExecutorCheckArgs {
     /// executor_path, the project's built binary.
     #[arg(long, value_name = "FILE")]
     pub executor: Option<PathBuf>,
-    /// Seconds each check may take.
+    /// Seconds each check may take (the build has 30 minutes).
     #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = positive_seconds)]
     pub timeout: f64,
+    /// Check the executor as it is: skip the project's build (`cargo build` for a
+    /// Cargo.toml, `make` for a Makefile), which runs first by default.
+    #[arg(long)]
+    pub no_build: bool,
 }

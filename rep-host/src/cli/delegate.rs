@@ -92,11 +92,29 @@ pub fn hand_over(global: &GlobalArgs, args: &[OsString], command: &str, own: &[S
     if let Ok(joined) = std::env::join_paths(&passed) {
         command.env(DELEGATED_FROM_ENV, joined);
     }
+    if !global.quiet && compiles_ir(args) {
+        super::note(EMIT_IR_HINT);
+    }
     tracing::debug!(%program, "handing the command to TraceMind's CLI");
     stderr_sink().flush(Duration::from_millis(200));
     // Only returns on failure; std resets SIGPIPE to its default for the new program.
     let source = command.args(args).exec();
     Failure::Delegate(DelegateError::Exec { program, source })
+}
+
+/// Said before `tm dsl compile --emit-ir` is handed over: TraceMind's compiler reads the Flow
+/// IR schema from a file its wheel does not ship.
+const EMIT_IR_HINT: &str = "note: if TraceMind's compiler says \"IR schema not found\" (the \
+     trace-mind wheel does not ship the Flow IR schema it looks for), `tm ir compile SOURCES… \
+     --out DIR` runs the same compiler with the schema embedded in this tm";
+
+/// Whether `args` (TraceMind's command line) is `dsl compile … --emit-ir`.
+fn compiles_ir(args: &[OsString]) -> bool {
+    let words: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
+    let is_compile = words
+        .windows(2)
+        .any(|pair| pair[0] == "dsl" && pair[1] == "compile");
+    is_compile && words.iter().any(|w| *w == "--emit-ir")
 }
 
 /// `tm --version`: this tm, then the TraceMind CLI other commands go to, with trace-mind's
@@ -220,5 +238,26 @@ mod tests {
         let failing = Spec::new("sh").args(["-c", "echo x; exit 3"]);
         assert_eq!(probe(&failing), None);
         assert_eq!(probe(&Spec::new("/no/such/program")), None);
+    }
+
+    #[test]
+    fn the_emit_ir_hint_is_for_dsl_compile_with_emit_ir_only() {
+        let args = |words: &[&str]| -> Vec<OsString> { words.iter().map(OsString::from).collect() };
+        assert!(compiles_ir(&args(&[
+            "dsl",
+            "compile",
+            "flows",
+            "--emit-ir"
+        ])));
+        assert!(compiles_ir(&args(&[
+            "--engine",
+            "x",
+            "dsl",
+            "compile",
+            "--emit-ir",
+            "f"
+        ])));
+        assert!(!compiles_ir(&args(&["dsl", "compile", "flows"])));
+        assert!(!compiles_ir(&args(&["validate", "--emit-ir"])));
     }
 }

@@ -117,6 +117,7 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         | Failure::Usage(_)
         | Failure::InvalidIrFiles { .. } => ExitCode::BadInput,
         Failure::Compile(CompileError::Interrupted(interrupt)) => signal(*interrupt),
+        Failure::Compile(CompileError::Artifacts(_)) => ExitCode::RuntimeInternal,
         Failure::Compile(_) => ExitCode::BadInput,
         Failure::Config(ConfigError::LanguageMismatch { .. }) => ExitCode::Validation,
         Failure::Config(ConfigError::NoExecutor { .. }) => ExitCode::RuntimeInternal,

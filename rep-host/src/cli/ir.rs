@@ -1,12 +1,14 @@
 //! `tm ir validate` and `tm ir manifest`: Flow IR for authors without TraceMind's compiler
-//! (Flow IR v1.0.0, "Rules beyond the schema" and "Manifest"; docs/flow-ir.md).
+//! (Flow IR v1.0.0, "Rules beyond the schema" and "Manifest"; docs/flow-ir.md); `tm ir
+//! compile`: TraceMind's compiler, run as `tm verify online --sources` runs it
+//! ([`rep_host::compile_sources`]), without a run.
 
 use std::path::{Component, Path, PathBuf};
 
 use flow_ir::{IrFileError, ManifestEntry, load_ir_file};
 use serde::Serialize;
 
-use super::args::{GlobalArgs, IrManifestArgs, IrValidateArgs};
+use super::args::{GlobalArgs, IrCompileArgs, IrManifestArgs, IrValidateArgs};
 use super::error::Failure;
 use super::note;
 use super::output::print_stdout;
@@ -173,6 +175,32 @@ pub fn validate(global: &GlobalArgs, args: &IrValidateArgs) -> Result<(), Failur
             problems,
         }),
     }
+}
+
+/// `tm ir compile SOURCES… --out DIR`: the artifacts in DIR, a line on stderr saying so.
+pub fn compile(global: &GlobalArgs, args: &IrCompileArgs) -> Result<(), Failure> {
+    let config = super::run::load_config(global)?;
+    let request = rep_host::CompileRequest {
+        python: super::run::compiler_python(args.python.as_ref(), &config),
+        sources: args.sources.clone(),
+        out_dir: args.out.clone(),
+        force: args.force,
+        lint: !args.no_lint,
+        timeout: std::time::Duration::from_secs_f64(args.timeout),
+    };
+    let (runtime, mut interrupts) = super::run::start_runtime()?;
+    let compiled = runtime
+        .block_on(rep_host::compile_sources(&request, &mut interrupts))
+        .map_err(Failure::Compile)?;
+    if !global.quiet {
+        let flows = compiled.artifacts.iter().filter(|a| a.kind == "ir").count();
+        note(&format!(
+            "compiled {flows} {} into {}",
+            plural(flows, "flow", "flows"),
+            compiled.manifest.display()
+        ));
+    }
+    Ok(())
 }
 
 /// `file`/`files` after `n`.

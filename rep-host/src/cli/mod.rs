@@ -90,6 +90,9 @@ fn run_command(global: &GlobalArgs, command: &Command, args: &[OsString]) -> Res
         Command::Ir {
             command: IrCommand::Manifest(args),
         } => ir::manifest(args),
+        Command::Ir {
+            command: IrCommand::Compile(args),
+        } => ir::compile(global, args),
         Command::Executor {
             command: ExecutorCommand::New(args),
         } => executor::new(global, args),

@@ -60,15 +60,8 @@ fn run_flow(
     // Everything that can be checked without an executor comes first: exit 2 here.
     let config = load_config(global)?;
     let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::Runtime)?;
-    // Installed now: an interrupt while compiling stops the compiler.
-    let mut interrupts = {
-        let _entered = runtime.enter();
-        Interrupts::from_signals()
-    };
+    // Interrupts installed now: an interrupt while compiling stops the compiler.
+    let (runtime, mut interrupts) = start_runtime()?;
     let manifest_path = match target {
         Target::Manifest(path) => path.to_path_buf(),
         Target::Sources(args) => {
@@ -333,17 +326,21 @@ fn compile_request(args: &OnlineArgs, config: &RuntimeConfig, timeout: f64) -> C
             _ => PathBuf::from("."),
         });
     CompileRequest {
-        python: args
-            .python
-            .clone()
-            .or_else(|| config.runtime.python.clone())
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON)),
+        python: compiler_python(args.python.as_ref(), config),
         sources: args.sources.clone(),
         out_dir,
         force: args.force,
         lint: !args.no_lint,
         timeout: Duration::from_secs_f64(timeout),
     }
+}
+
+/// The Python that runs TraceMind's compiler: `--python`, else runtime.python of the runtime
+/// config, else python3 (on PATH).
+pub fn compiler_python(flag: Option<&PathBuf>, config: &RuntimeConfig) -> PathBuf {
+    flag.cloned()
+        .or_else(|| config.runtime.python.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON))
 }
 
 /// The inputs against the flow's `inputs_schema` (exit 2 when they do not match).
@@ -384,6 +381,20 @@ pub fn load_config(global: &GlobalArgs) -> Result<RuntimeConfig, Failure> {
         Some(path) => RuntimeConfig::load(path).map_err(Failure::Config),
         None => Ok(RuntimeConfig::default()),
     }
+}
+
+/// The async runtime of a command (one thread: the work is waiting on child processes) and
+/// its handler of SIGINT, SIGTERM and SIGHUP, installed from now on.
+pub fn start_runtime() -> Result<(tokio::runtime::Runtime, Interrupts), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::Runtime)?;
+    let interrupts = {
+        let _entered = runtime.enter();
+        Interrupts::from_signals()
+    };
+    Ok((runtime, interrupts))
 }
 
 /// Resolves runtime.yaml and the flags to the executor to run.

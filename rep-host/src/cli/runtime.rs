@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use rep_host::{
-    ExecutorCommand, Interrupts, OUTPUT_STALL, cache_dir, clear_cache, fetch_capabilities,
-    sweep_orphans,
+    ExecutorCommand, OUTPUT_STALL, cache_dir, clear_cache, fetch_capabilities, sweep_orphans,
 };
 
 use super::args::{CacheClearArgs, CapabilitiesArgs, GlobalArgs};
@@ -19,14 +18,7 @@ pub fn capabilities(global: &GlobalArgs, args: &CapabilitiesArgs) -> Result<(), 
     if !global.quiet {
         describe_executor(&command);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::Runtime)?;
-    let mut interrupts = {
-        let _entered = runtime.enter();
-        Interrupts::from_signals()
-    };
+    let (runtime, mut interrupts) = super::run::start_runtime()?;
     let timeout = Duration::from_secs_f64(args.timeout);
     let result = runtime.block_on(fetch_capabilities(
         &command,

@@ -1,8 +1,11 @@
 //! `tm executor check PATH`: the quick smoke test of a project made by `tm executor new`, one
-//! line per check on stdout: the executor's capabilities cover the manifest's step kinds, the
-//! sample flow completes, `rep-conformance` certifies the REP v0.1 core with the project's
-//! fixtures, and the semantic tests pass when the executor registers `rep.probe` (both read
-//! from rep-conformance's JSON report).
+//! line per check on stdout: the project builds (`cargo build` or `make`, unless
+//! `--no-build`; its output shown only when it fails), the executor's capabilities cover the
+//! manifest's step kinds, the sample flow completes, `rep-conformance` certifies the REP v0.1
+//! core with the project's fixtures, and the semantic tests pass when the executor registers
+//! `rep.probe` (both read from rep-conformance's JSON report). A cause that would fail every
+//! later check (the build fails, the executor file does not exist) is one FAIL, with its fix,
+//! and the checks stop there.
 //!
 //! Each check runs a real program, as the project's CI does: this `tm` itself (`runtime
 //! capabilities`, `runtime run`) and the `rep-conformance` binary (beside `tm`, else on PATH).
@@ -33,6 +36,12 @@ const MANIFEST: &str = "flows/manifest.json";
 const INPUTS: &str = "flows/sample.inputs.json";
 const FIXTURES: &str = "conformance";
 const RUNTIME_CONFIG: &str = "runtime.yaml";
+
+/// How long the project's build may take.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Lines of a failed build's output shown.
+const BUILD_OUTPUT_LINES: usize = 30;
 
 /// One check's result.
 struct Verdict {
@@ -73,6 +82,25 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<(), Failur
 
     let mut runner = Runner::new()?;
     let mut verdicts = Vec::new();
+    let build = Build::of(project);
+    if let Some(build) = build.filter(|_| !args.no_build) {
+        let verdict = build.run(&mut runner, project);
+        let built = verdict.ok;
+        verdicts.push(verdict);
+        if !built {
+            return finish(&verdicts);
+        }
+    }
+    // The executor file: one FAIL with its fix, not one per check that would start it.
+    let file = executor.clone().or_else(|| configured_executor(project));
+    if let Some(file) = file.filter(|f| !f.exists()) {
+        verdicts.push(Verdict {
+            ok: false,
+            name: "executor",
+            detail: missing_executor(&file, project, build, args.no_build),
+        });
+        return finish(&verdicts);
+    }
     let kinds: Vec<String> = manifest
         .entries
         .iter()
@@ -104,8 +132,13 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<(), Failur
         timeout,
     ));
 
+    finish(&verdicts)
+}
+
+/// Prints the verdicts, one line each (a failed build's output indented below its line).
+fn finish(verdicts: &[Verdict]) -> Result<(), Failure> {
     let mut text = String::new();
-    for v in &verdicts {
+    for v in verdicts {
         let mark = if v.ok { "ok  " } else { "FAIL" };
         text.push_str(&format!("{mark} {:<13} {}\n", v.name, v.detail));
     }
@@ -116,6 +149,116 @@ pub fn check(global: &GlobalArgs, args: &ExecutorCheckArgs) -> Result<(), Failur
             failed,
             total: verdicts.len(),
         }),
+    }
+}
+
+/// How a project is built: `cargo build` where it has a Cargo.toml, else `make` where it has a
+/// Makefile (the build systems `tm executor new` generates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build {
+    Cargo,
+    Make,
+}
+
+impl Build {
+    fn of(project: &Path) -> Option<Build> {
+        if project.join("Cargo.toml").is_file() {
+            Some(Build::Cargo)
+        } else if project.join("Makefile").is_file() {
+            Some(Build::Make)
+        } else {
+            None
+        }
+    }
+
+    /// The command as a user types it.
+    fn command(self) -> &'static str {
+        match self {
+            Build::Cargo => "cargo build",
+            Build::Make => "make",
+        }
+    }
+
+    /// Builds the project: the `build` verdict, with the end of the build's output when it
+    /// fails.
+    fn run(self, runner: &mut Runner, project: &Path) -> Verdict {
+        let name = "build";
+        let spec = match self {
+            Build::Cargo => Spec::new("cargo").arg("build"),
+            Build::Make => Spec::new("make"),
+        };
+        let started = Instant::now();
+        match runner.run(spec, project, BUILD_TIMEOUT) {
+            Ok(out) if out.code == Some(0) => Verdict {
+                ok: true,
+                name,
+                detail: format!(
+                    "`{}` in {:.1} s",
+                    self.command(),
+                    started.elapsed().as_secs_f64()
+                ),
+            },
+            Ok(out) => {
+                // cargo and the compilers write their errors to stderr; make's own echo to
+                // stdout.
+                let text = if out.stderr.trim().is_empty() {
+                    &out.stdout
+                } else {
+                    &out.stderr
+                };
+                let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+                let tail = &lines[lines.len().saturating_sub(BUILD_OUTPUT_LINES)..];
+                let mut detail = format!(
+                    "`{}` failed (exit code {}) in {}: fix the build, then check again",
+                    self.command(),
+                    out.code.map_or("none".into(), |c| c.to_string()),
+                    project.display()
+                );
+                for line in tail {
+                    detail.push_str(&format!("\n     {line}"));
+                }
+                Verdict {
+                    ok: false,
+                    name,
+                    detail,
+                }
+            }
+            Err(detail) => Verdict {
+                ok: false,
+                name,
+                detail: format!("`{}`: {detail}", self.command()),
+            },
+        }
+    }
+}
+
+/// runtime.yaml's executor_path, relative to the project; `None` for a bare name (looked up
+/// on PATH when the executor starts) or a `~/` path.
+fn configured_executor(project: &Path) -> Option<PathBuf> {
+    let config = rep_host::RuntimeConfig::load(&project.join(RUNTIME_CONFIG)).ok()?;
+    let path = config.runtime.executor_path?;
+    if rep_host::is_bare_name(&path) || path.starts_with("~") {
+        return None;
+    }
+    Some(project.join(path))
+}
+
+/// Why the executor file is missing, and what makes it.
+fn missing_executor(file: &Path, project: &Path, build: Option<Build>, no_build: bool) -> String {
+    let file = file.display();
+    match build {
+        Some(build) if no_build => format!(
+            "{file} does not exist: not built: run `{}` in {} (or drop --no-build)",
+            build.command(),
+            project.display()
+        ),
+        Some(build) => format!(
+            "{file} does not exist although `{}` succeeded: the executor_path of {} (or \
+             --executor) names another file",
+            build.command(),
+            project.join(RUNTIME_CONFIG).display()
+        ),
+        None => format!("{file} does not exist: build the executor, or name it with --executor"),
     }
 }
 
@@ -238,22 +381,37 @@ fn conformance(
 ) -> Vec<Verdict> {
     let name = "conformance";
     let Some(binary) = rep_conformance(tm) else {
+        let checkout = super::scaffold::built_from_checkout()
+            .map_or_else(|| "REP".to_owned(), |dir| dir.display().to_string());
         return vec![Verdict {
             ok: false,
             name,
-            detail: "rep-conformance is neither beside tm nor on PATH: cargo install --locked \
-                     --path REP/conformance --bin rep-conformance"
-                .into(),
+            detail: format!(
+                "rep-conformance is neither beside tm nor on PATH: install it with `bash \
+                 {}/install.sh` (with rep's other programs)",
+                shell_word(&checkout)
+            ),
         }];
     };
-    let mut command = Spec::new(binary).arg("run");
-    command = match executor {
-        Some(path) => command.arg("--executor").arg(path),
-        None => command.args(["--config", RUNTIME_CONFIG]),
-    };
-    if project.join(FIXTURES).is_dir() {
-        command = command.args(["--fixtures", FIXTURES]);
+    // The arguments, also shown as the command that gives the whole report.
+    let mut run_args: Vec<String> = vec!["run".into()];
+    match executor {
+        Some(path) => run_args.extend(["--executor".into(), path.display().to_string()]),
+        None => run_args.extend(["--config".into(), RUNTIME_CONFIG.into()]),
     }
+    if project.join(FIXTURES).is_dir() {
+        run_args.extend(["--fixtures".into(), FIXTURES.into()]);
+    }
+    let rerun = format!(
+        "cd {} && rep-conformance {}",
+        shell_word(&project.display().to_string()),
+        run_args
+            .iter()
+            .map(|a| shell_word(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut command = Spec::new(binary).args(&run_args);
     // The verdicts come from the JSON report (report.rs), never from the human output.
     let report_dir = match tempfile::tempdir() {
         Ok(dir) => dir,
@@ -273,7 +431,7 @@ fn conformance(
         Ok(out) if !report_path.exists() => vec![fail(name, &out)],
         Ok(out) => match Report::load(&report_path) {
             Ok(report) => {
-                let (ok, detail) = report::conformance(&report, out.code, project);
+                let (ok, detail) = report::conformance(&report, out.code, &rerun);
                 let (semantics_ok, semantics) = report::semantics(&report);
                 vec![
                     Verdict { ok, name, detail },
@@ -295,6 +453,17 @@ fn conformance(
             name,
             detail,
         }],
+    }
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it has no special character, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -340,14 +509,7 @@ struct Runner {
 
 impl Runner {
     fn new() -> Result<Runner, Failure> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Failure::Runtime)?;
-        let interrupts = {
-            let _entered = runtime.enter();
-            Interrupts::from_signals()
-        };
+        let (runtime, interrupts) = crate::cli::run::start_runtime()?;
         Ok(Runner {
             runtime,
             interrupts,

@@ -2,8 +2,6 @@
 //! ([`rep_host::conformance_report`]): `conformance` (the certification and what failed) and
 //! `semantics` (the `REP-SEM-*` tests of executors that advertise `rep.probe`).
 
-use std::path::Path;
-
 use rep_host::conformance_report::{Report, SEMANTICS_AREA, TestPart};
 
 /// The probe step kind that opts an executor into the semantic tests (docs/protocol.md,
@@ -12,8 +10,9 @@ const PROBE_STEP_KIND: &str = "rep.probe";
 
 /// The `conformance` check: whether it passed (rep-conformance exited `exit_code`, 0, as its
 /// report says) and one line: the certification line and the counts, and on a failure the
-/// tests that failed outside the semantic tests (those have a line of their own).
-pub fn conformance(report: &Report, exit_code: Option<i32>, project: &Path) -> (bool, String) {
+/// tests that failed outside the semantic tests (those have a line of their own), and
+/// `rerun`, the shell command that gives the whole report.
+pub fn conformance(report: &Report, exit_code: Option<i32>, rerun: &str) -> (bool, String) {
     let s = &report.summary;
     let mut detail = format!(
         "{} ({}: {} passed, {} failed, {} warned, {} skipped)",
@@ -46,10 +45,7 @@ pub fn conformance(report: &Report, exit_code: Option<i32>, project: &Path) -> (
     if !failed.is_empty() {
         detail.push_str(&format!("; failed: {}", listed(&failed)));
     }
-    detail.push_str(&format!(
-        "; run `rep-conformance run` in {} for the whole report",
-        project.display()
-    ));
+    detail.push_str(&format!("; the whole report: `{rerun}`"));
     (false, detail)
 }
 
@@ -148,7 +144,7 @@ mod tests {
 
     #[test]
     fn the_lines_name_failures_warnings_and_a_missing_probe() {
-        let project = Path::new("/p");
+        let project = "cd /p && rep-conformance run --config runtime.yaml";
         let mut report = report();
         let (ok, line) = conformance(&report, Some(0), project);
         assert!(ok, "{line}");
@@ -177,8 +173,8 @@ mod tests {
         assert!(!ok);
         assert!(
             line.contains(
-                "; stopped: gone; failed: REP-RUN-001 (fail: why REP-RUN-001); run \
-                 `rep-conformance run` in /p"
+                "; stopped: gone; failed: REP-RUN-001 (fail: why REP-RUN-001); the whole \
+                 report: `cd /p && rep-conformance run --config runtime.yaml`"
             ),
             "{line}"
         );

@@ -9,7 +9,7 @@
 mod sample;
 mod templates;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use minijinja::{Value, context};
 use rep_native_src::{C_LIBRARY, CPP_WRAPPER};
@@ -248,7 +248,8 @@ pub fn files(spec: &Spec) -> Result<Vec<File>, TemplateError> {
 }
 
 /// What the templates see: `name`, `steps` (`[{kind, fn}]`, `fn` the handler's identifier),
-/// `build`, `executor_path`, `ci_out_dir`, `flow`, and `kit_path` or `kit_git` (Rust).
+/// `build`, `executor_path`, `ci_out_dir`, `flow`, `rep_checkout` (the rep checkout whose
+/// `install.sh` installs the tools), and `kit_path` or `kit_git` (Rust).
 fn template_context(spec: &Spec, language: &Language, idents: &[String]) -> Value {
     let steps: Vec<Value> = spec
         .kinds
@@ -269,7 +270,33 @@ fn template_context(spec: &Spec, language: &Language, idents: &[String]) -> Valu
         flow => SAMPLE_FLOW,
         kit_path => kit_path,
         kit_git => kit_git,
+        rep_checkout => rep_checkout(&spec.kit),
     }
+}
+
+/// The rep checkout the project's README names for installing the tools: the one the kit is
+/// in (`CHECKOUT/rep-executor-kit`), else the source tree this tm was built from, when it is
+/// still there; else `REP`, for the user to replace.
+fn rep_checkout(kit: &KitSource) -> String {
+    let from_kit = match kit {
+        KitSource::Path(kit) => kit.parent().filter(|dir| has_installer(dir)),
+        KitSource::Git(_) => None,
+    };
+    from_kit
+        .map(Path::to_path_buf)
+        .or_else(built_from_checkout)
+        .map_or_else(|| "REP".to_owned(), |dir| dir.display().to_string())
+}
+
+/// The rep checkout this tm was built from, when it is still there (with its `install.sh`).
+pub(super) fn built_from_checkout() -> Option<PathBuf> {
+    std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .ok()
+        .filter(|dir| has_installer(dir))
+}
+
+fn has_installer(dir: &Path) -> bool {
+    dir.join("install.sh").is_file()
 }
 
 #[cfg(test)]
