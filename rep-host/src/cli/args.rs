@@ -197,16 +197,24 @@ pub struct CacheClearArgs {
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
     /// Run a flow from compiled artifacts (compiling its sources first with --sources) and
-    /// report the outcome.
+    /// report the outcome; with --cases DIR, check every case of a project (contract
+    /// checks).
+    #[command(after_help = "Examples:
+  tm verify online --manifest out/dsl/manifest.json --flow hello \\
+      --inputs '{\"name\": \"Ada\"}'
+  tm verify online --manifest out/dsl/manifest.json --cases cases/
+  tm verify online --sources flows/ --out out/dsl --cases cases/ \\
+      --flow plant-monitor --jobs 4
+
+With --cases, exit codes: 0 every case passed, 1 a case failed its
+expectation, 2 an invalid case file, 3/4 a case broke on the
+executor's side (the first one's code); docs/contract-checks.md.")]
     Online(OnlineArgs),
 }
 
 /// Options shared by the run commands.
 #[derive(Debug, Args)]
 pub struct FlowArgs {
-    /// Flow name (the manifest entry's `name`).
-    #[arg(long)]
-    pub flow: String,
     /// Run inputs: a JSON object, @FILE to read it from a file, or @- from stdin.
     #[arg(long, value_name = "JSON|@FILE|@-")]
     pub inputs: Option<String>,
@@ -235,6 +243,9 @@ pub struct RunArgs {
     /// Path to manifest.json.
     #[arg(long)]
     pub manifest: PathBuf,
+    /// Flow name (the manifest entry's `name`).
+    #[arg(long = "flow", value_name = "FLOW")]
+    pub flow_name: String,
     #[command(flatten)]
     pub flow: FlowArgs,
 }
@@ -261,6 +272,23 @@ pub struct OnlineArgs {
     /// config, else python3 on PATH.
     #[arg(long, value_name = "PATH", requires = "sources")]
     pub python: Option<PathBuf>,
+    /// Flow name (the manifest entry's `name`). With --cases: run only the cases of this
+    /// flow (repeatable; default: every case).
+    #[arg(long = "flow", value_name = "FLOW", required_unless_present = "cases")]
+    pub flows: Vec<String>,
+    /// Run every case file (*.json, *.yaml, *.yml; docs/case.schema.json) under DIR and
+    /// compare each run with the case's `expect`: one line per case on stdout, then a
+    /// summary (docs/contract-checks.md).
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["inputs", "events_jsonl", "record"]
+    )]
+    pub cases: Option<PathBuf>,
+    /// With --cases: run at most N cases at once, each on its own executor process.
+    /// Default: the number of CPUs.
+    #[arg(short = 'j', long, value_name = "N", requires = "cases")]
+    pub jobs: Option<std::num::NonZeroUsize>,
     #[command(flatten)]
     pub flow: FlowArgs,
 }

@@ -92,6 +92,34 @@ pub enum Failure {
     /// `tm executor check`: checks failed (each on stdout).
     #[error("{failed} of {total} checks failed")]
     ChecksFailed { failed: usize, total: usize },
+    /// `verify online --cases`: case files that cannot be used (each named with its JSON
+    /// pointer), before any executor started.
+    #[error("{} invalid case {}", .0.len(), if .0.len() == 1 { "file" } else { "files" })]
+    Cases(Vec<super::cases::CaseError>),
+    /// `verify online --cases`: cases failed or broke (each on stdout); `exit` is 1, or the
+    /// first broken case's 3 or 4.
+    #[error(
+        "{} of {} cases did not pass ({} failed, {} broken)",
+        tally.failed + tally.broken,
+        tally.total,
+        tally.failed,
+        tally.broken
+    )]
+    CasesFailed {
+        tally: super::contract::Tally,
+        exit: ExitCode,
+    },
+    /// `verify online --cases`: a signal cancelled the runs going on; no case started after it.
+    #[error(
+        "{}: the contract check was cancelled ({} of {} cases not finished)",
+        interrupt.name(),
+        tally.not_finished,
+        tally.total
+    )]
+    CasesInterrupted {
+        interrupt: Interrupt,
+        tally: super::contract::Tally,
+    },
     /// A signal arrived once the run was over, while its result or outputs were written (the
     /// run's own interruption is a [`Failure::Run`]).
     #[error("{}: the run's outputs were not finished", interrupt.name())]
@@ -118,7 +146,10 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         | Failure::EventsJsonl { .. }
         | Failure::Record(_)
         | Failure::Usage(_)
-        | Failure::InvalidIrFiles { .. } => ExitCode::BadInput,
+        | Failure::InvalidIrFiles { .. }
+        | Failure::Cases(_) => ExitCode::BadInput,
+        Failure::CasesFailed { exit, .. } => *exit,
+        Failure::CasesInterrupted { interrupt, .. } => signal(*interrupt),
         Failure::Compile(CompileError::Interrupted(interrupt)) => signal(*interrupt),
         Failure::Compile(_) => ExitCode::BadInput,
         Failure::Config(ConfigError::LanguageMismatch { .. }) => ExitCode::Validation,

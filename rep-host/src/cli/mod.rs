@@ -2,6 +2,8 @@
 //! hand-over of TraceMind's commands (`delegate`), one exit-code mapping (`error`).
 
 mod args;
+mod cases;
+mod contract;
 mod delegate;
 mod error;
 mod executor;
@@ -232,6 +234,12 @@ fn report(failure: &Failure) {
         })
         | Failure::IrManifest(ir::IrManifestError::File(IrFileError::Invalid { path, source })) => {
             invalid_ir(path, source);
+        }
+        Failure::Cases(errors) => {
+            note(&format!("error: {failure}:"));
+            for error in errors {
+                note(&format!("  - {error}"));
+            }
         }
         Failure::InputsMismatch { problems, .. } => {
             note(&format!("error: {failure}:"));

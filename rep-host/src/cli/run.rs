@@ -31,7 +31,13 @@ const TERMINAL_FLUSH_WAIT: Duration = Duration::from_millis(200);
 const DEFAULT_PYTHON: &str = "python3";
 
 pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Failure> {
-    run_flow(global, &args.flow, Target::Manifest(&args.manifest), false)
+    run_flow(
+        global,
+        &args.flow,
+        &args.flow_name,
+        Target::Manifest(&args.manifest),
+        false,
+    )
 }
 
 pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<(), Failure> {
@@ -40,11 +46,19 @@ pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<(), Failu
     } else {
         Target::Sources(args)
     };
-    run_flow(global, &args.flow, target, true)
+    if let Some(dir) = &args.cases {
+        return super::contract::verify_cases(global, args, dir, target);
+    }
+    let [flow] = args.flows.as_slice() else {
+        return Err(Failure::Usage(
+            "--flow names one flow, unless --cases DIR is given",
+        ));
+    };
+    run_flow(global, &args.flow, flow, target, true)
 }
 
 /// Where the flow comes from.
-enum Target<'a> {
+pub enum Target<'a> {
     /// A compiled manifest.
     Manifest(&'a Path),
     /// Sources to compile first (`verify online --sources`).
@@ -54,40 +68,24 @@ enum Target<'a> {
 fn run_flow(
     global: &GlobalArgs,
     flow: &FlowArgs,
+    name: &str,
     target: Target<'_>,
     show_manifest: bool,
 ) -> Result<(), Failure> {
     // Everything that can be checked without an executor comes first: exit 2 here.
     let config = load_config(global)?;
     let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::Runtime)?;
-    // Installed now: an interrupt while compiling stops the compiler.
-    let mut interrupts = {
-        let _entered = runtime.enter();
-        Interrupts::from_signals()
-    };
-    let manifest_path = match target {
-        Target::Manifest(path) => path.to_path_buf(),
-        Target::Sources(args) => {
-            let request = compile_request(args, &config, flow.timeout);
-            let compiled = runtime
-                .block_on(compile_sources(&request, &mut interrupts))
-                .map_err(Failure::Compile)?;
-            compiled.manifest
-        }
-    };
+    let (runtime, mut interrupts) = start_runtime()?;
+    let manifest_path = manifest_path(&target, &config, flow.timeout, &runtime, &mut interrupts)?;
     let loaded = Manifest::load(&manifest_path)
-        .and_then(|m| m.load_flow(&flow.flow))
+        .and_then(|m| m.load_flow(name))
         .map_err(Failure::Manifest)?;
-    tracing::debug!(flow = %flow.flow, nodes = loaded.ir.graph.nodes.len(), "Flow IR loaded and valid");
+    tracing::debug!(flow = %name, nodes = loaded.ir.graph.nodes.len(), "Flow IR loaded and valid");
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
     if !flow.no_input_check {
-        check_inputs(&flow.flow, &loaded, &inputs)?;
+        check_inputs(name, &loaded, &inputs)?;
     }
     let executor = resolve(global, &config)?;
     let jsonl = match &flow.events_jsonl {
@@ -110,7 +108,7 @@ fn run_flow(
     };
     let executor = ExecutorCommand::from(executor);
     let recorder = match &flow.record {
-        Some(path) => Some(start_recording(path, &flow.flow, &executor)?),
+        Some(path) => Some(start_recording(path, name, &executor)?),
         None => None,
     };
     let request = RunRequest {
@@ -153,7 +151,7 @@ fn run_flow(
         }
     }
     let manifest = show_manifest.then(|| manifest_path.display().to_string());
-    let printed = render_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    let printed = render_outcome(name, manifest.as_deref(), &outcome);
     if progress.is_some() {
         // On a terminal: the error line, then the result, then the summary line, in order.
         stderr_sink().flush(TERMINAL_FLUSH_WAIT);
@@ -184,8 +182,43 @@ fn run_flow(
     failure.map_or(Ok(()), Err)
 }
 
+/// The current-thread runtime of a run command, with this process's signals as its
+/// interrupts (installed now: an interrupt while compiling stops the compiler).
+pub fn start_runtime() -> Result<(tokio::runtime::Runtime, Interrupts), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::Runtime)?;
+    let interrupts = {
+        let _entered = runtime.enter();
+        Interrupts::from_signals()
+    };
+    Ok((runtime, interrupts))
+}
+
+/// The manifest to run: `target`'s, compiled first from `--sources` (bounded by `timeout`
+/// seconds).
+pub fn manifest_path(
+    target: &Target<'_>,
+    config: &RuntimeConfig,
+    timeout: f64,
+    runtime: &tokio::runtime::Runtime,
+    interrupts: &mut Interrupts,
+) -> Result<PathBuf, Failure> {
+    match target {
+        Target::Manifest(path) => Ok(path.to_path_buf()),
+        Target::Sources(args) => {
+            let request = compile_request(args, config, timeout);
+            let compiled = runtime
+                .block_on(compile_sources(&request, interrupts))
+                .map_err(Failure::Compile)?;
+            Ok(compiled.manifest)
+        }
+    }
+}
+
 /// Whether `failure` is a signal's: the run was interrupted, or its outputs were.
-fn ended_by_signal(failure: Option<&Failure>) -> bool {
+pub fn ended_by_signal(failure: Option<&Failure>) -> bool {
     match failure {
         Some(Failure::Interrupted { .. }) => true,
         Some(Failure::Run(error)) => error.cause.is_some_and(Cause::is_interrupt),
@@ -337,7 +370,7 @@ fn compile_request(args: &OnlineArgs, config: &RuntimeConfig, timeout: f64) -> C
 }
 
 /// The inputs against the flow's `inputs_schema` (exit 2 when they do not match).
-fn check_inputs(
+pub fn check_inputs(
     flow: &str,
     loaded: &LoadedFlow,
     inputs: &Map<String, Value>,

@@ -1,0 +1,227 @@
+//! `tm verify online --cases DIR`: the contract check of a whole project (tests/data/
+//! contract-project: 3 flows × 4 cases — passing, failing on status, failing on outputs,
+//! timing out) on the real tm and mock-executor.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the report
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Run, tm};
+
+fn project() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/contract-project")
+}
+
+fn manifest() -> String {
+    project().join("manifest.json").display().to_string()
+}
+
+/// `tm verify online --manifest … --cases DIR` followed by `extra`.
+fn check(cases: &Path, extra: &[&str]) -> Run {
+    let manifest = manifest();
+    let cases = cases.display().to_string();
+    let mut args = vec![
+        "verify",
+        "online",
+        "--manifest",
+        &manifest,
+        "--cases",
+        &cases,
+    ];
+    args.extend_from_slice(extra);
+    tm(&args, &[])
+}
+
+/// The report with each broken case's message cut after its exit code (a timeout's message
+/// names the run id and where the host was waiting).
+fn normalized(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|line| match line.find(": exit ") {
+            Some(at) if line.starts_with("ERROR") => line[..at + ": exit 4".len()].to_owned(),
+            _ => line.to_owned(),
+        })
+        .collect()
+}
+
+const FULL_REPORT: [&str; 13] = [
+    "PASS   check/passing.json [check]",
+    "ERROR  check/timing-out.yaml [check]: exit 4",
+    "FAIL   check/wrong-outputs.yaml [check]: /outputs/status: expected \"down\", got \"ok\"",
+    "FAIL   check/wrong-status.yaml [check]: status: expected completed, got failed",
+    "PASS   greet/passing.yaml [greet]",
+    "ERROR  greet/timing-out.yaml [greet]: exit 4",
+    "FAIL   greet/wrong-outputs.json [greet]: /outputs/greeting: expected \"Bob\", got \"Ada\"",
+    "FAIL   greet/wrong-status.yaml [greet]: status: expected failed, got completed",
+    "PASS   relay/passing.yaml [relay]",
+    "ERROR  relay/timing-out.yaml [relay]: exit 4",
+    "FAIL   relay/wrong-outputs.yaml [relay]: /outputs/value: expected 7.5, got 7",
+    "FAIL   relay/wrong-status.json [relay]: status: expected completed, got failed; \
+     /outputs/value: expected 1, missing",
+    "12 cases: 3 passed, 6 failed, 3 broken",
+];
+
+#[test]
+fn the_fixture_project_passes_and_fails_exactly_as_its_cases_say() {
+    let run = check(&project().join("cases"), &["--jobs", "1"]);
+    assert_eq!(normalized(&run.stdout), FULL_REPORT, "{}", run.stderr);
+    // A broken case (engine timeout: RuntimeInternal) wins over failed ones: exit 4.
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: 9 of 12 cases did not pass (6 failed, 3 broken)"),
+        "{}",
+        run.stderr
+    );
+    for line in run.stdout.lines().filter(|l| l.starts_with("ERROR")) {
+        assert!(line.contains("engine timeout of 1 s"), "{line}");
+    }
+}
+
+/// A copy of some of the fixture's cases, in a folder of their own.
+fn cases_of(names: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in names {
+        let to = dir.path().join(name);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(project().join("cases").join(name), to).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn exit_0_when_every_case_passes_and_1_when_one_fails_its_expectation() {
+    let passing = cases_of(&[
+        "greet/passing.yaml",
+        "check/passing.json",
+        "relay/passing.yaml",
+    ]);
+    let run = check(passing.path(), &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("3 cases: 3 passed, 0 failed, 0 broken\n")
+    );
+    let failing = cases_of(&["greet/passing.yaml", "relay/wrong-outputs.yaml"]);
+    let run = check(failing.path(), &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        normalized(&run.stdout),
+        [
+            FULL_REPORT[4],
+            FULL_REPORT[10],
+            "2 cases: 1 passed, 1 failed, 0 broken"
+        ]
+    );
+}
+
+#[test]
+fn flow_selects_the_cases_of_the_flows_named() {
+    let run = check(
+        &project().join("cases"),
+        &["--flow", "greet", "--flow", "check"],
+    );
+    let expected: Vec<&str> = FULL_REPORT[..8]
+        .iter()
+        .copied()
+        .chain(["8 cases: 2 passed, 4 failed, 2 broken"])
+        .collect();
+    assert_eq!(normalized(&run.stdout), expected, "{}", run.stderr);
+    let run = check(&project().join("cases"), &["--flow", "nope"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no case runs flow nope"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn an_invalid_case_file_is_exit_2_naming_the_file_and_json_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let status = write("status.yaml", "flow: greet\nexpect: {status: done}\n");
+    let flow = write(
+        "flow.json",
+        r#"{"flow": "nope", "expect": {"status": "failed"}}"#,
+    );
+    let inputs = write(
+        "inputs.yaml",
+        "flow: greet\ninputs: {name: 5, delay_ms: 0}\nexpect: {status: failed}\n",
+    );
+    let run = check(dir.path(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    // Form errors come first (no flow is looked up while a file is invalid).
+    assert!(
+        run.stderr.contains("error: 1 invalid case file:")
+            && run
+                .stderr
+                .contains(&format!("  - {status} at /expect/status: ")),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(&status).unwrap();
+    let run = check(dir.path(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "  - {flow} at /flow: the manifest has no flow \"nope\""
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "  - {inputs} at /inputs/name: input name (string): "
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn cases_and_inputs_or_a_second_flow_without_cases_are_usage_errors() {
+    let cases = project().join("cases").display().to_string();
+    let manifest = manifest();
+    let run = tm(
+        &[
+            "verify",
+            "online",
+            "--manifest",
+            &manifest,
+            "--cases",
+            &cases,
+            "--inputs",
+            "{}",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = tm(
+        &[
+            "verify",
+            "online",
+            "--manifest",
+            &manifest,
+            "--flow",
+            "a",
+            "--flow",
+            "b",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--flow names one flow"),
+        "{}",
+        run.stderr
+    );
+}
