@@ -7,8 +7,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use common::{Run, tm};
+use common::{LiveTm, Run, tm};
 
 fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/contract-project")
@@ -224,4 +225,92 @@ fn cases_and_inputs_or_a_second_flow_without_cases_are_usage_errors() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn jobs_4_reports_exactly_what_jobs_1_reports() {
+    let one = check(&project().join("cases"), &["--jobs", "1"]);
+    let four = check(&project().join("cases"), &["--jobs", "4"]);
+    assert_eq!(normalized(&four.stdout), normalized(&one.stdout));
+    assert_eq!((one.code, four.code), (4, 4));
+    // The three 1 s timeouts overlap with 4 jobs (generous bound: real processes).
+    assert!(
+        four.elapsed < one.elapsed,
+        "{:?} vs {:?}",
+        four.elapsed,
+        one.elapsed
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_every_run_reports_what_finished_and_leaves_no_executor() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = common::marker();
+    let executor = dir.path().join(format!("mock-{marker}"));
+    std::fs::copy(common::mock_executor(), &executor).unwrap();
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    std::fs::copy(
+        project().join("cases/greet/passing.yaml"),
+        cases.join("a-fast.yaml"),
+    )
+    .unwrap();
+    for name in ["b", "c", "d", "e"] {
+        std::fs::write(
+            cases.join(format!("{name}-slow.yaml")),
+            "flow: greet\ninputs: {name: x, delay_ms: 60000}\nexpect: {status: completed}\n",
+        )
+        .unwrap();
+    }
+    let args: Vec<String> = [
+        "-vv",
+        "--executor-path",
+        executor.to_str().unwrap(),
+        "verify",
+        "online",
+        "--manifest",
+        &manifest(),
+        "--cases",
+        cases.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let live = LiveTm::start(&args, &[]);
+    // a-fast finishes; b-slow then runs with c-slow.
+    live.wait_for("run started run_id", Duration::from_secs(20));
+    live.wait_for("run started run_id", Duration::from_secs(20));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while live.stderr_so_far().matches("run started run_id").count() < 3
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Instant::now();
+    live.signal("-INT");
+    let run = live.finish(Duration::from_secs(30), sent);
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        [
+            "PASS   a-fast.yaml [greet]",
+            "CANCEL b-slow.yaml [greet]: cancelled by an interrupt",
+            "CANCEL c-slow.yaml [greet]: cancelled by an interrupt",
+            "SKIP   d-slow.yaml [greet]: not run: interrupted",
+            "SKIP   e-slow.yaml [greet]: not run: interrupted",
+            "5 cases: 1 passed, 0 failed, 0 broken, 4 not finished",
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("SIGINT: the contract check was cancelled (4 of 5 cases not finished)"),
+        "{}",
+        run.stderr
+    );
+    common::assert_none_with(&marker);
 }
