@@ -314,3 +314,145 @@ fn ctrl_c_cancels_every_run_reports_what_finished_and_leaves_no_executor() {
     );
     common::assert_none_with(&marker);
 }
+
+#[test]
+fn junit_and_json_reports_say_what_stdout_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let json = dir.path().join("report.json");
+    let run = check(
+        &project().join("cases"),
+        &[
+            "--junit",
+            junit.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+
+    // JUnit, read back by a JUnit parser: a testsuite per flow, a testcase per case.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let report = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    let suites: Vec<&str> = report.test_suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(suites, ["check", "greet", "relay"]);
+    assert_eq!(
+        (report.tests, report.failures, report.errors),
+        (12, 6, 3),
+        "{xml}"
+    );
+    let case = |suite: usize, name: &str| {
+        report.test_suites[suite]
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .unwrap_or_else(|| panic!("{name} not in {xml}"))
+    };
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+    match &case(1, "greet/wrong-outputs.json").status {
+        TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Failure,
+            message,
+            description,
+            ..
+        } => {
+            let message = message.as_ref().unwrap().as_str();
+            assert_eq!(message, "/outputs/greeting: expected \"Bob\", got \"Ada\"");
+            let text = description.as_ref().unwrap().as_str();
+            assert!(text.contains("outputs: {\"greeting\":\"Ada\"}"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &case(0, "check/wrong-status.yaml").status {
+        TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Failure,
+            description,
+            ..
+        } => {
+            let text = description.as_ref().unwrap().as_str();
+            assert!(text.contains("failed steps: probe (error: "), "{text}");
+            assert!(text.contains("error 2001"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &case(2, "relay/timing-out.yaml").status {
+        TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Error,
+            ty,
+            ..
+        } => assert_eq!(ty.as_ref().unwrap().as_str(), "3001 RuntimeInternal"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        case(2, "relay/passing.yaml").status,
+        TestCaseStatus::Success { .. }
+    ));
+
+    // JSON, valid against its schema, with the same verdicts in the same order.
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/contract-report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(document["exit_code"], 4);
+    assert_eq!(
+        document["summary"],
+        serde_json::json!({"total": 12, "passed": 3, "failed": 6, "broken": 3, "not_finished": 0})
+    );
+    let verdicts: Vec<String> = document["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["verdict"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let from_stdout: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let (label, rest) = line.split_once(' ')?;
+            let name = rest.trim_start().split(' ').next()?;
+            let verdict = match label {
+                "PASS" => "passed",
+                "FAIL" => "failed",
+                "ERROR" => "broken",
+                _ => return None,
+            };
+            Some(format!("{verdict} {name}"))
+        })
+        .collect();
+    assert_eq!(verdicts, from_stdout);
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_exit_4_when_every_case_passed() {
+    let passing = cases_of(&["greet/passing.yaml"]);
+    let run = check(passing.path(), &["--junit", "/nonexistent-dir/report.xml"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: cannot write the report /nonexistent-dir/report.xml"),
+        "{}",
+        run.stderr
+    );
+    // The check's result is still printed.
+    assert!(
+        run.stdout
+            .ends_with("1 case: 1 passed, 0 failed, 0 broken\n")
+    );
+}

@@ -289,6 +289,14 @@ pub struct OnlineArgs {
     /// Default: the number of CPUs.
     #[arg(short = 'j', long, value_name = "N", requires = "cases")]
     pub jobs: Option<std::num::NonZeroUsize>,
+    /// With --cases: write a JUnit XML report to FILE (one testcase per case, in a
+    /// testsuite per flow), replaced whole when the check ends.
+    #[arg(long, value_name = "FILE", requires = "cases")]
+    pub junit: Option<PathBuf>,
+    /// With --cases: write the report as JSON to FILE (docs/contract-report.schema.json),
+    /// replaced whole when the check ends.
+    #[arg(long, value_name = "FILE", requires = "cases")]
+    pub json: Option<PathBuf>,
     #[command(flatten)]
     pub flow: FlowArgs,
 }

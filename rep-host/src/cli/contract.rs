@@ -5,19 +5,22 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flow_ir::{LoadedFlow, Manifest};
 use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rep_host::{
-    Cause, ExecutorCommand, Interrupt, InterruptSender, Interrupts, RunError, RunRequest, Tap, run,
-    sweep_orphans,
+    Cause, ExecutorCommand, Interrupt, InterruptSender, Interrupts, Outcome, RunError, RunRequest,
+    Tap, run, sweep_orphans,
 };
 use rep_spec::ExitCode;
 
 use super::args::{GlobalArgs, OnlineArgs};
 use super::cases::{Case, CaseError, differences, load_cases};
+use super::contract_report::Reports;
 use super::error::Failure;
 use super::note;
 use super::output::{Undelivered, deliver};
@@ -46,6 +49,10 @@ pub enum Verdict {
 pub struct CaseRun {
     /// How it ended.
     pub verdict: Verdict,
+    /// The run, when it was started.
+    pub outcome: Option<Outcome>,
+    /// How long the run took (zero when not run).
+    pub duration: Duration,
 }
 
 /// The counts of a contract check.
@@ -61,6 +68,31 @@ pub struct Tally {
     pub broken: usize,
     /// Cases cancelled or never started after an interrupt.
     pub not_finished: usize,
+}
+
+impl Tally {
+    /// Counts one case's verdict.
+    fn count(&mut self, verdict: &Verdict) {
+        self.total += 1;
+        match verdict {
+            Verdict::Passed => self.passed += 1,
+            Verdict::Failed(_) => self.failed += 1,
+            Verdict::Broken(_) => self.broken += 1,
+            Verdict::Interrupted | Verdict::NotRun => self.not_finished += 1,
+        }
+    }
+
+    /// `3 passed, 6 failed, 3 broken` (`, 2 not finished` after an interrupt).
+    fn counts(&self) -> String {
+        let mut text = format!(
+            "{} passed, {} failed, {} broken",
+            self.passed, self.failed, self.broken
+        );
+        if self.not_finished > 0 {
+            let _ = write!(text, ", {} not finished", self.not_finished);
+        }
+        text
+    }
 }
 
 /// Runs the cases of `dir` (those of `args.flows`, when given) against `target`'s manifest.
@@ -100,10 +132,31 @@ pub fn verify_cases(
         default_timeout: args.flow.timeout,
         max_frame_bytes: global.max_frame_bytes,
     };
-    let (runs, stopped) = runtime.block_on(run_all(&plan, &cases, jobs, &mut interrupts));
+    let progress = (!global.quiet).then(|| progress_bar(cases.len())).flatten();
+    let (runs, stopped) = runtime.block_on(run_all(
+        &plan,
+        &cases,
+        jobs,
+        &mut interrupts,
+        progress.as_ref(),
+    ));
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
     sweep_orphans(ORPHAN_KILL_WAIT);
     let (report, tally) = render_report(&cases, &runs);
     let mut result = verdict_of(&runs, tally, stopped);
+    let files = Reports {
+        junit: args.junit.as_deref(),
+        json: args.json.as_deref(),
+    };
+    if let Err(failure) = files.write(&cases, &runs, tally, &manifest_path, exit_of(&result)) {
+        if result.is_ok() {
+            result = Err(failure);
+        } else {
+            rep_host::stderr_sink().error(&failure);
+        }
+    }
     match deliver(
         &runtime,
         &mut interrupts,
@@ -128,6 +181,26 @@ pub fn verify_cases(
     }
     runtime.shutdown_background();
     result
+}
+
+/// The exit code `result` gives (the one mapping of cli/error.rs).
+fn exit_of(result: &Result<(), Failure>) -> u8 {
+    super::error::exit_code(result).code()
+}
+
+/// A progress bar of `cases` cases on stderr, when it is a terminal.
+fn progress_bar(cases: usize) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    // Warnings so far go out before the bar is drawn.
+    rep_host::stderr_sink().flush(Duration::from_millis(200));
+    let bar = ProgressBar::with_draw_target(Some(cases as u64), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{spinner} [{elapsed}] case {pos}/{len} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
 }
 
 /// One CPU each, as many as there are.
@@ -205,6 +278,7 @@ async fn run_all(
     cases: &[Case],
     jobs: usize,
     interrupts: &mut Interrupts,
+    progress: Option<&ProgressBar>,
 ) -> (Vec<CaseRun>, Option<Interrupt>) {
     let stopped: Cell<Option<Interrupt>> = Cell::new(None);
     let senders: RefCell<Vec<InterruptSender>> = RefCell::new(Vec::new());
@@ -215,10 +289,18 @@ async fn run_all(
     )
     .buffered(jobs.max(1));
     let mut results = Vec::with_capacity(cases.len());
+    let mut tally = Tally::default();
     loop {
         tokio::select! {
             next = runs.next() => match next {
-                Some(result) => results.push(result),
+                Some(result) => {
+                    tally.count(&result.verdict);
+                    if let Some(bar) = progress {
+                        bar.inc(1);
+                        bar.set_message(tally.counts());
+                    }
+                    results.push(result);
+                }
                 None => break,
             },
             interrupt = interrupts.next() => {
@@ -260,7 +342,9 @@ async fn run_case(
         log_json: false,
         tap: Tap::none(),
     };
+    let started = Instant::now();
     let outcome = run(request, &mut [], &mut interrupts).await;
+    let duration = started.elapsed();
     let verdict = match &outcome.error {
         Some(error) if error.cause.is_some_and(Cause::is_interrupt) => Verdict::Interrupted,
         Some(error) if error.exit_code() != ExitCode::RunFailed => Verdict::Broken(error.clone()),
@@ -269,68 +353,70 @@ async fn run_case(
             found => Verdict::Failed(found),
         },
     };
-    CaseRun { verdict }
+    CaseRun {
+        verdict,
+        outcome: Some(outcome),
+        duration,
+    }
 }
 
 fn not_run() -> CaseRun {
     CaseRun {
         verdict: Verdict::NotRun,
+        outcome: None,
+        duration: Duration::ZERO,
     }
 }
 
 /// The report on stdout: one line per case, in case order, then the summary line.
 pub fn render_report(cases: &[Case], runs: &[CaseRun]) -> (String, Tally) {
     let mut text = String::new();
-    let mut tally = Tally {
-        total: cases.len(),
-        ..Tally::default()
-    };
+    let mut tally = Tally::default();
     for (case, result) in cases.iter().zip(runs) {
-        let (label, detail) = match &result.verdict {
-            Verdict::Passed => {
-                tally.passed += 1;
-                ("PASS", String::new())
-            }
-            Verdict::Failed(found) => {
-                tally.failed += 1;
-                ("FAIL", found.join("; "))
-            }
-            Verdict::Broken(error) => {
-                tally.broken += 1;
-                (
-                    "ERROR",
-                    format!("exit {}: {}", error.exit_code().code(), error.message),
-                )
-            }
-            Verdict::Interrupted => {
-                tally.not_finished += 1;
-                ("CANCEL", "cancelled by an interrupt".to_owned())
-            }
-            Verdict::NotRun => {
-                tally.not_finished += 1;
-                ("SKIP", "not run: interrupted".to_owned())
-            }
-        };
-        let _ = write!(text, "{label:<6} {} [{}]", case.name, case.flow);
+        tally.count(&result.verdict);
+        let _ = write!(
+            text,
+            "{:<6} {} [{}]",
+            label(&result.verdict),
+            case.name,
+            case.flow
+        );
+        let detail = detail(&result.verdict);
         if !detail.is_empty() {
             let _ = write!(text, ": {detail}");
         }
         text.push('\n');
     }
-    let _ = write!(
+    let _ = writeln!(
         text,
-        "{} {}: {} passed, {} failed, {} broken",
+        "{} {}: {}",
         tally.total,
         if tally.total == 1 { "case" } else { "cases" },
-        tally.passed,
-        tally.failed,
-        tally.broken
+        tally.counts()
     );
-    if tally.not_finished > 0 {
-        let _ = write!(text, ", {} not finished", tally.not_finished);
-    }
-    text.push('\n');
     (text, tally)
+}
+
+/// The report's label of a verdict.
+fn label(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "PASS",
+        Verdict::Failed(_) => "FAIL",
+        Verdict::Broken(_) => "ERROR",
+        Verdict::Interrupted => "CANCEL",
+        Verdict::NotRun => "SKIP",
+    }
+}
+
+/// What follows a case's name in the report: its differences, or its error.
+pub fn detail(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Passed => String::new(),
+        Verdict::Failed(found) => found.join("; "),
+        Verdict::Broken(error) => format!("exit {}: {}", error.exit_code().code(), error.message),
+        Verdict::Interrupted => "cancelled by an interrupt".to_owned(),
+        Verdict::NotRun => "not run: interrupted".to_owned(),
+    }
 }
 
 /// The command's result: an interrupt's, else the first broken case's (3 or 4), else 1

@@ -120,6 +120,12 @@ pub enum Failure {
         interrupt: Interrupt,
         tally: super::contract::Tally,
     },
+    /// `verify online --cases --junit/--json FILE` could not be written.
+    #[error("cannot write the report {path}")]
+    Report {
+        path: PathBuf,
+        source: rep_files::WriteError,
+    },
     /// A signal arrived once the run was over, while its result or outputs were written (the
     /// run's own interruption is a [`Failure::Run`]).
     #[error("{}: the run's outputs were not finished", interrupt.name())]
@@ -157,9 +163,11 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         Failure::Config(_) => ExitCode::BadInput,
         Failure::Delegate(DelegateError::NotInstalled { .. }) => ExitCode::BadInput,
         Failure::Delegate(_) => ExitCode::RuntimeInternal,
-        Failure::Cache(_) | Failure::Runtime(_) | Failure::Man { .. } | Failure::Stdout(_) => {
-            ExitCode::RuntimeInternal
-        }
+        Failure::Cache(_)
+        | Failure::Runtime(_)
+        | Failure::Man { .. }
+        | Failure::Stdout(_)
+        | Failure::Report { .. } => ExitCode::RuntimeInternal,
         Failure::IrManifest(IrManifestError::Write { .. }) => ExitCode::RuntimeInternal,
         Failure::IrManifest(_) => ExitCode::BadInput,
         Failure::Executor(

@@ -4,6 +4,7 @@
 mod args;
 mod cases;
 mod contract;
+mod contract_report;
 mod delegate;
 mod error;
 mod executor;
