@@ -456,3 +456,69 @@ fn a_report_that_cannot_be_written_is_exit_4_when_every_case_passed() {
             .ends_with("1 case: 1 passed, 0 failed, 0 broken\n")
     );
 }
+
+/// The case names of a report's lines (summary excepted).
+fn names(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(' ')?;
+            let rest = rest.trim_start();
+            rest.contains(" [")
+                .then(|| rest.split(' ').next().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn three_shares_are_disjoint_and_together_run_every_case_once() {
+    let full = check(&project().join("cases"), &["--jobs", "4"]);
+    let mut all = names(&full.stdout);
+    all.sort();
+    assert_eq!(all.len(), 12);
+    for kind in ["count", "hash"] {
+        let mut union: Vec<String> = Vec::new();
+        let mut lines: Vec<String> = Vec::new();
+        for shard in 1..=3 {
+            let partition = format!("{kind}:{shard}/3");
+            let run = check(
+                &project().join("cases"),
+                &["--jobs", "4", "--partition", &partition],
+            );
+            let share = names(&run.stdout);
+            if kind == "count" {
+                // By position: 12 cases, 4 a share.
+                assert_eq!(share.len(), 4, "{partition}: {}", run.stdout);
+            }
+            for name in &share {
+                assert!(!union.contains(name), "{name} in two shares ({partition})");
+            }
+            union.extend(share);
+            lines.extend(
+                normalized(&run.stdout)
+                    .into_iter()
+                    .filter(|l| !l.contains(" cases: ") && !l.contains(" case: ")),
+            );
+        }
+        union.sort();
+        assert_eq!(union, all, "{kind}");
+        // Each case's line is the one the unsharded run printed.
+        lines.sort();
+        let mut expected: Vec<String> = FULL_REPORT[..12].iter().map(|l| (*l).to_owned()).collect();
+        expected.sort();
+        assert_eq!(lines, expected, "{kind}");
+    }
+}
+
+#[test]
+fn a_bad_partition_is_a_usage_error() {
+    for bad in ["count:0/3", "count:4/3", "slice:1/2", "hash:1"] {
+        let run = check(&project().join("cases"), &["--partition", bad]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("count:K/N or hash:K/N"),
+            "{}",
+            run.stderr
+        );
+    }
+}

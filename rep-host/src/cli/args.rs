@@ -205,6 +205,8 @@ pub enum VerifyCommand {
   tm verify online --manifest out/dsl/manifest.json --cases cases/
   tm verify online --sources flows/ --out out/dsl --cases cases/ \\
       --flow plant-monitor --jobs 4
+  tm verify online --cases cases/ --partition hash:2/3 \\
+      --junit contract-2.xml
 
 With --cases, exit codes: 0 every case passed, 1 a case failed its
 expectation, 2 an invalid case file, 3/4 a case broke on the
@@ -289,6 +291,11 @@ pub struct OnlineArgs {
     /// Default: the number of CPUs.
     #[arg(short = 'j', long, value_name = "N", requires = "cases")]
     pub jobs: Option<std::num::NonZeroUsize>,
+    /// With --cases: run only share K of N of the cases, for N CI machines (cargo-nextest's
+    /// syntax): count:K/N by position in the name-ordered list (after --flow), hash:K/N by
+    /// a hash of the case's path under DIR. The N shares are disjoint and cover every case.
+    #[arg(long, value_name = "count:K/N|hash:K/N", requires = "cases")]
+    pub partition: Option<super::partition::Partition>,
     /// With --cases: write a JUnit XML report to FILE (one testcase per case, in a
     /// testsuite per flow), replaced whole when the check ends.
     #[arg(long, value_name = "FILE", requires = "cases")]

@@ -114,6 +114,17 @@ pub fn verify_cases(
             )]));
         }
     }
+    if let Some(partition) = args.partition {
+        let mut index = 0;
+        cases.retain(|case| {
+            index += 1;
+            partition.contains(index - 1, &case.name)
+        });
+        tracing::info!(
+            "--partition {partition}: {} cases in this share",
+            cases.len()
+        );
+    }
     let (runtime, mut interrupts) = start_runtime()?;
     let manifest_path = manifest_path(
         &target,

@@ -11,6 +11,7 @@ mod executor;
 mod inputs;
 mod ir;
 mod output;
+mod partition;
 mod run;
 mod runtime;
 mod shell;
