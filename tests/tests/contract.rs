@@ -349,40 +349,37 @@ fn junit_and_json_reports_say_what_stdout_says() {
             .unwrap_or_else(|| panic!("{name} not in {xml}"))
     };
     use quick_junit::{NonSuccessKind, TestCaseStatus};
-    match &case(1, "greet/wrong-outputs.json").status {
+    // (kind, type, message, description) of a case that did not pass.
+    let non_success = |suite: usize, name: &str| match &case(suite, name).status {
         TestCaseStatus::NonSuccess {
-            kind: NonSuccessKind::Failure,
+            kind,
+            ty,
             message,
             description,
             ..
         } => {
-            let message = message.as_ref().unwrap().as_str();
-            assert_eq!(message, "/outputs/greeting: expected \"Bob\", got \"Ada\"");
-            let text = description.as_ref().unwrap().as_str();
-            assert!(text.contains("outputs: {\"greeting\":\"Ada\"}"), "{text}");
+            let text = |s: &Option<quick_junit::XmlString>| {
+                s.as_ref()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            (*kind, text(ty), text(message), text(description))
         }
-        other => panic!("{other:?}"),
-    }
-    match &case(0, "check/wrong-status.yaml").status {
-        TestCaseStatus::NonSuccess {
-            kind: NonSuccessKind::Failure,
-            description,
-            ..
-        } => {
-            let text = description.as_ref().unwrap().as_str();
-            assert!(text.contains("failed steps: probe (error: "), "{text}");
-            assert!(text.contains("error 2001"), "{text}");
-        }
-        other => panic!("{other:?}"),
-    }
-    match &case(2, "relay/timing-out.yaml").status {
-        TestCaseStatus::NonSuccess {
-            kind: NonSuccessKind::Error,
-            ty,
-            ..
-        } => assert_eq!(ty.as_ref().unwrap().as_str(), "3001 RuntimeInternal"),
-        other => panic!("{other:?}"),
-    }
+        other => panic!("{name}: {other:?}"),
+    };
+    let (kind, _, message, text) = non_success(1, "greet/wrong-outputs.json");
+    assert_eq!(kind, NonSuccessKind::Failure);
+    assert_eq!(message, "/outputs/greeting: expected \"Bob\", got \"Ada\"");
+    assert!(text.contains("outputs: {\"greeting\":\"Ada\"}"), "{text}");
+    let (kind, _, _, text) = non_success(0, "check/wrong-status.yaml");
+    assert_eq!(kind, NonSuccessKind::Failure);
+    assert!(text.contains("failed steps: probe (error: "), "{text}");
+    assert!(text.contains("error 2001"), "{text}");
+    let (kind, ty, _, _) = non_success(2, "relay/timing-out.yaml");
+    assert_eq!(
+        (kind, ty.as_str()),
+        (NonSuccessKind::Error, "3001 RuntimeInternal")
+    );
     assert!(matches!(
         case(2, "relay/passing.yaml").status,
         TestCaseStatus::Success { .. }

@@ -340,14 +340,7 @@ struct Runner {
 
 impl Runner {
     fn new() -> Result<Runner, Failure> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Failure::Runtime)?;
-        let interrupts = {
-            let _entered = runtime.enter();
-            Interrupts::from_signals()
-        };
+        let (runtime, interrupts) = crate::cli::run::start_runtime()?;
         Ok(Runner {
             runtime,
             interrupts,
