@@ -30,6 +30,7 @@
 #                                    stack within docs/native-executors.md's budgets (python3)
 #
 # The artifacts go to $REP_NATIVE_OUT, else $CARGO_TARGET_DIR/native, else target/native.
+# It ends with one line on stderr naming what it built and what it skipped.
 # A missing toolchain skips what needs it, with a note on stderr; with REP_NATIVE_REQUIRED=1
 # (as CI sets it) a missing toolchain is an error. Builds are incremental (make) and
 # serialized by a lock, so concurrent test processes can all call this script.
@@ -178,6 +179,16 @@ if [ ${#targets[@]} -gt 0 ]; then
     make -s --no-print-directory -C "$root/native" -j2 OUT="$out" FREERTOS_KERNEL="$kernel" \
         "${targets[@]}" >&2
 fi
+# One line saying what this run left in $out and what it skipped (the notes above say why).
+built=()
+for target in "${targets[@]}"; do
+    built+=("${target#"$out"/}")
+done
+summary="native/build.sh: built in $out: ${built[*]:-nothing}"
+if [ ${#missing[@]} -gt 0 ]; then
+    summary+="; skipped: $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g')"
+fi
+echo "$summary" >&2
 # The lock guards the build only: tests and the fuzzer run without it.
 flock -u 9
 

@@ -88,8 +88,9 @@ pub struct ReplayArgs {
     /// The transcript (`tm … --record FILE`, `rep-conformance run --record DIR`).
     #[arg(value_name = "FILE")]
     pub transcript: PathBuf,
-    /// The executor to replay against (a `.py` path runs with python3).
-    #[arg(long, value_name = "PATH")]
+    /// The executor to replay against: a path (a `.py` path runs with python3), or a bare
+    /// name looked up on PATH.
+    #[arg(long, value_name = "PATH", value_parser = executor_arg())]
     pub executor: PathBuf,
     /// Also ignore fields named NAME, at any depth of events and summaries (repeatable).
     #[arg(long, value_name = "NAME")]
@@ -105,8 +106,9 @@ pub struct ReplayArgs {
 /// `rep-conformance run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The executor to test (a `.py` path runs with python3); wins over the --config file.
-    #[arg(long, value_name = "PATH")]
+    /// The executor to test: a path (a `.py` path runs with python3), or a bare name looked
+    /// up on PATH; wins over the --config file.
+    #[arg(long, value_name = "PATH", value_parser = executor_arg())]
     pub executor: Option<PathBuf>,
     /// The runtime.yaml `tm` reads: takes runtime.executor_path, executor_args, executor_env,
     /// pass_env, inherit_env, executor_sha256 (checked before any test; every process runs
@@ -288,8 +290,12 @@ pub fn target(args: &RunArgs) -> Result<Target, Error> {
     env.pass.extend(args.pass_env.iter().cloned());
     env.set
         .extend(args.env.iter().cloned().collect::<BTreeMap<_, _>>());
+    let path = locate(&resolved.path).map_err(|message| Error::Spawn {
+        path: resolved.path.clone(),
+        message,
+    })?;
     Ok(Target {
-        path: resolved.path,
+        path,
         args: if args.args.is_empty() {
             resolved.args
         } else {
@@ -417,6 +423,37 @@ fn check_pin_and_sandbox(target: &Target) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The parser of every `--executor PATH`: [`locate`]d, so the path that runs (and that a
+/// report names) is the one found.
+pub(crate) fn executor_arg() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PathBufValueParser::new().try_map(|path| locate(&path))
+}
+
+/// `program` as given, or for a bare name (no `/`) the file it names on PATH, as `tm` finds
+/// its executor.
+///
+/// # Errors
+/// Nothing of that name on PATH; the message says how to name a file of the working
+/// directory instead.
+pub(crate) fn locate(program: &Path) -> Result<PathBuf, String> {
+    if !rep_host::is_bare_name(program) {
+        return Ok(program.to_path_buf());
+    }
+    rep_host::find_on_path(program.as_os_str(), std::env::var_os("PATH").as_deref()).ok_or_else(
+        || {
+            let name = program.display();
+            let mut message = format!("executor {name} not found on PATH");
+            if Path::new(".").join(program).is_file() {
+                message.push_str(&format!(
+                    "; to run the {name} of the working directory, write ./{name}"
+                ));
+            }
+            message
+        },
+    )
 }
 
 /// Why `path` cannot be an executor at all (missing, a directory, a FIFO…), if it cannot.

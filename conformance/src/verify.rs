@@ -33,8 +33,9 @@ pub struct VerifyArgs {
     /// The JSON report (`rep-conformance run --json FILE`).
     #[arg(value_name = "REPORT")]
     pub report: PathBuf,
-    /// The executor the certificate should apply to.
-    #[arg(long, value_name = "PATH")]
+    /// The executor the certificate should apply to: a path, or a bare name looked up on
+    /// PATH.
+    #[arg(long, value_name = "PATH", value_parser = crate::cli::executor_arg())]
     pub executor: PathBuf,
     /// The fixtures directory, when not where the report says.
     #[arg(long, value_name = "DIR")]

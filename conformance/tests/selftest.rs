@@ -948,3 +948,65 @@ fn the_catalogue_refuses_each_planted_semantic_bug() {
         }
     });
 }
+
+/// Issue 21: a bare executor name (`--executor mock-executor`, or runtime.yaml's
+/// executor_path) is looked up on PATH, as `tm` does; the report names the file found, and a
+/// name found nowhere says how to name the file of the working directory.
+#[test]
+fn a_bare_executor_name_is_looked_up_on_path() {
+    let mock = mock_executor();
+    let bin = mock.parent().unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let mut cmd = Command::new(suite());
+    cmd.env("PATH", &path);
+    let by_flag = run_cmd(
+        cmd,
+        &["--executor", "mock-executor", "--filter", "REP-CAP-*"],
+    );
+    assert_eq!(by_flag.code, 0, "{}", by_flag.stderr);
+    assert_eq!(
+        by_flag.json["executor"]["path"],
+        Value::from(mock.display().to_string())
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("runtime.yaml");
+    std::fs::write(&config, "runtime:\n  executor_path: mock-executor\n").unwrap();
+    let mut cmd = Command::new(suite());
+    cmd.env("PATH", &path);
+    let by_config = run_cmd(
+        cmd,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--filter",
+            "REP-CAP-*",
+        ],
+    );
+    assert_eq!(by_config.code, 0, "{}", by_config.stderr);
+
+    std::fs::copy(&mock, dir.path().join("my-executor")).unwrap();
+    for subcommand in [
+        &["run"][..],
+        &["fuzz"],
+        &["replay", "t.jsonl"],
+        &["verify", "r.json"],
+    ] {
+        let output = Command::new(suite())
+            .current_dir(dir.path())
+            .env("PATH", "/usr/bin:/bin")
+            .args(subcommand)
+            .args(["--executor", "my-executor"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{subcommand:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "executor my-executor not found on PATH; to run the my-executor of the working \
+                 directory, write ./my-executor"
+            ),
+            "{subcommand:?}: {stderr}"
+        );
+    }
+}

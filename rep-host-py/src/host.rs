@@ -115,7 +115,7 @@ impl Failure {
 
     fn with_code(mut self, code: i64) -> Failure {
         self.code = Some(code);
-        self.class = Some(class_name(ErrorClass::of(code)));
+        self.class = Some(ErrorClass::of(code).as_str());
         self
     }
 
@@ -144,7 +144,7 @@ impl Failure {
         };
         let mut failure = Failure::new(kind, error.exit_code(), error.message.clone());
         failure.code = Some(error.code);
-        failure.class = Some(class_name(error.class));
+        failure.class = Some(error.class.as_str());
         failure.cause = error.cause.map(cause_name);
         failure.executor_error = error
             .executor_error
@@ -361,16 +361,6 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     message
-}
-
-fn class_name(class: ErrorClass) -> &'static str {
-    match class {
-        ErrorClass::Validation => "Validation",
-        ErrorClass::StepFailure => "StepFailure",
-        ErrorClass::RuntimeInternal => "RuntimeInternal",
-        ErrorClass::Protocol => "Protocol",
-        ErrorClass::Unknown => "Unknown",
-    }
 }
 
 /// The cause as `tm` prints it (its serde name).

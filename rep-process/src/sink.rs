@@ -54,6 +54,8 @@ struct Queue {
     /// Every foreign line dropped so far.
     dropped_total: u64,
     identity: Option<Identity>,
+    /// Whether `error:` is painted ([`StderrSink::set_color`]).
+    color: bool,
     /// The writer thread is writing a line it took off the queue.
     writing: bool,
 }
@@ -102,10 +104,31 @@ impl StderrSink {
     /// printer of every binary: messages do not repeat their source, this shows it. Never
     /// blocks.
     pub fn error(&self, error: &dyn std::error::Error) {
-        let identity = self.lock().identity;
-        for line in error_lines(identity, error) {
+        let (identity, color) = {
+            let queue = self.lock();
+            (queue.identity, queue.color)
+        };
+        for line in error_lines(identity, color, error) {
             self.own_line(&line);
         }
+    }
+
+    /// Writes one `error: MESSAGE` line, begun and painted as [`StderrSink::error`] begins
+    /// its first line: for an error told as a list (`error: …:` then its problems).
+    pub fn error_line(&self, message: &str) {
+        let (identity, color) = {
+            let queue = self.lock();
+            (queue.identity, queue.color)
+        };
+        let line = format!("{}{} {message}", lead(identity), error_label(color));
+        self.own_line(&line);
+    }
+
+    /// Paints `error:` of [`StderrSink::error`] and [`StderrSink::error_line`] as clap
+    /// paints its own (bold red) when `on`: the binary decides, by its `--color` and
+    /// [`crate::color::auto`]. Default: off.
+    pub fn set_color(&self, on: bool) {
+        self.lock().color = on;
     }
 
     /// Queues one foreign line (an executor's stderr, without its newline). Never blocks;
@@ -210,19 +233,36 @@ const DEFAULT_IDENTITY: Identity = Identity {
 };
 
 /// The lines of [`StderrSink::error`].
-fn error_lines(identity: Option<Identity>, error: &dyn std::error::Error) -> Vec<String> {
-    let identity = identity.unwrap_or(DEFAULT_IDENTITY);
-    let lead = match identity.errors {
-        ErrorLines::Plain => String::new(),
-        ErrorLines::Named => format!("{}: ", identity.program),
-    };
-    let mut lines = vec![format!("{lead}error: {error}")];
+fn error_lines(
+    identity: Option<Identity>,
+    color: bool,
+    error: &dyn std::error::Error,
+) -> Vec<String> {
+    let lead = lead(identity);
+    let mut lines = vec![format!("{lead}{} {error}", error_label(color))];
     let mut source = error.source();
     while let Some(cause) = source {
         lines.push(format!("{lead}caused by: {cause}"));
         source = cause.source();
     }
     lines
+}
+
+/// `PROGRAM: ` for [`ErrorLines::Named`], else nothing.
+fn lead(identity: Option<Identity>) -> String {
+    let identity = identity.unwrap_or(DEFAULT_IDENTITY);
+    match identity.errors {
+        ErrorLines::Plain => String::new(),
+        ErrorLines::Named => format!("{}: ", identity.program),
+    }
+}
+
+/// `error:`, bold red when `color` (clap's style for its own `error:`).
+fn error_label(color: bool) -> String {
+    let style = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()));
+    crate::color::paint("error:", style, color)
 }
 
 fn dropped_note(identity: Option<Identity>, dropped: u64) -> Vec<u8> {
@@ -295,7 +335,7 @@ mod tests {
             errors: ErrorLines::Plain,
         };
         assert_eq!(
-            error_lines(Some(plain), &error),
+            error_lines(Some(plain), false, &error),
             [
                 "error: cannot read runtime config x.yaml",
                 "caused by: permission denied"
@@ -307,11 +347,15 @@ mod tests {
             ..plain
         };
         assert_eq!(
-            error_lines(Some(named), &error),
+            error_lines(Some(named), false, &error),
             [
                 "rep-conformance: error: cannot read runtime config x.yaml",
                 "rep-conformance: caused by: permission denied"
             ]
+        );
+        assert_eq!(
+            error_lines(Some(plain), true, &error)[0],
+            "\x1b[1m\x1b[31merror:\x1b[0m cannot read runtime config x.yaml"
         );
     }
 

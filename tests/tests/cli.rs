@@ -362,3 +362,36 @@ fn help_shows_examples_and_exit_codes() {
 fn run_with_fake(mode: &str, extra: &[&str]) -> Run {
     run_fake(mode, extra, &[])
 }
+
+/// Issue 21: `tm`'s own `error:` is painted as clap paints its usage errors under `--color
+/// always`, and never with `--color never` or through a pipe without it.
+#[test]
+fn tm_s_own_errors_are_coloured_like_clap_s() {
+    let painted = "\x1b[1m\x1b[31merror:\x1b[0m ";
+    let missing_manifest = |color: &[&'static str]| {
+        let mut args = color.to_vec();
+        args.extend([
+            "runtime",
+            "run",
+            "--manifest",
+            "/nonexistent/m.json",
+            "--flow",
+            "x",
+        ]);
+        tm(&args, &[])
+    };
+    let own = missing_manifest(&["--color", "always"]);
+    assert_eq!(own.code, 2, "{}", own.stderr);
+    assert!(own.stderr.starts_with(painted), "{:?}", own.stderr);
+    let clap = tm(&["--color", "always", "runtime", "run"], &[]);
+    assert_eq!(clap.code, 2);
+    assert!(clap.stderr.starts_with(painted), "{:?}", clap.stderr);
+    for color in [&["--color", "never"][..], &[]] {
+        let plain = missing_manifest(color);
+        assert!(
+            plain.stderr.starts_with("error: manifest not found"),
+            "{:?}",
+            plain.stderr
+        );
+    }
+}

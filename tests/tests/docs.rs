@@ -235,3 +235,60 @@ fn the_guides_rust_project_is_what_tm_generates() {
         .replace(&kit.display().to_string(), "/path/to/rep/rep-executor-kit");
     assert_eq!(block_after(&guide, "`Cargo.toml`, in full", "toml"), cargo);
 }
+
+/// The `tm` synopsis of README.md ("The `tm` command line") as `(command words, flags)`: a
+/// line `tm WORDS… [--flag …]` and its indented continuation lines, comments cut.
+fn readme_synopsis() -> Vec<(Vec<String>, Vec<String>)> {
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let block = block_after(&readme, "## The `tm` command line", "");
+    let mut entries: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for line in block.lines() {
+        let line = line.split(" #").next().unwrap_or_default();
+        if let Some(rest) = line.strip_prefix("tm ") {
+            let words = rest
+                .split_whitespace()
+                .take_while(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
+                .map(str::to_owned)
+                .collect();
+            entries.push((words, Vec::new()));
+        }
+        let Some((_, flags)) = entries.last_mut() else {
+            continue;
+        };
+        for (at, _) in line.match_indices("--") {
+            let flag: String = line[at + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if !flag.is_empty() {
+                flags.push(format!("--{flag}"));
+            }
+        }
+    }
+    entries
+}
+
+/// Issue 21: the README's `tm` synopsis cannot drift from the command line (it said `tm man
+/// [--out DIR]` of a flag called --dir): every command it shows exists and every flag it
+/// gives that command is in the command's --help.
+#[test]
+fn the_readme_synopsis_matches_tm_s_help() {
+    let entries = readme_synopsis();
+    assert!(entries.len() >= 10, "{entries:?}");
+    for (words, flags) in entries {
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = tm(&args, &[]);
+        assert_eq!(help.code, 0, "tm {}: {}", args.join(" "), help.stderr);
+        for flag in flags {
+            assert!(
+                help.stdout
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .any(|word| word == flag),
+                "README.md shows `tm {} {flag}`, which `tm {}` does not have",
+                words.join(" "),
+                args.join(" ")
+            );
+        }
+    }
+}

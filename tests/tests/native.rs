@@ -576,3 +576,39 @@ fn c_executor_merges_four_emits_of_4000_keys_like_the_mock() {
         "the last value of a repeated key"
     );
 }
+
+/// Issue 21: a successful build.sh ends with one line naming what it built and what it
+/// skipped — here with no compiler at all on PATH, so that everything is skipped.
+#[test]
+fn build_sh_ends_with_what_it_built_and_what_it_skipped() {
+    let tools = tempfile::tempdir().unwrap();
+    for tool in ["make", "flock", "dirname", "mkdir", "sed", "cat"] {
+        let Some(found) =
+            rep_host::find_on_path(tool.as_ref(), std::env::var_os("PATH").as_deref())
+        else {
+            return unavailable(&format!("{tool} is not on PATH"));
+        };
+        std::os::unix::fs::symlink(found, tools.path().join(tool)).unwrap();
+    }
+    let out = tools.path().join("out");
+    let output = Command::new("/bin/bash")
+        .arg(repo().join("native/build.sh"))
+        .env_clear()
+        .env("PATH", tools.path())
+        .env("REP_NATIVE_OUT", &out)
+        .env("REP_NATIVE_FETCH", "0")
+        .env("REP_NATIVE_REQUIRED", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    assert_eq!(
+        stderr.lines().last().unwrap(),
+        format!(
+            "native/build.sh: built in {}: nothing; skipped: c-executor, cpp-executor, the \
+             bare-metal firmware and its executors, the FreeRTOS executors",
+            out.display()
+        )
+    );
+}

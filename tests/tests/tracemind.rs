@@ -307,6 +307,98 @@ fn copies_of_this_tm_on_path_are_skipped() {
     );
 }
 
+/// Issue 21: `tm`'s own global flags (`-v`, `-q`, `--color`, `--max-frame-bytes`,
+/// `--executor-sha256`) are not TraceMind's and stay behind; TraceMind's own
+/// (`--runtime-config`, `--engine`, `--executor-path`) and everything after the command go
+/// along. `tm help X` asks TraceMind's X for its help.
+#[test]
+fn only_tracemind_s_own_global_flags_are_handed_over_and_help_x_is_x_help() {
+    let fake_dir = tempfile::tempdir().unwrap();
+    fake_tracemind(fake_dir.path());
+    let path = path_of(&[&bin_dir(), fake_dir.path()]);
+    let env = [("PATH", path.as_str())];
+    let cwd = fake_dir.path();
+    let cases: [(&[&str], &str); 5] = [
+        (&["-v", "validate", "flows/"], "validate flows/"),
+        (&["-q", "--color", "never", "dsl", "--help"], "dsl --help"),
+        (
+            &[
+                "-vv",
+                "--engine",
+                "proc",
+                "--max-frame-bytes=4096",
+                "--runtime-config",
+                "r.yaml",
+                "--color=always",
+                "init",
+                "demo",
+                "-v",
+            ],
+            "--engine proc --runtime-config r.yaml init demo -v",
+        ),
+        (
+            &[
+                "--executor-sha256",
+                &"a".repeat(64),
+                "--executor-path",
+                "./e",
+                "run",
+                "x",
+            ],
+            "--executor-path ./e run x",
+        ),
+        (&["help", "dsl", "compile"], "dsl compile --help"),
+    ];
+    for (args, expected) in cases {
+        let run = tm_in(cwd, args, &env);
+        assert_eq!(run.code, 7, "{args:?}: {}", run.stderr);
+        assert_eq!(
+            run.stdout,
+            format!("fake tracemind: {expected}\n"),
+            "{args:?}"
+        );
+    }
+    // Our own commands' help stays ours.
+    let run = tm_in(cwd, &["help", "runtime"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("Usage: tm runtime [OPTIONS] <COMMAND>"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Issue 21: a near miss of one of `tm`'s own commands is a typo with a suggestion (exit 2),
+/// at any level, and never reaches TraceMind's CLI; TraceMind's short commands (`run`) still do.
+#[test]
+fn typos_of_our_commands_get_did_you_mean_instead_of_a_hand_over() {
+    let fake_dir = tempfile::tempdir().unwrap();
+    fake_tracemind(fake_dir.path());
+    let path = path_of(&[&bin_dir(), fake_dir.path()]);
+    let env = [("PATH", path.as_str()), ("NO_COLOR", "1")];
+    let cwd = fake_dir.path();
+    for (args, word, suggestion) in [
+        (&["runtme", "run"][..], "runtme", "runtime"),
+        (&["-v", "verfy", "online"][..], "verfy", "verify"),
+        (&["runtime", "rn"][..], "rn", "run"),
+        (&["help", "exector"][..], "exector", "executor"),
+    ] {
+        let run = tm_in(cwd, args, &env);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert!(
+            run.stderr.starts_with(&format!(
+                "error: unrecognized subcommand '{word}'\n\n  tip: a similar subcommand exists: '{suggestion}'\n"
+            )),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let run = tm_in(cwd, &["run", "recipe.yaml"], &env);
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert_eq!(run.stdout, "fake tracemind: run recipe.yaml\n");
+}
+
 /// Without TraceMind anywhere: exit 2 naming the package that provides the command.
 #[test]
 fn without_tracemind_a_tracemind_command_names_the_package() {
@@ -385,6 +477,29 @@ fn the_real_tracemind_cli_runs_behind_ours_on_path() {
         "{}",
         run.stdout
     );
+}
+
+/// Issue 21 with trace-mind 1.2.0: what its CLI refused before (`-v`, `--color never`, `tm
+/// help validate`) now works.
+#[test]
+fn the_real_tracemind_cli_gets_no_flags_it_does_not_know() {
+    let Some(venv) = tracemind_venv() else { return };
+    let project = example_project();
+    let path = path_of(&[&bin_dir(), &venv.join("bin")]);
+    let env = [("PATH", path.as_str())];
+    for (args, usage) in [
+        (&["-v", "validate", "--help"][..], "usage: tm validate"),
+        (&["--color", "never", "dsl", "--help"][..], "usage: tm dsl"),
+        (&["help", "validate"][..], "usage: tm validate"),
+        (
+            &["-q", "--engine", "proc", "init", "--help"][..],
+            "usage: tm init",
+        ),
+    ] {
+        let run = tm_in(project.path(), args, &env);
+        assert_eq!(run.code, 0, "{args:?}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stdout.starts_with(usage), "{args:?}: {}", run.stdout);
+    }
 }
 
 /// With no TraceMind `tm` on PATH, a virtualenv's `python -m tm` (runtime.python) runs

@@ -34,8 +34,9 @@ that cannot be fuzzed.";
 /// `rep-conformance fuzz`.
 #[derive(Debug, clap::Args)]
 pub struct FuzzArgs {
-    /// The executor (a `.py` path runs with python3); it must advertise rep.probe.
-    #[arg(long, value_name = "PATH")]
+    /// The executor: a path (a `.py` path runs with python3), or a bare name looked up on
+    /// PATH; it must advertise rep.probe.
+    #[arg(long, value_name = "PATH", value_parser = crate::cli::executor_arg())]
     pub executor: PathBuf,
     /// Seed of the generated cases (the same seed gives the same cases); random when absent,
     /// and printed.

@@ -44,7 +44,11 @@ pub const TRACEMIND_COMMANDS: &str = "\
 Other commands (dsl, init, new, run, validate, ...) are TraceMind's:
 tm hands them, with all their arguments, to the next `tm` on PATH
 that is not this one, else to `python3 -m tm`
-(pip install 'trace-mind[yaml]').";
+(pip install 'trace-mind[yaml]'). Of the global flags before such a
+command only TraceMind's own go along (--runtime-config, --engine,
+--executor-path); `tm help CMD` shows TraceMind's help for CMD. A
+near miss of one of tm's commands (`tm runtme`) is a typo, not a
+TraceMind command.";
 
 /// The exit codes (REP v0.1 §5).
 pub const EXIT_CODES: &str = "  0  the run completed

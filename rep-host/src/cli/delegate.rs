@@ -1,5 +1,6 @@
 //! Coexistence with TraceMind's own `tm` (the Python package's console script): a command
-//! this `tm` does not have is TraceMind's, and is handed, with all its arguments, to
+//! this `tm` does not have is TraceMind's, and is handed, with all its arguments (and the
+//! global flags TraceMind has too: `super::route`), to
 //! TraceMind's CLI — the next `tm` on PATH that is not this binary, else `<python> -m tm`.
 //! The handing over replaces this process (exec): TraceMind's CLI gets the terminal, the
 //! signals and the exit code as if it had been called directly.
@@ -66,8 +67,8 @@ pub enum DelegateError {
     },
 }
 
-/// Hands `args` (everything after `tm`, unchanged) of the TraceMind command `command` to
-/// TraceMind's CLI. Returns only if that is impossible.
+/// Hands `args` (the command line for TraceMind's CLI: [`super::route::tracemind_args`]) of
+/// the TraceMind command `command` to TraceMind's CLI. Returns only if that is impossible.
 pub fn hand_over(global: &GlobalArgs, args: &[OsString], command: &str, own: &[String]) -> Failure {
     let python = configured_python(global);
     let Some(cli) = find(&python) else {

@@ -12,6 +12,7 @@ mod inputs;
 mod ir;
 mod output;
 mod partition;
+mod route;
 mod run;
 mod runtime;
 mod shell;
@@ -39,12 +40,13 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
     stderr_sink().set_identity("tm", "executor log", ErrorLines::Plain);
-    let argv: Vec<OsString> = std::env::args_os().collect();
+    let argv = route::help_for_tracemind(std::env::args_os().collect(), &Cli::command());
     let cli = match parse(&argv) {
         Ok(cli) => cli,
         Err(code) => return exit(code),
     };
     init_logging(&cli.global);
+    stderr_sink().set_color(stderr_color(cli.global.color));
     let external = matches!(cli.command, Some(Command::External(_)));
     let result = match &cli.command {
         _ if cli.version && !external => delegate::print_version(&cli.global),
@@ -68,7 +70,7 @@ fn run_command(global: &GlobalArgs, command: &Command, args: &[OsString]) -> Res
             let name = words.first().map(|w| w.to_string_lossy().into_owned());
             Err(delegate::hand_over(
                 global,
-                args,
+                &route::tracemind_args(args, words),
                 name.as_deref().unwrap_or_default(),
                 &own_commands(),
             ))
@@ -134,10 +136,14 @@ fn parse(argv: &[OsString]) -> Result<Cli, u8> {
         Color::Always => clap::ColorChoice::Always,
         Color::Never => clap::ColorChoice::Never,
     };
-    let parsed = Cli::command()
-        .color(clap_color)
-        .try_get_matches_from(argv)
-        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = Cli::command().color(clap_color);
+    // A near miss of one of our commands is a typo, not a TraceMind command to hand over.
+    let parsed = match route::typo(argv, &cli) {
+        Some(typo) => Err(typo),
+        None => cli
+            .try_get_matches_from(argv)
+            .and_then(|matches| Cli::from_arg_matches(&matches)),
+    };
     parsed.map_err(|error| {
         if error.use_stderr() {
             let rendered = error.render();
@@ -223,7 +229,7 @@ fn note(line: &str) {
 fn report(failure: &Failure) {
     use flow_ir::{IrFileError, ValidationError};
     let invalid_ir = |path: &std::path::Path, source: &ValidationError| {
-        note(&format!("error: invalid Flow IR in {}:", path.display()));
+        stderr_sink().error_line(&format!("invalid Flow IR in {}:", path.display()));
         for problem in &source.problems {
             note(&format!("  - {problem}"));
         }
@@ -238,13 +244,13 @@ fn report(failure: &Failure) {
             invalid_ir(path, source);
         }
         Failure::Cases(errors) => {
-            note(&format!("error: {failure}:"));
+            stderr_sink().error_line(&format!("{failure}:"));
             for error in errors {
                 note(&format!("  - {error}"));
             }
         }
         Failure::InputsMismatch { problems, .. } => {
-            note(&format!("error: {failure}:"));
+            stderr_sink().error_line(&format!("{failure}:"));
             for problem in &problems.problems {
                 note(&format!("  - {problem}"));
             }

@@ -161,8 +161,8 @@ fn run_flow(
     match delivered {
         Ok(()) => {}
         Err(Undelivered::Interrupted(interrupt)) => failure = after_signal(failure, interrupt),
-        Err(Undelivered::Stalled) => note(&format!(
-            "error: the reader of stdout took nothing for {} s after the signal: the result \
+        Err(Undelivered::Stalled) => stderr_sink().error_line(&format!(
+            "the reader of stdout took nothing for {} s after the signal: the result \
              was not delivered",
             OUTPUT_STALL.as_secs()
         )),
