@@ -242,6 +242,13 @@ pub struct FlowArgs {
     /// replay it with rep-replay or `rep-conformance replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the run's OpenTelemetry spans (a run span, a child per step attempt) to FILE
+    /// as OTLP JSON, one export request a line, replaced whole when tm ends. Spans also go
+    /// to the OTLP/HTTP endpoint of OTEL_EXPORTER_OTLP_ENDPOINT or
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT when set; TRACEPARENT continues a caller's trace
+    /// (docs/tracing.md).
+    #[arg(long, value_name = "FILE")]
+    pub trace_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,12 @@ pub enum Failure {
         path: PathBuf,
         source: rep_files::WriteError,
     },
+    /// `--trace-out FILE` cannot be created (before any executor started).
+    #[error("cannot open --trace-out file {path}")]
+    TraceOut {
+        path: PathBuf,
+        source: rep_files::WriteError,
+    },
     /// `--record FILE` cannot be created (before any executor started).
     #[error("cannot record the session (--record)")]
     Record(#[source] RecordError),
@@ -150,6 +156,7 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         | Failure::Inputs(_)
         | Failure::InputsMismatch { .. }
         | Failure::EventsJsonl { .. }
+        | Failure::TraceOut { .. }
         | Failure::Record(_)
         | Failure::Usage(_)
         | Failure::InvalidIrFiles { .. }

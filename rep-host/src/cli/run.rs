@@ -11,6 +11,7 @@ use rep_host::{
     RuntimeConfig, Tap, cache_dir, compile_sources, resolve_executor, run, stderr_sink,
     sweep_orphans, write_cache,
 };
+use rep_host::otel::{RunSpans, SpanExport, TraceContext};
 use rep_spec::{Header, REP_VERSION, TRANSCRIPT_FORMAT};
 use serde_json::{Map, Value};
 
@@ -111,6 +112,17 @@ fn run_flow(
         Some(path) => Some(start_recording(path, name, &executor)?),
         None => None,
     };
+    let (trace, warning) = TraceContext::from_env();
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    let spans = open_span_export(flow.trace_out.as_deref())?.map(|export| {
+        let nodes = loaded.ir.graph.nodes.iter();
+        let kinds = nodes.map(|n| (n.id.clone(), n.kind.clone()));
+        let path = executor.path.display().to_string();
+        RunSpans::new(trace.clone(), name, kinds, &path, export)
+    });
+    let export = spans.as_ref().map(RunSpans::export);
     let request = RunRequest {
         required_step_kinds: loaded.ir.required_step_kinds(),
         ir: loaded.document,
@@ -120,13 +132,20 @@ fn run_flow(
         max_frame_bytes: global.max_frame_bytes,
         allow_shell: false,
         log_json: false,
-        tap: recorder.clone().map_or_else(Tap::none, Tap::from),
+        tap: recorder
+            .clone()
+            .map_or_else(Tap::none, Tap::from)
+            .with_trace(trace),
     };
     let executor_path = request.executor.path.display().to_string();
     let mut jsonl_observer = jsonl.clone();
+    let mut spans = spans;
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(jsonl) = jsonl_observer.as_mut() {
         observers.push(jsonl);
+    }
+    if let Some(spans) = spans.as_mut() {
+        observers.push(spans);
     }
     if let Some(progress) = progress.as_mut() {
         observers.push(progress);
@@ -140,6 +159,7 @@ fn run_flow(
     let mut outputs: Vec<Arc<dyn RunOutput>> = Vec::new();
     outputs.extend(jsonl.map(|jsonl| Arc::new(jsonl) as Arc<dyn RunOutput>));
     outputs.extend(recorder.map(|recorder| Arc::new(recorder) as Arc<dyn RunOutput>));
+    outputs.extend(export.map(|export| Arc::new(export) as Arc<dyn RunOutput>));
     if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, outputs) {
         failure = after_signal(failure, interrupt);
     }
@@ -278,6 +298,25 @@ impl RunOutput for Recorder {
 /// Waits for the run's `outputs` to be written, all at once, and warns about what was not;
 /// an interrupt meanwhile abandons them (a transcript not finished is not put in place) and
 /// is returned.
+impl RunOutput for SpanExport {
+    fn finish(&self) -> Option<String> {
+        SpanExport::finish(self, OUTPUT_STALL)
+    }
+
+    fn abandon(&self) {
+        SpanExport::abandon(self);
+    }
+}
+
+/// Where the spans of `tm`'s runs go: `--trace-out`, the OTLP endpoint of the environment,
+/// or nowhere (`None`).
+pub fn open_span_export(trace_out: Option<&Path>) -> Result<Option<SpanExport>, Failure> {
+    SpanExport::from_env(trace_out).map_err(|source| Failure::TraceOut {
+        path: trace_out.map(Path::to_path_buf).unwrap_or_default(),
+        source,
+    })
+}
+
 fn finish_outputs(
     runtime: &tokio::runtime::Runtime,
     interrupts: &mut Interrupts,
@@ -312,7 +351,7 @@ fn finish_outputs(
                 output.abandon();
             }
             tracing::warn!(
-                "{}: the run's outputs were not finished (--events-jsonl, --record)",
+                "{}: the run's outputs were not finished (--events-jsonl, --record, spans)",
                 interrupt.name()
             );
             Some(interrupt)
