@@ -17,9 +17,9 @@ use tokio::process::{ChildStdin, ChildStdout};
 
 use crate::config::{EnvPolicy, ExecutorSource, ResolvedExecutor};
 use crate::error::{Cause, RunError};
+use crate::otel::{ENV_TRACEPARENT, ENV_TRACESTATE};
 use crate::shutdown::ExecutorHandle;
 use crate::stderr::{MAX_STDERR_LINE, StderrTail, forward_stderr};
-use crate::otel::{ENV_TRACEPARENT, ENV_TRACESTATE};
 use crate::tap::{ExitHook, Tap};
 use crate::which::{find_on_path, is_bare_name};
 

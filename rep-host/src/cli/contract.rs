@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use flow_ir::{LoadedFlow, Manifest};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rep_host::otel::{RunSpans, SpanExport, TraceContext};
 use rep_host::{
     Cause, ExecutorCommand, Interrupt, InterruptSender, Interrupts, Outcome, RunError, RunRequest,
     Tap, run, sweep_orphans,
@@ -25,7 +26,8 @@ use super::error::Failure;
 use super::note;
 use super::output::{Undelivered, deliver};
 use super::run::{
-    ORPHAN_KILL_WAIT, Target, check_inputs, load_config, manifest_path, resolve, start_runtime,
+    ORPHAN_KILL_WAIT, Target, check_inputs, load_config, manifest_path, open_span_export, resolve,
+    start_runtime,
 };
 
 /// How one case ended.
@@ -137,7 +139,14 @@ pub fn verify_cases(
     let flows = load_flows(&manifest, &cases, !args.flow.no_input_check)?;
     let executor = ExecutorCommand::from(resolve(global, &config)?);
     let jobs = args.jobs.map_or_else(default_jobs, |n| n.get());
+    let (trace, warning) = TraceContext::from_env();
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    let spans = open_span_export(args.flow.trace_out.as_deref())?;
     let plan = Plan {
+        trace: &trace,
+        spans: spans.as_ref(),
         flows: &flows,
         executor: &executor,
         default_timeout: args.flow.timeout,
@@ -155,6 +164,9 @@ pub fn verify_cases(
         bar.finish_and_clear();
     }
     sweep_orphans(ORPHAN_KILL_WAIT);
+    if let Some(warning) = spans.and_then(|spans| spans.finish(rep_host::OUTPUT_STALL)) {
+        tracing::warn!("{warning}");
+    }
     let (report, tally) = render_report(&cases, &runs);
     let mut result = verdict_of(&runs, tally, stopped);
     let files = Reports {
@@ -279,6 +291,10 @@ struct Plan<'a> {
     executor: &'a ExecutorCommand,
     default_timeout: f64,
     max_frame_bytes: usize,
+    /// The trace each run continues (a new run span each).
+    trace: &'a TraceContext,
+    /// Where the runs' spans go, if anywhere.
+    spans: Option<&'a SpanExport>,
 }
 
 /// Runs `cases`, at most `jobs` at once, and returns their results in case order. An
@@ -340,6 +356,13 @@ async fn run_case(
     if stopped.get().is_some() {
         return not_run();
     }
+    let trace = plan.trace.next_run();
+    let mut spans = plan.spans.map(|export| {
+        let nodes = loaded.ir.graph.nodes.iter();
+        let kinds = nodes.map(|n| (n.id.clone(), n.kind.clone()));
+        let path = plan.executor.path.display().to_string();
+        RunSpans::new(trace.clone(), &case.flow, kinds, &path, export.clone())
+    });
     let (sender, mut interrupts) = Interrupts::channel();
     senders.borrow_mut().push(sender);
     let request = RunRequest {
@@ -351,10 +374,13 @@ async fn run_case(
         max_frame_bytes: plan.max_frame_bytes,
         allow_shell: false,
         log_json: false,
-        tap: Tap::none(),
+        tap: Tap::none().with_trace(trace.clone()),
     };
     let started = Instant::now();
-    let outcome = run(request, &mut [], &mut interrupts).await;
+    let outcome = match spans.as_mut() {
+        Some(spans) => run(request, &mut [spans], &mut interrupts).await,
+        None => run(request, &mut [], &mut interrupts).await,
+    };
     let duration = started.elapsed();
     let verdict = match &outcome.error {
         Some(error) if error.cause.is_some_and(Cause::is_interrupt) => Verdict::Interrupted,

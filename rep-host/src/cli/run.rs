@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flow_ir::{LoadedFlow, Manifest};
+use rep_host::otel::{RunSpans, SpanExport, TraceContext};
 use rep_host::{
     Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupt, Interrupts,
     OUTPUT_STALL, Observer, Outcome, Overrides, Progress, Recorder, ResolvedExecutor, RunRequest,
     RuntimeConfig, Tap, cache_dir, compile_sources, resolve_executor, run, stderr_sink,
     sweep_orphans, write_cache,
 };
-use rep_host::otel::{RunSpans, SpanExport, TraceContext};
 use rep_spec::{Header, REP_VERSION, TRANSCRIPT_FORMAT};
 use serde_json::{Map, Value};
 

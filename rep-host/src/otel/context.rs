@@ -30,7 +30,10 @@ impl TraceContext {
     pub fn from_env() -> (TraceContext, Option<String>) {
         let parent = std::env::var(ENV_TRACEPARENT).ok();
         let state = std::env::var(ENV_TRACESTATE).ok();
-        match parent.as_deref().map(|p| TraceContext::continuing(p, state.as_deref())) {
+        match parent
+            .as_deref()
+            .map(|p| TraceContext::continuing(p, state.as_deref()))
+        {
             None => (TraceContext::new_trace(), None),
             Some(Ok(context)) => (context, None),
             Some(Err(reason)) => (
@@ -66,7 +69,9 @@ impl TraceContext {
             return Err("not version-traceid-parentid-flags".into());
         };
         let hex = |s: &str, len: usize| {
-            s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         };
         if !hex(version, 2) || *version == "ff" || (*version == "00" && !rest.is_empty()) {
             return Err(format!("version {version:?} is not a valid version"));
@@ -99,12 +104,15 @@ impl TraceContext {
         })
     }
 
-    /// The same trace and parent under a new run span: the context of another run of the
-    /// same check.
+    /// The context of another run of the same command: the caller's trace under a new run
+    /// span, or a new trace when no caller gave one (each run its own REP `trace_id`).
     pub fn next_run(&self) -> TraceContext {
-        TraceContext {
-            run_span: new_span_id(),
-            ..self.clone()
+        match self.parent {
+            Some(_) => TraceContext {
+                run_span: new_span_id(),
+                ..self.clone()
+            },
+            None => TraceContext::new_trace(),
         }
     }
 
@@ -183,7 +191,10 @@ mod tests {
             "4bf92f3577b34da6a3ce929d0e0e4736"
         );
         assert_eq!(context.parent().unwrap().to_string(), "00f067aa0ba902b7");
-        assert_eq!(context.rep_trace_id(), "4bf92f35-77b3-4da6-a3ce-929d0e0e4736");
+        assert_eq!(
+            context.rep_trace_id(),
+            "4bf92f35-77b3-4da6-a3ce-929d0e0e4736"
+        );
         let passed = context.traceparent();
         assert!(passed.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
         assert!(passed.ends_with("-01") && !passed.contains("00f067aa0ba902b7"));
@@ -212,6 +223,7 @@ mod tests {
     fn a_new_trace_id_is_the_rep_trace_id() {
         let context = TraceContext::new_trace();
         assert!(context.parent().is_none() && context.sampled());
+        assert_ne!(context.next_run().trace_id(), context.trace_id());
         let hex: String = context.rep_trace_id().replace('-', "");
         assert_eq!(hex, context.trace_id().to_string());
     }

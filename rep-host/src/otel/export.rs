@@ -121,11 +121,21 @@ impl SpanExport {
                 file.push(line, 1);
             }
         }
-        let sender = self.inner.sender.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = self
+            .inner
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(sender) = sender.as_ref() {
             let count = spans.len() as u64;
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.try_send(spans) {
-                *self.inner.dropped.lock().unwrap_or_else(PoisonError::into_inner) += count;
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+                sender.try_send(spans)
+            {
+                *self
+                    .inner
+                    .dropped
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) += count;
             }
         }
     }
@@ -135,8 +145,19 @@ impl SpanExport {
     /// warning.
     pub fn finish(&self, stall: Duration) -> Option<String> {
         let mut problems = Vec::new();
-        drop(self.inner.sender.lock().unwrap_or_else(PoisonError::into_inner).take());
-        let done = self.inner.done.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(
+            self.inner
+                .sender
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let done = self
+            .inner
+            .done
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let endpoint = self.inner.endpoint.as_deref().unwrap_or("");
         if let Some(done) = done {
             match done.recv_timeout(EXPORT_WAIT) {
@@ -148,9 +169,15 @@ impl SpanExport {
                 )),
             }
         }
-        let dropped = *self.inner.dropped.lock().unwrap_or_else(PoisonError::into_inner);
+        let dropped = *self
+            .inner
+            .dropped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if dropped > 0 {
-            problems.push(format!("{dropped} spans dropped: the exporter did not keep up"));
+            problems.push(format!(
+                "{dropped} spans dropped: the exporter did not keep up"
+            ));
         }
         if let Some(file) = &self.inner.file {
             let report = file.finish(stall);
@@ -167,7 +194,13 @@ impl SpanExport {
 
     /// Gives up at once: nothing more is sent or written.
     pub fn abandon(&self) {
-        drop(self.inner.sender.lock().unwrap_or_else(PoisonError::into_inner).take());
+        drop(
+            self.inner
+                .sender
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         if let Some(file) = &self.inner.file {
             file.abandon();
         }

@@ -65,11 +65,20 @@ impl RunSpans {
             span,
             self.trace.flags(),
             false,
-            TraceState::NONE,
+            self.trace
+                .tracestate()
+                .and_then(|state| state.parse().ok())
+                .unwrap_or(TraceState::NONE),
         )
     }
 
-    fn span(&self, span: SpanId, parent: SpanId, name: String, times: (SystemTime, SystemTime)) -> SpanData {
+    fn span(
+        &self,
+        span: SpanId,
+        parent: SpanId,
+        name: String,
+        times: (SystemTime, SystemTime),
+    ) -> SpanData {
         SpanData {
             span_context: self.context(span),
             parent_span_id: parent,
@@ -101,7 +110,9 @@ impl RunSpans {
             KeyValue::new("cicd.pipeline.name", self.flow.clone()),
             KeyValue::new(
                 "cicd.pipeline.run.id",
-                self.run_id.clone().unwrap_or_else(|| outcome.run_id.clone()),
+                self.run_id
+                    .clone()
+                    .unwrap_or_else(|| outcome.run_id.clone()),
             ),
             KeyValue::new("cicd.pipeline.result", pipeline_result(outcome)),
             KeyValue::new("tracemind.run.status", outcome.status.as_str()),
@@ -109,8 +120,10 @@ impl RunSpans {
             KeyValue::new("process.executable.path", self.executor.clone()),
         ];
         if let Some(error) = &outcome.error {
-            run.attributes.push(KeyValue::new("error.type", error.code.to_string()));
-            run.attributes.push(KeyValue::new("tracemind.error.code", error.code));
+            run.attributes
+                .push(KeyValue::new("error.type", error.code.to_string()));
+            run.attributes
+                .push(KeyValue::new("tracemind.error.code", error.code));
             run.attributes.push(KeyValue::new(
                 "tracemind.error.class",
                 ErrorClass::of(error.code).as_str(),
@@ -128,11 +141,18 @@ impl RunSpans {
             let (Some(step), Some(state)) = (event.step_id(), event.step_state()) else {
                 continue;
             };
-            let attempt = event.fields.get("attempt").and_then(Value::as_u64).unwrap_or(1);
+            let attempt = event
+                .fields
+                .get("attempt")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
             let at = parse_time(&event.timestamp).unwrap_or(ended);
             let index = match (state, open.remove(&(step.to_owned(), attempt))) {
                 (StepState::Started, _) | (_, None) => {
-                    let start = match (state, event.fields.get("duration_ms").and_then(Value::as_u64)) {
+                    let start = match (
+                        state,
+                        event.fields.get("duration_ms").and_then(Value::as_u64),
+                    ) {
                         (StepState::Started, _) | (_, None) => at,
                         (_, Some(ms)) => at.checked_sub(Duration::from_millis(ms)).unwrap_or(at),
                     };
@@ -149,11 +169,13 @@ impl RunSpans {
                 StepState::Succeeded => {
                     span.end_time = at.max(span.start_time);
                     span.status = Status::Ok;
-                    span.attributes.push(KeyValue::new("cicd.pipeline.task.run.result", "success"));
+                    span.attributes
+                        .push(KeyValue::new("cicd.pipeline.task.run.result", "success"));
                 }
                 StepState::Failed => {
                     span.end_time = at.max(span.start_time);
-                    span.attributes.push(KeyValue::new("cicd.pipeline.task.run.result", "failure"));
+                    span.attributes
+                        .push(KeyValue::new("cicd.pipeline.task.run.result", "failure"));
                     let error = event.fields.get("error");
                     let code = error.and_then(|e| e.get("code")).and_then(Value::as_i64);
                     let message = error
@@ -161,8 +183,10 @@ impl RunSpans {
                         .and_then(Value::as_str)
                         .unwrap_or("the step failed");
                     if let Some(code) = code {
-                        span.attributes.push(KeyValue::new("error.type", code.to_string()));
-                        span.attributes.push(KeyValue::new("tracemind.error.code", code));
+                        span.attributes
+                            .push(KeyValue::new("error.type", code.to_string()));
+                        span.attributes
+                            .push(KeyValue::new("tracemind.error.code", code));
                         span.attributes.push(KeyValue::new(
                             "tracemind.error.class",
                             ErrorClass::of(code).as_str(),
@@ -176,7 +200,10 @@ impl RunSpans {
         for index in open.into_values() {
             let span = &mut spans[index];
             span.end_time = ended.max(span.start_time);
-            span.attributes.push(KeyValue::new("cicd.pipeline.task.run.result", "cancellation"));
+            span.attributes.push(KeyValue::new(
+                "cicd.pipeline.task.run.result",
+                "cancellation",
+            ));
             span.status = Status::error("the run ended before this attempt finished");
         }
         spans
@@ -193,10 +220,14 @@ impl RunSpans {
             KeyValue::new("cicd.pipeline.name", self.flow.clone()),
             KeyValue::new("cicd.pipeline.task.name", step.to_owned()),
             KeyValue::new("tracemind.step.id", step.to_owned()),
-            KeyValue::new("tracemind.step.attempt", i64::try_from(attempt).unwrap_or(i64::MAX)),
+            KeyValue::new(
+                "tracemind.step.attempt",
+                i64::try_from(attempt).unwrap_or(i64::MAX),
+            ),
         ];
         if let Some(kind) = self.kinds.get(step) {
-            span.attributes.push(KeyValue::new("tracemind.step.kind", kind.clone()));
+            span.attributes
+                .push(KeyValue::new("tracemind.step.kind", kind.clone()));
         }
         span
     }
@@ -252,5 +283,7 @@ fn scope() -> InstrumentationScope {
 }
 
 fn parse_time(text: &str) -> Option<SystemTime> {
-    OffsetDateTime::parse(text, &Rfc3339).ok().map(SystemTime::from)
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(SystemTime::from)
 }
