@@ -519,3 +519,135 @@ fn a_bad_partition_is_a_usage_error() {
         );
     }
 }
+
+/// junitparser from PyPI, the JUnit parser of CI tooling (independent of the quick-junit that
+/// writes the report), in the TraceMind virtualenv of the tests: CI installs it there
+/// (.ci/run); elsewhere it is added on first use. `None` (the test skipped, with why) only
+/// off CI when it cannot be installed.
+fn junitparser_python() -> Option<PathBuf> {
+    const JUNITPARSER: &str = "junitparser==4.0.2";
+    let venv = common::tracemind_venv()?;
+    let python = venv.join("bin/python");
+    let has = |python: &Path| {
+        std::process::Command::new(python)
+            .args(["-c", "import junitparser"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has(&python) {
+        let installed = std::process::Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .arg(JUNITPARSER)
+            .output();
+        let ok = installed.as_ref().is_ok_and(|o| o.status.success()) && has(&python);
+        if !ok {
+            let why = format!("{installed:?}");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI must parse JUnit with {JUNITPARSER}, which could not be installed: {why}"
+            );
+            eprintln!("SKIPPED: {JUNITPARSER} could not be installed: {why}");
+            return None;
+        }
+    }
+    Some(python)
+}
+
+/// Every testcase of the JUnit files `paths` (merged with `junitparser merge` when more than
+/// one), as junitparser reads them: `[suite, classname, name, [[result, type, message]]]`.
+fn junitparser_cases(python: &Path, paths: &[&Path], dir: &Path) -> Vec<serde_json::Value> {
+    let file = if let [one] = paths {
+        one.to_path_buf()
+    } else {
+        let merged = dir.join("merged.xml");
+        let output = std::process::Command::new(python)
+            .args(["-m", "junitparser", "merge"])
+            .args(paths)
+            .arg(&merged)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        merged
+    };
+    let script = r#"
+import json, sys
+from junitparser import JUnitXml
+cases = []
+for suite in JUnitXml.fromfile(sys.argv[1]):
+    for case in suite:
+        cases.append([suite.name, case.classname, case.name,
+                      [[type(r).__name__, r.type, r.message] for r in case.result]])
+print(json.dumps(cases))
+"#;
+    let output = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout).unwrap()
+}
+
+#[test]
+fn junit_is_read_by_junitparser_and_shards_merge_into_the_whole_check() {
+    let Some(python) = junitparser_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.xml");
+    let run = check(
+        &project().join("cases"),
+        &["--jobs", "4", "--junit", whole.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let cases = junitparser_cases(&python, &[&whole], dir.path());
+    // One testcase per report line, in its suite (the flow), with what the line says.
+    assert_eq!(cases.len(), 12, "{cases:?}");
+    for (case, line) in cases.iter().zip(FULL_REPORT) {
+        let flow = line.split('[').nth(1).unwrap().split(']').next().unwrap();
+        let name = line.split_whitespace().nth(1).unwrap();
+        assert_eq!(
+            (&case[0], &case[1], &case[2]),
+            (&flow.into(), &flow.into(), &name.into())
+        );
+        let results = case[3].as_array().unwrap();
+        match line.split_whitespace().next().unwrap() {
+            "PASS" => assert!(results.is_empty(), "{case}"),
+            "FAIL" => {
+                let message = line.split_once("]: ").unwrap().1;
+                assert_eq!(
+                    case[3],
+                    serde_json::json!([["Failure", "expectation", message]])
+                );
+            }
+            _ => {
+                assert_eq!(results[0][0], "Error", "{case}");
+                assert_eq!(results[0][1], "3001 RuntimeInternal", "{case}");
+                assert!(
+                    results[0][2]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("exit 4: engine timeout")
+                );
+            }
+        }
+    }
+    // Three shards' files, merged by junitparser, hold the whole check once.
+    let mut shards = Vec::new();
+    for shard in 1..=3 {
+        let path = dir.path().join(format!("shard-{shard}.xml"));
+        let partition = format!("hash:{shard}/3");
+        check(
+            &project().join("cases"),
+            &["--partition", &partition, "--junit", path.to_str().unwrap()],
+        );
+        shards.push(path);
+    }
+    let shards: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
+    let merged = junitparser_cases(&python, &shards, dir.path());
+    let mut names: Vec<&str> = merged.iter().map(|c| c[2].as_str().unwrap()).collect();
+    names.sort_unstable();
+    let mut all: Vec<&str> = cases.iter().map(|c| c[2].as_str().unwrap()).collect();
+    all.sort_unstable();
+    assert_eq!(names, all);
+}
