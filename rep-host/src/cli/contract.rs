@@ -2,15 +2,15 @@
 //! (at most `--jobs` at once, with `rep_host::run`), compared with its `expect`, reported
 //! one line per case in case order, then a summary.
 
-use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use flow_ir::{LoadedFlow, Manifest};
-use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rep_host::otel::{RunSpans, SpanExport, TraceContext};
 use rep_host::{
@@ -153,13 +153,13 @@ pub fn verify_cases(
         max_frame_bytes: global.max_frame_bytes,
     };
     let progress = (!global.quiet).then(|| progress_bar(cases.len())).flatten();
-    let (runs, stopped) = runtime.block_on(run_all(
+    let (runs, stopped) = run_all(
         &plan,
         &cases,
         jobs,
-        &mut interrupts,
+        (&runtime, &mut interrupts),
         progress.as_ref(),
-    ));
+    );
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -297,65 +297,110 @@ struct Plan<'a> {
     spans: Option<&'a SpanExport>,
 }
 
-/// Runs `cases`, at most `jobs` at once, and returns their results in case order. An
-/// interrupt is passed to every run going on (a second one kills their executors at once)
-/// and no case starts after it; the first interrupt is returned.
-async fn run_all(
+/// Whether an interrupt came, and who to pass it to: the runs going on.
+#[derive(Default)]
+struct Stop {
+    interrupt: Option<Interrupt>,
+    senders: Vec<InterruptSender>,
+}
+
+/// Runs `cases`, at most `jobs` at once, and returns their results in case order. Each of
+/// the `jobs` runs goes on a worker thread of its own (a current-thread runtime each), so
+/// that what `tm` does for one run — starting its executor, reading its frames — never
+/// waits for another's. An interrupt (on `runtime`, the main thread's) is passed to every
+/// run going on (a second one kills their executors at once) and no case starts after it;
+/// the first interrupt is returned.
+fn run_all(
     plan: &Plan<'_>,
     cases: &[Case],
     jobs: usize,
-    interrupts: &mut Interrupts,
+    (runtime, interrupts): (&tokio::runtime::Runtime, &mut Interrupts),
     progress: Option<&ProgressBar>,
 ) -> (Vec<CaseRun>, Option<Interrupt>) {
-    let stopped: Cell<Option<Interrupt>> = Cell::new(None);
-    let senders: RefCell<Vec<InterruptSender>> = RefCell::new(Vec::new());
-    let mut runs = futures_util::stream::iter(
-        cases
-            .iter()
-            .map(|case| run_case(plan, case, &stopped, &senders)),
-    )
-    .buffered(jobs.max(1));
-    let mut results = Vec::with_capacity(cases.len());
-    let mut tally = Tally::default();
-    loop {
-        tokio::select! {
-            next = runs.next() => match next {
-                Some(result) => {
-                    tally.count(&result.verdict);
-                    if let Some(bar) = progress {
-                        bar.inc(1);
-                        bar.set_message(tally.counts());
-                    }
-                    results.push(result);
-                }
-                None => break,
-            },
-            interrupt = interrupts.next() => {
-                stopped.set(Some(stopped.get().unwrap_or(interrupt)));
-                for sender in senders.borrow().iter() {
-                    sender.send(interrupt);
-                }
+    let stop = Mutex::new(Stop::default());
+    let next = AtomicUsize::new(0);
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<(usize, CaseRun)>();
+    let mut results: Vec<Option<CaseRun>> = cases.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        for worker in 0..jobs.clamp(1, cases.len().max(1)) {
+            let (stop, next, done) = (&stop, &next, done.clone());
+            let started = std::thread::Builder::new()
+                .name(format!("case-runner-{worker}"))
+                .spawn_scoped(scope, move || {
+                    let runtime = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime,
+                        Err(error) => {
+                            tracing::warn!("a case runner could not start: {error}");
+                            return;
+                        }
+                    };
+                    runtime.block_on(async {
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(case) = cases.get(index) else { break };
+                            let result = run_case(plan, case, stop).await;
+                            if done.send((index, result)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                });
+            if let Err(error) = started {
+                tracing::warn!("a case runner could not start: {error}");
             }
         }
-    }
-    drop(runs);
-    (results, stopped.get())
+        drop(done);
+        let mut tally = Tally::default();
+        runtime.block_on(async {
+            loop {
+                tokio::select! {
+                    next = finished.recv() => match next {
+                        Some((index, result)) => {
+                            tally.count(&result.verdict);
+                            if let Some(bar) = progress {
+                                bar.inc(1);
+                                bar.set_message(tally.counts());
+                            }
+                            results[index] = Some(result);
+                        }
+                        None => break,
+                    },
+                    interrupt = interrupts.next() => {
+                        let mut stop = stop.lock().unwrap_or_else(PoisonError::into_inner);
+                        stop.interrupt = Some(stop.interrupt.unwrap_or(interrupt));
+                        for sender in &stop.senders {
+                            sender.send(interrupt);
+                        }
+                    }
+                }
+            }
+        });
+    });
+    let stopped = stop
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .interrupt;
+    // A case no runner took (none could start) did not run.
+    let results = results
+        .into_iter()
+        .map(|result| result.unwrap_or_else(not_run))
+        .collect();
+    (results, stopped)
 }
 
 /// Runs one case on a fresh executor, unless an interrupt came first.
 async fn run_case(
     plan: &Plan<'_>,
     case: &Case,
-    stopped: &Cell<Option<Interrupt>>,
-    senders: &RefCell<Vec<InterruptSender>>,
+    stop: &Mutex<Stop>,
 ) -> CaseRun {
     let Some(loaded) = plan.flows.get(&case.flow) else {
         // load_flows loaded every flow a case names.
         return not_run();
     };
-    if stopped.get().is_some() {
-        return not_run();
-    }
     let trace = plan.trace.next_run();
     let mut spans = plan.spans.map(|export| {
         let nodes = loaded.ir.graph.nodes.iter();
@@ -364,7 +409,15 @@ async fn run_case(
         RunSpans::new(trace.clone(), &case.flow, kinds, &path, export.clone())
     });
     let (sender, mut interrupts) = Interrupts::channel();
-    senders.borrow_mut().push(sender);
+    {
+        // Checked and registered under one lock: an interrupt reaches every run it does not
+        // prevent.
+        let mut stop = stop.lock().unwrap_or_else(PoisonError::into_inner);
+        if stop.interrupt.is_some() {
+            return not_run();
+        }
+        stop.senders.push(sender);
+    }
     let request = RunRequest {
         required_step_kinds: loaded.ir.required_step_kinds(),
         ir: loaded.document.clone(),
