@@ -392,11 +392,7 @@ fn run_all(
 }
 
 /// Runs one case on a fresh executor, unless an interrupt came first.
-async fn run_case(
-    plan: &Plan<'_>,
-    case: &Case,
-    stop: &Mutex<Stop>,
-) -> CaseRun {
+async fn run_case(plan: &Plan<'_>, case: &Case, stop: &Mutex<Stop>) -> CaseRun {
     let Some(loaded) = plan.flows.get(&case.flow) else {
         // load_flows loaded every flow a case names.
         return not_run();

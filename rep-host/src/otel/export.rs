@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_otlp::{Protocol, WithExportConfig};
@@ -121,21 +121,13 @@ impl SpanExport {
                 file.push(line, 1);
             }
         }
-        let sender = self
-            .inner
-            .sender
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let sender = lock(&self.inner.sender);
         if let Some(sender) = sender.as_ref() {
             let count = spans.len() as u64;
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
                 sender.try_send(spans)
             {
-                *self
-                    .inner
-                    .dropped
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) += count;
+                *lock(&self.inner.dropped) += count;
             }
         }
     }
@@ -145,19 +137,8 @@ impl SpanExport {
     /// warning.
     pub fn finish(&self, stall: Duration) -> Option<String> {
         let mut problems = Vec::new();
-        drop(
-            self.inner
-                .sender
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
-        let done = self
-            .inner
-            .done
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.stop_sending();
+        let done = lock(&self.inner.done).take();
         let endpoint = self.inner.endpoint.as_deref().unwrap_or("");
         if let Some(done) = done {
             match done.recv_timeout(EXPORT_WAIT) {
@@ -169,11 +150,7 @@ impl SpanExport {
                 )),
             }
         }
-        let dropped = *self
-            .inner
-            .dropped
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let dropped = *lock(&self.inner.dropped);
         if dropped > 0 {
             problems.push(format!(
                 "{dropped} spans dropped: the exporter did not keep up"
@@ -192,19 +169,25 @@ impl SpanExport {
         (!problems.is_empty()).then(|| format!("spans not exported: {}", problems.join("; ")))
     }
 
+    /// Takes no more spans for the endpoint: the exporting thread ends once it sent what it
+    /// has.
+    fn stop_sending(&self) {
+        drop(lock(&self.inner.sender).take());
+    }
+
     /// Gives up at once: nothing more is sent or written.
     pub fn abandon(&self) {
-        drop(
-            self.inner
-                .sender
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
+        self.stop_sending();
         if let Some(file) = &self.inner.file {
             file.abandon();
         }
     }
+}
+
+/// `mutex`'s guard, also after a panic elsewhere (what it guards stays consistent: a
+/// counter, an optional handle).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Sends every batch received until the sender is dropped; the first failure, and how many
