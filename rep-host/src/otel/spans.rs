@@ -287,3 +287,77 @@ fn parse_time(text: &str) -> Option<SystemTime> {
         .ok()
         .map(SystemTime::from)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::runner::RunIds;
+
+    fn spans_of(events: &[serde_json::Value], ended: &str) -> Vec<SpanData> {
+        let dir = tempfile::tempdir().unwrap();
+        let export = SpanExport::from_env(Some(&dir.path().join("spans.jsonl")))
+            .unwrap()
+            .unwrap();
+        let trace = TraceContext::new_trace();
+        let nodes = [("read".to_owned(), "http.get".to_owned())];
+        let mut spans = RunSpans::new(trace, "flow", nodes, "/bin/executor", export);
+        let raw: Vec<Box<RawValue>> = events
+            .iter()
+            .map(|e| RawValue::from_string(e.to_string()).unwrap())
+            .collect();
+        spans.on_events(&raw);
+        spans.build(&Outcome::new(RunIds::random()), parse_time(ended).unwrap())
+    }
+
+    fn nanos(time: SystemTime) -> u128 {
+        time.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    }
+
+    #[test]
+    fn an_attempt_cut_short_ends_with_the_run_and_one_without_start_begins_duration_ms_early() {
+        let spans = spans_of(
+            &[
+                serde_json::json!({"type": "step", "timestamp": "2026-01-01T00:00:01Z", "step_id": "read", "state": "started", "attempt": 1}),
+                serde_json::json!({"type": "log", "timestamp": "2026-01-01T00:00:01Z", "level": "info", "message": "x"}),
+                serde_json::json!({"type": "step", "timestamp": "2026-01-01T00:00:03Z", "step_id": "other", "state": "failed", "duration_ms": 500, "error": {"code": 2001, "message": "down"}}),
+            ],
+            "2026-01-01T00:00:05Z",
+        );
+        assert_eq!(
+            spans.len(),
+            3,
+            "the run, two attempts; no span for a log event"
+        );
+        let read = spans.iter().find(|s| s.name == "read").unwrap();
+        assert_eq!(nanos(read.start_time), 1_767_225_601_000_000_000);
+        assert_eq!(
+            nanos(read.end_time),
+            1_767_225_605_000_000_000,
+            "ended with the run"
+        );
+        assert!(read.attributes.contains(&KeyValue::new(
+            "cicd.pipeline.task.run.result",
+            "cancellation"
+        )));
+        assert!(
+            read.attributes
+                .contains(&KeyValue::new("tracemind.step.kind", "http.get"))
+        );
+        let other = spans.iter().find(|s| s.name == "other").unwrap();
+        assert_eq!(nanos(other.start_time), 1_767_225_602_500_000_000);
+        assert_eq!(nanos(other.end_time), 1_767_225_603_000_000_000);
+        assert!(
+            other
+                .attributes
+                .contains(&KeyValue::new("tracemind.error.class", "StepFailure"))
+        );
+        assert_eq!(other.status, Status::error("down"));
+        for step in [read, other] {
+            assert_eq!(step.parent_span_id, spans[0].span_context.span_id());
+        }
+    }
+}
