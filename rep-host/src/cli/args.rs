@@ -211,6 +211,8 @@ pub enum VerifyCommand {
       --flow plant-monitor --jobs 4
   tm verify online --cases cases/ --partition hash:2/3 \\
       --junit contract-2.xml
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \\
+      tm verify online --manifest out/dsl/manifest.json --cases cases/
 
 With --cases, exit codes: 0 every case passed, 1 a case failed its
 expectation, 2 an invalid case file, 3/4 a case broke on the
