@@ -71,6 +71,13 @@ pub const CONFORMANCE_REPORT: Cap = Cap {
     what: "conformance reports",
 };
 
+/// A case file of `tm verify online --cases DIR` (its flow, inputs and expectations):
+/// 64 MiB, as much as `--inputs` may hold.
+pub const CONTRACT_CASE: Cap = Cap {
+    bytes: 64 * MIB,
+    what: "case files",
+};
+
 /// A case file of `rep-conformance fuzz --case FILE` (a Flow IR document and its inputs):
 /// 16 MiB.
 pub const FUZZ_CASE: Cap = Cap {

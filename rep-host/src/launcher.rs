@@ -17,6 +17,7 @@ use tokio::process::{ChildStdin, ChildStdout};
 
 use crate::config::{EnvPolicy, ExecutorSource, ResolvedExecutor};
 use crate::error::{Cause, RunError};
+use crate::otel::{ENV_TRACEPARENT, ENV_TRACESTATE};
 use crate::shutdown::ExecutorHandle;
 use crate::stderr::{MAX_STDERR_LINE, StderrTail, forward_stderr};
 use crate::tap::{ExitHook, Tap};
@@ -289,7 +290,8 @@ impl ExecutorProcess {
     /// by line to this process's stderr (through the non-blocking
     /// [`StderrSink`](crate::StderrSink)). Its environment follows `command.env` (by default
     /// only allowlisted host variables: no tokens or credentials) plus the `TRACE_MIND_*`
-    /// variables of REP v0.1 §6 from `env`. Must be called inside a tokio runtime.
+    /// variables of REP v0.1 §6 from `env`, and `TRACEPARENT`/`TRACESTATE` when `tap` carries
+    /// a trace context. Must be called inside a tokio runtime.
     ///
     /// `tap` sees the executor's stderr lines and, once this handle is dropped after the
     /// executor exited, its exit status ([`Tap::none`] for nobody). Stdin and stdout are
@@ -322,6 +324,14 @@ impl ExecutorProcess {
                 if name.to_str().is_some_and(|n| command.env.passes(n)) {
                     spec = spec.env(name, value);
                 }
+            }
+        }
+        if let Some(trace) = tap.trace() {
+            // W3C Trace Context for an instrumented executor: its spans join the run's trace
+            // under the run span (docs/tracing.md).
+            spec = spec.env(ENV_TRACEPARENT, trace.traceparent());
+            if let Some(state) = trace.tracestate() {
+                spec = spec.env(ENV_TRACESTATE, state);
             }
         }
         let spec = spec

@@ -32,6 +32,7 @@ pub mod conformance_report;
 mod error;
 mod launcher;
 mod observe;
+pub mod otel;
 mod record;
 mod runner;
 mod session;

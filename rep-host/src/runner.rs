@@ -140,7 +140,10 @@ pub async fn run(
     observers: &mut [&mut dyn Observer],
     interrupts: &mut Interrupts,
 ) -> Outcome {
-    let ids = RunIds::random();
+    let mut ids = RunIds::random();
+    if let Some(trace) = request.tap.trace() {
+        ids.trace_id = trace.rep_trace_id();
+    }
     let env = RunEnv {
         run_id: ids.run_id.clone(),
         trace_id: ids.trace_id.clone(),

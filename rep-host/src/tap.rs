@@ -21,6 +21,8 @@ use std::task::{Context, Poll, ready};
 use rep_spec::{Direction, Frame, LineFramer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::otel::TraceContext;
+
 /// What a [`Tap`] hands the traffic to. Every method must return at once (queue, never
 /// block): it is called from the stream's poll.
 pub trait TapSink: Send + Sync {
@@ -39,15 +41,21 @@ pub type ExitHook = Box<dyn FnOnce(ExitStatus) + Send>;
 
 /// Who else sees an executor's traffic: nobody ([`Tap::none`], the default), or a
 /// [`TapSink`]. Cheap to clone; clones share the sink.
+///
+/// A tap also carries the W3C trace context of the run ([`Tap::with_trace`]): the runner
+/// takes the run's REP `trace_id` from it and the launcher passes it to the executor as
+/// `TRACEPARENT`/`TRACESTATE` (docs/tracing.md).
 #[derive(Clone, Default)]
 pub struct Tap {
     sink: Option<Arc<dyn TapSink>>,
+    trace: Option<Arc<TraceContext>>,
 }
 
 impl fmt::Debug for Tap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tap")
             .field("active", &self.sink.is_some())
+            .field("trace", &self.trace)
             .finish()
     }
 }
@@ -56,6 +64,7 @@ impl<S: TapSink + 'static> From<S> for Tap {
     fn from(sink: S) -> Tap {
         Tap {
             sink: Some(Arc::new(sink)),
+            trace: None,
         }
     }
 }
@@ -64,6 +73,19 @@ impl Tap {
     /// A tap that sees nothing: the wrapped streams pass their bytes through.
     pub fn none() -> Tap {
         Tap::default()
+    }
+
+    /// The same tap, the run in `trace`.
+    pub fn with_trace(self, trace: TraceContext) -> Tap {
+        Tap {
+            trace: Some(Arc::new(trace)),
+            ..self
+        }
+    }
+
+    /// The run's trace context, when one was given ([`Tap::with_trace`]).
+    pub fn trace(&self) -> Option<&TraceContext> {
+        self.trace.as_deref()
     }
 
     /// Whether a sink sees the traffic.

@@ -203,16 +203,28 @@ pub struct CacheClearArgs {
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
     /// Run a flow from compiled artifacts (compiling its sources first with --sources) and
-    /// report the outcome.
+    /// report the outcome; with --cases DIR, check every case of a project (contract
+    /// checks).
+    #[command(after_help = "Examples:
+  tm verify online --manifest out/dsl/manifest.json --flow hello \\
+      --inputs '{\"name\": \"Ada\"}'
+  tm verify online --manifest out/dsl/manifest.json --cases cases/
+  tm verify online --sources flows/ --out out/dsl --cases cases/ \\
+      --flow plant-monitor --jobs 4
+  tm verify online --cases cases/ --partition hash:2/3 \\
+      --junit contract-2.xml
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \\
+      tm verify online --manifest out/dsl/manifest.json --cases cases/
+
+With --cases, exit codes: 0 every case passed, 1 a case failed its
+expectation, 2 an invalid case file, 3/4 a case broke on the
+executor's side (the first one's code); docs/contract-checks.md.")]
     Online(OnlineArgs),
 }
 
 /// Options shared by the run commands.
 #[derive(Debug, Args)]
 pub struct FlowArgs {
-    /// Flow name (the manifest entry's `name`).
-    #[arg(long)]
-    pub flow: String,
     /// Run inputs: a JSON object, @FILE to read it from a file, or @- from stdin.
     #[arg(long, value_name = "JSON|@FILE|@-")]
     pub inputs: Option<String>,
@@ -234,6 +246,13 @@ pub struct FlowArgs {
     /// replay it with rep-replay or `rep-conformance replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the run's OpenTelemetry spans (a run span, a child per step attempt) to FILE
+    /// as OTLP JSON, one export request a line, replaced whole when tm ends. Spans also go
+    /// to the OTLP/HTTP endpoint of OTEL_EXPORTER_OTLP_ENDPOINT or
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT when set; TRACEPARENT continues a caller's trace
+    /// (docs/tracing.md).
+    #[arg(long, value_name = "FILE")]
+    pub trace_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +260,9 @@ pub struct RunArgs {
     /// Path to manifest.json.
     #[arg(long)]
     pub manifest: PathBuf,
+    /// Flow name (the manifest entry's `name`).
+    #[arg(long = "flow", value_name = "FLOW")]
+    pub flow_name: String,
     #[command(flatten)]
     pub flow: FlowArgs,
 }
@@ -268,6 +290,36 @@ pub struct OnlineArgs {
     /// config, else python3 on PATH.
     #[arg(long, value_name = "PATH", requires = "sources")]
     pub python: Option<PathBuf>,
+    /// Flow name (the manifest entry's `name`). With --cases: run only the cases of this
+    /// flow (repeatable; default: every case).
+    #[arg(long = "flow", value_name = "FLOW", required_unless_present = "cases")]
+    pub flows: Vec<String>,
+    /// Run every case file (*.json, *.yaml, *.yml; docs/case.schema.json) under DIR and
+    /// compare each run with the case's `expect`: one line per case on stdout, then a
+    /// summary (docs/contract-checks.md).
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["inputs", "events_jsonl", "record"]
+    )]
+    pub cases: Option<PathBuf>,
+    /// With --cases: run at most N cases at once, each on its own executor process.
+    /// Default: the number of CPUs.
+    #[arg(short = 'j', long, value_name = "N", requires = "cases")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// With --cases: run only share K of N of the cases, for N CI machines (cargo-nextest's
+    /// syntax): count:K/N by position in the name-ordered list (after --flow), hash:K/N by
+    /// a hash of the case's path under DIR. The N shares are disjoint and cover every case.
+    #[arg(long, value_name = "count:K/N|hash:K/N", requires = "cases")]
+    pub partition: Option<super::partition::Partition>,
+    /// With --cases: write a JUnit XML report to FILE (one testcase per case, in a
+    /// testsuite per flow), replaced whole when the check ends.
+    #[arg(long, value_name = "FILE", requires = "cases")]
+    pub junit: Option<PathBuf>,
+    /// With --cases: write the report as JSON to FILE (docs/contract-report.schema.json),
+    /// replaced whole when the check ends.
+    #[arg(long, value_name = "FILE", requires = "cases")]
+    pub json: Option<PathBuf>,
     #[command(flatten)]
     pub flow: FlowArgs,
 }

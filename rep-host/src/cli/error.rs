@@ -41,6 +41,12 @@ pub enum Failure {
         path: PathBuf,
         source: rep_files::WriteError,
     },
+    /// `--trace-out FILE` cannot be created (before any executor started).
+    #[error("cannot open --trace-out file {path}")]
+    TraceOut {
+        path: PathBuf,
+        source: rep_files::WriteError,
+    },
     /// `--record FILE` cannot be created (before any executor started).
     #[error("cannot record the session (--record)")]
     Record(#[source] RecordError),
@@ -89,6 +95,40 @@ pub enum Failure {
     /// `tm executor check`: checks failed (each on stdout).
     #[error("{failed} of {total} checks failed")]
     ChecksFailed { failed: usize, total: usize },
+    /// `verify online --cases`: case files that cannot be used (each named with its JSON
+    /// pointer), before any executor started.
+    #[error("{} invalid case {}", .0.len(), if .0.len() == 1 { "file" } else { "files" })]
+    Cases(Vec<super::cases::CaseError>),
+    /// `verify online --cases`: cases failed or broke (each on stdout); `exit` is 1, or the
+    /// first broken case's 3 or 4.
+    #[error(
+        "{} of {} cases did not pass ({} failed, {} broken)",
+        tally.failed + tally.broken,
+        tally.total,
+        tally.failed,
+        tally.broken
+    )]
+    CasesFailed {
+        tally: super::contract::Tally,
+        exit: ExitCode,
+    },
+    /// `verify online --cases`: a signal cancelled the runs going on; no case started after it.
+    #[error(
+        "{}: the contract check was cancelled ({} of {} cases not finished)",
+        interrupt.name(),
+        tally.not_finished,
+        tally.total
+    )]
+    CasesInterrupted {
+        interrupt: Interrupt,
+        tally: super::contract::Tally,
+    },
+    /// `verify online --cases --junit/--json FILE` could not be written.
+    #[error("cannot write the report {path}")]
+    Report {
+        path: PathBuf,
+        source: rep_files::WriteError,
+    },
     /// A signal arrived once the run was over, while its result or outputs were written (the
     /// run's own interruption is a [`Failure::Run`]).
     #[error("{}: the run's outputs were not finished", interrupt.name())]
@@ -113,9 +153,13 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         | Failure::Inputs(_)
         | Failure::InputsMismatch { .. }
         | Failure::EventsJsonl { .. }
+        | Failure::TraceOut { .. }
         | Failure::Record(_)
         | Failure::Usage(_)
-        | Failure::InvalidIrFiles { .. } => ExitCode::BadInput,
+        | Failure::InvalidIrFiles { .. }
+        | Failure::Cases(_) => ExitCode::BadInput,
+        Failure::CasesFailed { exit, .. } => *exit,
+        Failure::CasesInterrupted { interrupt, .. } => signal(*interrupt),
         Failure::Compile(CompileError::Interrupted(interrupt)) => signal(*interrupt),
         Failure::Compile(CompileError::Artifacts(_)) => ExitCode::RuntimeInternal,
         Failure::Compile(_) => ExitCode::BadInput,
@@ -124,9 +168,11 @@ pub fn exit_code(result: &Result<(), Failure>) -> ExitCode {
         Failure::Config(_) => ExitCode::BadInput,
         Failure::Delegate(DelegateError::NotInstalled { .. }) => ExitCode::BadInput,
         Failure::Delegate(_) => ExitCode::RuntimeInternal,
-        Failure::Cache(_) | Failure::Runtime(_) | Failure::Man(_) | Failure::Stdout(_) => {
-            ExitCode::RuntimeInternal
-        }
+        Failure::Cache(_)
+        | Failure::Runtime(_)
+        | Failure::Man { .. }
+        | Failure::Stdout(_)
+        | Failure::Report { .. } => ExitCode::RuntimeInternal,
         Failure::IrManifest(IrManifestError::Write { .. }) => ExitCode::RuntimeInternal,
         Failure::IrManifest(_) => ExitCode::BadInput,
         Failure::Executor(

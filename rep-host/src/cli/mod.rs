@@ -2,6 +2,9 @@
 //! hand-over of TraceMind's commands (`delegate`), one exit-code mapping (`error`).
 
 mod args;
+mod cases;
+mod contract;
+mod contract_report;
 mod delegate;
 mod error;
 mod executor;
@@ -9,6 +12,7 @@ mod inputs;
 mod installed;
 mod ir;
 mod output;
+mod partition;
 mod route;
 mod run;
 mod runtime;
@@ -242,6 +246,12 @@ fn report(failure: &Failure) {
         })
         | Failure::IrManifest(ir::IrManifestError::File(IrFileError::Invalid { path, source })) => {
             invalid_ir(path, source);
+        }
+        Failure::Cases(errors) => {
+            stderr_sink().error_line(&format!("{failure}:"));
+            for error in errors {
+                note(&format!("  - {error}"));
+            }
         }
         Failure::InputsMismatch { problems, .. } => {
             stderr_sink().error_line(&format!("{failure}:"));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flow_ir::{LoadedFlow, Manifest};
+use rep_host::otel::{RunSpans, SpanExport, TraceContext};
 use rep_host::{
     Cause, CompileRequest, Engine, EventsJsonl, ExecutorCommand, Interrupt, Interrupts,
     OUTPUT_STALL, Observer, Outcome, Overrides, Progress, Recorder, ResolvedExecutor, RunRequest,
@@ -31,7 +32,13 @@ const TERMINAL_FLUSH_WAIT: Duration = Duration::from_millis(200);
 const DEFAULT_PYTHON: &str = "python3";
 
 pub fn runtime_run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Failure> {
-    run_flow(global, &args.flow, Target::Manifest(&args.manifest), false)
+    run_flow(
+        global,
+        &args.flow,
+        &args.flow_name,
+        Target::Manifest(&args.manifest),
+        false,
+    )
 }
 
 pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<(), Failure> {
@@ -40,11 +47,19 @@ pub fn verify_online(global: &GlobalArgs, args: &OnlineArgs) -> Result<(), Failu
     } else {
         Target::Sources(args)
     };
-    run_flow(global, &args.flow, target, true)
+    if let Some(dir) = &args.cases {
+        return super::contract::verify_cases(global, args, dir, target);
+    }
+    let [flow] = args.flows.as_slice() else {
+        return Err(Failure::Usage(
+            "--flow names one flow, unless --cases DIR is given",
+        ));
+    };
+    run_flow(global, &args.flow, flow, target, true)
 }
 
 /// Where the flow comes from.
-enum Target<'a> {
+pub enum Target<'a> {
     /// A compiled manifest.
     Manifest(&'a Path),
     /// Sources to compile first (`verify online --sources`).
@@ -54,6 +69,7 @@ enum Target<'a> {
 fn run_flow(
     global: &GlobalArgs,
     flow: &FlowArgs,
+    name: &str,
     target: Target<'_>,
     show_manifest: bool,
 ) -> Result<(), Failure> {
@@ -62,25 +78,16 @@ fn run_flow(
     let inputs = parse_inputs(flow.inputs.as_deref()).map_err(Failure::Inputs)?;
     // Interrupts installed now: an interrupt while compiling stops the compiler.
     let (runtime, mut interrupts) = start_runtime()?;
-    let manifest_path = match target {
-        Target::Manifest(path) => path.to_path_buf(),
-        Target::Sources(args) => {
-            let request = compile_request(args, &config, flow.timeout);
-            let compiled = runtime
-                .block_on(compile_sources(&request, &mut interrupts))
-                .map_err(Failure::Compile)?;
-            compiled.manifest
-        }
-    };
+    let manifest_path = manifest_path(&target, &config, flow.timeout, &runtime, &mut interrupts)?;
     let loaded = Manifest::load(&manifest_path)
-        .and_then(|m| m.load_flow(&flow.flow))
+        .and_then(|m| m.load_flow(name))
         .map_err(Failure::Manifest)?;
-    tracing::debug!(flow = %flow.flow, nodes = loaded.ir.graph.nodes.len(), "Flow IR loaded and valid");
+    tracing::debug!(flow = %name, nodes = loaded.ir.graph.nodes.len(), "Flow IR loaded and valid");
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
     if !flow.no_input_check {
-        check_inputs(&flow.flow, &loaded, &inputs)?;
+        check_inputs(name, &loaded, &inputs)?;
     }
     let executor = resolve(global, &config)?;
     let jsonl = match &flow.events_jsonl {
@@ -103,9 +110,20 @@ fn run_flow(
     };
     let executor = ExecutorCommand::from(executor);
     let recorder = match &flow.record {
-        Some(path) => Some(start_recording(path, &flow.flow, &executor)?),
+        Some(path) => Some(start_recording(path, name, &executor)?),
         None => None,
     };
+    let (trace, warning) = TraceContext::from_env();
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    let spans = open_span_export(flow.trace_out.as_deref())?.map(|export| {
+        let nodes = loaded.ir.graph.nodes.iter();
+        let kinds = nodes.map(|n| (n.id.clone(), n.kind.clone()));
+        let path = executor.path.display().to_string();
+        RunSpans::new(trace.clone(), name, kinds, &path, export)
+    });
+    let export = spans.as_ref().map(RunSpans::export);
     let request = RunRequest {
         required_step_kinds: loaded.ir.required_step_kinds(),
         ir: loaded.document,
@@ -115,13 +133,20 @@ fn run_flow(
         max_frame_bytes: global.max_frame_bytes,
         allow_shell: false,
         log_json: false,
-        tap: recorder.clone().map_or_else(Tap::none, Tap::from),
+        tap: recorder
+            .clone()
+            .map_or_else(Tap::none, Tap::from)
+            .with_trace(trace),
     };
     let executor_path = request.executor.path.display().to_string();
     let mut jsonl_observer = jsonl.clone();
+    let mut spans = spans;
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(jsonl) = jsonl_observer.as_mut() {
         observers.push(jsonl);
+    }
+    if let Some(spans) = spans.as_mut() {
+        observers.push(spans);
     }
     if let Some(progress) = progress.as_mut() {
         observers.push(progress);
@@ -141,6 +166,7 @@ fn run_flow(
     let mut outputs: Vec<Arc<dyn RunOutput>> = Vec::new();
     outputs.extend(jsonl.map(|jsonl| Arc::new(jsonl) as Arc<dyn RunOutput>));
     outputs.extend(recorder.map(|recorder| Arc::new(recorder) as Arc<dyn RunOutput>));
+    outputs.extend(export.map(|export| Arc::new(export) as Arc<dyn RunOutput>));
     if let Some(interrupt) = finish_outputs(&runtime, &mut interrupts, outputs) {
         failure = after_signal(failure, interrupt);
     }
@@ -152,7 +178,7 @@ fn run_flow(
         }
     }
     let manifest = show_manifest.then(|| manifest_path.display().to_string());
-    let printed = render_outcome(&flow.flow, manifest.as_deref(), &outcome);
+    let printed = render_outcome(name, manifest.as_deref(), &outcome);
     if progress.is_some() {
         // On a terminal: the error line, then the result, then the summary line, in order.
         stderr_sink().flush(TERMINAL_FLUSH_WAIT);
@@ -187,8 +213,29 @@ fn run_flow(
     failure.map_or(Ok(()), Err)
 }
 
+/// The manifest to run: `target`'s, compiled first from `--sources` (bounded by `timeout`
+/// seconds).
+pub fn manifest_path(
+    target: &Target<'_>,
+    config: &RuntimeConfig,
+    timeout: f64,
+    runtime: &tokio::runtime::Runtime,
+    interrupts: &mut Interrupts,
+) -> Result<PathBuf, Failure> {
+    match target {
+        Target::Manifest(path) => Ok(path.to_path_buf()),
+        Target::Sources(args) => {
+            let request = compile_request(args, config, timeout);
+            let compiled = runtime
+                .block_on(compile_sources(&request, interrupts))
+                .map_err(Failure::Compile)?;
+            Ok(compiled.manifest)
+        }
+    }
+}
+
 /// Whether `failure` is a signal's: the run was interrupted, or its outputs were.
-fn ended_by_signal(failure: Option<&Failure>) -> bool {
+pub fn ended_by_signal(failure: Option<&Failure>) -> bool {
     match failure {
         Some(Failure::Interrupted { .. }) => true,
         Some(Failure::Run(error)) => error.cause.is_some_and(Cause::is_interrupt),
@@ -248,6 +295,25 @@ impl RunOutput for Recorder {
 /// Waits for the run's `outputs` to be written, all at once, and warns about what was not;
 /// an interrupt meanwhile abandons them (a transcript not finished is not put in place) and
 /// is returned.
+impl RunOutput for SpanExport {
+    fn finish(&self) -> Option<String> {
+        SpanExport::finish(self, OUTPUT_STALL)
+    }
+
+    fn abandon(&self) {
+        SpanExport::abandon(self);
+    }
+}
+
+/// Where the spans of `tm`'s runs go: `--trace-out`, the OTLP endpoint of the environment,
+/// or nowhere (`None`).
+pub fn open_span_export(trace_out: Option<&Path>) -> Result<Option<SpanExport>, Failure> {
+    SpanExport::from_env(trace_out).map_err(|source| Failure::TraceOut {
+        path: trace_out.map(Path::to_path_buf).unwrap_or_default(),
+        source,
+    })
+}
+
 fn finish_outputs(
     runtime: &tokio::runtime::Runtime,
     interrupts: &mut Interrupts,
@@ -282,7 +348,7 @@ fn finish_outputs(
                 output.abandon();
             }
             tracing::warn!(
-                "{}: the run's outputs were not finished (--events-jsonl, --record)",
+                "{}: the run's outputs were not finished (--events-jsonl, --record, spans)",
                 interrupt.name()
             );
             Some(interrupt)
@@ -344,7 +410,7 @@ pub fn compiler_python(flag: Option<&PathBuf>, config: &RuntimeConfig) -> PathBu
 }
 
 /// The inputs against the flow's `inputs_schema` (exit 2 when they do not match).
-fn check_inputs(
+pub fn check_inputs(
     flow: &str,
     loaded: &LoadedFlow,
     inputs: &Map<String, Value>,
