@@ -41,8 +41,12 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
     stderr_sink().set_identity("tm", "executor log", ErrorLines::Plain);
-    let argv = route::help_for_tracemind(std::env::args_os().collect(), &Cli::command());
-    let cli = match parse(&argv) {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let color = color_in(&argv);
+    // Built once: the routing and the parse share it.
+    let mut command = Cli::command().color(clap_color(color));
+    let argv = route::help_for_tracemind(argv, &command);
+    let cli = match parse(&argv, &mut command, color) {
         Ok(cli) => cli,
         Err(code) => return exit(code),
     };
@@ -133,14 +137,20 @@ fn exit(code: u8) -> ProcessExitCode {
 
 /// The command line, or the exit code after clap printed help or a usage error (help to
 /// stdout; errors to stderr through the sink, colored per `--color`).
-fn parse(argv: &[OsString]) -> Result<Cli, u8> {
-    let color = color_in(argv);
-    let clap_color = match color {
-        Color::Auto => clap::ColorChoice::Auto,
-        Color::Always => clap::ColorChoice::Always,
-        Color::Never => clap::ColorChoice::Never,
-    };
-    let cli = args::command().color(clap_color);
+///
+/// `command` is [`Cli`]'s plain command. A command line it parses is parsed the same by
+/// [`args::command`] (whose hidden copies of the global flags parse as the propagated ones
+/// do), so that collapsed command, costly to build, is built only when clap prints something.
+fn parse(argv: &[OsString], command: &mut clap::Command, color: Color) -> Result<Cli, u8> {
+    if route::typo(argv, command).is_none()
+        && let Ok(cli) = command
+            .try_get_matches_from_mut(argv)
+            .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
+        return Ok(cli);
+    }
+    // Help, a usage error or a typo: rendered by the command as its help shows it.
+    let cli = args::command().color(clap_color(color));
     // A near miss of one of our commands is a typo, not a TraceMind command to hand over.
     let parsed = match route::typo(argv, &cli) {
         Some(typo) => Err(typo),
@@ -163,6 +173,15 @@ fn parse(argv: &[OsString]) -> Result<Cli, u8> {
         }
         u8::try_from(error.exit_code()).unwrap_or(2)
     })
+}
+
+/// clap's color choice for `--color WHEN`.
+fn clap_color(color: Color) -> clap::ColorChoice {
+    match color {
+        Color::Auto => clap::ColorChoice::Auto,
+        Color::Always => clap::ColorChoice::Always,
+        Color::Never => clap::ColorChoice::Never,
+    }
 }
 
 /// `--color WHEN` as given on the command line (the last one wins), before clap has parsed
