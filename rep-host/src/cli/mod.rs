@@ -44,9 +44,9 @@ pub fn main() -> ProcessExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let color = color_in(&argv);
     // Built once: the routing and the parse share it.
-    let mut command = Cli::command().color(clap_color(color));
+    let command = Cli::command().color(clap_color(color));
     let argv = route::help_for_tracemind(argv, &command);
-    let cli = match parse(&argv, &mut command, color) {
+    let cli = match parse(&argv, command, color) {
         Ok(cli) => cli,
         Err(code) => return exit(code),
     };
@@ -141,10 +141,11 @@ fn exit(code: u8) -> ProcessExitCode {
 /// `command` is [`Cli`]'s plain command. A command line it parses is parsed the same by
 /// [`args::command`] (whose hidden copies of the global flags parse as the propagated ones
 /// do), so that collapsed command, costly to build, is built only when clap prints something.
-fn parse(argv: &[OsString], command: &mut clap::Command, color: Color) -> Result<Cli, u8> {
-    if route::typo(argv, command).is_none()
+/// Both are dropped before the command runs.
+fn parse(argv: &[OsString], command: clap::Command, color: Color) -> Result<Cli, u8> {
+    if route::typo(argv, &command).is_none()
         && let Ok(cli) = command
-            .try_get_matches_from_mut(argv)
+            .try_get_matches_from(argv)
             .and_then(|matches| Cli::from_arg_matches(&matches))
     {
         return Ok(cli);
