@@ -298,6 +298,63 @@ mod tests {
             .collect()
     }
 
+    /// `parse` parses with the plain command and builds the collapsed one only to print:
+    /// both must read every command line the same.
+    #[test]
+    fn the_plain_and_the_collapsed_command_parse_alike() {
+        let lines: &[&[&str]] = &[
+            &[
+                "-v",
+                "runtime",
+                "run",
+                "--manifest",
+                "m.json",
+                "--flow",
+                "f",
+            ],
+            &[
+                "runtime",
+                "run",
+                "--manifest",
+                "m.json",
+                "--flow",
+                "f",
+                "-q",
+                "--color",
+                "never",
+            ],
+            &[
+                "--executor-path",
+                "x",
+                "runtime",
+                "capabilities",
+                "--engine",
+                "proc",
+            ],
+            &["ir", "validate", "a.json", "b.json", "-vv"],
+            &["verify", "online", "--help"],
+            &["runtime", "run", "--bogus"],
+            &["--version"],
+            &["validate", "x", "--flag"],
+            &[],
+        ];
+        for line in lines {
+            let parse = |command: clap::Command| {
+                command
+                    .try_get_matches_from(argv(line))
+                    .and_then(|m| Cli::from_arg_matches(&m))
+                    .map(|cli| format!("{cli:?}"))
+                    .map_err(|e| e.kind())
+            };
+            assert_eq!(
+                parse(Cli::command()),
+                parse(args::command()),
+                "tm {}",
+                line.join(" ")
+            );
+        }
+    }
+
     #[test]
     fn tm_s_own_commands_are_never_handed_to_tracemind() {
         // Whatever is added to the command tree (tm executor …, tm ir … later) is ours.
