@@ -90,12 +90,15 @@ where
         }
     }
     let mut frames = FrameReader::new(host, options.max_frame_bytes);
+    let mut out = Vec::new();
     loop {
         // An unterminated last line is still a frame: it goes out terminated.
         match frames.next_frame().await.map_err(BridgeError::HostRead)? {
-            Some(Frame::Line(mut line)) => {
-                line.push(b'\n');
-                remote.write_all(&line).await.map_err(write_failed)?;
+            Some(Frame::Line(line)) => {
+                remote
+                    .write_all(terminated(&mut out, &line))
+                    .await
+                    .map_err(write_failed)?;
                 remote.flush().await.map_err(write_failed)?;
             }
             Some(Frame::TooLong { len }) => {
@@ -140,6 +143,7 @@ where
     let mut frames = FrameReader::new(remote, options.max_frame_bytes);
     // Lines before the remote's first frame are its boot banner: expected, logged at debug.
     let mut booted = false;
+    let mut out = Vec::new();
     loop {
         let line = match frames.next_frame().await {
             Ok(Some(Frame::Line(line))) => line,
@@ -157,10 +161,7 @@ where
             RemoteLine::Frame { start } => {
                 log_remote_line(&line[..start], booted);
                 booted = true;
-                let mut frame = line;
-                frame.drain(..start);
-                frame.push(b'\n');
-                if let Err(error) = host.write_all(&frame).await {
+                if let Err(error) = host.write_all(terminated(&mut out, &line[start..])).await {
                     return BridgeError::HostWrite(error);
                 }
                 if let Err(error) = host.flush().await {
@@ -171,6 +172,15 @@ where
             RemoteLine::Log => log_remote_line(&line, booted),
         }
     }
+}
+
+/// `line` and its `\n` in `out`, for one write: a buffer reused from frame to frame costs a
+/// copy, where pushing the `\n` onto the line itself grew (reallocated) every frame.
+fn terminated<'a>(out: &'a mut Vec<u8>, line: &[u8]) -> &'a [u8] {
+    out.clear();
+    out.extend_from_slice(line);
+    out.push(b'\n');
+    out
 }
 
 /// The settle time after connecting: logs the remote's lines until it is over (a boot banner,

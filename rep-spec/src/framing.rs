@@ -52,7 +52,7 @@ impl LineFramer {
     /// line yields its [`Frame::TooLong`] in the call that passes the bound.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Frame>) {
         while !bytes.is_empty() {
-            let newline = bytes.iter().position(|&b| b == b'\n');
+            let newline = memchr::memchr(b'\n', bytes);
             let (chunk, rest, complete) = match newline {
                 Some(i) => (&bytes[..i], &bytes[i + 1..], true),
                 None => (bytes, &[][..], false),

@@ -41,8 +41,12 @@ const STDERR_FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// Parses the command line, runs it, and maps the result to the process exit code.
 pub fn main() -> ProcessExitCode {
     stderr_sink().set_identity("tm", "executor log", ErrorLines::Plain);
-    let argv = route::help_for_tracemind(std::env::args_os().collect(), &Cli::command());
-    let cli = match parse(&argv) {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let color = color_in(&argv);
+    // Built once: the routing and the parse share it.
+    let command = Cli::command().color(clap_color(color));
+    let argv = route::help_for_tracemind(argv, &command);
+    let cli = match parse(&argv, command, color) {
         Ok(cli) => cli,
         Err(code) => return exit(code),
     };
@@ -133,14 +137,21 @@ fn exit(code: u8) -> ProcessExitCode {
 
 /// The command line, or the exit code after clap printed help or a usage error (help to
 /// stdout; errors to stderr through the sink, colored per `--color`).
-fn parse(argv: &[OsString]) -> Result<Cli, u8> {
-    let color = color_in(argv);
-    let clap_color = match color {
-        Color::Auto => clap::ColorChoice::Auto,
-        Color::Always => clap::ColorChoice::Always,
-        Color::Never => clap::ColorChoice::Never,
-    };
-    let cli = args::command().color(clap_color);
+///
+/// `command` is [`Cli`]'s plain command. A command line it parses is parsed the same by
+/// [`args::command`] (whose hidden copies of the global flags parse as the propagated ones
+/// do), so that collapsed command, costly to build, is built only when clap prints something.
+/// Both are dropped before the command runs.
+fn parse(argv: &[OsString], command: clap::Command, color: Color) -> Result<Cli, u8> {
+    if route::typo(argv, &command).is_none()
+        && let Ok(cli) = command
+            .try_get_matches_from(argv)
+            .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
+        return Ok(cli);
+    }
+    // Help, a usage error or a typo: rendered by the command as its help shows it.
+    let cli = args::command().color(clap_color(color));
     // A near miss of one of our commands is a typo, not a TraceMind command to hand over.
     let parsed = match route::typo(argv, &cli) {
         Some(typo) => Err(typo),
@@ -163,6 +174,15 @@ fn parse(argv: &[OsString]) -> Result<Cli, u8> {
         }
         u8::try_from(error.exit_code()).unwrap_or(2)
     })
+}
+
+/// clap's color choice for `--color WHEN`.
+fn clap_color(color: Color) -> clap::ColorChoice {
+    match color {
+        Color::Auto => clap::ColorChoice::Auto,
+        Color::Always => clap::ColorChoice::Always,
+        Color::Never => clap::ColorChoice::Never,
+    }
 }
 
 /// `--color WHEN` as given on the command line (the last one wins), before clap has parsed
@@ -276,6 +296,63 @@ mod tests {
             .chain(args.iter().copied())
             .map(OsString::from)
             .collect()
+    }
+
+    /// `parse` parses with the plain command and builds the collapsed one only to print:
+    /// both must read every command line the same.
+    #[test]
+    fn the_plain_and_the_collapsed_command_parse_alike() {
+        let lines: &[&[&str]] = &[
+            &[
+                "-v",
+                "runtime",
+                "run",
+                "--manifest",
+                "m.json",
+                "--flow",
+                "f",
+            ],
+            &[
+                "runtime",
+                "run",
+                "--manifest",
+                "m.json",
+                "--flow",
+                "f",
+                "-q",
+                "--color",
+                "never",
+            ],
+            &[
+                "--executor-path",
+                "x",
+                "runtime",
+                "capabilities",
+                "--engine",
+                "proc",
+            ],
+            &["ir", "validate", "a.json", "b.json", "-vv"],
+            &["verify", "online", "--help"],
+            &["runtime", "run", "--bogus"],
+            &["--version"],
+            &["validate", "x", "--flag"],
+            &[],
+        ];
+        for line in lines {
+            let parse = |command: clap::Command| {
+                command
+                    .try_get_matches_from(argv(line))
+                    .and_then(|m| Cli::from_arg_matches(&m))
+                    .map(|cli| format!("{cli:?}"))
+                    .map_err(|e| e.kind())
+            };
+            assert_eq!(
+                parse(Cli::command()),
+                parse(args::command()),
+                "tm {}",
+                line.join(" ")
+            );
+        }
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn help_for_tracemind(argv: Vec<OsString>, cli: &Command) -> Vec<OsString> {
 /// rn`), with its suggestion, rendered as clap renders `tm capabilites`. `None` when the
 /// command line names no near miss.
 pub fn typo(argv: &[OsString], cli: &Command) -> Option<clap::Error> {
-    let mut level = cli.clone();
+    let mut level = cli;
     let mut path = vec![level.get_name().to_owned()];
     for index in positionals(argv, cli) {
         let word = argv[index].to_string_lossy();
@@ -52,11 +52,11 @@ pub fn typo(argv: &[OsString], cli: &Command) -> Option<clap::Error> {
         }
         if let Some(sub) = level.find_subcommand(&*word) {
             path.push(sub.get_name().to_owned());
-            level = sub.clone();
+            level = sub;
             continue;
         }
         let suggestion = nearest(&word, level.get_subcommands().map(Command::get_name))?;
-        let mut error = clap::Error::new(ErrorKind::InvalidSubcommand).with_cmd(&level);
+        let mut error = clap::Error::new(ErrorKind::InvalidSubcommand).with_cmd(level);
         error.insert(
             ContextKind::InvalidSubcommand,
             ContextValue::String(word.into_owned()),
