@@ -143,23 +143,18 @@ fn exit(code: u8) -> ProcessExitCode {
 /// do), so that collapsed command, costly to build, is built only when clap prints something.
 /// Both are dropped before the command runs.
 fn parse(argv: &[OsString], command: clap::Command, color: Color) -> Result<Cli, u8> {
-    if route::typo(argv, &command).is_none()
-        && let Ok(cli) = command
-            .try_get_matches_from(argv)
-            .and_then(|matches| Cli::from_arg_matches(&matches))
-    {
-        return Ok(cli);
-    }
-    // Help, a usage error or a typo: rendered by the command as its help shows it.
-    let cli = args::command().color(clap_color(color));
     // A near miss of one of our commands is a typo, not a TraceMind command to hand over.
-    let parsed = match route::typo(argv, &cli) {
+    let parse_with = |command: clap::Command| match route::typo(argv, &command) {
         Some(typo) => Err(typo),
-        None => cli
+        None => command
             .try_get_matches_from(argv)
             .and_then(|matches| Cli::from_arg_matches(&matches)),
     };
-    parsed.map_err(|error| {
+    if let Ok(cli) = parse_with(command) {
+        return Ok(cli);
+    }
+    // Help, a usage error or a typo: rendered by the command as its help shows it.
+    parse_with(args::command().color(clap_color(color))).map_err(|error| {
         if error.use_stderr() {
             let rendered = error.render();
             let text = if stderr_color(color) {
