@@ -399,10 +399,14 @@ async fn run_case(plan: &Plan<'_>, case: &Case, stop: &Mutex<Stop>) -> CaseRun {
     };
     let trace = plan.trace.next_run();
     let mut spans = plan.spans.map(|export| {
-        let nodes = loaded.ir.graph.nodes.iter();
-        let kinds = nodes.map(|n| (n.id.clone(), n.kind.clone()));
-        let path = plan.executor.path.display().to_string();
-        RunSpans::new(trace.clone(), &case.flow, kinds, &path, export.clone())
+        let nodes = &loaded.ir.graph.nodes;
+        RunSpans::new(
+            trace.clone(),
+            &case.flow,
+            nodes,
+            &plan.executor.path,
+            export.clone(),
+        )
     });
     let (sender, mut interrupts) = Interrupts::channel();
     {

@@ -118,10 +118,13 @@ fn run_flow(
         tracing::warn!("{warning}");
     }
     let spans = open_span_export(flow.trace_out.as_deref())?.map(|export| {
-        let nodes = loaded.ir.graph.nodes.iter();
-        let kinds = nodes.map(|n| (n.id.clone(), n.kind.clone()));
-        let path = executor.path.display().to_string();
-        RunSpans::new(trace.clone(), name, kinds, &path, export)
+        RunSpans::new(
+            trace.clone(),
+            name,
+            &loaded.ir.graph.nodes,
+            &executor.path,
+            export,
+        )
     });
     let export = spans.as_ref().map(RunSpans::export);
     let request = RunRequest {

@@ -3,8 +3,10 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use flow_ir::Node;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
@@ -33,20 +35,23 @@ pub struct RunSpans {
 }
 
 impl RunSpans {
-    /// The spans of a run of `flow` (its nodes as `(id, step kind)`) on the executor at
-    /// `executor`, in `trace`; the run span starts now.
+    /// The spans of a run of `flow` (its Flow IR `graph.nodes`, for each step's kind) on the
+    /// executor at `executor`, in `trace`; the run span starts now.
     pub fn new(
         trace: TraceContext,
         flow: &str,
-        nodes: impl IntoIterator<Item = (String, String)>,
-        executor: &str,
+        nodes: &[Node],
+        executor: &Path,
         export: SpanExport,
     ) -> RunSpans {
         RunSpans {
             trace,
             flow: flow.to_owned(),
-            kinds: nodes.into_iter().collect(),
-            executor: executor.to_owned(),
+            kinds: nodes
+                .iter()
+                .map(|n| (n.id.clone(), n.kind.clone()))
+                .collect(),
+            executor: executor.display().to_string(),
             started: SystemTime::now(),
             run_id: None,
             steps: Vec::new(),
@@ -301,8 +306,13 @@ mod tests {
             .unwrap()
             .unwrap();
         let trace = TraceContext::new_trace();
-        let nodes = [("read".to_owned(), "http.get".to_owned())];
-        let mut spans = RunSpans::new(trace, "flow", nodes, "/bin/executor", export);
+        let nodes: Vec<Node> = serde_json::from_value(serde_json::json!([
+            {"id": "read", "type": "http.get", "with": {}, "timeout_ms": 0,
+             "retry": {"max": 0, "backoff_ms": 0}}
+        ]))
+        .unwrap();
+        let executor = Path::new("/bin/executor");
+        let mut spans = RunSpans::new(trace, "flow", &nodes, executor, export);
         let raw: Vec<Box<RawValue>> = events
             .iter()
             .map(|e| RawValue::from_string(e.to_string()).unwrap())
